@@ -1,0 +1,440 @@
+"""Chat authentication: public keys, token minting and the token verdict.
+
+Pure rules over values and an explicit ``now``: :func:`validate_token` never
+reads a clock and does no I/O. PyJWT checks the signature and the token's
+structure; the time claims (``exp``, ``nbf``, ``iat``) are judged here against
+the caller's ``now`` because PyJWT only knows the real clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+__all__ = [
+    "DEFAULT_MAX_TOKEN_BYTES",
+    "DEFAULT_PROVIDER_TIMEOUT",
+    "ChatAuthSettings",
+    "KeyPair",
+    "PublicKey",
+    "TokenVerdict",
+    "load_public_keys",
+    "mint_token",
+    "validate_token",
+]
+
+DEFAULT_PROVIDER_TIMEOUT = 10.0  # "must answer within 10 s" (send-auth-token-starting-chat)
+# Omnichannel documents no size limit; 64 KiB holds 100 variables of a few
+# hundred characters each and stops a runaway token long before it costs much.
+DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
+# A NumericDate past this (year 5138) is almost surely milliseconds.
+_MILLISECONDS_THRESHOLD = 100_000_000_000
+
+_SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
+_ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+SUPPORTED_ALGORITHMS = _SYMMETRIC | _ASYMMETRIC
+
+
+def _utc(timestamp: float) -> str:
+    try:
+        moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"{timestamp:g}"
+    return f"{timestamp:g} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+
+
+@attrs.frozen
+class PublicKey:
+    """One RSA public key the work stream trusts, with its ``kid`` and expiry."""
+
+    key: rsa.RSAPublicKey = attrs.field(eq=False, repr=False)
+    kid: str | None = None
+    expiry: float | None = None  # epoch seconds; None never expires
+
+    @property
+    def pem(self) -> str:
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+
+def _load_pem(text: str, where: str) -> rsa.RSAPublicKey:
+    try:
+        key = serialization.load_pem_public_key(text.encode("utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a readable PEM public key ({exc})") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError(f"{where}: Omnichannel takes RSA keys, got {type(key).__name__}")
+    return key
+
+
+def _parse_expiry(value: object, where: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{where}: expiry {value!r} is neither epoch seconds nor an ISO 8601 date"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.timestamp()
+    raise ValueError(f"{where}: expiry must be epoch seconds or an ISO 8601 date")
+
+
+def _key_array_entry(entry: object, index: int) -> PublicKey:
+    where = f"key array entry {index}"
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{where}: expected an object {{kid, publicKey, expiry}}")
+    kid = entry.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise ValueError(f"{where}: 'kid' must be a non-empty string")
+    material = entry.get("publicKey")
+    if not isinstance(material, str) or not material.strip():
+        raise ValueError(f"{where} (kid {kid!r}): 'publicKey' must be a string")
+    if "-----BEGIN" not in material:
+        # The documented form is the PEM text, base64-encoded once more.
+        try:
+            material = base64.b64decode(material, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValueError(f"{where} (kid {kid!r}): 'publicKey' is not base64 PEM") from None
+    key = _load_pem(material, f"{where} (kid {kid!r})")
+    return PublicKey(key, kid, _parse_expiry(entry.get("expiry"), f"{where} (kid {kid!r})"))
+
+
+def _jwks_entry(entry: object, index: int) -> PublicKey:
+    where = f"JWKS key {index}"
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{where}: expected a JWK object")
+    try:
+        jwk = jwt.PyJWK(dict(entry))
+    except jwt.PyJWTError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if not isinstance(jwk.key, rsa.RSAPublicKey):
+        raise ValueError(f"{where}: Omnichannel takes RSA public keys (kty RSA)")
+    kid = entry.get("kid")
+    return PublicKey(jwk.key, kid if isinstance(kid, str) and kid else None)
+
+
+def load_public_keys(text: str) -> tuple[PublicKey, ...]:
+    """Read the public key endpoint's answer in any accepted form.
+
+    Accepts a PEM public key, the documented key array
+    ``[{"kid", "publicKey", "expiry"}]`` and a JWKS document ``{"keys": [...]}``.
+    Raises :class:`ValueError` saying what is wrong.
+    """
+    stripped = text.strip()
+    if stripped.startswith("-----BEGIN"):
+        return (PublicKey(_load_pem(stripped, "PEM public key")),)
+    try:
+        document = json.loads(stripped)
+    except ValueError:
+        raise ValueError(
+            "expected a PEM public key, a JSON key array [{kid, publicKey, expiry}] "
+            'or a JWKS document {"keys": [...]}'
+        ) from None
+    if isinstance(document, list):
+        keys = tuple(_key_array_entry(entry, i) for i, entry in enumerate(document))
+    elif isinstance(document, Mapping) and isinstance(document.get("keys"), list):
+        keys = tuple(_jwks_entry(entry, i) for i, entry in enumerate(document["keys"]))
+    else:
+        raise ValueError('JSON keys must be a key array [...] or a JWKS document {"keys": [...]}')
+    if not keys:
+        raise ValueError("the key document holds no keys")
+    kids = [key.kid for key in keys if key.kid is not None]
+    duplicates = sorted({kid for kid in kids if kids.count(kid) > 1})
+    if duplicates:
+        raise ValueError(f"kid values must be unique; repeated: {', '.join(duplicates)}")
+    return keys
+
+
+@attrs.frozen
+class ChatAuthSettings:
+    """A work stream's chat authentication settings."""
+
+    algorithms: tuple[str, ...] = ("RS256",)
+    keys: tuple[PublicKey, ...] = ()
+    secret: str | None = attrs.field(default=None, repr=False)
+    issuer: str | None = None
+    leeway: float = 0.0
+    provider_timeout: float = DEFAULT_PROVIDER_TIMEOUT
+    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    public_key_url: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        unknown = [alg for alg in self.algorithms if alg not in SUPPORTED_ALGORITHMS]
+        if not self.algorithms or unknown:
+            raise ValueError(
+                f"algorithms must be chosen from {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            )
+        if any(alg in _SYMMETRIC for alg in self.algorithms) and not self.secret:
+            raise ValueError("HS* algorithms need a shared secret")
+        if (
+            any(alg in _ASYMMETRIC for alg in self.algorithms)
+            and not self.keys
+            and not self.public_key_url
+        ):
+            raise ValueError("RS*/PS* algorithms need a public key (PEM, key array or JWKS)")
+        if self.leeway < 0:
+            raise ValueError("leeway cannot be negative")
+        if self.provider_timeout <= 0:
+            raise ValueError("provider timeout must be positive")
+
+
+@attrs.frozen
+class TokenVerdict:
+    """The outcome of judging one token: its claims, or the rule it broke."""
+
+    claims: Mapping[str, Any] | None = None
+    reason: str | None = None
+    claim: str | None = None  # the claim or header field at fault
+
+    @property
+    def accepted(self) -> bool:
+        return self.claims is not None
+
+    @classmethod
+    def refuse(cls, claim: str, reason: str) -> TokenVerdict:
+        return cls(None, reason, claim)
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
+    """The claim as seconds, or a refusal reason."""
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a string" if isinstance(value, str) else type(value).__name__
+        return f"{name} must be a NumericDate (seconds since the epoch), got {kind} {value!r}"
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{name} must be a finite number"
+    if abs(value) >= _MILLISECONDS_THRESHOLD:
+        return (
+            f"{name} {value!r} looks like milliseconds; a NumericDate counts seconds "
+            "since the epoch"
+        )
+    return float(value)
+
+
+def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings, now: float) -> Any:
+    if alg in _SYMMETRIC:
+        return settings.secret
+    if not settings.keys:
+        return TokenVerdict.refuse("kid", "the work stream has no public key loaded")
+    identified = [key for key in settings.keys if key.kid is not None]
+    if not identified:
+        return settings.keys[0].key
+    kid = header.get("kid")
+    if kid is None:
+        return TokenVerdict.refuse(
+            "kid",
+            "the work stream's public keys are identified by kid, and the token header has no kid",
+        )
+    match = next((key for key in identified if key.kid == kid), None)
+    if match is None:
+        known = ", ".join(repr(key.kid) for key in identified)
+        return TokenVerdict.refuse("kid", f"no public key with kid {kid!r} (known: {known})")
+    if match.expiry is not None and now >= match.expiry:
+        return TokenVerdict.refuse(
+            "kid", f"public key {kid!r} expired at {_utc(match.expiry)}; now is {_utc(now)}"
+        )
+    return match.key
+
+
+_DECODE_OPTIONS: Any = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+    "require": [],
+}
+
+
+def validate_token(token: object, settings: ChatAuthSettings, now: float) -> TokenVerdict:
+    """Judge ``token`` the way Omnichannel would at time ``now`` (epoch seconds)."""
+    if not isinstance(token, str):
+        return TokenVerdict.refuse("token", f"a JWT is a string; got {type(token).__name__}")
+    size = len(token.encode("utf-8", "surrogatepass"))
+    if size > settings.max_token_bytes:
+        return TokenVerdict.refuse(
+            "token", f"token is {size} bytes; the limit is {settings.max_token_bytes}"
+        )
+    parts = token.split(".")
+    if len(parts) != 3:
+        return TokenVerdict.refuse(
+            "token",
+            f"a signed JWT has three dot-separated parts (header.payload.signature); "
+            f"got {len(parts)}",
+        )
+    if not parts[2]:
+        return TokenVerdict.refuse("signature", "the token has no signature (unsigned JWT)")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        return TokenVerdict.refuse("header", f"cannot decode the token header: {exc}")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or not alg:
+        return TokenVerdict.refuse("alg", "the token header names no algorithm (alg)")
+    if alg.lower() == "none":
+        return TokenVerdict.refuse("alg", f"alg {alg!r}: unsigned tokens are never accepted")
+    if alg not in settings.algorithms:
+        allowed = ", ".join(settings.algorithms)
+        return TokenVerdict.refuse(
+            "alg", f"alg {alg!r} is not allowed for this work stream (allowed: {allowed})"
+        )
+    if "crit" in header:
+        return TokenVerdict.refuse(
+            "crit",
+            f"the header marks extensions {header['crit']!r} as critical; none are supported, "
+            "so the token must be refused (RFC 7515 section 4.1.11)",
+        )
+    key = _select_key(header, alg, settings, now)
+    if isinstance(key, TokenVerdict):
+        return key
+    try:
+        claims = jwt.decode(token, key, algorithms=[alg], options=_DECODE_OPTIONS)
+    except jwt.InvalidSignatureError:
+        kid = header.get("kid")
+        which = f"the public key with kid {kid!r}" if kid else "the work stream's key"
+        return TokenVerdict.refuse("signature", f"the {alg} signature does not verify with {which}")
+    except jwt.PyJWTError as exc:
+        return TokenVerdict.refuse("token", f"the token cannot be decoded: {exc}")
+    return _judge_claims(claims, settings, now)
+
+
+def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float) -> TokenVerdict:
+    for required in ("sub", "iat", "exp"):
+        if required not in claims:
+            return TokenVerdict.refuse(
+                required, f"the {required} claim is required (minimum claims: sub, iat, exp, iss)"
+            )
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub.strip():
+        return TokenVerdict.refuse("sub", "sub must be a non-empty string (the contact's id)")
+    dates: dict[str, float] = {}
+    for name in ("exp", "iat", "nbf"):
+        if name in claims:
+            value = _numeric_date(claims, name)
+            if isinstance(value, str):
+                return TokenVerdict.refuse(name, value)
+            dates[name] = value
+    leeway = settings.leeway
+    slack = f" with {leeway:g} s leeway" if leeway else ""
+    if now >= dates["exp"] + leeway:
+        return TokenVerdict.refuse(
+            "exp", f"the token expired at exp {_utc(dates['exp'])}; now is {_utc(now)}{slack}"
+        )
+    if "nbf" in dates and now < dates["nbf"] - leeway:
+        return TokenVerdict.refuse(
+            "nbf",
+            f"the token is not valid before nbf {_utc(dates['nbf'])}; now is {_utc(now)}{slack}",
+        )
+    if dates["iat"] > now + leeway:
+        return TokenVerdict.refuse(
+            "iat",
+            f"the token was issued in the future: iat {_utc(dates['iat'])}; "
+            f"now is {_utc(now)}{slack}",
+        )
+    if settings.issuer is not None:
+        issuer = claims.get("iss")
+        if issuer is None:
+            return TokenVerdict.refuse(
+                "iss", f"the iss claim is required (expected {settings.issuer!r})"
+            )
+        if issuer != settings.issuer:
+            return TokenVerdict.refuse(
+                "iss", f"issuer {issuer!r} is not the configured issuer {settings.issuer!r}"
+            )
+    return TokenVerdict(claims)
+
+
+def mint_token(
+    claims: Mapping[str, Any],
+    key: str | bytes | rsa.RSAPrivateKey,
+    *,
+    algorithm: str = "RS256",
+    kid: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+) -> str:
+    """Sign ``claims`` as a compact JWT with PyJWT (RSA private key or HS secret)."""
+    header = dict(headers or {})
+    if kid is not None:
+        header["kid"] = kid
+    return jwt.encode(dict(claims), key, algorithm=algorithm, headers=header or None)
+
+
+class KeyPair:
+    """An RSA key pair for signing test tokens, with the public key in every accepted form."""
+
+    def __init__(self, private_key: rsa.RSAPrivateKey, kid: str = "key-1") -> None:
+        self.private_key = private_key
+        self.kid = kid
+
+    @classmethod
+    def generate(cls, kid: str = "key-1", *, bits: int = 2048) -> KeyPair:
+        """Make a fresh pair (RSA, 2048 bits as the documentation asks)."""
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=bits), kid)
+
+    @classmethod
+    def from_private_pem(cls, pem: str | bytes, kid: str = "key-1") -> KeyPair:
+        data = pem.encode("ascii") if isinstance(pem, str) else pem
+        key = serialization.load_pem_private_key(data, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("expected an RSA private key")
+        return cls(key, kid)
+
+    @property
+    def private_pem(self) -> str:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+
+    @property
+    def public_pem(self) -> str:
+        return PublicKey(self.private_key.public_key()).pem
+
+    def key_array(self, expiry: float | None = None) -> list[dict[str, Any]]:
+        """The documented key array form: ``[{kid, publicKey (base64 PEM), expiry}]``."""
+        encoded = base64.b64encode(self.public_pem.encode("ascii")).decode("ascii")
+        return [{"kid": self.kid, "publicKey": encoded, "expiry": expiry}]
+
+    def jwks(self) -> dict[str, Any]:
+        """A JWKS document holding this key with its ``kid``."""
+        jwk: dict[str, Any] = json.loads(
+            jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key())
+        )
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def public_keys(self, *, with_kid: bool = False) -> tuple[PublicKey, ...]:
+        """This pair's public key as the work stream's trusted keys."""
+        return (PublicKey(self.private_key.public_key(), self.kid if with_kid else None),)
+
+    def mint(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        with_kid: bool = False,
+        headers: Mapping[str, Any] | None = None,
+    ) -> str:
+        return mint_token(
+            claims, self.private_key, kid=self.kid if with_kid else None, headers=headers
+        )

@@ -1,0 +1,270 @@
+"""The one source of time for the whole runtime.
+
+Everything that waits (provider timeouts, scenario pauses, rate-limit windows)
+asks a :class:`Clock`. Tests and scenarios use :class:`VirtualClock`, whose
+time only moves when told to or, in auto-jump mode, when every task on the
+loop is waiting on it; demos use :class:`RealClock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Protocol, TypeVar
+
+__all__ = ["Clock", "ClockTimer", "RealClock", "VirtualClock"]
+
+T = TypeVar("T")
+
+
+class ClockTimer(Protocol):
+    """A scheduled callback that can still be called off."""
+
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What the runtime needs from time: read it, wait on it, bound a wait by it."""
+
+    def now(self) -> float:
+        """Current time in epoch seconds."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
+        """Run ``callback`` once ``delay`` seconds have passed on this clock."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds`` of this clock's time."""
+        ...
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """Await ``awaitable``; raise :class:`TimeoutError` after ``timeout`` seconds."""
+        ...
+
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """Mark real outside work (a socket, a thread) that time must not skip over."""
+        ...
+
+
+class RealClock:
+    """Wall-clock time, for interactive demos and a real browser."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
+        return asyncio.get_running_loop().call_later(max(delay, 0.0), callback)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0.0))
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        return await asyncio.wait_for(awaitable, timeout)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        yield
+
+
+class _VirtualTimer:
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], object]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class VirtualClock:
+    """Emulated time in epoch seconds that costs no wall time.
+
+    Time moves by :meth:`advance`, or, with ``auto_jump`` (the default), by
+    itself: when no task on the event loop can make progress and at least one
+    is waiting on this clock, the clock jumps to the next deadline. A 10 s
+    provider timeout therefore takes microseconds.
+
+    Auto-jump sees only the event loop's ready queue. Work that waits on
+    something the loop cannot see as "ready" (a socket, a thread) must be
+    wrapped in :meth:`hold`, or the clock may jump over it.
+    """
+
+    def __init__(self, start: float = 0.0, *, auto_jump: bool = True) -> None:
+        self._now = float(start)
+        self.auto_jump = auto_jump
+        self._heap: list[tuple[float, int, _VirtualTimer]] = []
+        self._order = itertools.count()
+        self._holds = 0
+        self._released: asyncio.Event | None = None
+        self._driver: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
+
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def pending(self) -> int:
+        """How many timers are still waiting on this clock."""
+        return sum(1 for _, _, timer in self._heap if not timer.cancelled)
+
+    def next_deadline(self) -> float | None:
+        """The earliest time a pending timer fires, or ``None``."""
+        self._drop_cancelled()
+        return self._heap[0][0] if self._heap else None
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> ClockTimer:
+        """Run ``callback`` when this clock reaches ``when`` (epoch seconds)."""
+        timer = _VirtualTimer(max(when, self._now), callback)
+        heapq.heappush(self._heap, (timer.when, next(self._order), timer))
+        self._wake_driver()
+        return timer
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
+        return self.call_at(self._now + max(delay, 0.0), callback)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self._now + max(seconds, 0.0))
+
+    async def sleep_until(self, when: float) -> None:
+        """Suspend the calling task until this clock reads ``when``."""
+        if when <= self._now:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        timer = self.call_at(when, wake)
+        try:
+            await future
+        finally:
+            timer.cancel()
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        task = asyncio.ensure_future(awaitable)
+        timed_out = False
+
+        def expire() -> None:
+            nonlocal timed_out
+            if not task.done():
+                timed_out = True
+                task.cancel()
+
+        timers: list[ClockTimer] = []
+
+        def deadline() -> None:
+            # The deadline is inclusive: an answer due at exactly the limit
+            # wins. Re-arm at the same instant, which auto-jump only fires once
+            # the tasks woken at this instant have run.
+            timers.append(self.call_at(self._now, expire))
+
+        timers.append(self.call_later(timeout, deadline))
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if timed_out:
+                raise TimeoutError(f"no answer within {timeout:g} s") from None
+            raise
+        finally:
+            for timer in timers:
+                timer.cancel()
+
+    def advance(self, seconds: float) -> int:
+        """Move time forward by ``seconds``, firing due timers in order.
+
+        Returns how many timers fired. Tasks woken by them run once the
+        caller yields to the event loop.
+        """
+        if seconds < 0:
+            raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
+        target = self._now + seconds
+        fired = 0
+        while True:
+            self._drop_cancelled()
+            if not self._heap or self._heap[0][0] > target:
+                break
+            fired += self._fire_earliest()
+        self._now = target
+        return fired
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if self._holds == 0 and self._released is not None:
+                self._released.set()
+
+    async def settle(self) -> None:
+        """Yield until no task on the loop is ready to run (time does not move)."""
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0)
+        while _loop_busy(loop):
+            await asyncio.sleep(0)
+
+    def _drop_cancelled(self) -> None:
+        while self._heap and self._heap[0][2].cancelled:
+            heapq.heappop(self._heap)
+
+    def _fire_earliest(self) -> int:
+        """Fire every live timer due at the earliest deadline; return the count."""
+        when = self._heap[0][0]
+        self._now = max(self._now, when)
+        fired = 0
+        while self._heap and self._heap[0][0] == when:
+            _, _, timer = heapq.heappop(self._heap)
+            if not timer.cancelled:
+                timer.cancelled = True
+                fired += 1
+                timer.callback()
+        return fired
+
+    def _wake_driver(self) -> None:
+        if not self.auto_jump:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._driver is None or self._driver.done() or self._driver.get_loop() is not loop:
+            self._driver = loop.create_task(self._drive(loop), name="VirtualClock.auto_jump")
+
+    async def _drive(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Runs only while timers are pending: each turn it yields once, and
+        # when nothing else is ready it jumps to the next deadline.
+        while self.auto_jump:
+            self._drop_cancelled()
+            if not self._heap:
+                return
+            if self._holds:
+                self._released = asyncio.Event()
+                await self._released.wait()
+                self._released = None
+                continue
+            await asyncio.sleep(0)
+            if _loop_busy(loop) or self._holds:
+                continue
+            self._drop_cancelled()
+            if self._heap:
+                self._fire_earliest()
+
+
+def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    # asyncio exposes no public "is anything runnable?"; the ready queue of
+    # CPython's loop is the only honest signal. Loops without it (uvloop) look
+    # idle on every turn, so use manual advance() there.
+    ready = getattr(loop, "_ready", None)
+    return bool(ready)

@@ -1,0 +1,310 @@
+"""Context variables: how Omnichannel types, keeps and drops what the page sends.
+
+Pure rules, no I/O and no clock. Two entry points:
+
+* :func:`parse_lwicontexts` checks the token's ``lwicontexts`` claim (a JSON
+  *string* of an object with primitive values) and returns the mapping or a
+  :class:`ContextRefusal` saying which rule it broke;
+* :func:`resolve_context` types a raw mapping against a work stream's declared
+  variables: values coerce to the declared type, values that cannot are
+  dropped with a reason, unknown keys are created as Text.
+
+Where the documentation is silent (what a wrong type does), we drop the value
+and say so; the README lists each such choice.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_VALUE_LENGTH",
+    "MAX_VARIABLES",
+    "ContextRefusal",
+    "ContextResolution",
+    "ContextVariable",
+    "DroppedContext",
+    "Primitive",
+    "ResolvedVariable",
+    "VariableType",
+    "coerce",
+    "parse_lwicontexts",
+    "resolve_context",
+]
+
+MAX_VARIABLES = 100
+MAX_NAME_LENGTH = 100
+MAX_VALUE_LENGTH = 4000
+
+Primitive = str | int | float | bool
+
+
+class VariableType(enum.StrEnum):
+    """A work stream context variable's declared type."""
+
+    TEXT = "Text"
+    NUMBER = "Number"
+    BOOLEAN = "Boolean"
+
+    @classmethod
+    def parse(cls, value: str) -> VariableType:
+        for member in cls:
+            if member.value.lower() == value.strip().lower():
+                return member
+        allowed = ", ".join(member.value for member in cls)
+        raise ValueError(f"unknown context variable type {value!r} (expected {allowed})")
+
+
+@attrs.frozen
+class ContextVariable:
+    """A context variable declared on a work stream."""
+
+    name: str
+    type: VariableType = VariableType.TEXT
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a context variable needs a name")
+        if len(self.name) > MAX_NAME_LENGTH:
+            raise ValueError(
+                f"context variable name {self.name[:20]!r}... is {len(self.name)} characters; "
+                f"the limit is {MAX_NAME_LENGTH}"
+            )
+
+
+@attrs.frozen
+class ResolvedVariable:
+    """A value Omnichannel kept, typed, for one chat session."""
+
+    name: str
+    value: Primitive
+    type: VariableType
+    is_displayable: bool = False
+    created: bool = False  # not declared on the work stream; created at run time as Text
+
+
+@attrs.frozen
+class DroppedContext:
+    """A key the session did not keep, and why."""
+
+    key: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"key": self.key, "reason": self.reason}
+
+
+@attrs.frozen
+class ContextResolution:
+    """The outcome of resolving raw context against a work stream."""
+
+    variables: tuple[ResolvedVariable, ...] = ()
+    dropped: tuple[DroppedContext, ...] = ()
+
+    @property
+    def values(self) -> dict[str, Primitive]:
+        """Name to typed value, the shape most callers want."""
+        return {variable.name: variable.value for variable in self.variables}
+
+    @property
+    def created(self) -> tuple[str, ...]:
+        """Names created at run time because the work stream does not declare them."""
+        return tuple(variable.name for variable in self.variables if variable.created)
+
+
+@attrs.frozen
+class ContextRefusal:
+    """Why an ``lwicontexts`` claim cannot be used at all (the token is invalid)."""
+
+    reason: str
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return type(value).__name__
+
+
+def _is_primitive(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) and not (
+        isinstance(value, float) and not math.isfinite(value)
+    )
+
+
+def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
+    """Check the ``lwicontexts`` claim and return its key/values.
+
+    The documentation asks for "the serialized custom context": a JSON string
+    of an object whose values are primitives. Anything else makes the token
+    invalid (code 4), as do the documented limits.
+    """
+    if not isinstance(claim, str):
+        return ContextRefusal(
+            f"lwicontexts must be a JSON-serialised string, got {_describe(claim)} "
+            "(serialise the context object with JSON.stringify / json.dumps)"
+        )
+    try:
+        parsed = json.loads(claim)
+    except ValueError as exc:
+        return ContextRefusal(f"lwicontexts is not valid JSON: {exc}")
+    if not isinstance(parsed, dict):
+        return ContextRefusal(
+            f"lwicontexts must serialise a JSON object of key/values, got {_describe(parsed)}"
+        )
+    if len(parsed) > MAX_VARIABLES:
+        return ContextRefusal(
+            f"lwicontexts has {len(parsed)} keys; at most {MAX_VARIABLES} context "
+            "variables are allowed per session"
+        )
+    for key, value in parsed.items():
+        if len(key) > MAX_NAME_LENGTH:
+            return ContextRefusal(
+                f"lwicontexts key {key[:20]!r}... is {len(key)} characters; "
+                f"the limit is {MAX_NAME_LENGTH}"
+            )
+        if not _is_primitive(value):
+            return ContextRefusal(
+                f"lwicontexts[{key!r}] is {_describe(value)}; only primitive values "
+                "(string, number, boolean) are allowed"
+            )
+        if len(_as_text(value)) > MAX_VALUE_LENGTH:
+            return ContextRefusal(
+                f"lwicontexts[{key!r}] is {len(_as_text(value))} characters; "
+                f"the limit is {MAX_VALUE_LENGTH}"
+            )
+    return parsed
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def _as_text(value: Primitive) -> str:
+    # The way JavaScript's String() would show it, since the page is JS.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
+
+
+def coerce(value: Primitive, to: VariableType) -> Primitive:
+    """Coerce ``value`` to the declared type or raise :class:`ValueError` saying why."""
+    if to is VariableType.TEXT:
+        return _as_text(value)
+    if to is VariableType.NUMBER:
+        if isinstance(value, bool):
+            raise ValueError(f"{_as_text(value)} is a boolean, not a number")
+        if isinstance(value, int | float):
+            return value
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        if _NUMBER.fullmatch(text):
+            return float(text)
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{value!r} is not a boolean (expected true or false)")
+
+
+def _unwrap(raw: object) -> tuple[object, bool, str | None]:
+    """Split a custom context entry into (value, is_displayable, problem)."""
+    if isinstance(raw, Mapping):
+        keys = {key.lower(): key for key in raw if isinstance(key, str)}
+        if "value" not in keys:
+            return None, False, ("an object entry needs a 'value' field ({value, isDisplayable})")
+        displayable = raw.get(keys["isdisplayable"], False) if "isdisplayable" in keys else False
+        return raw[keys["value"]], bool(displayable), None
+    return raw, False, None
+
+
+def resolve_context(
+    raw: Mapping[str, object],
+    declared: Iterable[ContextVariable],
+) -> ContextResolution:
+    """Type ``raw`` context against the ``declared`` work stream variables.
+
+    ``raw`` is what the page sent: the parsed ``lwicontexts`` claim, or a
+    custom context whose entries are bare primitives or ``{value,
+    isDisplayable}`` objects. Keys are case-sensitive and must match exactly.
+    """
+    by_name = {variable.name: variable for variable in declared}
+    kept: list[ResolvedVariable] = []
+    dropped: list[DroppedContext] = []
+    for key, entry in raw.items():
+        if not isinstance(key, str) or not key:
+            dropped.append(DroppedContext(str(key), "a context key must be a non-empty string"))
+            continue
+        if len(key) > MAX_NAME_LENGTH:
+            dropped.append(
+                DroppedContext(
+                    key, f"name is {len(key)} characters; the limit is {MAX_NAME_LENGTH}"
+                )
+            )
+            continue
+        value, displayable, problem = _unwrap(entry)
+        if problem:
+            dropped.append(DroppedContext(key, problem))
+            continue
+        if value is None or value == "":
+            # omnichannel-chat-sdk deletes such entries before the request.
+            dropped.append(
+                DroppedContext(key, "value is null or empty; the SDK deletes such entries")
+            )
+            continue
+        if not _is_primitive(value):
+            dropped.append(
+                DroppedContext(
+                    key, f"value is {_describe(value)}; only string, number or boolean is allowed"
+                )
+            )
+            continue
+        assert isinstance(value, str | int | float | bool)
+        if len(_as_text(value)) > MAX_VALUE_LENGTH:
+            dropped.append(
+                DroppedContext(
+                    key,
+                    f"value is {len(_as_text(value))} characters; the limit is {MAX_VALUE_LENGTH}",
+                )
+            )
+            continue
+        if len(kept) >= MAX_VARIABLES:
+            dropped.append(
+                DroppedContext(
+                    key, f"over the limit of {MAX_VARIABLES} context variables per session"
+                )
+            )
+            continue
+        variable = by_name.get(key)
+        if variable is None:
+            kept.append(
+                ResolvedVariable(key, _as_text(value), VariableType.TEXT, displayable, created=True)
+            )
+            continue
+        try:
+            typed = coerce(value, variable.type)
+        except ValueError as exc:
+            dropped.append(DroppedContext(key, f"declared {variable.type.value}: {exc}"))
+            continue
+        kept.append(ResolvedVariable(key, typed, variable.type, displayable))
+    return ContextResolution(tuple(kept), tuple(dropped))

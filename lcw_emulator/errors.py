@@ -1,0 +1,123 @@
+"""One exception family: the documented error code and message, plus our reason.
+
+The real widget only reports a code and a fixed description ("Auth token
+provider provided invalid token"); :attr:`LcwError.reason` says which rule or
+claim failed and why, so a failing test explains itself.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ChatStateError",
+    "ConfigurationError",
+    "ErrorCode",
+    "LcwError",
+    "RateLimitedError",
+    "SdkUsageError",
+    "WidgetNotReadyError",
+]
+
+
+class ErrorCode(enum.IntEnum):
+    """The live chat widget's documented ``lcw:error`` codes (5 and 6 do not exist)."""
+
+    CONTEXT_PROVIDER_FAILED = 1
+    AUTH_PROVIDER_FAILED = 2
+    NO_AUTH_TOKEN = 3
+    INVALID_AUTH_TOKEN = 4
+    WIDGET_LOAD_FAILED = 7
+    AUTH_PROVIDER_NOT_FOUND = 8
+
+    @property
+    def message(self) -> str:
+        """The documented ``errorDescription`` for this code."""
+        return _MESSAGES[self]
+
+
+# Wording from the error-code reference (04/04/2022); the setContextProvider
+# page drops "Custom" from code 1, the reference table keeps it.
+_MESSAGES = {
+    ErrorCode.CONTEXT_PROVIDER_FAILED: "Custom context provider method execution failed",
+    ErrorCode.AUTH_PROVIDER_FAILED: "Auth token provider method execution failed",
+    ErrorCode.NO_AUTH_TOKEN: "Auth token provider didn't provide any token",
+    ErrorCode.INVALID_AUTH_TOKEN: "Auth token provider provided invalid token",
+    ErrorCode.WIDGET_LOAD_FAILED: "Live chat widget scripts failed to load",
+    ErrorCode.AUTH_PROVIDER_NOT_FOUND: "Auth function cannot be found on webpage",
+}
+
+
+class LcwError(Exception):
+    """Base of every error lcw-emulator raises on purpose.
+
+    ``code`` is the documented ``lcw:error`` code, or ``None`` for errors the
+    real widget raises without one (a provider that is not a function).
+    ``message`` is the documented description; ``reason`` is ours.
+    """
+
+    def __init__(self, code: ErrorCode | None, reason: str, *, message: str | None = None) -> None:
+        self.code = code
+        self.message = message if message is not None else (code.message if code else reason)
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.code is None:
+            return self.reason if self.message == self.reason else f"{self.message}: {self.reason}"
+        return f"[{int(self.code)}] {self.message}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+    @property
+    def detail(self) -> dict[str, object]:
+        """The ``lcw:error`` event detail: documented keys plus our ``reason``."""
+        return {
+            "errorCode": int(self.code) if self.code is not None else None,
+            "errorDescription": self.message,
+            "reason": self.reason,
+        }
+
+
+class SdkUsageError(LcwError, TypeError):
+    """An SDK method was called the way the real SDK throws on (no code)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(None, reason)
+
+
+class WidgetNotReadyError(LcwError, RuntimeError):
+    """Strict mode: an SDK method was called before ``lcw:ready``."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(
+            None,
+            f"{method}() was called before lcw:ready; the real widget would fail here "
+            "(listen for lcw:ready before calling SDK methods)",
+        )
+        self.method = method
+
+
+class ConfigurationError(LcwError, ValueError):
+    """A work stream, key or scenario file cannot be used as given."""
+
+    def __init__(self, reason: str, *, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(None, f"{source}: {reason}" if source else reason)
+
+
+class RateLimitedError(LcwError):
+    """The org's documented request limit was hit (HTTP 429)."""
+
+    http_status = 429
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(None, reason, message="Too Many Requests (HTTP 429)")
+
+
+class ChatStateError(LcwError, RuntimeError):
+    """An operation does not fit the chat session's current state."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(None, reason)

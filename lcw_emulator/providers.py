@@ -1,0 +1,177 @@
+"""Calling the page's providers the way the widget does, and mapping every outcome.
+
+The auth token provider is called with a callback and awaited on the clock
+within the work stream's timeout; the context provider is called and its
+object taken. Each way a provider can misbehave ends in the documented code
+(1, 2 or 3) with a reason that says what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .clock import Clock
+from .errors import ErrorCode, LcwError
+from .events import EntryKind
+
+__all__ = [
+    "AuthTokenCallback",
+    "AuthTokenProvider",
+    "ContextProvider",
+    "Recorder",
+    "collect_context",
+    "describe_token",
+    "request_token",
+]
+
+AuthTokenCallback = Callable[..., None]
+AuthTokenProvider = Callable[[AuthTokenCallback], object]
+ContextProvider = Callable[[], object]
+Recorder = Callable[[EntryKind, str, Mapping[str, Any]], None]
+
+
+def describe_token(token: object) -> str:
+    """A short, safe rendering of what a provider handed over."""
+    if isinstance(token, str):
+        if len(token) <= 24:
+            return repr(token)
+        return f"{token[:16]}... ({len(token)} chars)"
+    return f"{type(token).__name__} {token!r}"[:60]
+
+
+def _failure(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def request_token(
+    provider: AuthTokenProvider,
+    *,
+    clock: Clock,
+    timeout: float,
+    record: Recorder,
+) -> str:
+    """Call ``provider(callback)`` and return the token it calls back with.
+
+    Raises :class:`LcwError` with code 2 when the provider raises, 3 when it
+    does not call back in time or calls back with no token.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[object] = loop.create_future()
+    timed_out = False
+    returned: object = None
+
+    def callback(token: object = None, *_: object) -> None:
+        if answer.done():
+            why = "after the timeout" if timed_out else "a second time"
+            record(
+                EntryKind.NOTE,
+                "callback ignored",
+                {
+                    "why": f"the provider called back {why}; only the first callback counts",
+                    "token": describe_token(token),
+                },
+            )
+            return
+        record(EntryKind.PROVIDER, "auth token callback", {"token": describe_token(token)})
+        answer.set_result(token)
+
+    def provider_finished(task: asyncio.Future[object]) -> None:
+        nonlocal returned
+        if task.cancelled():
+            if not answer.done():
+                answer.set_exception(
+                    LcwError(
+                        ErrorCode.AUTH_PROVIDER_FAILED,
+                        "the async provider was cancelled before it called back",
+                    )
+                )
+            return
+        exc = task.exception()
+        if exc is None:
+            returned = task.result()
+        elif not answer.done():
+            answer.set_exception(
+                LcwError(ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}")
+            )
+        else:
+            record(EntryKind.NOTE, "provider raised after calling back", {"error": _failure(exc)})
+
+    record(EntryKind.PROVIDER, "auth token provider called", {"timeout": timeout})
+    try:
+        result = provider(callback)
+    except Exception as exc:
+        raise LcwError(
+            ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}"
+        ) from exc
+    task: asyncio.Future[object] | None = None
+    if inspect.isawaitable(result):
+        task = asyncio.ensure_future(result)
+        task.add_done_callback(provider_finished)
+    else:
+        returned = result
+    try:
+        token = await clock.wait_for(answer, timeout)
+    except TimeoutError:
+        timed_out = True
+        if task is not None and not task.done():
+            task.cancel()
+        hint = ""
+        if returned is not None:
+            hint = (
+                f"; it returned {describe_token(returned)} instead, but the widget only "
+                "takes the token passed to callback(token)"
+            )
+        raise LcwError(
+            ErrorCode.NO_AUTH_TOKEN,
+            f"the provider did not call back within {timeout:g} s{hint}",
+        ) from None
+    if token is None or (isinstance(token, str) and not token.strip()):
+        raise LcwError(
+            ErrorCode.NO_AUTH_TOKEN,
+            f"the provider called back with {describe_token(token)}: no token",
+        )
+    if not isinstance(token, str):
+        raise LcwError(
+            ErrorCode.NO_AUTH_TOKEN,
+            f"the provider called back with {describe_token(token)}; a token is a JWT string",
+        )
+    return token
+
+
+async def collect_context(
+    provider: ContextProvider,
+    *,
+    clock: Clock,
+    timeout: float,
+    record: Recorder,
+) -> Mapping[str, object]:
+    """Call the context provider and return the context object it gives.
+
+    Raises :class:`LcwError` code 1 when it raises, answers with something
+    other than an object, or (if async) does not answer within ``timeout``.
+    """
+    record(EntryKind.PROVIDER, "context provider called", {})
+    try:
+        result = provider()
+        if inspect.isawaitable(result):
+            result = await clock.wait_for(result, timeout)
+    except TimeoutError:
+        raise LcwError(
+            ErrorCode.CONTEXT_PROVIDER_FAILED,
+            f"the context provider did not answer within {timeout:g} s",
+        ) from None
+    except Exception as exc:
+        raise LcwError(
+            ErrorCode.CONTEXT_PROVIDER_FAILED, f"the context provider raised {_failure(exc)}"
+        ) from exc
+    if not isinstance(result, Mapping):
+        raise LcwError(
+            ErrorCode.CONTEXT_PROVIDER_FAILED,
+            f"the context provider returned {describe_token(result)}; it must return an object "
+            "of {key: {value, isDisplayable}}",
+        )
+    record(EntryKind.PROVIDER, "context provider answered", {"keys": sorted(map(str, result))})
+    return result

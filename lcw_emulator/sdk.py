@@ -1,0 +1,264 @@
+"""``Microsoft.Omnichannel.LiveChatWidget.SDK``, method for method.
+
+Each documented method exists under its snake_case name and, as an alias, its
+exact JavaScript name, so documentation samples port line by line. Calls made
+before ``lcw:ready`` are queued and replayed in order when it fires (or raise
+in strict mode, where the real widget would fail). Methods that do work in the
+real widget asynchronously (startChat, closeChat, getAgentAvailability) return
+an awaitable that is already running: ``await`` it for the outcome, or drop it
+as a page would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from .errors import ErrorCode, LcwError, SdkUsageError, WidgetNotReadyError
+from .events import EntryKind
+from .providers import AuthTokenProvider, ContextProvider
+
+if TYPE_CHECKING:
+    from .session import ChatSession
+    from .widget import Widget
+
+__all__ = ["LiveChatSDK"]
+
+T = TypeVar("T")
+
+
+@attrs.define
+class _QueuedCall:
+    method: str
+    action: Callable[[], object]
+    future: asyncio.Future[Any] | None = None  # set for calls that return an awaitable
+
+
+def _mark_retrieved(future: asyncio.Future[Any]) -> None:
+    # A page drops startChat's promise; the failure is already an lcw:error
+    # event, so it must not also surface as "exception was never retrieved".
+    if not future.cancelled():
+        future.exception()
+
+
+def _require_callable(method: str, value: object, parameter: str) -> None:
+    if not callable(value):
+        raise SdkUsageError(
+            f"{method}: {parameter} must be a function, got {type(value).__name__} {value!r}"[:200]
+        )
+
+
+def _name(provider: object) -> str:
+    return getattr(provider, "__name__", type(provider).__name__)
+
+
+class LiveChatSDK:
+    """The live chat SDK of one :class:`~lcw_emulator.widget.Widget`."""
+
+    def __init__(self, widget: Widget) -> None:
+        self._widget = widget
+        self._queue: list[_QueuedCall] = []
+
+    @property
+    def queued(self) -> list[str]:
+        """Names of the calls waiting for ``lcw:ready``, in order."""
+        return [call.method for call in self._queue]
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _runs_now(self, method: str, detail: Mapping[str, Any]) -> bool:
+        widget = self._widget
+        if widget.load_error is not None:
+            raise LcwError(
+                ErrorCode.WIDGET_LOAD_FAILED,
+                f"{method}() cannot run: the widget failed to load ({widget.load_error.reason})",
+            )
+        if widget.is_ready:
+            widget.record(EntryKind.SDK_CALL, method, detail)
+            return True
+        if widget.strict:
+            raise WidgetNotReadyError(method)
+        widget.record(EntryKind.SDK_CALL, method, {**detail, "queued": True})
+        return False
+
+    def _call(self, method: str, detail: Mapping[str, Any], action: Callable[[], object]) -> None:
+        if self._runs_now(method, detail):
+            action()
+        else:
+            self._queue.append(_QueuedCall(method, action))
+
+    def _call_async(
+        self, method: str, detail: Mapping[str, Any], action: Callable[[], Awaitable[T]]
+    ) -> asyncio.Future[T]:
+        future: asyncio.Future[T]
+        if self._runs_now(method, detail):
+            future = asyncio.ensure_future(action())
+        else:
+            future = asyncio.get_running_loop().create_future()
+            self._queue.append(_QueuedCall(method, action, future))
+        future.add_done_callback(_mark_retrieved)
+        return future
+
+    async def replay_queued(self) -> None:
+        """Run the calls queued before ``lcw:ready``, in the order they were made."""
+        while self._queue:
+            call = self._queue.pop(0)
+            self._widget.record(EntryKind.NOTE, "replaying queued call", {"method": call.method})
+            if call.future is None:
+                call.action()
+                continue
+            try:
+                result = await call.action()  # type: ignore[misc]
+            except Exception as exc:
+                if not call.future.done():
+                    call.future.set_exception(exc)
+            else:
+                if not call.future.done():
+                    call.future.set_result(result)
+
+    def fail_queued(self, error: LcwError) -> None:
+        """The widget failed to load: every queued call that awaits an answer gets ``error``."""
+        for call in self._queue:
+            if call.future is not None and not call.future.done():
+                call.future.set_exception(error)
+        self._queue.clear()
+
+    # -- context provider -----------------------------------------------------
+
+    def set_context_provider(self, context_provider: ContextProvider) -> None:
+        """Set the function that returns the custom context for unauthenticated chats."""
+        _require_callable("setContextProvider", context_provider, "contextProvider")
+        self._call(
+            "setContextProvider",
+            {"provider": _name(context_provider)},
+            lambda: setattr(self._widget, "context_provider", context_provider),
+        )
+
+    def get_context_provider(self) -> ContextProvider | None:
+        """The current context provider, or ``None`` (JavaScript's null)."""
+        self._widget.record(EntryKind.SDK_CALL, "getContextProvider")
+        return self._widget.context_provider
+
+    def remove_context_provider(self) -> None:
+        self._call(
+            "removeContextProvider", {}, lambda: setattr(self._widget, "context_provider", None)
+        )
+
+    # -- auth token provider --------------------------------------------------
+
+    def set_auth_token_provider(self, auth_token_provider: AuthTokenProvider) -> None:
+        """Set the function that, called with a callback, calls it back with a JWT.
+
+        Raises :class:`SdkUsageError` at once when it is not a function.
+        """
+        _require_callable("setAuthTokenProvider", auth_token_provider, "authTokenProvider")
+        self._call(
+            "setAuthTokenProvider",
+            {"provider": _name(auth_token_provider)},
+            lambda: setattr(self._widget, "auth_token_provider", auth_token_provider),
+        )
+
+    def get_auth_token_provider(self) -> AuthTokenProvider | None:
+        """The current auth token provider, or ``None`` (JavaScript's null)."""
+        self._widget.record(EntryKind.SDK_CALL, "getAuthTokenProvider")
+        return self._widget.auth_token_provider
+
+    def remove_auth_token_provider(self) -> None:
+        self._call(
+            "removeAuthTokenProvider",
+            {},
+            lambda: setattr(self._widget, "auth_token_provider", None),
+        )
+
+    # -- chats ----------------------------------------------------------------
+
+    def start_chat(
+        self,
+        options: Mapping[str, Any] | None = None,
+        *,
+        custom_context: Mapping[str, Any] | None = None,
+        in_new_window: bool | None = None,
+    ) -> asyncio.Future[ChatSession]:
+        """Start a chat; ``await`` it for the :class:`ChatSession`.
+
+        Returning the session is ours: the real method returns nothing.
+
+        ``options`` is the JavaScript object ``{inNewWindow, customContext}``;
+        the keyword arguments are the same in Python spelling. customContext
+        overrides whatever the context provider would give.
+        """
+        if options is not None and not isinstance(options, Mapping):
+            raise SdkUsageError(
+                f"startChat: options must be an object, got {type(options).__name__}"
+            )
+        merged = dict(options or {})
+        if custom_context is not None:
+            merged["customContext"] = custom_context
+        if in_new_window is not None:
+            merged["inNewWindow"] = in_new_window
+        context = merged.get("customContext")
+        if context is not None and not isinstance(context, Mapping):
+            raise SdkUsageError(
+                f"startChat: customContext must be an object, got {type(context).__name__}"
+            )
+        detail: dict[str, Any] = {}
+        if context is not None:
+            detail["customContext"] = sorted(map(str, context))
+        if merged.get("inNewWindow"):
+            detail["inNewWindow"] = True
+        return self._call_async("startChat", detail, lambda: self._widget.start_chat(context))
+
+    def close_chat(self) -> asyncio.Future[None]:
+        """Close the current chat (``lcw:closeChat``, then ``lcw:onClose``)."""
+        return self._call_async("closeChat", {}, self._widget.close_chat)
+
+    def start_proactive_chat(
+        self,
+        notification_ui_config: Mapping[str, Any] | None = None,
+        show_prechat: bool = True,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Show a proactive chat invitation (``{message}``; default message when absent)."""
+        config = notification_ui_config or {}
+        if not isinstance(config, Mapping):
+            raise SdkUsageError("startProactiveChat: notificationUIConfig must be an object")
+        message = config.get("message")
+        if message is not None and not isinstance(message, str):
+            raise SdkUsageError("startProactiveChat: notificationUIConfig.message must be a string")
+        in_new_window = bool((options or {}).get("inNewWindow", False))
+        self._call(
+            "startProactiveChat",
+            {"message": message, "showPrechat": show_prechat},
+            lambda: self._widget.start_proactive_chat(message, show_prechat, in_new_window),
+        )
+
+    def get_agent_availability(self) -> asyncio.Future[dict[str, Any]]:
+        """Ask whether agents are available (100 calls a minute per org, then HTTP 429)."""
+        return self._call_async("getAgentAvailability", {}, self._widget.get_agent_availability)
+
+    def set_bot_auth_token_provider(self, bot_auth_token_provider: Callable[..., object]) -> None:
+        """Set ``fn(botTokenUrl, callback)``; ``callback({"show": bool})`` shows sign-in."""
+        _require_callable(
+            "setBotAuthTokenProvider", bot_auth_token_provider, "botAuthTokenProvider"
+        )
+        self._call(
+            "setBotAuthTokenProvider",
+            {"provider": _name(bot_auth_token_provider)},
+            lambda: setattr(self._widget, "bot_auth_token_provider", bot_auth_token_provider),
+        )
+
+    # The exact JavaScript names, so documentation samples port line by line.
+    setContextProvider = set_context_provider
+    getContextProvider = get_context_provider
+    removeContextProvider = remove_context_provider
+    setAuthTokenProvider = set_auth_token_provider
+    getAuthTokenProvider = get_auth_token_provider
+    removeAuthTokenProvider = remove_auth_token_provider
+    startChat = start_chat
+    closeChat = close_chat
+    startProactiveChat = start_proactive_chat
+    getAgentAvailability = get_agent_availability
+    setBotAuthTokenProvider = set_bot_auth_token_provider

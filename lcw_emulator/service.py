@@ -1,0 +1,174 @@
+"""The simulated Omnichannel service: judges tokens, types context, opens sessions.
+
+This is the service side of the seam. It takes what the page handed over (a
+token, or a custom context) and answers with a :class:`ChatSession` or a
+refusal carrying the documented code. It asks :mod:`.auth` and
+:mod:`.context` for verdicts and never knows a widget exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .auth import TokenVerdict, validate_token
+from .clock import Clock, RealClock
+from .context import ContextRefusal, ContextResolution, parse_lwicontexts, resolve_context
+from .errors import ErrorCode, LcwError, RateLimitedError
+from .session import ChatSession, SessionState
+from .workstream import WorkStream
+
+__all__ = ["AGENT_AVAILABILITY_LIMIT", "OmnichannelService", "TokenJudgement"]
+
+# getAgentAvailability: "100 calls per minute per org", then HTTP 429.
+AGENT_AVAILABILITY_LIMIT = 100
+AGENT_AVAILABILITY_WINDOW = 60.0
+# Operating-hour fields are 01-01-0001 when the queue is inside its hours.
+_NO_TRANSITION = "0001-01-01T00:00:00Z"
+
+
+@attrs.frozen
+class TokenJudgement:
+    """Everything Omnichannel concludes from one token at one moment."""
+
+    verdict: TokenVerdict
+    resolution: ContextResolution = attrs.field(factory=ContextResolution)
+    error: LcwError | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``verify --json`` shape."""
+        return {
+            "valid": self.valid,
+            "error_code": int(self.error.code) if self.error and self.error.code else None,
+            "error_message": self.error.message if self.error else None,
+            "reason": self.error.reason if self.error else None,
+            "claim": self.verdict.claim,
+            "claims": dict(self.verdict.claims) if self.verdict.claims is not None else None,
+            "context": self.resolution.values,
+            "created": list(self.resolution.created),
+            "dropped": [item.to_dict() for item in self.resolution.dropped],
+        }
+
+
+class OmnichannelService:
+    """An org: its work streams, their sessions, and the rules that guard them."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.work_streams: dict[str, WorkStream] = {}
+        self.sessions: list[ChatSession] = []
+        self._session_ids = itertools.count(1)
+        self._availability_calls: deque[float] = deque()
+
+    def add_work_stream(self, work_stream: WorkStream) -> WorkStream:
+        """Register ``work_stream`` with this org (idempotent for the same value)."""
+        known = self.work_streams.get(work_stream.name)
+        if known is not None and known != work_stream:
+            raise ValueError(
+                f"the org already has a different work stream named {work_stream.name!r}"
+            )
+        self.work_streams[work_stream.name] = work_stream
+        return work_stream
+
+    def judge_token(self, work_stream: WorkStream, token: object) -> TokenJudgement:
+        """Judge ``token`` for ``work_stream`` now, exactly as a chat start would."""
+        if work_stream.auth is None:
+            verdict = TokenVerdict.refuse(
+                "token", f"work stream {work_stream.name!r} has no chat authentication settings"
+            )
+            return TokenJudgement(
+                verdict, error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, verdict.reason or "")
+            )
+        verdict = validate_token(token, work_stream.auth, self.clock.now())
+        if verdict.claims is None:
+            return TokenJudgement(
+                verdict,
+                error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, verdict.reason or "invalid token"),
+            )
+        raw: Mapping[str, object] = {}
+        if "lwicontexts" in verdict.claims:
+            parsed = parse_lwicontexts(verdict.claims["lwicontexts"])
+            if isinstance(parsed, ContextRefusal):
+                refused = TokenVerdict.refuse("lwicontexts", parsed.reason)
+                return TokenJudgement(
+                    refused, error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, parsed.reason)
+                )
+            raw = parsed
+        return TokenJudgement(verdict, resolve_context(raw, work_stream.context_variables))
+
+    def start_chat(
+        self,
+        work_stream: WorkStream,
+        *,
+        token: object = None,
+        context: Mapping[str, object] | None = None,
+        context_source: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> ChatSession:
+        """Open a chat session, or raise :class:`LcwError` with the documented code.
+
+        An authenticated work stream takes its context from the token's
+        ``lwicontexts`` only; an unauthenticated one from ``context``.
+        """
+        self.add_work_stream(work_stream)
+        claims: Mapping[str, Any] | None = None
+        if work_stream.requires_authentication:
+            judgement = self.judge_token(work_stream, token)
+            if judgement.error is not None:
+                raise judgement.error
+            claims = judgement.verdict.claims
+            resolution = judgement.resolution
+            context_source = "lwicontexts" if claims and "lwicontexts" in claims else None
+        else:
+            resolution = resolve_context(context or {}, work_stream.context_variables)
+        session = ChatSession(
+            id=f"chat-{next(self._session_ids):04d}",
+            work_stream=work_stream,
+            queue=work_stream.route(resolution.values),
+            clock=self.clock,
+            authenticated=claims is not None,
+            resolution=resolution,
+            claims=claims,
+            context_source=context_source,
+            notes=list(notes),
+        )
+        self.sessions.append(session)
+        return session
+
+    def agent_availability(self, work_stream: WorkStream) -> dict[str, Any]:
+        """What getAgentAvailability answers, within the org's documented rate limit."""
+        now = self.clock.now()
+        calls = self._availability_calls
+        while calls and calls[0] <= now - AGENT_AVAILABILITY_WINDOW:
+            calls.popleft()
+        if len(calls) >= AGENT_AVAILABILITY_LIMIT:
+            retry = calls[0] + AGENT_AVAILABILITY_WINDOW - now
+            raise RateLimitedError(
+                f"getAgentAvailability is limited to {AGENT_AVAILABILITY_LIMIT} calls a minute "
+                f"per org; retry in {retry:g} s"
+            )
+        calls.append(now)
+        queue = work_stream.route({})
+        waiting = sum(
+            1
+            for session in self.sessions
+            if session.queue == queue and session.state is SessionState.QUEUED
+        )
+        return {
+            "queueId": queue.queue_id,
+            "isQueueAvailable": queue.is_open,
+            "StartTimeOfNextOperatingHour": _NO_TRANSITION,
+            "EndTimeOfNextOperatingHour": _NO_TRANSITION,
+            "nexttransitiontime": _NO_TRANSITION,
+            "positionInQueue": waiting + 1,
+            "isAgentAvailable": queue.is_open and queue.agents_available > 0,
+            "averageWaitTime": queue.average_wait_minutes,
+        }

@@ -1,0 +1,169 @@
+"""A chat session as Omnichannel keeps it: state, typed context, queue, messages.
+
+The session belongs to the service side. The widget learns what happens to it
+(an agent accepts, writes, ends the conversation) by subscribing, so the
+service never needs to know a widget exists.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from .clock import Clock
+from .context import ContextResolution, DroppedContext, Primitive
+from .errors import ChatStateError
+from .workstream import Queue, WorkStream
+
+__all__ = [
+    "ChatMessage",
+    "ChatSession",
+    "SessionState",
+    "SessionUpdate",
+    "StateChange",
+]
+
+
+class SessionState(enum.StrEnum):
+    """Where a chat session is in its life."""
+
+    QUEUED = "queued"  # created and waiting for an agent (lcw:chatQueued)
+    ACTIVE = "active"  # an agent accepted it
+    ENDED = "ended"  # the agent ended the conversation; the customer has not closed it
+    CLOSED = "closed"  # closed by the customer (closeChat) - final
+
+    @property
+    def is_final(self) -> bool:
+        return self is SessionState.CLOSED
+
+
+@attrs.frozen
+class StateChange:
+    at: float
+    state: SessionState
+    reason: str
+
+
+@attrs.frozen
+class ChatMessage:
+    at: float
+    sender: str  # "customer" or "agent"
+    text: str
+    id: str
+
+
+@attrs.frozen
+class SessionUpdate:
+    """What changed on a session, for its subscribers."""
+
+    kind: str  # "accepted", "agent_message", "customer_message", "agent_ended", "closed"
+    session: ChatSession = attrs.field(repr=False)
+    detail: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define(eq=False)
+class ChatSession:
+    """One chat, from the moment Omnichannel accepted the start."""
+
+    id: str
+    work_stream: WorkStream = attrs.field(repr=False)
+    queue: Queue
+    clock: Clock = attrs.field(repr=False)
+    authenticated: bool
+    resolution: ContextResolution = attrs.field(factory=ContextResolution, repr=False)
+    claims: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    context_source: str | None = None  # "lwicontexts", "customContext", "contextProvider"
+    notes: list[str] = attrs.field(factory=list, repr=False)
+    state: SessionState = SessionState.QUEUED
+    agent: str | None = None
+    history: list[StateChange] = attrs.field(factory=list, repr=False)
+    messages: list[ChatMessage] = attrs.field(factory=list, repr=False)
+    _subscribers: list[Callable[[SessionUpdate], None]] = attrs.field(factory=list, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.history:
+            self.history.append(StateChange(self.clock.now(), self.state, "chat started"))
+
+    @property
+    def context(self) -> dict[str, Primitive]:
+        """The resolved context: variable name to typed value."""
+        return self.resolution.values
+
+    @property
+    def dropped(self) -> tuple[DroppedContext, ...]:
+        """Keys the session did not keep, each with its reason."""
+        return self.resolution.dropped
+
+    @property
+    def created(self) -> tuple[str, ...]:
+        """Keys created at run time as Text because the work stream does not declare them."""
+        return self.resolution.created
+
+    @property
+    def customer_id(self) -> str | None:
+        """The token's ``sub``: the contact or account the chat is linked to."""
+        sub = (self.claims or {}).get("sub")
+        return sub if isinstance(sub, str) else None
+
+    def subscribe(self, subscriber: Callable[[SessionUpdate], None]) -> None:
+        self._subscribers.append(subscriber)
+
+    def accept(self, agent: str = "Agent") -> None:
+        """An agent accepts the queued chat."""
+        self._require(SessionState.QUEUED, "accept")
+        self.agent = agent
+        self._move(SessionState.ACTIVE, f"accepted by {agent}")
+        self._publish("accepted", {"agent": agent})
+
+    def agent_says(self, text: str) -> ChatMessage:
+        """The agent sends a message to the customer."""
+        self._require(SessionState.ACTIVE, "send an agent message")
+        message = self._message("agent", text)
+        self._publish("agent_message", {"message": message})
+        return message
+
+    def customer_says(self, text: str) -> ChatMessage:
+        """The customer sends a message (the widget calls this)."""
+        if self.state not in (SessionState.QUEUED, SessionState.ACTIVE):
+            raise ChatStateError(f"cannot send a message: chat {self.id} is {self.state.value}")
+        message = self._message("customer", text)
+        self._publish("customer_message", {"message": message})
+        return message
+
+    def end_by_agent(self) -> None:
+        """The agent ends the conversation; the customer still has to close the chat."""
+        self._require(SessionState.ACTIVE, "end the conversation")
+        self._move(SessionState.ENDED, f"ended by {self.agent}")
+        self._publish("agent_ended")
+
+    def close(self, reason: str = "closed by the customer") -> None:
+        """Close the chat for good (closeChat)."""
+        if self.state is SessionState.CLOSED:
+            raise ChatStateError(f"chat {self.id} is already closed")
+        self._move(SessionState.CLOSED, reason)
+        self._publish("closed", {"reason": reason})
+
+    def _require(self, state: SessionState, action: str) -> None:
+        if self.state is not state:
+            raise ChatStateError(
+                f"cannot {action}: chat {self.id} is {self.state.value}, not {state.value}"
+            )
+
+    def _move(self, state: SessionState, reason: str) -> None:
+        self.state = state
+        self.history.append(StateChange(self.clock.now(), state, reason))
+
+    def _message(self, sender: str, text: str) -> ChatMessage:
+        message = ChatMessage(
+            self.clock.now(), sender, text, f"{self.id}-m{len(self.messages) + 1}"
+        )
+        self.messages.append(message)
+        return message
+
+    def _publish(self, kind: str, detail: Mapping[str, Any] | None = None) -> None:
+        update = SessionUpdate(kind, self, dict(detail or {}))
+        for subscriber in list(self._subscribers):
+            subscriber(update)

@@ -1,0 +1,360 @@
+"""The emulated live chat widget: the page side of the seam.
+
+A :class:`Widget` is a pyee :class:`~pyee.asyncio.AsyncIOEventEmitter` that
+behaves like the widget in the browser: :meth:`Widget.load` fires
+``lcw:ready``, the SDK (:attr:`Widget.sdk`) drives chats, and every ``lcw:*``
+event fires when the real one would, with the documented payload. The widget
+never decides whether a token is valid or how a context value is typed: it
+hands what the page gave it to the service and reports the answer as events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+from pyee.asyncio import AsyncIOEventEmitter
+
+from .auth import DEFAULT_PROVIDER_TIMEOUT
+from .errors import ErrorCode, LcwError, SdkUsageError
+from .events import EntryKind, LcwEvent, Timeline
+from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
+from .sdk import LiveChatSDK
+from .service import OmnichannelService
+from .session import ChatSession, SessionState, SessionUpdate
+from .workstream import WorkStream
+
+__all__ = ["CustomEvent", "ProactiveInvitation", "Widget", "WidgetState"]
+
+DEFAULT_PROACTIVE_MESSAGE = "Hi! Have any questions? I'm here to help"
+# Undocumented for the context provider; we give an async one the auth provider's 10 s.
+CONTEXT_PROVIDER_TIMEOUT = DEFAULT_PROVIDER_TIMEOUT
+
+
+class WidgetState(enum.StrEnum):
+    NOT_LOADED = "not loaded"
+    READY = "ready"
+    FAILED = "failed"  # the scripts failed to load (code 7)
+
+
+@attrs.frozen
+class CustomEvent:
+    """What a listener receives, like the browser's ``CustomEvent``: ``type`` and ``detail``."""
+
+    type: str
+    detail: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class ProactiveInvitation:
+    """An invitation shown by startProactiveChat, waiting for the customer."""
+
+    message: str
+    show_prechat: bool
+    in_new_window: bool
+
+
+@functools.lru_cache(maxsize=512)
+def _takes_event(handler: Callable[..., Any]) -> bool:
+    # JS listeners may ignore their event argument; Python ones cannot, so a
+    # handler written without parameters (as in the documentation's samples)
+    # is called without the event.
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters
+    )
+
+
+class Widget(AsyncIOEventEmitter):
+    """One live chat widget on one page, bound to an org and a work stream.
+
+    ``strict=True`` makes SDK calls before ``lcw:ready`` raise, as the real
+    widget would fail there; by default they are queued and replayed in order.
+    ``load_failure`` makes :meth:`load` fail with code 7 and that detail.
+    """
+
+    def __init__(
+        self,
+        service: OmnichannelService,
+        work_stream: WorkStream,
+        *,
+        strict: bool = False,
+        load_failure: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.work_stream = service.add_work_stream(work_stream)
+        self.clock = service.clock
+        self.strict = strict
+        self.load_failure = load_failure
+        self.state = WidgetState.NOT_LOADED
+        self.load_error: LcwError | None = None
+        self.timeline = Timeline()
+        self.session: ChatSession | None = None
+        self.sessions: list[ChatSession] = []
+        self.handler_errors: list[BaseException] = []
+        self.minimized = False
+        self.proactive_invitation: ProactiveInvitation | None = None
+        self.auth_token_provider: AuthTokenProvider | None = None
+        self.context_provider: ContextProvider | None = None
+        self.bot_auth_token_provider: Callable[..., object] | None = None
+        # Handler exceptions are re-emitted as "error"; with no listener they
+        # would vanish into the loop's exception handler.
+        super().on("error", self._handler_failed)
+        self.sdk = LiveChatSDK(self)
+
+    def __repr__(self) -> str:
+        return f"<Widget {self.work_stream.name!r} {self.state.value}>"
+
+    # -- events ---------------------------------------------------------------
+
+    def record(self, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None) -> None:
+        self.timeline.record(self.clock.now(), kind, name, detail)
+
+    def fire(self, event: LcwEvent, detail: Mapping[str, Any] | None = None) -> None:
+        """Record and emit an ``lcw:*`` event to its listeners."""
+        self.record(EntryKind.EVENT, event.value, detail)
+        self.emit(event.value, CustomEvent(event.value, detail))
+
+    def _emit_run(
+        self, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        if args and isinstance(args[0], CustomEvent) and not _takes_event(f):
+            args = args[1:]
+        super()._emit_run(f, args, kwargs)
+
+    def _handler_failed(self, error: BaseException) -> None:
+        self.handler_errors.append(error)
+        self.record(
+            EntryKind.NOTE,
+            "listener raised",
+            {"error": f"{type(error).__name__}: {error}"},
+        )
+
+    def report(self, error: LcwError) -> None:
+        """Turn a coded error into an ``lcw:error`` event (and record it)."""
+        if error.code is not None:
+            self.fire(LcwEvent.ERROR, error.detail)
+
+    # -- lifecycle ------------------------------------------------------------
+
+    @property
+    def is_ready(self) -> bool:
+        """True once ``lcw:ready`` has fired."""
+        return self.state is WidgetState.READY
+
+    async def load(self) -> None:
+        """Load the widget: fire ``lcw:ready`` and replay queued SDK calls.
+
+        Returns once the ready listeners, async ones too, have finished.
+        Raises :class:`LcwError` code 7 when a load failure was injected.
+        """
+        if self.state is WidgetState.READY:
+            return
+        if self.load_failure is not None:
+            self.state = WidgetState.FAILED
+            error = LcwError(ErrorCode.WIDGET_LOAD_FAILED, self.load_failure)
+            self.load_error = error
+            self.report(error)
+            self.sdk.fail_queued(error)
+            raise error
+        self.state = WidgetState.READY
+        before = set(self._waiting)
+        self.fire(LcwEvent.READY)
+        started = self._waiting - before
+        await self.sdk.replay_queued()
+        if started:
+            await asyncio.wait(started)
+
+    # -- what the SDK asks of the widget --------------------------------------
+
+    async def start_chat(self, custom_context: Mapping[str, object] | None = None) -> ChatSession:
+        """Start a chat as ``startChat`` does (the SDK queues and records the call)."""
+        if self.session is not None and not self.session.state.is_final:
+            self.record(EntryKind.NOTE, "chat already in progress", {"session": self.session.id})
+            self.maximize()
+            return self.session
+        self.fire(LcwEvent.START_CHAT)
+        try:
+            session = await self._open_session(custom_context)
+        except LcwError as error:
+            if error.code is ErrorCode.INVALID_AUTH_TOKEN:
+                self.record(EntryKind.SERVICE, "token refused", {"reason": error.reason})
+            self.report(error)
+            raise
+        self.session = session
+        self.sessions.append(session)
+        session.subscribe(self._session_changed)
+        self.record(
+            EntryKind.SERVICE,
+            "chat session created",
+            {
+                "session": session.id,
+                "queue": session.queue.name,
+                "context": session.context,
+                "dropped": [item.to_dict() for item in session.dropped],
+            },
+        )
+        self.fire(LcwEvent.CHAT_QUEUED)
+        return session
+
+    async def _open_session(self, custom_context: Mapping[str, object] | None) -> ChatSession:
+        work_stream = self.work_stream
+        notes: list[str] = []
+        if work_stream.auth is not None:
+            if self.auth_token_provider is None:
+                reason = (
+                    f"work stream {work_stream.name!r} requires authentication and no auth "
+                    "token provider is set (call setAuthTokenProvider after lcw:ready)"
+                )
+                if self.handler_errors:
+                    reason += f"; note: {len(self.handler_errors)} event listener(s) raised"
+                raise LcwError(ErrorCode.AUTH_PROVIDER_NOT_FOUND, reason)
+            if custom_context is not None or self.context_provider is not None:
+                notes.append(
+                    "custom context ignored: an authenticated chat takes context from the "
+                    "token's lwicontexts only"
+                )
+            token = await request_token(
+                self.auth_token_provider,
+                clock=self.clock,
+                timeout=work_stream.auth.provider_timeout,
+                record=self.record,
+            )
+            self._note_all(notes)
+            return self.service.start_chat(work_stream, token=token, notes=tuple(notes))
+        if self.auth_token_provider is not None:
+            notes.append(
+                "auth token provider not called: the work stream has no chat authentication"
+            )
+        if custom_context is not None:
+            if self.context_provider is not None:
+                notes.append("customContext overrides the context provider")
+            raw, source = custom_context, "customContext"
+        elif self.context_provider is not None:
+            raw = await collect_context(
+                self.context_provider,
+                clock=self.clock,
+                timeout=CONTEXT_PROVIDER_TIMEOUT,
+                record=self.record,
+            )
+            source = "contextProvider"
+        else:
+            raw, source = {}, None
+        self._note_all(notes)
+        return self.service.start_chat(
+            work_stream, context=raw, context_source=source, notes=tuple(notes)
+        )
+
+    def _note_all(self, notes: list[str]) -> None:
+        for note in notes:
+            self.record(EntryKind.NOTE, note)
+
+    async def close_chat(self) -> None:
+        """Close the current chat as ``closeChat`` does."""
+        if self.session is None or self.session.state.is_final:
+            self.record(EntryKind.NOTE, "no chat to close")
+            return
+        self.session.close()
+
+    def minimize(self) -> None:
+        """The customer minimises the widget."""
+        self.minimized = True
+        self.fire(LcwEvent.ON_MINIMIZE)
+
+    def maximize(self) -> None:
+        """The customer maximises the widget."""
+        self.minimized = False
+        self.fire(LcwEvent.ON_MAXIMIZE)
+
+    def send_message(self, text: str) -> None:
+        """The customer sends a message in the current chat."""
+        if self.session is None:
+            raise SdkUsageError("there is no chat to send a message in; start one first")
+        self.session.customer_says(text)
+
+    async def get_agent_availability(self) -> dict[str, Any]:
+        result = self.service.agent_availability(self.work_stream)
+        self.fire(LcwEvent.GET_AGENT_AVAILABILITY, result)
+        return result
+
+    def start_proactive_chat(
+        self, message: str | None, show_prechat: bool, in_new_window: bool
+    ) -> ProactiveInvitation:
+        self.proactive_invitation = ProactiveInvitation(
+            message or DEFAULT_PROACTIVE_MESSAGE, show_prechat, in_new_window
+        )
+        self.record(
+            EntryKind.NOTE,
+            "proactive invitation shown",
+            {"message": self.proactive_invitation.message, "showPrechat": show_prechat},
+        )
+        return self.proactive_invitation
+
+    async def accept_proactive_chat(self) -> ChatSession:
+        """The customer accepts the proactive invitation: the chat starts."""
+        if self.proactive_invitation is None:
+            raise SdkUsageError("no proactive invitation is shown (call startProactiveChat first)")
+        self.proactive_invitation = None
+        return await self.start_chat()
+
+    def request_bot_sign_in(self, bot_token_url: str) -> bool | None:
+        """The bot asks for sign-in: call the bot auth token provider; return ``show``."""
+        if self.bot_auth_token_provider is None:
+            raise SdkUsageError("no bot auth token provider is set")
+        answer: dict[str, bool | None] = {"show": None}
+
+        def callback(options: Mapping[str, Any] | None = None) -> None:
+            answer["show"] = bool((options or {}).get("show"))
+            self.record(EntryKind.PROVIDER, "bot auth callback", {"show": answer["show"]})
+
+        self.record(EntryKind.PROVIDER, "bot auth token provider called", {"url": bot_token_url})
+        self.bot_auth_token_provider(bot_token_url, callback)
+        return answer["show"]
+
+    # -- what the service tells the widget ------------------------------------
+
+    def _session_changed(self, update: SessionUpdate) -> None:
+        if update.session is not self.session:
+            return
+        if update.kind == "accepted":
+            self._system_message("agentaccepted")
+        elif update.kind == "agent_message":
+            message = update.detail["message"]
+            self.fire(
+                LcwEvent.ON_MESSAGE_RECEIVED,
+                {
+                    "messageType": "user",
+                    "channelData": {"tags": ["public", f"client_activity_id:{message.id}"]},
+                    "text": message.text,
+                },
+            )
+        elif update.kind == "customer_message":
+            self.fire(LcwEvent.ON_MESSAGE_SENT)
+        elif update.kind == "agent_ended":
+            self._system_message("agentendconversation")
+            self.fire(LcwEvent.THREAD_UPDATE)
+        elif update.kind == "closed":
+            self.fire(LcwEvent.CLOSE_CHAT)
+            self.fire(LcwEvent.ON_CLOSE)
+
+    def _system_message(self, tag: str) -> None:
+        self.fire(
+            LcwEvent.ON_MESSAGE_RECEIVED,
+            {"messageType": "system", "channelData": {"tags": [tag]}},
+        )
+
+    @property
+    def chat_in_progress(self) -> bool:
+        return self.session is not None and self.session.state in (
+            SessionState.QUEUED,
+            SessionState.ACTIVE,
+        )

@@ -1,0 +1,297 @@
+"""Work streams: what an admin configures in Omnichannel, as values.
+
+A :class:`WorkStream` holds its context variables, chat authentication
+settings, queues and routing rules. It is built in code or loaded from a TOML
+file (see :meth:`WorkStream.from_toml`); every problem with a file is a
+:class:`~lcw_emulator.errors.ConfigurationError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .auth import (
+    DEFAULT_MAX_TOKEN_BYTES,
+    DEFAULT_PROVIDER_TIMEOUT,
+    ChatAuthSettings,
+    PublicKey,
+    load_public_keys,
+)
+from .context import ContextVariable, Primitive, VariableType
+from .errors import ConfigurationError
+
+__all__ = ["Queue", "RoutingRule", "WorkStream"]
+
+
+@attrs.frozen
+class Queue:
+    """A queue behind the work stream, with what getAgentAvailability reports of it."""
+
+    name: str = "Default"
+    agents_available: int = 1
+    is_open: bool = True  # inside operating hours
+    average_wait_minutes: float = 0.0
+
+    @property
+    def queue_id(self) -> str:
+        return self.name.lower().replace(" ", "-")
+
+
+@attrs.frozen
+class RoutingRule:
+    """Send a chat to ``queue`` when context variable ``variable`` equals ``equals``."""
+
+    variable: str
+    equals: Primitive
+    queue: str
+
+    def applies(self, context: Mapping[str, Primitive]) -> bool:
+        if self.variable not in context:
+            return False
+        value = context[self.variable]
+        # Compare typed values; True must not equal 1 here.
+        return type(value) is type(self.equals) and value == self.equals
+
+
+def _default_queues() -> tuple[Queue, ...]:
+    return (Queue(),)
+
+
+@attrs.frozen
+class WorkStream:
+    """A live chat work stream: variables, authentication, queues and routing."""
+
+    name: str
+    context_variables: tuple[ContextVariable, ...] = ()
+    auth: ChatAuthSettings | None = None
+    queues: tuple[Queue, ...] = attrs.field(factory=_default_queues)
+    routing_rules: tuple[RoutingRule, ...] = ()
+    source: str | None = attrs.field(default=None, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.queues:
+            raise ValueError("a work stream needs at least one queue")
+        names = [variable.name for variable in self.context_variables]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"context variable declared twice: {', '.join(repeated)}")
+        queue_names = {queue.name for queue in self.queues}
+        for rule in self.routing_rules:
+            if rule.queue not in queue_names:
+                raise ValueError(f"routing rule sends to unknown queue {rule.queue!r}")
+
+    @property
+    def requires_authentication(self) -> bool:
+        return self.auth is not None
+
+    def variable(self, name: str) -> ContextVariable | None:
+        return next((v for v in self.context_variables if v.name == name), None)
+
+    def route(self, context: Mapping[str, Primitive]) -> Queue:
+        """The queue a chat with this typed context lands in (first rule wins)."""
+        for rule in self.routing_rules:
+            if rule.applies(context):
+                return next(queue for queue in self.queues if queue.name == rule.queue)
+        return self.queues[0]
+
+    def queue(self, name: str) -> Queue:
+        for queue in self.queues:
+            if queue.name == name:
+                return queue
+        raise KeyError(name)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> WorkStream:
+        """Load a work stream file; key files are found relative to it."""
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read work stream file: {exc.strerror}", source=str(file)
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"not valid TOML: {exc}", source=str(file)) from None
+        except UnicodeDecodeError:
+            raise ConfigurationError("not UTF-8 text", source=str(file)) from None
+        return cls.from_dict(data, base_dir=file.parent, source=str(file))
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        base_dir: str | Path = ".",
+        source: str | None = None,
+    ) -> WorkStream:
+        """Build a work stream from the TOML file's structure (already parsed)."""
+        reader = _Reader(Path(base_dir), source)
+        try:
+            return reader.work_stream(data)
+        except ConfigurationError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(str(exc), source=source) from None
+
+
+_TOP_KEYS = {"name", "auth", "context_variables", "queue", "queues", "routing_rules"}
+_AUTH_KEYS = {
+    "algorithms",
+    "public_key",
+    "public_key_url",
+    "secret",
+    "issuer",
+    "leeway",
+    "timeout",
+    "max_token_bytes",
+}
+_QUEUE_KEYS = {"name", "agents_available", "is_open", "average_wait_minutes"}
+
+
+class _Reader:
+    def __init__(self, base_dir: Path, source: str | None) -> None:
+        self.base_dir = base_dir
+        self.source = source
+
+    def fail(self, reason: str) -> ConfigurationError:
+        return ConfigurationError(reason, source=self.source)
+
+    def table(self, value: object, where: str, allowed: set[str]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{where} must be a table")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.fail(
+                f"{where}: unknown key {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(sorted(allowed))})"
+            )
+        return value
+
+    def typed(
+        self, table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str
+    ) -> Any:
+        value = table[key]
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise self.fail(f"{where}.{key} must be a number, got a boolean")
+        if not isinstance(value, kind):
+            raise self.fail(f"{where}.{key} has the wrong type ({type(value).__name__})")
+        return value
+
+    def work_stream(self, data: Mapping[str, Any]) -> WorkStream:
+        data = self.table(data, "work stream", _TOP_KEYS)
+        if "name" not in data:
+            raise self.fail("a work stream needs a name")
+        name = self.typed(data, "name", str, "work stream")
+        variables = tuple(
+            self.variable(entry, i) for i, entry in enumerate(self.array(data, "context_variables"))
+        )
+        auth = self.auth(data["auth"]) if "auth" in data else None
+        if "queue" in data and "queues" in data:
+            raise self.fail("give either [queue] or [[queues]], not both")
+        raw_queues = [data["queue"]] if "queue" in data else self.array(data, "queues")
+        queues = (
+            tuple(self.queue(entry, i) for i, entry in enumerate(raw_queues)) or _default_queues()
+        )
+        rules = tuple(
+            self.routing_rule(entry, i) for i, entry in enumerate(self.array(data, "routing_rules"))
+        )
+        return WorkStream(name, variables, auth, queues, rules, source=self.source)
+
+    def array(self, data: Mapping[str, Any], key: str) -> list[Any]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(f"{key} must be an array of tables ([[{key}]])")
+        return value
+
+    def variable(self, entry: object, index: int) -> ContextVariable:
+        where = f"context_variables[{index}]"
+        table = self.table(entry, where, {"name", "type"})
+        if "name" not in table:
+            raise self.fail(f"{where} needs a name")
+        kind = self.typed(table, "type", str, where) if "type" in table else "Text"
+        try:
+            return ContextVariable(self.typed(table, "name", str, where), VariableType.parse(kind))
+        except ValueError as exc:
+            raise self.fail(f"{where}: {exc}") from None
+
+    def queue(self, entry: object, index: int) -> Queue:
+        where = f"queues[{index}]"
+        table = self.table(entry, where, _QUEUE_KEYS)
+        return Queue(
+            name=self.typed(table, "name", str, where) if "name" in table else "Default",
+            agents_available=self.typed(table, "agents_available", int, where)
+            if "agents_available" in table
+            else 1,
+            is_open=self.typed(table, "is_open", bool, where) if "is_open" in table else True,
+            average_wait_minutes=float(
+                self.typed(table, "average_wait_minutes", (int, float), where)
+            )
+            if "average_wait_minutes" in table
+            else 0.0,
+        )
+
+    def routing_rule(self, entry: object, index: int) -> RoutingRule:
+        where = f"routing_rules[{index}]"
+        table = self.table(entry, where, {"variable", "equals", "queue"})
+        missing = sorted({"variable", "equals", "queue"} - set(table))
+        if missing:
+            raise self.fail(f"{where} needs {', '.join(missing)}")
+        equals = table["equals"]
+        if not isinstance(equals, str | int | float | bool):
+            raise self.fail(f"{where}.equals must be a string, number or boolean")
+        return RoutingRule(
+            self.typed(table, "variable", str, where),
+            equals,
+            self.typed(table, "queue", str, where),
+        )
+
+    def auth(self, entry: object) -> ChatAuthSettings:
+        table = self.table(entry, "[auth]", _AUTH_KEYS)
+        algorithms = table.get("algorithms", ["RS256"])
+        if not isinstance(algorithms, list) or not all(isinstance(a, str) for a in algorithms):
+            raise self.fail('[auth].algorithms must be a list of strings, like ["RS256"]')
+        keys: tuple[PublicKey, ...] = ()
+        if "public_key" in table:
+            keys = self.public_keys(self.typed(table, "public_key", str, "[auth]"))
+        try:
+            return ChatAuthSettings(
+                algorithms=tuple(algorithms),
+                keys=keys,
+                secret=self.typed(table, "secret", str, "[auth]") if "secret" in table else None,
+                issuer=self.typed(table, "issuer", str, "[auth]") if "issuer" in table else None,
+                leeway=float(self.typed(table, "leeway", (int, float), "[auth]"))
+                if "leeway" in table
+                else 0.0,
+                provider_timeout=float(self.typed(table, "timeout", (int, float), "[auth]"))
+                if "timeout" in table
+                else DEFAULT_PROVIDER_TIMEOUT,
+                max_token_bytes=self.typed(table, "max_token_bytes", int, "[auth]")
+                if "max_token_bytes" in table
+                else DEFAULT_MAX_TOKEN_BYTES,
+                public_key_url=self.typed(table, "public_key_url", str, "[auth]")
+                if "public_key_url" in table
+                else None,
+            )
+        except ValueError as exc:
+            raise self.fail(f"[auth]: {exc}") from None
+
+    def public_keys(self, value: str) -> tuple[PublicKey, ...]:
+        inline = value.lstrip().startswith(("-----BEGIN", "[", "{"))
+        if inline:
+            text, where = value, "[auth].public_key"
+        else:
+            path = self.base_dir / value
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise self.fail(f"[auth].public_key: cannot read {path}: {exc.strerror}") from None
+            where = f"[auth].public_key ({path})"
+        try:
+            return load_public_keys(text)
+        except ValueError as exc:
+            raise self.fail(f"{where}: {exc}") from None
