@@ -20,6 +20,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .clock import describe_instant
+
 __all__ = [
     "DEFAULT_MAX_TOKEN_BYTES",
     "DEFAULT_PROVIDER_TIMEOUT",
@@ -42,14 +44,6 @@ _MILLISECONDS_THRESHOLD = 100_000_000_000
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 SUPPORTED_ALGORITHMS = _SYMMETRIC | _ASYMMETRIC
-
-
-def _utc(timestamp: float) -> str:
-    try:
-        moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    except (OverflowError, OSError, ValueError):
-        return f"{timestamp:g}"
-    return f"{timestamp:g} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"
 
 
 @attrs.frozen
@@ -248,7 +242,9 @@ def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings,
         return TokenVerdict.refuse("kid", f"no public key with kid {kid!r} (known: {known})")
     if match.expiry is not None and now >= match.expiry:
         return TokenVerdict.refuse(
-            "kid", f"public key {kid!r} expired at {_utc(match.expiry)}; now is {_utc(now)}"
+            "kid",
+            f"public key {kid!r} expired at {describe_instant(match.expiry)}; "
+            f"now is {describe_instant(now)}",
         )
     return match.key
 
@@ -338,18 +334,21 @@ def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float
     slack = f" with {leeway:g} s leeway" if leeway else ""
     if now >= dates["exp"] + leeway:
         return TokenVerdict.refuse(
-            "exp", f"the token expired at exp {_utc(dates['exp'])}; now is {_utc(now)}{slack}"
+            "exp",
+            f"the token expired at exp {describe_instant(dates['exp'])}; "
+            f"now is {describe_instant(now)}{slack}",
         )
     if "nbf" in dates and now < dates["nbf"] - leeway:
         return TokenVerdict.refuse(
             "nbf",
-            f"the token is not valid before nbf {_utc(dates['nbf'])}; now is {_utc(now)}{slack}",
+            f"the token is not valid before nbf {describe_instant(dates['nbf'])}; "
+            f"now is {describe_instant(now)}{slack}",
         )
     if dates["iat"] > now + leeway:
         return TokenVerdict.refuse(
             "iat",
-            f"the token was issued in the future: iat {_utc(dates['iat'])}; "
-            f"now is {_utc(now)}{slack}",
+            f"the token was issued in the future: iat {describe_instant(dates['iat'])}; "
+            f"now is {describe_instant(now)}{slack}",
         )
     if settings.issuer is not None:
         issuer = claims.get("iss")

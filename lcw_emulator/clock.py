@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import heapq
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol, TypeVar
 
-__all__ = ["Clock", "ClockTimer", "RealClock", "VirtualClock"]
+__all__ = ["Clock", "ClockTimer", "RealClock", "VirtualClock", "describe_instant"]
 
 T = TypeVar("T")
+
+
+def describe_instant(timestamp: float) -> str:
+    """Epoch seconds as a person reads them: ``1542625672 (2018-11-19T11:07:52Z)``."""
+    seconds = f"{timestamp:.3f}".rstrip("0").rstrip(".")
+    try:
+        moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return seconds
+    return f"{seconds} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"
 
 
 class ClockTimer(Protocol):

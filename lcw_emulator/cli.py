@@ -1,0 +1,44 @@
+"""The ``lcw-emulator`` command: one verb per module under :mod:`lcw_emulator.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .commands import verify
+from .commands._common import EXIT_UNUSABLE, UsageProblem
+from .errors import LcwError
+
+# Each verb module registers itself with add_parser(subparsers).
+VERBS = [verify]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lcw-emulator",
+        description="Emulate the Omnichannel live chat widget: no browser, no org, no network.",
+    )
+    parser.add_argument("--version", action="version", version=f"lcw-emulator {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb in VERBS:
+        verb.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except (UsageProblem, LcwError) as exc:
+        print(f"lcw-emulator {args.verb}: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The CLI's verbs, one module each: ``add_parser(subparsers)`` registers the verb."""

@@ -1,0 +1,36 @@
+"""What every verb shares: unusable input is a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import ConfigurationError
+from ..workstream import WorkStream
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+
+class UsageProblem(Exception):
+    """Input the command cannot use; ``main`` prints it on one line and exits 2."""
+
+
+def load_work_stream(path: str) -> WorkStream:
+    try:
+        return WorkStream.from_toml(path)
+    except ConfigurationError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def read_text_argument(value: str, what: str) -> str:
+    """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value."""
+    if value == "-":
+        return sys.stdin.read().strip()
+    if value.startswith("@"):
+        try:
+            return Path(value[1:]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageProblem(f"cannot read {what} from {value[1:]}: {exc.strerror}") from None
+    return value

@@ -1,0 +1,74 @@
+"""``lcw-emulator verify``: judge a token exactly as a chat start would."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from ..clock import VirtualClock, describe_instant
+from ..service import OmnichannelService, TokenJudgement
+from ._common import EXIT_FAILED, EXIT_OK, load_work_stream, read_text_argument
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="judge a token as Omnichannel would at chat start",
+        description=(
+            "Judge TOKEN for the work stream exactly as a chat start would: signature, "
+            "kid, time claims against --at, issuer, lwicontexts, context variables. "
+            "Exit 0 when valid, 1 when refused, 2 for unusable input."
+        ),
+    )
+    parser.add_argument("--workstream", required=True, metavar="FILE", help="work stream TOML")
+    parser.add_argument(
+        "--at",
+        type=float,
+        metavar="EPOCH_SECONDS",
+        help="judge at this time (default: now)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("token", metavar="TOKEN", help="the JWT, '-' for stdin or @FILE")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    work_stream = load_work_stream(args.workstream)
+    token = read_text_argument(args.token, "the token")
+    at = args.at if args.at is not None else time.time()
+    service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
+    judgement = service.judge_token(work_stream, token)
+    if args.json:
+        print(json.dumps(judgement.to_dict(), indent=2, sort_keys=True, default=str))
+    else:
+        print(render(judgement, work_stream.name, at))
+    return EXIT_OK if judgement.valid else EXIT_FAILED
+
+
+def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
+    """The human-readable verdict."""
+    moment = describe_instant(at)
+    lines: list[str] = []
+    if judgement.error is not None:
+        code = int(judgement.error.code) if judgement.error.code else "-"
+        lines.append(f"REFUSED for work stream {work_stream!r} at {moment}")
+        lines.append(f"  lcw:error {code}: {judgement.error.message}")
+        lines.append(f"  reason:  {judgement.error.reason}")
+        return "\n".join(lines)
+    claims = judgement.verdict.claims or {}
+    lines.append(f"VALID for work stream {work_stream!r} at {moment}")
+    lines.append(f"  sub:     {claims.get('sub')}")
+    if "iss" in claims:
+        lines.append(f"  iss:     {claims.get('iss')}")
+    for variable in judgement.resolution.variables:
+        origin = " (created at run time)" if variable.created else ""
+        lines.append(
+            f"  context: {variable.name} = {json.dumps(variable.value)} "
+            f"({variable.type.value}){origin}"
+        )
+    for dropped in judgement.resolution.dropped:
+        lines.append(f"  dropped: {dropped.key}: {dropped.reason}")
+    if not judgement.resolution.variables and not judgement.resolution.dropped:
+        lines.append("  context: (none: the token has no lwicontexts)")
+    return "\n".join(lines)
