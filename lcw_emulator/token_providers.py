@@ -69,9 +69,7 @@ def minted_token(
     return minted_token_provider
 
 
-def delayed(
-    answer: str | AuthTokenProvider, seconds: float, *, clock: Clock
-) -> AuthTokenProvider:
+def delayed(answer: str | AuthTokenProvider, seconds: float, *, clock: Clock) -> AuthTokenProvider:
     """Wait ``seconds`` on ``clock``, then answer (a token, or another provider's answer)."""
     inner = static_token(answer) if isinstance(answer, str) else answer
 
