@@ -234,9 +234,13 @@ class VirtualClock:
         """Fire every live timer due at the earliest deadline; return the count."""
         when = self._heap[0][0]
         self._now = max(self._now, when)
-        fired = 0
+        due: list[_VirtualTimer] = []
         while self._heap and self._heap[0][0] == when:
-            _, _, timer = heapq.heappop(self._heap)
+            due.append(heapq.heappop(self._heap)[2])
+        # Timers armed by these callbacks for this same instant wait for the
+        # next round, after the tasks woken now have run.
+        fired = 0
+        for timer in due:
             if not timer.cancelled:
                 timer.cancelled = True
                 fired += 1

@@ -1,0 +1,145 @@
+"""The virtual clock: manual advance, auto-jump, timeouts, holds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from lcw_emulator import RealClock, VirtualClock
+from lcw_emulator.clock import describe_instant
+
+
+def test_starts_where_told_and_advances_by_hand() -> None:
+    clock = VirtualClock(start=1542622100, auto_jump=False)
+    assert clock.now() == 1542622100
+    fired: list[float] = []
+    clock.call_later(5, lambda: fired.append(clock.now()))
+    clock.call_later(2, lambda: fired.append(clock.now()))
+    assert clock.advance(3) == 1
+    assert fired == [1542622102]
+    assert clock.now() == 1542622103
+    clock.advance(10)
+    assert fired == [1542622102, 1542622105]
+    assert clock.now() == 1542622113
+
+
+def test_time_cannot_go_backwards() -> None:
+    with pytest.raises(ValueError, match="backwards"):
+        VirtualClock().advance(-1)
+
+
+def test_cancelled_timers_do_not_fire() -> None:
+    clock = VirtualClock(auto_jump=False)
+    fired: list[str] = []
+    timer = clock.call_later(1, lambda: fired.append("no"))
+    timer.cancel()
+    assert clock.pending == 0
+    clock.advance(2)
+    assert fired == []
+
+
+async def test_auto_jump_sleeps_cost_no_wall_time() -> None:
+    clock = VirtualClock(start=0)
+    started = time.perf_counter()
+    await clock.sleep(3600)
+    assert clock.now() == 3600
+    assert time.perf_counter() - started < 0.05
+
+
+async def test_auto_jump_wakes_sleepers_in_deadline_order() -> None:
+    clock = VirtualClock(start=0)
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.now()))
+
+    await asyncio.gather(sleeper("late", 30), sleeper("early", 10), sleeper("middle", 20))
+    assert woke == [("early", 10), ("middle", 20), ("late", 30)]
+
+
+async def test_auto_jump_does_not_jump_while_tasks_can_run() -> None:
+    clock = VirtualClock(start=0)
+    seen: list[float] = []
+
+    async def busy() -> None:
+        for _ in range(50):
+            seen.append(clock.now())
+            await asyncio.sleep(0)
+
+    await asyncio.gather(busy(), clock.sleep(5))
+    assert seen == [0] * 50
+    assert clock.now() == 5
+
+
+async def test_wait_for_times_out_on_virtual_time() -> None:
+    clock = VirtualClock(start=100)
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    started = time.perf_counter()
+    with pytest.raises(TimeoutError):
+        await clock.wait_for(never, 10)
+    assert clock.now() == 110
+    assert time.perf_counter() - started < 0.05
+    assert never.cancelled()
+
+
+async def test_wait_for_returns_the_answer_in_time() -> None:
+    clock = VirtualClock(start=0)
+
+    async def answer() -> str:
+        await clock.sleep(9.5)
+        return "token"
+
+    assert await clock.wait_for(answer(), 10) == "token"
+    assert clock.now() == 9.5
+    assert clock.pending == 0
+
+
+async def test_wait_for_deadline_is_inclusive() -> None:
+    clock = VirtualClock(start=0)
+
+    async def answer_at_the_limit() -> str:
+        await clock.sleep(10)
+        return "just in time"
+
+    assert await clock.wait_for(answer_at_the_limit(), 10) == "just in time"
+    assert clock.now() == 10
+
+
+async def test_hold_stops_auto_jump_until_released() -> None:
+    clock = VirtualClock(start=0)
+    outside_work_done = asyncio.Event()
+
+    async def outside_work() -> None:
+        with clock.hold():
+            # Real I/O would be invisible to the loop's ready queue; an event
+            # set from a plain loop callback is the same to the clock.
+            asyncio.get_running_loop().call_later(0.02, outside_work_done.set)
+            await outside_work_done.wait()
+            assert clock.now() == 0  # the 1 s sleeper did not fire meanwhile
+
+    await asyncio.gather(outside_work(), clock.sleep(1))
+    assert clock.now() == 1
+
+
+async def test_manual_mode_waits_for_advance() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    task = asyncio.ensure_future(clock.sleep(5))
+    await clock.settle()
+    assert not task.done()
+    clock.advance(5)
+    await task
+    assert clock.now() == 5
+
+
+async def test_real_clock_reads_wall_time() -> None:
+    clock = RealClock()
+    assert abs(clock.now() - time.time()) < 1
+    assert await clock.wait_for(asyncio.sleep(0, result="x"), 1) == "x"
+
+
+def test_describe_instant_is_readable() -> None:
+    assert describe_instant(1542625672) == "1542625672 (2018-11-19T11:07:52Z)"
+    assert describe_instant(1.5) == "1.5 (1970-01-01T00:00:01Z)"
