@@ -249,6 +249,11 @@ def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings,
     return match.key
 
 
+_CRIT_REFUSAL = (
+    "the header marks extensions as critical and none are supported, so the token must be "
+    "refused (RFC 7515 section 4.1.11)"
+)
+
 _DECODE_OPTIONS: Any = {
     "verify_signature": True,
     "verify_exp": False,
@@ -283,6 +288,9 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
+        if "critical" in str(exc).lower():
+            # PyJWT refuses crit extensions it does not know before we see the header.
+            return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} ({exc})")
         return TokenVerdict.refuse("header", f"cannot decode the token header: {exc}")
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
@@ -295,11 +303,7 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
             "alg", f"alg {alg!r} is not allowed for this work stream (allowed: {allowed})"
         )
     if "crit" in header:
-        return TokenVerdict.refuse(
-            "crit",
-            f"the header marks extensions {header['crit']!r} as critical; none are supported, "
-            "so the token must be refused (RFC 7515 section 4.1.11)",
-        )
+        return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} (crit: {header['crit']!r})")
     key = _select_key(header, alg, settings, now)
     if isinstance(key, TokenVerdict):
         return key

@@ -1,0 +1,276 @@
+"""Token rules: each check of validate_token, key forms, minting."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import jwt
+import pytest
+
+from lcw_emulator import ChatAuthSettings, KeyPair, load_public_keys, mint_token
+from lcw_emulator.auth import TokenVerdict, validate_token
+
+NOW = 1542622100
+CLAIMS: dict[str, Any] = {
+    "sub": "87b4d06c-abc2-e811-a9b0-000d3a10e09e",
+    "iat": NOW - 30,
+    "nbf": NOW - 30,
+    "exp": NOW + 3600,
+    "iss": "contosohelp.com",
+}
+
+
+@pytest.fixture(scope="module")
+def keys() -> KeyPair:
+    return KeyPair.generate(kid="k1")
+
+
+@pytest.fixture(scope="module")
+def settings(keys: KeyPair) -> ChatAuthSettings:
+    return ChatAuthSettings(keys=keys.public_keys(), issuer="contosohelp.com")
+
+
+def judge(token: object, settings: ChatAuthSettings, now: float = NOW) -> TokenVerdict:
+    return validate_token(token, settings, now)
+
+
+def refused(verdict: TokenVerdict, claim: str, fragment: str) -> None:
+    assert not verdict.accepted, "token was accepted"
+    assert verdict.claim == claim, verdict.reason
+    assert fragment in (verdict.reason or ""), verdict.reason
+
+
+def test_valid_token_is_accepted_with_claims(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    verdict = judge(keys.mint(CLAIMS), settings)
+    assert verdict.accepted
+    assert verdict.claims is not None and verdict.claims["sub"] == CLAIMS["sub"]
+
+
+def test_signature_by_another_key_is_refused(settings: ChatAuthSettings) -> None:
+    stranger = KeyPair.generate()
+    refused(judge(stranger.mint(CLAIMS), settings), "signature", "does not verify")
+
+
+def test_tampered_payload_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    header, payload, signature = keys.mint(CLAIMS).split(".")
+    changed = dict(CLAIMS, sub="someone-else")
+    forged = base64.urlsafe_b64encode(json.dumps(changed).encode()).rstrip(b"=").decode()
+    refused(judge(f"{header}.{forged}.{signature}", settings), "signature", "does not verify")
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
+def test_alg_none_is_never_accepted(alg: str, settings: ChatAuthSettings) -> None:
+    header = base64.urlsafe_b64encode(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    payload = base64.urlsafe_b64encode(json.dumps(CLAIMS).encode())
+    token = f"{header.decode().rstrip('=')}.{payload.decode().rstrip('=')}.c2ln"
+    refused(judge(token, settings), "alg", "unsigned tokens are never accepted")
+
+
+def test_algorithm_not_configured_is_refused(settings: ChatAuthSettings) -> None:
+    token = mint_token(CLAIMS, "a-shared-secret-of-enough-length-32b", algorithm="HS256")
+    refused(judge(token, settings), "alg", "'HS256' is not allowed for this work stream")
+
+
+def test_unsigned_three_part_token_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    header, payload, _ = keys.mint(CLAIMS).split(".")
+    refused(judge(f"{header}.{payload}.", settings), "signature", "no signature")
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b", "a.b.c.d"])
+def test_not_three_parts_is_refused(token: str, settings: ChatAuthSettings) -> None:
+    refused(judge(token, settings), "token", "three dot-separated parts")
+
+
+def test_undecodable_header_is_refused(settings: ChatAuthSettings) -> None:
+    refused(judge("!!!.e30.c2ln", settings), "header", "cannot decode the token header")
+
+
+def test_non_string_token_is_refused(settings: ChatAuthSettings) -> None:
+    refused(judge(12345, settings), "token", "got int")
+
+
+def test_crit_header_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    token = keys.mint(CLAIMS, headers={"crit": ["exp"], "exp": 1})
+    refused(judge(token, settings), "crit", "critical")
+
+
+def test_oversize_token_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    token = keys.mint(dict(CLAIMS, padding="x" * 70_000))
+    refused(judge(token, settings), "token", "the limit is 65536")
+
+
+@pytest.mark.parametrize("claim", ["sub", "iat", "exp"])
+def test_required_claims(claim: str, keys: KeyPair, settings: ChatAuthSettings) -> None:
+    claims = {k: v for k, v in CLAIMS.items() if k != claim}
+    refused(judge(keys.mint(claims), settings), claim, f"the {claim} claim is required")
+
+
+@pytest.mark.parametrize("sub", ["", "   ", 42, None])
+def test_sub_must_be_a_non_empty_string(
+    sub: object, keys: KeyPair, settings: ChatAuthSettings
+) -> None:
+    refused(judge(keys.mint(dict(CLAIMS, sub=sub)), settings), "sub", "non-empty string")
+
+
+@pytest.mark.parametrize(
+    ("exp", "accepted"),
+    [(NOW - 1, False), (NOW, False), (NOW + 1, True)],
+)
+def test_exp_boundary(exp: int, accepted: bool, keys: KeyPair, settings: ChatAuthSettings) -> None:
+    verdict = judge(keys.mint(dict(CLAIMS, exp=exp)), settings)
+    assert verdict.accepted is accepted, verdict.reason
+    if not accepted:
+        refused(verdict, "exp", "the token expired at exp")
+
+
+def test_exp_with_leeway(keys: KeyPair) -> None:
+    lenient = ChatAuthSettings(keys=keys.public_keys(), leeway=60)
+    assert judge(keys.mint(dict(CLAIMS, exp=NOW - 59)), lenient).accepted
+    refused(judge(keys.mint(dict(CLAIMS, exp=NOW - 60)), lenient), "exp", "with 60 s leeway")
+
+
+@pytest.mark.parametrize(("nbf", "accepted"), [(NOW, True), (NOW + 1, False)])
+def test_nbf_boundary(nbf: int, accepted: bool, keys: KeyPair, settings: ChatAuthSettings) -> None:
+    verdict = judge(keys.mint(dict(CLAIMS, nbf=nbf)), settings)
+    assert verdict.accepted is accepted, verdict.reason
+    if not accepted:
+        refused(verdict, "nbf", "not valid before nbf")
+
+
+def test_nbf_with_leeway(keys: KeyPair) -> None:
+    lenient = ChatAuthSettings(keys=keys.public_keys(), leeway=30)
+    assert judge(keys.mint(dict(CLAIMS, nbf=NOW + 30, iat=NOW)), lenient).accepted
+    refused(judge(keys.mint(dict(CLAIMS, nbf=NOW + 31, iat=NOW)), lenient), "nbf", "30 s leeway")
+
+
+def test_iat_in_the_future_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    refused(judge(keys.mint(dict(CLAIMS, iat=NOW + 5)), settings), "iat", "issued in the future")
+    assert judge(keys.mint(dict(CLAIMS, iat=NOW)), settings).accepted
+
+
+def test_exp_in_milliseconds_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    token = keys.mint(dict(CLAIMS, exp=(NOW + 3600) * 1000))
+    refused(judge(token, settings), "exp", "looks like milliseconds")
+
+
+@pytest.mark.parametrize("value", ["1542625672", True, None, [1]])
+def test_non_numeric_dates_are_refused(
+    value: object, keys: KeyPair, settings: ChatAuthSettings
+) -> None:
+    refused(judge(keys.mint(dict(CLAIMS, exp=value)), settings), "exp", "must be a NumericDate")
+
+
+def test_issuer(keys: KeyPair, settings: ChatAuthSettings) -> None:
+    refused(judge(keys.mint(dict(CLAIMS, iss="evil.com")), settings), "iss", "'evil.com' is not")
+    no_iss = {k: v for k, v in CLAIMS.items() if k != "iss"}
+    refused(judge(keys.mint(no_iss), settings), "iss", "the iss claim is required")
+    anyone = ChatAuthSettings(keys=keys.public_keys())
+    assert judge(keys.mint(no_iss), anyone).accepted
+
+
+def test_key_array_selects_by_kid_and_honours_expiry() -> None:
+    old, new = KeyPair.generate(kid="2018"), KeyPair.generate(kid="2019")
+    array = old.key_array(expiry=NOW - 1) + new.key_array(expiry=NOW + 86400)
+    settings = ChatAuthSettings(keys=load_public_keys(json.dumps(array)))
+    assert judge(new.mint(CLAIMS, with_kid=True), settings).accepted
+    refused(judge(old.mint(CLAIMS, with_kid=True), settings), "kid", "public key '2018' expired")
+    refused(judge(new.mint(CLAIMS), settings), "kid", "the token header has no kid")
+    ghost = KeyPair(new.private_key, kid="2020")
+    refused(
+        judge(ghost.mint(CLAIMS, with_kid=True), settings), "kid", "no public key with kid '2020'"
+    )
+
+
+def test_kid_must_match_the_signing_key() -> None:
+    first, second = KeyPair.generate(kid="a"), KeyPair.generate(kid="b")
+    settings = ChatAuthSettings(
+        keys=load_public_keys(
+            json.dumps(
+                first.jwks()["keys"] and {"keys": first.jwks()["keys"] + second.jwks()["keys"]}
+            )
+        )
+    )
+    lying = KeyPair(second.private_key, kid="a")  # signed by b, claims to be a
+    refused(judge(lying.mint(CLAIMS, with_kid=True), settings), "signature", "kid 'a'")
+    assert judge(second.mint(CLAIMS, with_kid=True), settings).accepted
+
+
+def test_hs256_demo_secret() -> None:
+    secret = "contoso-demo-secret-at-least-32-bytes!"
+    settings = ChatAuthSettings(algorithms=("HS256",), secret=secret)
+    assert judge(mint_token(CLAIMS, secret, algorithm="HS256"), settings).accepted
+    wrong = mint_token(CLAIMS, "another-secret-that-is-32-bytes-long", algorithm="HS256")
+    refused(judge(wrong, settings), "signature", "does not verify")
+
+
+def test_hs256_signed_with_the_public_key_is_refused_even_when_hs256_is_allowed(
+    keys: KeyPair,
+) -> None:
+    # Algorithm confusion: the HMAC key is only ever the configured secret.
+    settings = ChatAuthSettings(
+        algorithms=("RS256", "HS256"), keys=keys.public_keys(), secret="s" * 32
+    )
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+    payload = base64.urlsafe_b64encode(json.dumps(CLAIMS).encode()).rstrip(b"=")
+    import hashlib
+    import hmac
+
+    signing_input = header + b"." + payload
+    mac = hmac.new(keys.public_pem.encode(), signing_input, hashlib.sha256).digest()
+    token = (signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
+    refused(judge(token, settings), "signature", "does not verify")
+
+
+class TestKeyForms:
+    def test_pem(self, keys: KeyPair) -> None:
+        [key] = load_public_keys(keys.public_pem)
+        assert key.kid is None and key.pem == keys.public_pem
+
+    def test_key_array_accepts_base64_or_plain_pem_and_iso_expiry(self, keys: KeyPair) -> None:
+        plain = [{"kid": "x", "publicKey": keys.public_pem, "expiry": "2030-01-01T00:00:00Z"}]
+        [key] = load_public_keys(json.dumps(plain))
+        assert key.kid == "x" and key.expiry == 1893456000
+
+    def test_jwks(self, keys: KeyPair) -> None:
+        [key] = load_public_keys(json.dumps(keys.jwks()))
+        assert key.kid == "k1" and key.pem == keys.public_pem
+
+    @pytest.mark.parametrize(
+        ("text", "why"),
+        [
+            ("hello", "expected a PEM public key"),
+            ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "not a readable PEM"),
+            ("[]", "holds no keys"),
+            ('[{"publicKey": "x"}]', "'kid' must be a non-empty string"),
+            ('[{"kid": "a", "publicKey": "%%%"}]', "not base64 PEM"),
+            ('{"keys": [{"kty": "oct", "k": "AAAA"}]}', "RSA public keys"),
+            ('{"nope": 1}', "key array [...] or a JWKS document"),
+        ],
+    )
+    def test_unreadable_forms_say_why(self, text: str, why: str) -> None:
+        with pytest.raises(ValueError, match=__import__("re").escape(why)):
+            load_public_keys(text)
+
+    def test_duplicate_kids_are_refused(self, keys: KeyPair) -> None:
+        with pytest.raises(ValueError, match="kid values must be unique; repeated: k1"):
+            load_public_keys(json.dumps(keys.key_array() + keys.key_array()))
+
+
+def test_settings_say_what_is_missing(keys: KeyPair) -> None:
+    with pytest.raises(ValueError, match="need a public key"):
+        ChatAuthSettings()
+    with pytest.raises(ValueError, match="need a shared secret"):
+        ChatAuthSettings(algorithms=("HS256",))
+    with pytest.raises(ValueError, match="unknown: ES999"):
+        ChatAuthSettings(algorithms=("ES999",), keys=keys.public_keys())
+
+
+def test_minted_tokens_are_standard_jwts(keys: KeyPair) -> None:
+    token = keys.mint(CLAIMS, with_kid=True)
+    assert jwt.get_unverified_header(token) == {"alg": "RS256", "typ": "JWT", "kid": "k1"}
+    decoded = jwt.decode(
+        token, keys.private_key.public_key(), algorithms=["RS256"], options={"verify_exp": False}
+    )
+    assert decoded == CLAIMS

@@ -1,0 +1,180 @@
+"""Context rules: lwicontexts parsing, coercion to declared types, drops, creation, limits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lcw_emulator.context import (
+    MAX_VALUE_LENGTH,
+    ContextRefusal,
+    ContextVariable,
+    VariableType,
+    coerce,
+    parse_lwicontexts,
+    resolve_context,
+)
+
+DECLARED = (
+    ContextVariable("msdyn_cartvalue", VariableType.NUMBER),
+    ContextVariable("msdyn_isvip", VariableType.BOOLEAN),
+    ContextVariable("msdyn_page", VariableType.TEXT),
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "to", "expected"),
+    [
+        ("10000", VariableType.NUMBER, 10000),
+        (" 42 ", VariableType.NUMBER, 42),
+        ("-3.5", VariableType.NUMBER, -3.5),
+        ("1e3", VariableType.NUMBER, 1000.0),
+        (7, VariableType.NUMBER, 7),
+        (2.5, VariableType.NUMBER, 2.5),
+        ("false", VariableType.BOOLEAN, False),
+        ("TRUE", VariableType.BOOLEAN, True),
+        (True, VariableType.BOOLEAN, True),
+        (True, VariableType.TEXT, "true"),
+        (10000, VariableType.TEXT, "10000"),
+        (10.0, VariableType.TEXT, "10"),
+        (0.5, VariableType.TEXT, "0.5"),
+        ("cart", VariableType.TEXT, "cart"),
+    ],
+)
+def test_coerce_to_declared_type(value: object, to: VariableType, expected: object) -> None:
+    result = coerce(value, to)  # type: ignore[arg-type]
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "to", "why"),
+    [
+        ("abc", VariableType.NUMBER, "not a number"),
+        ("NaN", VariableType.NUMBER, "not a number"),
+        ("Infinity", VariableType.NUMBER, "not a number"),
+        ("", VariableType.NUMBER, "not a number"),
+        (True, VariableType.NUMBER, "boolean, not a number"),
+        ("yes", VariableType.BOOLEAN, "not a boolean"),
+        (1, VariableType.BOOLEAN, "not a boolean"),
+    ],
+)
+def test_coerce_refuses_with_reason(value: object, to: VariableType, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        coerce(value, to)  # type: ignore[arg-type]
+
+
+def test_documented_sample_resolves_typed() -> None:
+    parsed = parse_lwicontexts('{"msdyn_cartvalue":"10000", "msdyn_isvip":"false"}')
+    assert not isinstance(parsed, ContextRefusal)
+    resolution = resolve_context(parsed, DECLARED)
+    assert resolution.values == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+    assert resolution.dropped == ()
+    assert resolution.created == ()
+
+
+def test_uncoercible_value_is_dropped_with_reason_and_the_rest_kept() -> None:
+    resolution = resolve_context({"msdyn_cartvalue": "lots", "msdyn_isvip": "true"}, DECLARED)
+    assert resolution.values == {"msdyn_isvip": True}
+    [dropped] = resolution.dropped
+    assert dropped.key == "msdyn_cartvalue"
+    assert "declared Number" in dropped.reason
+    assert "'lots' is not a number" in dropped.reason
+
+
+def test_unknown_key_is_created_as_text() -> None:
+    resolution = resolve_context({"Page": 3, "msdyn_page": "checkout"}, DECLARED)
+    assert resolution.values == {"Page": "3", "msdyn_page": "checkout"}
+    assert resolution.created == ("Page",)
+    assert resolution.variables[0].type is VariableType.TEXT
+
+
+def test_keys_are_case_sensitive() -> None:
+    resolution = resolve_context({"MSDYN_CARTVALUE": "abc"}, DECLARED)
+    # not the declared Number: created as Text, so "abc" survives
+    assert resolution.values == {"MSDYN_CARTVALUE": "abc"}
+    assert resolution.created == ("MSDYN_CARTVALUE",)
+
+
+def test_custom_context_object_form_and_displayable() -> None:
+    resolution = resolve_context(
+        {
+            "msdyn_cartvalue": {"value": "250", "isDisplayable": True},
+            "msdyn_isvip": {"Value": False, "IsDisplayable": False},
+            "msdyn_page": "home",
+        },
+        DECLARED,
+    )
+    assert resolution.values == {"msdyn_cartvalue": 250, "msdyn_isvip": False, "msdyn_page": "home"}
+    displayable = {v.name: v.is_displayable for v in resolution.variables}
+    assert displayable == {"msdyn_cartvalue": True, "msdyn_isvip": False, "msdyn_page": False}
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ({"isDisplayable": True}, "needs a 'value' field"),
+        (None, "null or empty"),
+        ("", "null or empty"),
+        ({"value": None}, "null or empty"),
+        ([1, 2], "an array"),
+        ({"value": {"nested": 1}}, "an object"),
+        ("x" * (MAX_VALUE_LENGTH + 1), "4001 characters; the limit is 4000"),
+    ],
+)
+def test_custom_context_entries_that_are_dropped(entry: object, why: str) -> None:
+    resolution = resolve_context({"msdyn_page": entry}, DECLARED)
+    assert resolution.values == {}
+    [dropped] = resolution.dropped
+    assert why in dropped.reason
+
+
+def test_name_over_100_characters_is_dropped() -> None:
+    long_name = "k" * 101
+    resolution = resolve_context({long_name: "v", "ok": "v"}, DECLARED)
+    assert resolution.values == {"ok": "v"}
+    assert "101 characters; the limit is 100" in resolution.dropped[0].reason
+
+
+def test_more_than_100_variables_keeps_the_first_100() -> None:
+    raw = {f"key{i:03d}": i for i in range(105)}
+    resolution = resolve_context(raw, DECLARED)
+    assert len(resolution.values) == 100
+    assert [d.key for d in resolution.dropped] == [f"key{i:03d}" for i in range(100, 105)]
+    assert "limit of 100 context variables" in resolution.dropped[0].reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "why"),
+    [
+        ({"msdyn_cartvalue": "1"}, "must be a JSON-serialised string, got an object"),
+        (42, "got a number"),
+        ("{not json", "not valid JSON"),
+        ('["a", "b"]', "got an array"),
+        ('"text"', "got a string"),
+        ('{"a": {"b": 1}}', "lwicontexts['a'] is an object"),
+        ('{"a": [1]}', "lwicontexts['a'] is an array"),
+        ('{"a": null}', "lwicontexts['a'] is null"),
+        (json.dumps({f"k{i}": i for i in range(101)}), "101 keys; at most 100"),
+        (json.dumps({"k" * 101: 1}), "101 characters; the limit is 100"),
+        (json.dumps({"k": "v" * 4001}), "4001 characters; the limit is 4000"),
+    ],
+)
+def test_lwicontexts_refusals(claim: object, why: str) -> None:
+    refusal = parse_lwicontexts(claim)
+    assert isinstance(refusal, ContextRefusal)
+    assert why in refusal.reason
+
+
+def test_lwicontexts_accepts_primitive_values() -> None:
+    parsed = parse_lwicontexts('{"a": "x", "b": 1, "c": 2.5, "d": true}')
+    assert parsed == {"a": "x", "b": 1, "c": 2.5, "d": True}
+
+
+def test_variable_type_parse_and_limits() -> None:
+    assert VariableType.parse("number") is VariableType.NUMBER
+    with pytest.raises(ValueError, match="expected Text, Number, Boolean"):
+        VariableType.parse("Date")
+    with pytest.raises(ValueError, match="the limit is 100"):
+        ContextVariable("x" * 101)
