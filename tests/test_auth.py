@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import re
 from typing import Any
 
 import jwt
@@ -54,7 +57,7 @@ def test_signature_by_another_key_is_refused(settings: ChatAuthSettings) -> None
 
 
 def test_tampered_payload_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
-    header, payload, signature = keys.mint(CLAIMS).split(".")
+    header, _, signature = keys.mint(CLAIMS).split(".")
     changed = dict(CLAIMS, sub="someone-else")
     forged = base64.urlsafe_b64encode(json.dumps(changed).encode()).rstrip(b"=").decode()
     refused(judge(f"{header}.{forged}.{signature}", settings), "signature", "does not verify")
@@ -185,13 +188,8 @@ def test_key_array_selects_by_kid_and_honours_expiry() -> None:
 
 def test_kid_must_match_the_signing_key() -> None:
     first, second = KeyPair.generate(kid="a"), KeyPair.generate(kid="b")
-    settings = ChatAuthSettings(
-        keys=load_public_keys(
-            json.dumps(
-                first.jwks()["keys"] and {"keys": first.jwks()["keys"] + second.jwks()["keys"]}
-            )
-        )
-    )
+    jwks = {"keys": first.jwks()["keys"] + second.jwks()["keys"]}
+    settings = ChatAuthSettings(keys=load_public_keys(json.dumps(jwks)))
     lying = KeyPair(second.private_key, kid="a")  # signed by b, claims to be a
     refused(judge(lying.mint(CLAIMS, with_kid=True), settings), "signature", "kid 'a'")
     assert judge(second.mint(CLAIMS, with_kid=True), settings).accepted
@@ -214,9 +212,6 @@ def test_hs256_signed_with_the_public_key_is_refused_even_when_hs256_is_allowed(
     )
     header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
     payload = base64.urlsafe_b64encode(json.dumps(CLAIMS).encode()).rstrip(b"=")
-    import hashlib
-    import hmac
-
     signing_input = header + b"." + payload
     mac = hmac.new(keys.public_pem.encode(), signing_input, hashlib.sha256).digest()
     token = (signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
@@ -250,7 +245,7 @@ class TestKeyForms:
         ],
     )
     def test_unreadable_forms_say_why(self, text: str, why: str) -> None:
-        with pytest.raises(ValueError, match=__import__("re").escape(why)):
+        with pytest.raises(ValueError, match=re.escape(why)):
             load_public_keys(text)
 
     def test_duplicate_kids_are_refused(self, keys: KeyPair) -> None:
