@@ -115,9 +115,9 @@ async def request_token(
     try:
         token = await clock.wait_for(answer, timeout)
     except TimeoutError:
+        # The provider keeps running, as a page's promise would; whatever it
+        # calls back later is ignored and noted.
         timed_out = True
-        if task is not None and not task.done():
-            task.cancel()
         hint = ""
         if returned is not None:
             hint = (

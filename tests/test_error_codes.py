@@ -1,0 +1,310 @@
+"""Every documented lcw:error code, produced by a real provider, arrives as event and exception."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from lcw_emulator import (
+    ErrorCode,
+    LcwError,
+    Omnichannel,
+    VirtualClock,
+    Widget,
+    WorkStream,
+)
+from lcw_emulator.events import EntryKind
+from lcw_emulator.token_providers import (
+    answering_twice,
+    answering_with,
+    delayed,
+    never_answering,
+    raising,
+    returning_token,
+    static_token,
+)
+
+UNAUTHENTICATED = WorkStream.from_dict(
+    {
+        "name": "Open chat",
+        "context_variables": [{"name": "msdyn_cartvalue", "type": "Number"}],
+    }
+)
+
+
+def errors_of(widget: Widget) -> list[dict[str, Any]]:
+    return [dict(entry.detail) for entry in widget.timeline.find("lcw:error")]
+
+
+async def start_expecting(widget: Widget, code: ErrorCode, fragment: str) -> LcwError:
+    heard: list[Any] = []
+    widget.on("lcw:error", lambda event: heard.append(event.detail))
+    with pytest.raises(LcwError) as caught:
+        await widget.sdk.startChat()
+    error = caught.value
+    assert error.code is code, error
+    assert error.message == code.message
+    assert fragment in error.reason, error.reason
+    # the same error as an lcw:error event, with the documented detail
+    assert heard == [
+        {"errorCode": int(code), "errorDescription": code.message, "reason": error.reason}
+    ]
+    assert widget.session is None
+    return error
+
+
+async def loaded(org: Omnichannel, work_stream: WorkStream) -> Widget:
+    widget = org.widget(work_stream)
+    await widget.load()
+    return widget
+
+
+async def test_code_1_context_provider_raises(org: Omnichannel) -> None:
+    widget = await loaded(org, UNAUTHENTICATED)
+
+    def contextProvider() -> dict[str, Any]:
+        raise KeyError("cart")
+
+    widget.sdk.setContextProvider(contextProvider)
+    await start_expecting(
+        widget, ErrorCode.CONTEXT_PROVIDER_FAILED, "the context provider raised KeyError: 'cart'"
+    )
+
+
+async def test_code_1_context_provider_returns_no_object(org: Omnichannel) -> None:
+    widget = await loaded(org, UNAUTHENTICATED)
+    widget.sdk.setContextProvider(lambda: ["msdyn_cartvalue", 1])
+    await start_expecting(widget, ErrorCode.CONTEXT_PROVIDER_FAILED, "it must return an object")
+
+
+async def test_code_1_async_context_provider_never_answers(
+    org: Omnichannel, clock: VirtualClock
+) -> None:
+    widget = await loaded(org, UNAUTHENTICATED)
+
+    async def contextProvider() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {}
+
+    widget.sdk.setContextProvider(contextProvider)
+    start = clock.now()
+    await start_expecting(widget, ErrorCode.CONTEXT_PROVIDER_FAILED, "did not answer within 10 s")
+    assert clock.now() - start == 10
+
+
+async def test_code_2_provider_raises(org: Omnichannel, contoso: WorkStream) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(raising(ConnectionError("token service down")))
+    await start_expecting(
+        widget,
+        ErrorCode.AUTH_PROVIDER_FAILED,
+        "the provider raised ConnectionError: token service down",
+    )
+
+
+async def test_code_2_async_provider_raises_before_calling_back(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock
+) -> None:
+    widget = await loaded(org, contoso)
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        await clock.sleep(1)
+        raise PermissionError("no session cookie")
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    await start_expecting(
+        widget, ErrorCode.AUTH_PROVIDER_FAILED, "PermissionError: no session cookie"
+    )
+
+
+async def test_code_2_async_provider_cancelled(org: Omnichannel, contoso: WorkStream) -> None:
+    widget = await loaded(org, contoso)
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        raise asyncio.CancelledError
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    await start_expecting(widget, ErrorCode.AUTH_PROVIDER_FAILED, "was cancelled")
+
+
+async def test_code_3_provider_never_calls_back_costs_no_wall_time(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(never_answering())
+    before_virtual, before_wall = clock.now(), time.perf_counter()
+    await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "did not call back within 10 s")
+    wall = time.perf_counter() - before_wall
+    assert clock.now() - before_virtual == 10
+    assert wall < 0.05, f"a 10 s virtual timeout took {wall * 1000:.1f} ms of wall time"
+
+
+async def test_code_3_provider_answers_after_the_timeout(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(delayed(sample_token(), 10.5, clock=clock))
+    await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "within 10 s")
+    await clock.sleep(1)  # let the late callback arrive
+    [late] = widget.timeline.find("callback ignored")
+    assert "after the timeout" in late.detail["why"]
+
+
+async def test_callback_at_exactly_the_timeout_is_in_time(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(delayed(sample_token(), 10, clock=clock))
+    session = await widget.sdk.startChat()
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [(None, "None: no token"), ("", "'': no token"), (42, "int 42; a token is a JWT string")],
+)
+async def test_code_3_provider_calls_back_with_nothing(
+    answer: object, fragment: str, org: Omnichannel, contoso: WorkStream
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(answering_with(answer))
+    await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, fragment)
+
+
+async def test_code_3_provider_returns_the_token_instead_of_calling_back(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(returning_token(sample_token()))
+    await start_expecting(
+        widget, ErrorCode.NO_AUTH_TOKEN, "only takes the token passed to callback"
+    )
+
+
+async def test_code_4_invalid_token_names_the_claim(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(static_token(sample_token(iss="fabrikam.com")))
+    await start_expecting(
+        widget,
+        ErrorCode.INVALID_AUTH_TOKEN,
+        "issuer 'fabrikam.com' is not the configured issuer 'contosohelp.com'",
+    )
+    [refusal] = widget.timeline.find("token refused")
+    assert refusal.kind is EntryKind.SERVICE
+
+
+async def test_code_4_garbage_token(org: Omnichannel, contoso: WorkStream) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(answering_with("not-a-jwt"))
+    await start_expecting(widget, ErrorCode.INVALID_AUTH_TOKEN, "three dot-separated parts")
+
+
+async def test_code_4_lwicontexts_object_instead_of_string(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    token = sample_token(lwicontexts={"msdyn_cartvalue": "10000"})
+    widget.sdk.setAuthTokenProvider(static_token(token))
+    await start_expecting(
+        widget, ErrorCode.INVALID_AUTH_TOKEN, "lwicontexts must be a JSON-serialised string"
+    )
+
+
+async def test_code_7_load_failure(org: Omnichannel, contoso: WorkStream) -> None:
+    widget = org.widget(contoso, load_failure="storage is disabled in this browser")
+    heard: list[Any] = []
+    widget.on("lcw:error", lambda event: heard.append(event.detail))
+    queued = widget.sdk.startChat()  # made before the load: it fails with the load
+    with pytest.raises(LcwError) as caught:
+        await widget.load()
+    assert caught.value.code is ErrorCode.WIDGET_LOAD_FAILED
+    assert heard == [
+        {
+            "errorCode": 7,
+            "errorDescription": "Live chat widget scripts failed to load",
+            "reason": "storage is disabled in this browser",
+        }
+    ]
+    with pytest.raises(LcwError) as queued_error:
+        await queued
+    assert queued_error.value.code is ErrorCode.WIDGET_LOAD_FAILED
+    with pytest.raises(LcwError, match="the widget failed to load"):
+        widget.sdk.startChat()
+    assert "lcw:ready" not in widget.timeline.event_names()
+
+
+async def test_code_8_no_provider_on_an_authenticated_work_stream(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    widget = await loaded(org, contoso)
+    await start_expecting(
+        widget,
+        ErrorCode.AUTH_PROVIDER_NOT_FOUND,
+        "requires authentication and no auth token provider is set",
+    )
+
+
+async def test_code_8_mentions_a_ready_listener_that_raised(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    widget = org.widget(contoso)
+
+    def on_ready() -> None:
+        raise NameError("convertToJwtToken is not defined")
+
+    widget.on("lcw:ready", on_ready)
+    await widget.load()
+    assert [type(e) for e in widget.handler_errors] == [NameError]
+    await start_expecting(widget, ErrorCode.AUTH_PROVIDER_NOT_FOUND, "1 event listener(s) raised")
+
+
+async def test_second_callback_is_ignored_and_noted(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(answering_twice(sample_token(), "second"))
+    session = await widget.sdk.startChat()
+    assert session.context["msdyn_cartvalue"] == 10000
+    [ignored] = widget.timeline.find("callback ignored")
+    assert "a second time" in ignored.detail["why"]
+    assert ignored.detail["token"] == "'second'"
+
+
+async def test_provider_calling_back_later_from_another_task(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    token = sample_token()
+
+    def authTokenProvider(callback: Callable[[str], None]) -> None:
+        async def fetch() -> None:
+            await clock.sleep(2)
+            callback(token)
+
+        asyncio.get_running_loop().create_task(fetch())
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    started = clock.now()
+    session = await widget.sdk.startChat()
+    assert clock.now() - started == 2
+    assert session.authenticated
+
+
+async def test_the_widget_works_again_after_each_failure(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = await loaded(org, contoso)
+    for provider in (raising(), never_answering(), answering_with(None), static_token("x.y.z")):
+        widget.sdk.setAuthTokenProvider(provider)
+        with pytest.raises(LcwError):
+            await widget.sdk.startChat()
+    widget.sdk.setAuthTokenProvider(static_token(sample_token()))
+    session = await widget.sdk.startChat()
+    assert session.state.value == "queued"
+    assert [e["errorCode"] for e in errors_of(widget)] == [2, 3, 3, 4]
