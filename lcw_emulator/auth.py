@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,8 @@ _MILLISECONDS_THRESHOLD = 100_000_000_000
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 SUPPORTED_ALGORITHMS = _SYMMETRIC | _ASYMMETRIC
+_NOT_BASE64URL = re.compile(r"[^A-Za-z0-9_\-]")
+_SEGMENTS = ("header", "payload", "signature")
 
 
 @attrs.frozen
@@ -285,6 +288,18 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         )
     if not parts[2]:
         return TokenVerdict.refuse("signature", "the token has no signature (unsigned JWT)")
+    for part, segment, claim in zip(
+        _SEGMENTS, parts, ("header", "token", "signature"), strict=True
+    ):
+        stray = _NOT_BASE64URL.search(segment)
+        if stray is not None:
+            # PyJWT crashes on a lone surrogate and decodes some strays leniently; a compact
+            # JWS is base64url only (RFC 7515 section 7.1), as .NET's reader checks.
+            return TokenVerdict.refuse(
+                claim,
+                f"cannot decode the token {part}: {stray.group()!r} at position {stray.start()} "
+                "is not a base64url character (A-Z a-z 0-9 - _)",
+            )
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

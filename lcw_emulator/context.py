@@ -131,6 +131,8 @@ def _describe(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r}, not a finite number (NaN and Infinity are not JSON)"
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
@@ -140,6 +142,14 @@ def _describe(value: object) -> str:
     if isinstance(value, list | tuple):
         return "an array"
     return type(value).__name__
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_primitive(value: object) -> bool:
@@ -164,6 +174,8 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
         parsed = json.loads(claim)
     except ValueError as exc:
         return ContextRefusal(f"lwicontexts is not valid JSON: {exc}")
+    except RecursionError:
+        return ContextRefusal("lwicontexts is not valid JSON here: nested too deeply to parse")
     if not isinstance(parsed, dict):
         return ContextRefusal(
             f"lwicontexts must serialise a JSON object of key/values, got {_describe(parsed)}"
@@ -174,6 +186,11 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
             "variables are allowed per session"
         )
     for key, value in parsed.items():
+        if not _is_unicode(key) or (isinstance(value, str) and not _is_unicode(value)):
+            return ContextRefusal(
+                f"lwicontexts[{key!r}] holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
+                "without its pair); that is not Unicode text and has no UTF-8 form"
+            )
         if len(key) > MAX_NAME_LENGTH:
             return ContextRefusal(
                 f"lwicontexts key {key[:20]!r}... is {len(key)} characters; "

@@ -102,7 +102,9 @@ async def request_token(
     record(EntryKind.PROVIDER, "auth token provider called", {"timeout": timeout})
     try:
         result = provider(callback)
-    except Exception as exc:
+    except (Exception, asyncio.CancelledError) as exc:
+        # Raised by the provider itself (it runs synchronously here), so it is the
+        # provider failing, not our task being cancelled.
         raise LcwError(
             ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}"
         ) from exc
@@ -162,6 +164,14 @@ async def collect_context(
         raise LcwError(
             ErrorCode.CONTEXT_PROVIDER_FAILED,
             f"the context provider did not answer within {timeout:g} s",
+        ) from None
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the chat start itself is being cancelled
+        raise LcwError(
+            ErrorCode.CONTEXT_PROVIDER_FAILED,
+            "the context provider was cancelled before it answered",
         ) from None
     except Exception as exc:
         raise LcwError(
