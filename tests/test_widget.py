@@ -1,0 +1,350 @@
+"""The widget's lifecycle: lcw:ready, the pre-ready queue, strict mode, events, the SDK surface."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from lcw_emulator import (
+    ChatStateError,
+    CustomEvent,
+    LiveChatSDK,
+    Omnichannel,
+    SdkUsageError,
+    SessionState,
+    VirtualClock,
+    WidgetNotReadyError,
+    WorkStream,
+)
+from lcw_emulator.events import LCW_EVENTS, EntryKind
+from lcw_emulator.token_providers import static_token
+
+OPEN = WorkStream.from_dict(
+    {
+        "name": "Open chat",
+        "context_variables": [
+            {"name": "msdyn_cartvalue", "type": "Number"},
+            {"name": "msdyn_isvip", "type": "Boolean"},
+        ],
+        "queues": [{"name": "General"}, {"name": "VIP", "agents_available": 0}],
+        "routing_rules": [{"variable": "msdyn_isvip", "equals": True, "queue": "VIP"}],
+    }
+)
+
+
+async def test_load_fires_ready_and_waits_for_async_listeners(
+    org: Omnichannel, clock: VirtualClock
+) -> None:
+    widget = org.widget(OPEN)
+    finished: list[float] = []
+
+    async def slow_listener() -> None:
+        await clock.sleep(3)
+        finished.append(clock.now())
+
+    widget.on("lcw:ready", slow_listener)
+    await widget.load()
+    assert finished == [clock.now()]
+    assert widget.is_ready
+    assert widget.timeline.event_names() == ["lcw:ready"]
+    await widget.load()  # loading twice is harmless
+    assert widget.timeline.event_names() == ["lcw:ready"]
+
+
+async def test_listeners_get_a_custom_event_when_they_take_one(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    events: list[CustomEvent] = []
+    widget.on("lcw:ready", events.append)
+    widget.on("lcw:ready", lambda: events.append(CustomEvent("no-arg listener")))
+    await widget.load()
+    assert events == [CustomEvent("lcw:ready", None), CustomEvent("no-arg listener")]
+
+
+async def test_calls_before_ready_are_queued_and_replayed_in_order(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})
+    widget.sdk.removeContextProvider()
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "2"})
+    pending = widget.sdk.startChat()
+    assert widget.sdk.queued == [
+        "setContextProvider",
+        "removeContextProvider",
+        "setContextProvider",
+        "startChat",
+    ]
+    assert widget.sdk.getContextProvider() is None  # getters answer now; setters wait
+    await widget.load()
+    session = await pending
+    assert session.context == {"msdyn_cartvalue": 2}
+    sdk_calls = [e for e in widget.timeline if e.kind is EntryKind.SDK_CALL]
+    assert [e.detail.get("queued", False) for e in sdk_calls[:4]] == [True] * 4
+    names = [e.name for e in widget.timeline if e.kind in (EntryKind.EVENT, EntryKind.NOTE)]
+    assert names[:6] == [
+        "lcw:ready",
+        "replaying queued call",
+        "replaying queued call",
+        "replaying queued call",
+        "replaying queued call",
+        "lcw:startChat",
+    ]
+
+
+async def test_strict_mode_raises_where_the_real_widget_fails(org: Omnichannel) -> None:
+    widget = org.widget(OPEN, strict=True)
+    with pytest.raises(WidgetNotReadyError, match="the real widget would fail here"):
+        widget.sdk.startChat()
+    with pytest.raises(WidgetNotReadyError, match=r"setAuthTokenProvider\(\) was called before"):
+        widget.sdk.setAuthTokenProvider(lambda callback: None)
+    await widget.load()
+    session = await widget.sdk.startChat()
+    assert session.state is SessionState.QUEUED
+
+
+@pytest.mark.parametrize("not_a_function", [None, "token", 42, {"a": 1}])
+def test_setters_refuse_what_is_not_callable_at_once(
+    not_a_function: object, org: Omnichannel
+) -> None:
+    sdk = org.widget(OPEN).sdk
+    for setter in (sdk.setAuthTokenProvider, sdk.setContextProvider, sdk.setBotAuthTokenProvider):
+        with pytest.raises(SdkUsageError, match="must be a function"):
+            setter(not_a_function)  # type: ignore[arg-type]
+    assert sdk.queued == []
+
+
+async def test_getters_and_removers(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+
+    def provider(callback: Any) -> None:
+        callback("x")
+
+    assert widget.sdk.getAuthTokenProvider() is None
+    widget.sdk.setAuthTokenProvider(provider)
+    assert widget.sdk.getAuthTokenProvider() is provider
+    widget.sdk.removeAuthTokenProvider()
+    assert widget.sdk.getAuthTokenProvider() is None
+
+
+def test_every_documented_method_has_its_javascript_alias() -> None:
+    pairs = {
+        "setContextProvider": "set_context_provider",
+        "getContextProvider": "get_context_provider",
+        "removeContextProvider": "remove_context_provider",
+        "setAuthTokenProvider": "set_auth_token_provider",
+        "getAuthTokenProvider": "get_auth_token_provider",
+        "removeAuthTokenProvider": "remove_auth_token_provider",
+        "startChat": "start_chat",
+        "closeChat": "close_chat",
+        "getAgentAvailability": "get_agent_availability",
+        "startProactiveChat": "start_proactive_chat",
+        "setBotAuthTokenProvider": "set_bot_auth_token_provider",
+    }
+    for js, py in pairs.items():
+        assert getattr(LiveChatSDK, js) is getattr(LiveChatSDK, py)
+
+
+async def test_unauthenticated_custom_context_both_shapes_and_routing(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat(
+        {
+            "customContext": {
+                "msdyn_cartvalue": {"value": "10000", "isDisplayable": True},
+                "msdyn_isvip": "true",
+                "campaign": "spring",
+            }
+        }
+    )
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": True, "campaign": "spring"}
+    assert session.created == ("campaign",)
+    assert session.queue.name == "VIP"
+    assert session.context_source == "customContext"
+    assert not session.authenticated
+
+
+async def test_custom_context_overrides_the_context_provider(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    called: list[str] = []
+
+    def contextProvider() -> dict[str, Any]:
+        called.append("provider")
+        return {"msdyn_cartvalue": {"value": 1}}
+
+    widget.sdk.setContextProvider(contextProvider)
+    session = await widget.sdk.startChat(custom_context={"msdyn_cartvalue": {"value": 2}})
+    assert session.context == {"msdyn_cartvalue": 2}
+    assert called == []
+    assert "customContext overrides the context provider" in session.notes
+    await widget.sdk.closeChat()
+    session = await widget.sdk.startChat()
+    assert session.context == {"msdyn_cartvalue": 1}
+    assert session.context_source == "contextProvider"
+
+
+async def test_uncoercible_context_is_dropped_and_the_chat_starts(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat(custom_context={"msdyn_cartvalue": "ten"})
+    assert session.context == {}
+    assert [(d.key, d.reason) for d in session.dropped] == [
+        ("msdyn_cartvalue", "declared Number: 'ten' is not a number")
+    ]
+    [created] = widget.timeline.find("chat session created")
+    assert created.detail["dropped"] == [
+        {"key": "msdyn_cartvalue", "reason": "declared Number: 'ten' is not a number"}
+    ]
+
+
+async def test_authenticated_chat_ignores_custom_context(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = org.widget(contoso)
+    await widget.load()
+    widget.sdk.setAuthTokenProvider(static_token(sample_token()))
+    session = await widget.sdk.startChat(custom_context={"msdyn_isvip": True})
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+    assert any("custom context ignored" in note for note in session.notes)
+    assert session.customer_id == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
+
+
+async def test_start_chat_rejects_a_custom_context_that_is_not_an_object(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    with pytest.raises(SdkUsageError, match="customContext must be an object"):
+        widget.sdk.startChat({"customContext": ["a"]})
+
+
+async def test_full_lifecycle_events_and_states(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat()
+    widget.send_message("hello?")
+    session.accept("Ann")
+    session.agent_says("Hi, how can I help?")
+    widget.minimize()
+    widget.maximize()
+    session.end_by_agent()
+    assert session.state is SessionState.ENDED
+    await widget.sdk.closeChat()
+    assert session.state is SessionState.CLOSED
+    assert widget.timeline.event_names() == [
+        "lcw:ready",
+        "lcw:startChat",
+        "lcw:chatQueued",
+        "lcw:onMessageSent",
+        "lcw:onMessageReceived",
+        "lcw:onMessageReceived",
+        "lcw:onMinimize",
+        "lcw:onMaximize",
+        "lcw:onMessageReceived",
+        "lcw:threadUpdate",
+        "lcw:closeChat",
+        "lcw:onClose",
+    ]
+    received = [e.detail for e in widget.timeline.find("lcw:onMessageReceived")]
+    assert received[0] == {"messageType": "system", "channelData": {"tags": ["agentaccepted"]}}
+    assert received[1]["messageType"] == "user"
+    assert received[1]["channelData"]["tags"][0] == "public"
+    assert received[1]["text"] == "Hi, how can I help?"
+    assert received[2]["channelData"]["tags"] == ["agentendconversation"]
+    assert [m.sender for m in session.messages] == ["customer", "agent"]
+    assert [c.state for c in session.history] == [
+        SessionState.QUEUED,
+        SessionState.ACTIVE,
+        SessionState.ENDED,
+        SessionState.CLOSED,
+    ]
+    assert set(widget.timeline.event_names()) <= LCW_EVENTS
+
+
+async def test_session_refuses_moves_that_do_not_fit_its_state(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat()
+    with pytest.raises(ChatStateError, match="is queued, not active"):
+        session.end_by_agent()
+    await widget.sdk.closeChat()
+    with pytest.raises(ChatStateError, match="already closed"):
+        session.close()
+    await widget.sdk.closeChat()  # no chat: nothing happens, noted
+    assert widget.timeline.find("no chat to close")
+
+
+async def test_start_chat_during_a_chat_returns_it_and_maximises(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    first = await widget.sdk.startChat()
+    widget.minimize()
+    again = await widget.sdk.startChat()
+    assert again is first
+    assert not widget.minimized
+    assert widget.timeline.event_names().count("lcw:startChat") == 1
+
+
+async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.startChat()  # a page does not await it
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert widget.session is not None
+    assert "lcw:chatQueued" in widget.timeline.event_names()
+
+
+async def test_proactive_chat(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.startProactiveChat({}, False)
+    assert widget.proactive_invitation is not None
+    assert widget.proactive_invitation.message == "Hi! Have any questions? I'm here to help"
+    widget.sdk.startProactiveChat({"message": "Need help with your cart?"})
+    assert widget.proactive_invitation.message == "Need help with your cart?"
+    assert widget.proactive_invitation.show_prechat is True
+    session = await widget.accept_proactive_chat()
+    assert session.state is SessionState.QUEUED
+    assert widget.proactive_invitation is None
+
+
+async def test_get_agent_availability(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    availability = await widget.sdk.getAgentAvailability()
+    assert availability["isAgentAvailable"] is True
+    assert availability["queueId"] == "general"
+    assert availability["positionInQueue"] == 1
+    [event] = widget.timeline.find("lcw:getAgentAvailability")
+    assert event.detail == availability
+
+
+async def test_bot_auth_token_provider(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    urls: list[str] = []
+
+    def botAuthTokenProvider(botTokenUrl: str, callback: Any) -> None:
+        urls.append(botTokenUrl)
+        callback({"show": False})
+
+    widget.sdk.setBotAuthTokenProvider(botAuthTokenProvider)
+    assert widget.request_bot_sign_in("https://bot.example/token") is False
+    assert urls == ["https://bot.example/token"]
+
+
+async def test_a_raising_listener_is_recorded_and_does_not_stop_the_widget(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+
+    async def broken(event: CustomEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    widget.on("lcw:chatQueued", broken)
+    await widget.load()
+    session = await widget.sdk.startChat()
+    await asyncio.sleep(0)
+    assert session.state is SessionState.QUEUED
+    assert [str(e) for e in widget.handler_errors] == ["listener bug"]
+    assert widget.timeline.find("listener raised", {"error": "RuntimeError: listener bug"})
