@@ -1,0 +1,122 @@
+"""Work streams from TOML: every accepted form, and a clear error for every bad one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lcw_emulator import ConfigurationError, KeyPair, VariableType, WorkStream
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def write(tmp_path: Path, text: str, name: str = "ws.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_contoso_sample_work_stream(contoso: WorkStream) -> None:
+    assert contoso.name == "Contoso help"
+    assert [(v.name, v.type) for v in contoso.context_variables] == [
+        ("msdyn_cartvalue", VariableType.NUMBER),
+        ("msdyn_isvip", VariableType.BOOLEAN),
+    ]
+    assert contoso.auth is not None
+    assert contoso.auth.issuer == "contosohelp.com"
+    assert contoso.auth.provider_timeout == 10
+    assert contoso.requires_authentication
+    assert contoso.route({"msdyn_isvip": True}).name == "VIP"
+    assert contoso.route({"msdyn_isvip": False}).name == "General"
+    assert contoso.route({"msdyn_isvip": 1}).name == "General"  # typed: 1 is not true
+
+
+@pytest.mark.parametrize("key_file", ["public.pem", "keys.json", "jwks.json"])
+def test_every_public_key_form_loads(key_file: str, tmp_path: Path, demo_keys: KeyPair) -> None:
+    key_path = SCENARIOS / "keys" / key_file
+    path = write(tmp_path, f'name = "x"\n[auth]\npublic_key = "{key_path}"\n')
+    work_stream = WorkStream.from_toml(path)
+    assert work_stream.auth is not None
+    [key] = work_stream.auth.keys
+    assert key.pem == demo_keys.public_pem
+    assert key.kid == (None if key_file == "public.pem" else "contoso-2018")
+
+
+def test_inline_pem_hs256_and_options(tmp_path: Path, demo_keys: KeyPair) -> None:
+    inline = write(
+        tmp_path,
+        f'name = "x"\n[auth]\npublic_key = """{demo_keys.public_pem}"""\n'
+        "leeway = 30\ntimeout = 2.5\nmax_token_bytes = 4096\n",
+    )
+    auth = WorkStream.from_toml(inline).auth
+    assert auth is not None and (auth.leeway, auth.provider_timeout) == (30, 2.5)
+    assert auth.max_token_bytes == 4096
+    hs = write(
+        tmp_path, 'name = "x"\n[auth]\nalgorithms = ["HS256"]\nsecret = "s3cret"\n', "hs.toml"
+    )
+    auth = WorkStream.from_toml(hs).auth
+    assert auth is not None and auth.algorithms == ("HS256",) and auth.secret == "s3cret"
+
+
+def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
+    ws = WorkStream.from_toml(write(tmp_path, 'name = "x"\n[queue]\nagents_available = 0\n'))
+    assert ws.queues[0].agents_available == 0 and ws.queues[0].name == "Default"
+    assert not ws.requires_authentication
+    assert WorkStream.from_dict({"name": "y"}).queues[0].name == "Default"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("name = ", "not valid TOML"),
+        ("title = 'x'", "unknown key 'title'"),
+        ("[auth]\npublic_key='k.pem'", "a work stream needs a name"),
+        (
+            'name = "x"\n[[context_variables]]\nname = "a"\ntype = "Date"',
+            "unknown context variable type 'Date'",
+        ),
+        ('name = "x"\n[[context_variables]]\ntype = "Text"', "context_variables[0] needs a name"),
+        (
+            'name = "x"\n[[context_variables]]\nname="a"\n[[context_variables]]\nname="a"',
+            "declared twice: a",
+        ),
+        ('name = "x"\n[auth]\npublic_key = "missing.pem"', "cannot read"),
+        ('name = "x"\n[auth]\npublic_key = "[]"', "holds no keys"),
+        ('name = "x"\n[auth]\nalgorithms = ["HS256"]', "need a shared secret"),
+        ('name = "x"\n[auth]\nalgorithms = "RS256"', "must be a list of strings"),
+        (
+            'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\nleeway = -1',
+            "leeway cannot be negative",
+        ),
+        (
+            'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\ntimeout = true',
+            "must be a number",
+        ),
+        ('name = "x"\n[auth]\nsecrte = "s"', "unknown key 'secrte'"),
+        (
+            'name = "x"\n[[routing_rules]]\nvariable = "a"\nequals = 1\nqueue = "Nope"',
+            "unknown queue 'Nope'",
+        ),
+        ('name = "x"\n[[routing_rules]]\nvariable = "a"', "needs equals, queue"),
+        ('name = "x"\n[queue]\nname="a"\n[[queues]]\nname="b"', "not both"),
+    ],
+)
+def test_bad_files_say_what_is_wrong(text: str, why: str, tmp_path: Path) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigurationError) as caught:
+        WorkStream.from_toml(path)
+    assert why in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot read work stream file"):
+        WorkStream.from_toml(tmp_path / "nope.toml")
+
+
+def test_key_array_file_with_expiry_is_kept(tmp_path: Path, demo_keys: KeyPair) -> None:
+    (tmp_path / "keys.json").write_text(json.dumps(demo_keys.key_array(expiry=1600000000)))
+    ws = WorkStream.from_toml(write(tmp_path, 'name = "x"\n[auth]\npublic_key = "keys.json"'))
+    assert ws.auth is not None and ws.auth.keys[0].expiry == 1600000000
