@@ -174,6 +174,18 @@ class Widget(AsyncIOEventEmitter):
         if started:
             await asyncio.wait(started)
 
+    async def reload(self) -> None:
+        """The customer reloads the page: the widget loads again and, if a chat
+        is in progress, restores it from its cache (``lcw:chatRetrieved``).
+
+        Listeners stay registered, as the reloaded page registers them again.
+        """
+        self.state = WidgetState.NOT_LOADED
+        self.record(EntryKind.NOTE, "page reloaded")
+        await self.load()
+        if self.session is not None and not self.session.state.is_final:
+            self.fire(LcwEvent.CHAT_RETRIEVED)
+
     # -- what the SDK asks of the widget --------------------------------------
 
     async def start_chat(self, custom_context: Mapping[str, object] | None = None) -> ChatSession:

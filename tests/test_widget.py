@@ -348,3 +348,15 @@ async def test_a_raising_listener_is_recorded_and_does_not_stop_the_widget(
     assert session.state is SessionState.QUEUED
     assert [str(e) for e in widget.handler_errors] == ["listener bug"]
     assert widget.timeline.find("listener raised", {"error": "RuntimeError: listener bug"})
+
+
+async def test_reload_retrieves_the_chat_in_progress(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat()
+    await widget.reload()
+    assert widget.session is session
+    assert widget.timeline.event_names()[-2:] == ["lcw:ready", "lcw:chatRetrieved"]
+    await widget.sdk.closeChat()
+    await widget.reload()
+    assert widget.timeline.event_names()[-1] == "lcw:ready"
