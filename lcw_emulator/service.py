@@ -15,10 +15,11 @@ from typing import Any
 
 import attrs
 
-from .auth import TokenVerdict, validate_token
+from .auth import PublicKey, TokenVerdict, validate_token
 from .clock import Clock, RealClock
 from .context import ContextRefusal, ContextResolution, parse_lwicontexts, resolve_context
 from .errors import ErrorCode, LcwError, RateLimitedError
+from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
 from .workstream import WorkStream
 
@@ -61,8 +62,12 @@ class TokenJudgement:
 class OmnichannelService:
     """An org: its work streams, their sessions, and the rules that guard them."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(
+        self, clock: Clock | None = None, *, key_source: PublicKeySource | None = None
+    ) -> None:
         self.clock: Clock = clock if clock is not None else RealClock()
+        # Where keys come from when a work stream names a public key URL.
+        self.key_source: PublicKeySource = key_source if key_source is not None else HttpKeySource()
         self.work_streams: dict[str, WorkStream] = {}
         self.sessions: list[ChatSession] = []
         self._session_ids = itertools.count(1)
@@ -78,8 +83,31 @@ class OmnichannelService:
         self.work_streams[work_stream.name] = work_stream
         return work_stream
 
-    def judge_token(self, work_stream: WorkStream, token: object) -> TokenJudgement:
-        """Judge ``token`` for ``work_stream`` now, exactly as a chat start would."""
+    async def public_keys(
+        self, work_stream: WorkStream, token: object, *, record: KeyRecorder | None = None
+    ) -> tuple[PublicKey, ...] | None:
+        """The keys behind the work stream's public key URL, or ``None`` when it names none.
+
+        Raises :class:`LcwError` code 4 when they cannot be had.
+        """
+        auth = work_stream.auth
+        if auth is None or auth.public_key_url is None:
+            return None
+        return await self.key_source.public_keys(
+            auth, kid=token_kid(token), clock=self.clock, record=record
+        )
+
+    def judge_token(
+        self,
+        work_stream: WorkStream,
+        token: object,
+        *,
+        keys: tuple[PublicKey, ...] | None = None,
+    ) -> TokenJudgement:
+        """Judge ``token`` for ``work_stream`` now, exactly as a chat start would.
+
+        ``keys`` (fetched by :meth:`public_keys`) replace the work stream's own keys.
+        """
         if work_stream.auth is None:
             verdict = TokenVerdict.refuse(
                 "token", f"work stream {work_stream.name!r} has no chat authentication settings"
@@ -87,7 +115,8 @@ class OmnichannelService:
             return TokenJudgement(
                 verdict, error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, verdict.reason or "")
             )
-        verdict = validate_token(token, work_stream.auth, self.clock.now())
+        settings = work_stream.auth if keys is None else attrs.evolve(work_stream.auth, keys=keys)
+        verdict = validate_token(token, settings, self.clock.now())
         if verdict.claims is None:
             return TokenJudgement(
                 verdict,
@@ -112,6 +141,7 @@ class OmnichannelService:
         context: Mapping[str, object] | None = None,
         context_source: str | None = None,
         notes: tuple[str, ...] = (),
+        keys: tuple[PublicKey, ...] | None = None,
     ) -> ChatSession:
         """Open a chat session, or raise :class:`LcwError` with the documented code.
 
@@ -121,7 +151,7 @@ class OmnichannelService:
         self.add_work_stream(work_stream)
         claims: Mapping[str, Any] | None = None
         if work_stream.requires_authentication:
-            judgement = self.judge_token(work_stream, token)
+            judgement = self.judge_token(work_stream, token, keys=keys)
             if judgement.error is not None:
                 raise judgement.error
             claims = judgement.verdict.claims

@@ -242,7 +242,8 @@ class Widget(AsyncIOEventEmitter):
                 record=self.record,
             )
             self._note_all(notes)
-            return self.service.start_chat(work_stream, token=token, notes=tuple(notes))
+            keys = await self.service.public_keys(work_stream, token, record=self.record)
+            return self.service.start_chat(work_stream, token=token, notes=tuple(notes), keys=keys)
         if self.auth_token_provider is not None:
             notes.append(
                 "auth token provider not called: the work stream has no chat authentication"

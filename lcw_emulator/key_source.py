@@ -1,0 +1,228 @@
+"""Where a work stream's public keys come from when its auth settings name a URL.
+
+The admin setting in Omnichannel is a *public key URL*: the service fetches the
+keys from it. A :class:`PublicKeySource` is that fetch, kept out of
+:mod:`.auth` so that :func:`~lcw_emulator.auth.validate_token` stays a pure
+rule over keys it is handed. Two sources ship:
+
+* :class:`StaticKeySource` answers with keys given in code, no I/O: inject it
+  to pretend a URL serves them (and change them to play a rotation);
+* :class:`HttpKeySource` fetches the URL with httpx (the ``http`` extra),
+  accepts every form :func:`~lcw_emulator.auth.load_public_keys` reads (PEM,
+  key array, JWKS), caches the answer, and refetches once when a token names
+  a ``kid`` it does not know, at most once per ``refetch_interval`` seconds on
+  the service's clock. While it waits on the socket it holds the clock, so a
+  virtual clock does not jump over the real I/O.
+
+Omnichannel documents neither caching nor rotation; the defaults here are ours
+and the README says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import jwt
+
+from .auth import ChatAuthSettings, PublicKey, load_public_keys
+from .clock import Clock
+from .errors import ErrorCode, LcwError
+from .events import EntryKind
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "DEFAULT_FETCH_TIMEOUT",
+    "DEFAULT_MAX_AGE",
+    "DEFAULT_REFETCH_INTERVAL",
+    "HttpKeySource",
+    "KeyRecorder",
+    "PublicKeySource",
+    "StaticKeySource",
+    "token_kid",
+]
+
+# An unknown kid may trigger a refetch this often at most (seconds of the clock).
+DEFAULT_REFETCH_INTERVAL = 60.0
+# Fetched keys are used this long before the next chat start refetches them.
+DEFAULT_MAX_AGE = 12 * 3600.0
+# Real seconds to wait for the key endpoint.
+DEFAULT_FETCH_TIMEOUT = 10.0
+
+KeyRecorder = Callable[[EntryKind, str, Mapping[str, Any]], None]
+
+
+def token_kid(token: object) -> str | None:
+    """The ``kid`` in a token's header, or ``None`` (no kid, or no readable header)."""
+    if not isinstance(token, str):
+        return None
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
+def _knows(keys: tuple[PublicKey, ...], kid: str | None) -> bool:
+    """False only when the keys carry kids and none is ``kid``."""
+    identified = {key.kid for key in keys if key.kid is not None}
+    return kid is None or not identified or kid in identified
+
+
+def _ignore(kind: EntryKind, name: str, detail: Mapping[str, Any]) -> None:
+    return None
+
+
+class PublicKeySource(Protocol):
+    """Answers with the keys behind ``settings.public_key_url``, for a token naming ``kid``."""
+
+    async def public_keys(
+        self,
+        settings: ChatAuthSettings,
+        *,
+        kid: str | None,
+        clock: Clock,
+        record: KeyRecorder | None = None,
+    ) -> tuple[PublicKey, ...]:
+        """Raise :class:`LcwError` code 4 when the keys cannot be had."""
+        ...
+
+
+class StaticKeySource:
+    """Serve ``keys`` for any public key URL, with no I/O.
+
+    Assign :attr:`keys` to rotate them; :attr:`requests` counts the lookups.
+    """
+
+    def __init__(self, keys: tuple[PublicKey, ...] | list[PublicKey]) -> None:
+        self.keys = tuple(keys)
+        self.requests = 0
+
+    async def public_keys(
+        self,
+        settings: ChatAuthSettings,
+        *,
+        kid: str | None,
+        clock: Clock,
+        record: KeyRecorder | None = None,
+    ) -> tuple[PublicKey, ...]:
+        self.requests += 1
+        return self.keys
+
+
+class _Cached:
+    __slots__ = ("fetched_at", "keys", "last_attempt")
+
+    def __init__(self, keys: tuple[PublicKey, ...], at: float) -> None:
+        self.keys = keys
+        self.fetched_at = at
+        self.last_attempt = at
+
+
+class HttpKeySource:
+    """Fetch the public key URL over HTTP, cache it, refetch on an unknown ``kid``.
+
+    ``client`` is an ``httpx.AsyncClient`` to use (for example one with a
+    mock or ASGI transport); by default each fetch opens its own.
+    :attr:`fetches` lists every URL fetched, in order.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        refetch_interval: float = DEFAULT_REFETCH_INTERVAL,
+        max_age: float | None = DEFAULT_MAX_AGE,
+        timeout: float = DEFAULT_FETCH_TIMEOUT,
+    ) -> None:
+        if refetch_interval < 0:
+            raise ValueError("refetch_interval cannot be negative")
+        self.client = client
+        self.refetch_interval = refetch_interval
+        self.max_age = max_age
+        self.timeout = timeout
+        self.fetches: list[str] = []
+        self._cache: dict[str, _Cached] = {}
+
+    def forget(self) -> None:
+        """Drop every cached key set (the next chat start fetches again)."""
+        self._cache.clear()
+
+    async def public_keys(
+        self,
+        settings: ChatAuthSettings,
+        *,
+        kid: str | None,
+        clock: Clock,
+        record: KeyRecorder | None = None,
+    ) -> tuple[PublicKey, ...]:
+        record = record or _ignore
+        url = settings.public_key_url
+        if url is None:
+            return settings.keys
+        now = clock.now()
+        cached = self._cache.get(url)
+        if cached is not None:
+            stale = self.max_age is not None and now >= cached.fetched_at + self.max_age
+            if not stale and _knows(cached.keys, kid):
+                return cached.keys
+            if not stale and now < cached.last_attempt + self.refetch_interval:
+                record(
+                    EntryKind.NOTE,
+                    "public keys not refetched",
+                    {
+                        "url": url,
+                        "kid": kid,
+                        "why": f"unknown kid, but the keys were fetched less than "
+                        f"{self.refetch_interval:g} s ago",
+                    },
+                )
+                return cached.keys
+            cached.last_attempt = now
+            why = "stale" if stale else f"unknown kid {kid!r}"
+        else:
+            why = "first use"
+        keys = await self._fetch(url, clock)
+        self._cache[url] = _Cached(keys, now)
+        record(
+            EntryKind.SERVICE,
+            "public keys fetched",
+            {"url": url, "why": why, "kids": [key.kid for key in keys]},
+        )
+        return keys
+
+    async def _fetch(self, url: str, clock: Clock) -> tuple[PublicKey, ...]:
+        try:
+            import httpx
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise LcwError(
+                ErrorCode.INVALID_AUTH_TOKEN,
+                f"the work stream's public key URL {url} cannot be fetched: httpx is not "
+                "installed (pip install 'lcw-emulator[http]')",
+            ) from None
+        self.fetches.append(url)
+
+        def refused(why: str) -> LcwError:
+            return LcwError(
+                ErrorCode.INVALID_AUTH_TOKEN,
+                f"the public key URL {url} {why}, so no token can be verified",
+            )
+
+        # Hold the clock: a virtual clock must not jump while we wait on the socket.
+        with clock.hold():
+            try:
+                if self.client is not None:
+                    response = await self.client.get(url, timeout=self.timeout)
+                else:
+                    async with httpx.AsyncClient(timeout=self.timeout) as client:
+                        response = await client.get(url)
+            except httpx.HTTPError as exc:
+                raise refused(f"could not be fetched ({type(exc).__name__}: {exc})") from exc
+        if response.status_code != 200:
+            raise refused(f"answered HTTP {response.status_code}")
+        try:
+            return load_public_keys(response.text)
+        except ValueError as exc:
+            raise refused(f"answered something that is not a public key ({exc})") from None

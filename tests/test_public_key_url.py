@@ -1,0 +1,295 @@
+"""A work stream's public key URL: fetched over HTTP in every form, cached, rotated by kid."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from lcw_emulator import (
+    ChatAuthSettings,
+    ChatSession,
+    Clock,
+    ErrorCode,
+    KeyPair,
+    LcwError,
+    Omnichannel,
+    VirtualClock,
+    Widget,
+    WorkStream,
+)
+from lcw_emulator.key_source import HttpKeySource, StaticKeySource, token_kid
+from lcw_emulator.providers import AuthTokenProvider
+from lcw_emulator.token_providers import minted_token
+
+START = 1_700_000_000
+
+
+class KeyEndpoint:
+    """A loopback HTTP endpoint that serves one key document; what it serves can change."""
+
+    def __init__(self) -> None:
+        self.body = ""
+        self.status = 200
+        self.delay = 0.0
+        self.requests: list[float] = []  # the virtual clock's time at each request
+        self.clock: VirtualClock | None = None
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                endpoint.requests.append(endpoint.clock.now() if endpoint.clock else 0.0)
+                time.sleep(endpoint.delay)
+                data = endpoint.body.encode()
+                self.send_response(endpoint.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/keys"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
+
+    def serve(self, document: object) -> None:
+        self.body = document if isinstance(document, str) else json.dumps(document)
+
+
+@pytest.fixture
+def endpoint() -> Iterator[KeyEndpoint]:
+    served = KeyEndpoint()
+    served.thread.start()
+    yield served
+    served.server.shutdown()
+    served.server.server_close()
+    served.thread.join()
+
+
+@pytest.fixture(scope="module")
+def rotated_keys() -> KeyPair:
+    return KeyPair.generate(kid="key-2")
+
+
+def url_work_stream(url: str) -> WorkStream:
+    return WorkStream.from_dict(
+        {
+            "name": "Keys by URL",
+            "auth": {"public_key_url": url, "issuer": "tokens.example"},
+            "context_variables": [{"name": "tier", "type": "Text"}],
+        }
+    )
+
+
+def provider(keys: KeyPair, clock: Clock, *, with_kid: bool = True) -> AuthTokenProvider:
+    return minted_token(
+        keys, {"sub": "contact-1", "iss": "tokens.example"}, clock=clock, with_kid=with_kid
+    )
+
+
+async def ready_widget(
+    org: Omnichannel, url: str, keys: KeyPair, *, with_kid: bool = True
+) -> Widget:
+    """A loaded widget for a work stream with public key ``url``, whose tokens ``keys`` sign."""
+    widget = org.widget(url_work_stream(url))
+    await widget.load()
+    widget.sdk.setAuthTokenProvider(provider(keys, org.clock, with_kid=with_kid))
+    return widget
+
+
+async def start(org: Omnichannel, url: str, keys: KeyPair, *, with_kid: bool = True) -> ChatSession:
+    widget = await ready_widget(org, url, keys, with_kid=with_kid)
+    return await widget.sdk.startChat()
+
+
+@pytest.fixture
+def clock(endpoint: KeyEndpoint) -> VirtualClock:
+    clock = VirtualClock(start=START)
+    endpoint.clock = clock
+    return clock
+
+
+@pytest.fixture
+def org(clock: VirtualClock) -> Omnichannel:
+    return Omnichannel(clock=clock)
+
+
+@pytest.mark.parametrize("form", ["pem", "key array", "jwks"])
+async def test_each_documented_form_is_fetched_and_verifies(
+    endpoint: KeyEndpoint, org: Omnichannel, demo_keys: KeyPair, form: str
+) -> None:
+    document = {
+        "pem": demo_keys.public_pem,
+        "key array": demo_keys.key_array(),
+        "jwks": demo_keys.jwks(),
+    }[form]
+    endpoint.serve(document)
+    widget = await ready_widget(org, endpoint.url, demo_keys)
+    session = await widget.sdk.startChat()
+    assert session.customer_id == "contact-1"
+    assert len(endpoint.requests) == 1
+    fetched = widget.timeline.find("public keys fetched")
+    assert fetched and fetched[0].detail["url"] == endpoint.url
+    assert fetched[0].detail["why"] == "first use"
+
+
+async def test_keys_are_cached_between_chat_starts(
+    endpoint: KeyEndpoint, org: Omnichannel, demo_keys: KeyPair
+) -> None:
+    endpoint.serve(demo_keys.key_array())
+    await start(org, endpoint.url, demo_keys)
+    await start(org, endpoint.url, demo_keys)
+    assert len(endpoint.requests) == 1
+
+
+async def test_an_unknown_kid_refetches_once_and_finds_the_rotated_key(
+    endpoint: KeyEndpoint,
+    org: Omnichannel,
+    clock: VirtualClock,
+    demo_keys: KeyPair,
+    rotated_keys: KeyPair,
+) -> None:
+    endpoint.serve(demo_keys.key_array())
+    await start(org, endpoint.url, demo_keys)
+    clock.advance(120)
+    # The admin publishes the new key next to the old one.
+    endpoint.serve(demo_keys.key_array() + rotated_keys.key_array())
+    widget = await ready_widget(org, endpoint.url, rotated_keys)
+    session = await widget.sdk.startChat()
+    assert session.customer_id == "contact-1"
+    assert len(endpoint.requests) == 2
+    fetched = widget.timeline.find("public keys fetched")
+    assert fetched[0].detail == {
+        "url": endpoint.url,
+        "why": "unknown kid 'key-2'",
+        "kids": ["contoso-2018", "key-2"],
+    }
+
+
+async def test_unknown_kids_refetch_at_most_once_per_interval(
+    endpoint: KeyEndpoint,
+    org: Omnichannel,
+    clock: VirtualClock,
+    demo_keys: KeyPair,
+    rotated_keys: KeyPair,
+) -> None:
+    endpoint.serve(demo_keys.key_array())
+    await start(org, endpoint.url, demo_keys)
+    endpoint.serve(rotated_keys.key_array())
+    # 10 s later the rotated kid is unknown, and the keys are too fresh to refetch.
+    clock.advance(10)
+    widget = await ready_widget(org, endpoint.url, rotated_keys)
+    with pytest.raises(LcwError) as refused:
+        await widget.sdk.startChat()
+    assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
+    assert "no public key with kid 'key-2'" in refused.value.reason
+    assert len(endpoint.requests) == 1
+    assert widget.timeline.find("public keys not refetched")
+    # Once the interval has passed on the clock, the next unknown kid refetches.
+    clock.advance(60)
+    session = await start(org, endpoint.url, rotated_keys)
+    assert session.authenticated
+    assert len(endpoint.requests) == 2
+    # A forged kid right after does not hammer the endpoint.
+    forged = KeyPair.generate(kid="forged")
+    with pytest.raises(LcwError, match="no public key with kid 'forged'"):
+        await start(org, endpoint.url, forged)
+    assert len(endpoint.requests) == 2
+
+
+async def test_stale_keys_are_fetched_again(
+    endpoint: KeyEndpoint, clock: VirtualClock, demo_keys: KeyPair
+) -> None:
+    org = Omnichannel(clock=clock, key_source=HttpKeySource(max_age=3600))
+    endpoint.serve(demo_keys.public_pem)
+    await start(org, endpoint.url, demo_keys, with_kid=False)
+    clock.advance(3600)
+    await start(org, endpoint.url, demo_keys, with_kid=False)
+    assert endpoint.requests == [START, START + 3600]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (404, "not here", "answered HTTP 404"),
+        (200, "hello", "answered something that is not a public key"),
+        (200, "[]", "the key document holds no keys"),
+    ],
+)
+async def test_an_unusable_key_endpoint_refuses_the_token_with_code_4(
+    endpoint: KeyEndpoint,
+    org: Omnichannel,
+    demo_keys: KeyPair,
+    status: int,
+    body: str,
+    reason: str,
+) -> None:
+    endpoint.status = status
+    endpoint.serve(body)
+    widget = await ready_widget(org, endpoint.url, demo_keys)
+    with pytest.raises(LcwError) as refused:
+        await widget.sdk.startChat()
+    assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
+    assert endpoint.url in refused.value.reason
+    assert reason in refused.value.reason
+    assert widget.timeline.event_names()[-1] == "lcw:error"
+
+
+async def test_a_key_endpoint_nobody_listens_on_refuses_with_code_4(
+    org: Omnichannel, demo_keys: KeyPair
+) -> None:
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    url = f"http://127.0.0.1:{closed.server_address[1]}/keys"
+    closed.server_close()
+    with pytest.raises(LcwError) as refused:
+        await start(org, url, demo_keys)
+    assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
+    assert "could not be fetched (ConnectError" in refused.value.reason
+
+
+async def test_the_clock_does_not_jump_while_the_keys_are_on_the_wire(
+    endpoint: KeyEndpoint, org: Omnichannel, clock: VirtualClock, demo_keys: KeyPair
+) -> None:
+    endpoint.serve(demo_keys.key_array())
+    endpoint.delay = 0.2  # real seconds: the loop is idle, only the hold stops a jump
+    sleeper = asyncio.ensure_future(clock.sleep(1))
+    session = await start(org, endpoint.url, demo_keys)
+    assert endpoint.requests == [START]
+    assert session.history[0].at == START
+    assert not sleeper.done()
+    await sleeper
+    assert clock.now() == START + 1
+
+
+async def test_a_static_source_serves_keys_for_a_url_without_io(
+    clock: VirtualClock, demo_keys: KeyPair, rotated_keys: KeyPair
+) -> None:
+    source = StaticKeySource(demo_keys.public_keys(with_kid=True))
+    org = Omnichannel(clock=clock, key_source=source)
+    url = "https://keys.invalid/never-fetched"
+    session = await start(org, url, demo_keys)
+    assert session.authenticated
+    source.keys = rotated_keys.public_keys(with_kid=True)
+    with pytest.raises(LcwError, match="no public key with kid 'contoso-2018'"):
+        await start(org, url, demo_keys)
+    assert source.requests == 2
+
+
+def test_a_url_alone_satisfies_rs256_settings() -> None:
+    settings = ChatAuthSettings(public_key_url="https://keys.example/jwks.json")
+    assert settings.keys == ()
+
+
+def test_token_kid_reads_the_header_or_gives_none(demo_keys: KeyPair) -> None:
+    assert token_kid(demo_keys.mint({"sub": "x"}, with_kid=True)) == "contoso-2018"
+    assert token_kid(demo_keys.mint({"sub": "x"})) is None
+    assert token_kid("not a token") is None
+    assert token_kid(42) is None
