@@ -1,0 +1,1 @@
+"""Benchmarks for lcw-emulator: run ``python -m benchmarks.run`` from the repository root."""
