@@ -1,0 +1,293 @@
+/*
+ * lcw-emulator shim: window.Microsoft.Omnichannel.LiveChatWidget.SDK, backed by
+ * the Python emulator through a WebSocket bridge.
+ *
+ * Put it where the page loads the live chat widget's script:
+ *   <script src="http://127.0.0.1:8765/shim.js"></script>
+ * and the documentation's JavaScript runs unchanged. Every SDK method exists;
+ * every lcw:* event the Python widget fires is dispatched on window as a
+ * CustomEvent with the documented detail; setAuthTokenProvider,
+ * setContextProvider and setBotAuthTokenProvider throw at once when given
+ * something that is not a function, as the real SDK does. When the widget
+ * needs a provider, the shim calls the page's own function and sends what it
+ * calls back (or returns) to Python.
+ *
+ * Beyond the real SDK, window.LcwEmulator exposes what the emulator saw
+ * (events, the Python timeline, the last chat session), and startChat's
+ * promise resolves to that session (null when the start failed: the failure
+ * arrives as lcw:error, as in the real widget).
+ */
+(function () {
+  "use strict";
+
+  var here = document.currentScript ? new URL(document.currentScript.src) : new URL(location.href);
+  var socketUrl = (here.protocol === "https:" ? "wss://" : "ws://") + here.host + "/lcw";
+
+  var emulator = {
+    socketUrl: socketUrl,
+    server: null,        // the server's hello: work stream, clock
+    connected: false,
+    events: [],          // every lcw:* event dispatched, {name, detail}
+    timeline: [],        // the Python widget's timeline, entry by entry
+    session: null,       // the last chat session startChat resolved to
+  };
+  window.LcwEmulator = emulator;
+
+  var providers = { auth: null, context: null, bot: null };  // the page's own functions
+  var handles = {};
+  var pending = {};
+  var outbox = [];
+  var nextId = 1;
+  var socket = null;
+
+  function announce(name, detail) {
+    // Emulator bookkeeping uses its own prefix so lcw:* listeners never see it.
+    window.dispatchEvent(new CustomEvent("lcw-emulator:" + name, { detail: detail }));
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(message));
+    } else {
+      outbox.push(message);
+    }
+  }
+
+  function jsonable(value) {
+    if (value === undefined) return null;
+    try {
+      var text = JSON.stringify(value);
+      return text === undefined ? null : JSON.parse(text);
+    } catch (error) {
+      return String(value);
+    }
+  }
+
+  function describeError(error) {
+    if (error && typeof error === "object" && "message" in error) {
+      return (error.name || "Error") + ": " + error.message;
+    }
+    return String(error);
+  }
+
+  function describeValue(value) {
+    if (value === null) return "null";
+    if (typeof value === "string") return "string " + JSON.stringify(value).slice(0, 60);
+    if (typeof value === "object") return "object " + (jsonable(value) === null ? "" : JSON.stringify(jsonable(value)).slice(0, 60));
+    return typeof value + " " + String(value);
+  }
+
+  function call(method, args) {
+    var id = nextId++;
+    return new Promise(function (resolve, reject) {
+      pending[id] = { method: method, resolve: resolve, reject: reject };
+      send({ type: "call", id: id, method: method, args: args || [] });
+    });
+  }
+
+  // Methods that return nothing in the real SDK: a failure is logged, never an
+  // unhandled rejection in the page.
+  function fireAndForget(method, args) {
+    call(method, args).catch(function (error) {
+      console.error("Microsoft.Omnichannel.LiveChatWidget.SDK." + method + ": " + error.message);
+    });
+  }
+
+  function requireFunction(method, value, parameter) {
+    if (typeof value !== "function") {
+      throw new TypeError(method + ": " + parameter + " must be a function, got " + describeValue(value));
+    }
+  }
+
+  function handleFor(fn) {
+    var handle = "p" + nextId++;
+    handles[handle] = fn;
+    return { "$provider": handle, name: fn.name || "anonymous" };
+  }
+
+  // Run the page's provider and report what it did: returned (after its
+  // promise settles, for an async one) or threw.
+  function runProvider(request, run) {
+    var value;
+    try {
+      value = run();
+    } catch (error) {
+      send({ type: "threw", request: request, error: describeError(error) });
+      return;
+    }
+    if (value && typeof value.then === "function") {
+      value.then(
+        function (settled) { send({ type: "returned", request: request, value: jsonable(settled) }); },
+        function (error) { send({ type: "threw", request: request, error: describeError(error) }); }
+      );
+    } else {
+      send({ type: "returned", request: request, value: jsonable(value) });
+    }
+  }
+
+  function provide(message) {
+    var fn = handles[message.handle];
+    var request = message.request;
+    if (typeof fn !== "function") {
+      send({ type: "threw", request: request, error: "ReferenceError: the provider is gone" });
+      return;
+    }
+    function callback() {
+      send({ type: "callback", request: request, args: Array.prototype.map.call(arguments, jsonable) });
+    }
+    if (message.kind === "auth") {
+      runProvider(request, function () { return fn(callback); });
+    } else if (message.kind === "context") {
+      runProvider(request, function () { return fn(); });
+    } else if (message.kind === "bot") {
+      runProvider(request, function () { return fn(message.url, callback); });
+    }
+  }
+
+  function settle(message) {
+    var waiting = pending[message.id];
+    if (!waiting) return;
+    delete pending[message.id];
+    if (message.ok) {
+      if (waiting.method === "startChat") {
+        emulator.session = message.value;
+        announce("session", message.value);
+      }
+      waiting.resolve(message.value);
+      return;
+    }
+    var error = message.error || {};
+    if (error.code !== null && error.code !== undefined) {
+      // A coded failure already reached the page as an lcw:error event.
+      waiting.resolve(null);
+      return;
+    }
+    var failure = new Error(error.reason || error.message || "the emulator refused the call");
+    failure.name = error.name || "Error";
+    waiting.reject(failure);
+  }
+
+  function receive(message) {
+    switch (message.type) {
+      case "hello":
+        emulator.server = message;
+        announce("hello", message);
+        break;
+      case "event":
+        emulator.events.push({ name: message.name, detail: message.detail });
+        window.dispatchEvent(new CustomEvent(message.name, { detail: message.detail }));
+        break;
+      case "timeline":
+        Array.prototype.push.apply(emulator.timeline, message.entries);
+        announce("timeline", message.entries);
+        break;
+      case "result":
+        settle(message);
+        break;
+      case "provide":
+        provide(message);
+        break;
+      case "protocol-error":
+        console.error("lcw-emulator: " + message.reason);
+        break;
+    }
+  }
+
+  function connect() {
+    socket = new WebSocket(socketUrl);
+    socket.addEventListener("open", function () {
+      emulator.connected = true;
+      // Calls made before the socket opened go first: like calls made before
+      // lcw:ready, the widget queues them and replays them once it is ready.
+      var early = outbox;
+      outbox = [];
+      early.forEach(send);
+      send({ type: "load" });
+    });
+    socket.addEventListener("message", function (event) {
+      receive(JSON.parse(event.data));
+    });
+    socket.addEventListener("close", function () {
+      emulator.connected = false;
+      Object.keys(pending).forEach(function (id) {
+        pending[id].reject(new Error("the lcw-emulator server went away"));
+        delete pending[id];
+      });
+      announce("disconnected", null);
+    });
+  }
+
+  var SDK = {
+    setContextProvider: function (contextProvider) {
+      requireFunction("setContextProvider", contextProvider, "contextProvider");
+      providers.context = contextProvider;
+      fireAndForget("setContextProvider", [handleFor(contextProvider)]);
+    },
+    getContextProvider: function () {
+      fireAndForget("getContextProvider");
+      return providers.context;
+    },
+    removeContextProvider: function () {
+      providers.context = null;
+      fireAndForget("removeContextProvider");
+    },
+    setAuthTokenProvider: function (authTokenProvider) {
+      requireFunction("setAuthTokenProvider", authTokenProvider, "authTokenProvider");
+      providers.auth = authTokenProvider;
+      fireAndForget("setAuthTokenProvider", [handleFor(authTokenProvider)]);
+    },
+    getAuthTokenProvider: function () {
+      fireAndForget("getAuthTokenProvider");
+      return providers.auth;
+    },
+    removeAuthTokenProvider: function () {
+      providers.auth = null;
+      fireAndForget("removeAuthTokenProvider");
+    },
+    startChat: function (options) {
+      var args = options === undefined ? [] : [jsonable(options)];
+      var result = call("startChat", args);
+      result.catch(function (error) {
+        console.error("Microsoft.Omnichannel.LiveChatWidget.SDK.startChat: " + error.message);
+      });
+      return result;
+    },
+    closeChat: function () {
+      var result = call("closeChat");
+      result.catch(function (error) {
+        console.error("Microsoft.Omnichannel.LiveChatWidget.SDK.closeChat: " + error.message);
+      });
+      return result;
+    },
+    getAgentAvailability: function () {
+      return call("getAgentAvailability");
+    },
+    startProactiveChat: function (notificationUIConfig, showPrechat, options) {
+      var args = [jsonable(notificationUIConfig)];
+      if (showPrechat !== undefined || options !== undefined) {
+        args.push(showPrechat === undefined ? true : showPrechat);
+      }
+      if (options !== undefined) args.push(jsonable(options));
+      fireAndForget("startProactiveChat", args);
+    },
+    setBotAuthTokenProvider: function (botAuthTokenProvider) {
+      requireFunction("setBotAuthTokenProvider", botAuthTokenProvider, "botAuthTokenProvider");
+      providers.bot = botAuthTokenProvider;
+      fireAndForget("setBotAuthTokenProvider", [handleFor(botAuthTokenProvider)]);
+    },
+  };
+
+  window.Microsoft = window.Microsoft || {};
+  window.Microsoft.Omnichannel = window.Microsoft.Omnichannel || {};
+  window.Microsoft.Omnichannel.LiveChatWidget = window.Microsoft.Omnichannel.LiveChatWidget || {};
+  window.Microsoft.Omnichannel.LiveChatWidget.SDK = SDK;
+
+  // Connect once the page's own scripts have run, so listeners the page adds
+  // for lcw:ready are in place before the widget loads (as with the real
+  // widget, whose scripts load asynchronously).
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", connect);
+  } else {
+    connect();
+  }
+})();

@@ -1,0 +1,135 @@
+"""``lcw-emulator serve``: the documentation's JavaScript, unchanged, in a real browser."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import warnings
+from importlib import resources
+from pathlib import Path
+
+from ..clock import Clock, VirtualClock, describe_instant
+from ..org import Omnichannel
+from ._common import EXIT_OK, EXIT_UNUSABLE, UsageProblem, load_work_stream
+
+DEFAULT_PORT = 8765
+
+
+def docs_sample_work_stream() -> Path:
+    """The bundled work stream the documentation's sample token is valid for."""
+    return Path(str(resources.files("lcw_emulator.browser").joinpath("docs_sample.toml")))
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the SDK shim, a bridge and a demo page for a real browser",
+        description=(
+            "Serve a JavaScript shim of Microsoft.Omnichannel.LiveChatWidget.SDK backed by the "
+            "emulator, over a WebSocket bridge, and a demo page running the documentation's "
+            "setAuthTokenProvider sample. Needs the 'browser' extra (aiohttp)."
+        ),
+    )
+    parser.add_argument(
+        "--workstream",
+        metavar="FILE",
+        help="work stream TOML (default: the bundled one the documentation's sample token "
+        "is signed for)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument(
+        "--start",
+        type=float,
+        metavar="EPOCH_SECONDS",
+        help="the emulator's time when the server starts (default: now); 1542622100 puts "
+        "the documentation's sample token inside its validity window",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "virtual"),
+        default="wall",
+        help="wall: time runs at wall speed from --start (default); virtual: time stands "
+        "still at --start except when every task waits on it",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="SDK calls before lcw:ready fail instead of being queued",
+    )
+    parser.add_argument(
+        "--load-failure",
+        metavar="DETAIL",
+        help="make every widget fail to load (lcw:error code 7) with this detail",
+    )
+    parser.set_defaults(handler=run)
+
+
+def make_clock(mode: str, start: float | None) -> Clock:
+    """The org's clock for a live server.
+
+    ``wall`` (the default) is a :class:`ShiftedClock`: it starts at ``start``
+    and runs at wall speed, so a page gets the same real 10 s to call back as
+    in a real browser, and a class has the sample token's hour to watch the
+    demo. ``virtual`` is a :class:`VirtualClock` with auto-jump: time stands
+    still at ``start`` (timeline times are exact, as in a Python run) and only
+    jumps when everything waits on it. The bridge holds it while the page runs a
+    provider, so the jump never skips the page's answer.
+    """
+    from ..browser.clock import ShiftedClock
+
+    at = start if start is not None else time.time()
+    if mode == "virtual":
+        return VirtualClock(start=at)
+    return ShiftedClock(at)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from ..browser import server
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "aiohttp":
+            raise
+        print(
+            "lcw-emulator serve: needs aiohttp; install the browser extra: "
+            "pip install 'lcw-emulator[browser]'",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    if not 0 <= args.port <= 65535:
+        raise UsageProblem(f"--port must be between 0 and 65535, got {args.port}")
+    path = args.workstream if args.workstream is not None else str(docs_sample_work_stream())
+    work_stream = load_work_stream(path)
+    _note_demo_secret(work_stream.auth.secret if work_stream.auth else None)
+    clock = make_clock(args.clock, args.start)
+    org = Omnichannel(clock=clock)
+    app = server.make_app(org, work_stream, strict=args.strict, load_failure=args.load_failure)
+
+    def announce(url: str) -> None:
+        print(
+            f"lcw-emulator serve: {url}  (work stream {work_stream.name!r}, "
+            f"{type(clock).__name__} at {describe_instant(clock.now())}; Ctrl-C stops)",
+            flush=True,
+        )
+
+    try:
+        asyncio.run(server.serve_forever(app, args.host, args.port, announce))
+    except OSError as exc:
+        raise UsageProblem(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    return EXIT_OK
+
+
+def _note_demo_secret(secret: str | None) -> None:
+    if secret is None or len(secret.encode("utf-8")) >= 32:
+        return
+    # PyJWT warns on every short HMAC key; one line up front says it once, plainly.
+    warnings.filterwarnings("ignore", message="The HMAC key is", category=UserWarning)
+    print(
+        f"note: the work stream's HS secret is {len(secret.encode('utf-8'))} bytes; "
+        "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for 32)",
+        file=sys.stderr,
+    )
