@@ -1,0 +1,670 @@
+"""The documentation's JavaScript against the emulator: the bridge, the serve command, Chromium.
+
+The bridge tests speak the shim's protocol from Python (aiohttp's test client),
+so they are fast and need no browser. The browser tests drive Debian's
+``/usr/bin/chromium`` with Playwright (never a downloaded browser); without it
+they skip locally with a message, and fail when the ``CI`` variable is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, AppRunner, TCPSite
+
+from lcw_emulator import (
+    ChatAuthSettings,
+    ContextVariable,
+    LcwEvent,
+    Omnichannel,
+    VariableType,
+    VirtualClock,
+    WorkStream,
+)
+from lcw_emulator.browser import ShiftedClock, describe_session
+from lcw_emulator.browser.server import BRIDGES, make_app, static_text
+from lcw_emulator.cli import main
+from lcw_emulator.clock import Clock
+from lcw_emulator.commands.serve import docs_sample_work_stream
+
+# The documentation's sample token is HS256 with jwt.io's 19-byte example secret;
+# PyJWT warns about the length on every check, which says nothing new here.
+pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key is:UserWarning")
+
+SAMPLE_START = 1542622100  # inside the sample token's window (nbf 1542622072, exp 1542625672)
+SAMPLE_EXP = 1542625672
+REFERENCE = Path("/work/shared/reference/setAuthTokenProvider.md")
+SAMPLE_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4N2I0ZDA2Yy1hYmMyLWU4MTEtYTliMC0wMDBkM2Ex"
+    "MGUwOWUiLCJsd2ljb250ZXh0cyI6IntcIm1zZHluX2NhcnR2YWx1ZVwiOlwiMTAwMDBcIiwgXCJtc2R5bl9pc3Zp"
+    "cFwiOlwiZmFsc2VcIn0iLCJpYXQiOjE1NDI2MjIwNzEsImlzcyI6ImNvbnRvc29oZWxwLmNvbSIsImV4cCI6MTU0Mj"
+    "YyNTY3MiwibmJmIjoxNTQyNjIyMDcyfQ.r37z1M5rMyRYMOJ-rhyTRYFOgvl9N7KvTMueSFPkiuM"
+)
+# The documentation's JavaScript (its indentation uses no-break spaces; compared as spaces).
+DOCUMENTED_SAMPLE = "\n".join(
+    [
+        "let payloadToEncrypt = {",
+        '    "sub" : "87b4d06c-abc2-e811-a9b0-000d3a10e09e",',
+        '    "lwicontexts" :"{\\"msdyn_cartvalue\\":\\"10000\\", \\"msdyn_isvip\\":\\"false\\"}",',
+        '    "iat" : 1542622071,',
+        '    "iss" : "contosohelp.com",',
+        '    "exp" : 1542625672,',
+        '    "nbf" : 1542622072',
+        "};",
+        "",
+        "function convertToJwtToken(payloadToEncrypt){",
+        "    // Ideally, you call your service to convert the payload to a valid JWT token",
+        f'    return Promise.resolve("{SAMPLE_TOKEN}");',
+        "}",
+        "",
+        'window.addEventListener("lcw:ready", function handleLivechatReadyEvent(){',
+        "// Sets the auth-token provider",
+        "// Throws error if authTokenProvider is not a function",
+        "    convertToJwtToken(payloadToEncrypt).then(function (jwtToken){",
+        "        Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider("
+        "function authTokenProvider(callback){",
+        "            callback(jwtToken);",
+        "        });",
+        "    });",
+        "});",
+    ]
+)
+SAMPLE_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+
+
+@pytest.fixture(scope="module")
+def docs_work_stream() -> WorkStream:
+    return WorkStream.from_toml(docs_sample_work_stream())
+
+
+def demo_sample() -> str:
+    match = re.search(
+        r'<script id="documentation-sample">\n(.*?)\n</script>', static_text("demo.html"), re.S
+    )
+    assert match, "demo.html must hold the sample in <script id=documentation-sample>"
+    return match.group(1)
+
+
+# -- the page and the sample --------------------------------------------------
+
+
+def test_demo_page_holds_the_documented_sample_verbatim() -> None:
+    sample = demo_sample()
+    assert sample.replace("\xa0", " ") == DOCUMENTED_SAMPLE
+    if REFERENCE.exists():  # byte for byte, no-break spaces included, where the docs are at hand
+        documented = re.search(r"```JavaScript\n(.*?)\n```", REFERENCE.read_text(), re.S)
+        assert documented is not None
+        assert sample == documented.group(1)
+    # The only script the page adds before the sample is the shim's.
+    head = static_text("demo.html").split('<script id="documentation-sample">')[0]
+    assert re.findall(r"<script[^>]*>", head) == ['<script src="shim.js">']
+
+
+def test_shim_defines_every_documented_method() -> None:
+    shim = static_text("shim.js")
+    for method in (
+        "setContextProvider",
+        "getContextProvider",
+        "removeContextProvider",
+        "setAuthTokenProvider",
+        "getAuthTokenProvider",
+        "removeAuthTokenProvider",
+        "startChat",
+        "closeChat",
+        "getAgentAvailability",
+        "startProactiveChat",
+        "setBotAuthTokenProvider",
+    ):
+        assert re.search(rf"^    {method}: function", shim, re.M), method
+
+
+def test_the_sample_token_is_valid_for_the_bundled_work_stream(
+    docs_work_stream: WorkStream,
+) -> None:
+    org = Omnichannel(clock=VirtualClock(start=SAMPLE_START))
+    judgement = org.judge_token(docs_work_stream, SAMPLE_TOKEN)
+    assert judgement.valid, judgement.error
+    assert judgement.resolution.values == SAMPLE_CONTEXT
+    tampered = SAMPLE_TOKEN[:-2] + ("A" if SAMPLE_TOKEN[-2] != "A" else "B") + SAMPLE_TOKEN[-1]
+    assert org.judge_token(docs_work_stream, tampered).verdict.claim == "signature"
+
+
+# -- the bridge protocol, spoken from Python ----------------------------------
+
+
+class ScriptedPage:
+    """A stand-in for shim.js on the other end of the WebSocket."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.seen: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    async def send(self, **message: Any) -> None:
+        await self.socket.send_json(message)
+
+    async def next(self, message_type: str, **expected: Any) -> dict[str, Any]:
+        """The next message of that type (with these fields); everything read is kept."""
+        while True:
+            message = await asyncio.wait_for(self.socket.receive_json(), 5)
+            self.seen.append(message)
+            if message["type"] == message_type and all(
+                message.get(k) == v for k, v in expected.items()
+            ):
+                return message
+
+    async def call(self, method: str, *args: Any) -> int:
+        call_id = next(self._ids)
+        await self.send(type="call", id=call_id, method=method, args=list(args))
+        return call_id
+
+    async def result(self, call_id: int) -> dict[str, Any]:
+        return await self.next("result", id=call_id)
+
+    def events(self) -> list[tuple[str, Any]]:
+        return [(m["name"], m["detail"]) for m in self.seen if m["type"] == "event"]
+
+    def timeline(self) -> list[dict[str, Any]]:
+        return [entry for m in self.seen if m["type"] == "timeline" for entry in m["entries"]]
+
+
+def provider(name: str = "authTokenProvider", handle: str = "p1") -> dict[str, str]:
+    return {"$provider": handle, "name": name}
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Callable[..., Any]]:
+    """Serve a work stream on a fresh org; yields ``open(work_stream, clock) -> (app, page)``."""
+    clients: list[TestClient[Any, Any]] = []
+
+    async def open_page(
+        work_stream: WorkStream, clock: Clock, **options: Any
+    ) -> tuple[Application, ScriptedPage]:
+        app = make_app(Omnichannel(clock=clock), work_stream, **options)
+        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        page = ScriptedPage(await client.ws_connect("/lcw"))
+        return app, page
+
+    yield open_page
+    for client in clients:
+        await client.close()
+
+
+async def start_sample_chat(page: ScriptedPage, token: object = SAMPLE_TOKEN) -> dict[str, Any]:
+    """The sample's steps: load, set the provider after lcw:ready, start a chat, call back."""
+    hello = await page.next("hello")
+    await page.send(type="load")
+    await page.next("event", name="lcw:ready")
+    await page.call("setAuthTokenProvider", provider())
+    start = await page.call("startChat")
+    request = await page.next("provide", kind="auth", handle="p1")
+    await page.send(type="callback", request=request["request"], args=[token])
+    await page.send(type="returned", request=request["request"], value=None)
+    result = await page.result(start)
+    result["hello"] = hello
+    return result
+
+
+async def test_the_sample_over_the_bridge(served: Any, docs_work_stream: WorkStream) -> None:
+    app, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    result = await start_sample_chat(page)
+    assert result["hello"]["workStream"] == docs_work_stream.name
+    assert result["hello"]["clock"]["now"] == SAMPLE_START
+    assert result["ok"], result
+    session = result["value"]
+    assert session["context"] == SAMPLE_CONTEXT
+    assert session["state"] == "queued" and session["queue"] == "General"
+    assert session["customerId"] == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
+    assert page.events() == [("lcw:ready", None), ("lcw:startChat", None), ("lcw:chatQueued", None)]
+    # The page saw the whole Python timeline, in order.
+    widget = app[BRIDGES][0].widget
+    assert [(e["kind"], e["name"]) for e in page.timeline()] == [
+        (e.kind.value, e.name) for e in widget.timeline
+    ]
+    assert widget.timeline.find("setAuthTokenProvider", {"provider": "authTokenProvider"})
+
+
+async def test_an_expired_token_is_error_4_over_the_bridge(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_EXP))
+    result = await start_sample_chat(page)
+    assert not result["ok"]
+    assert result["error"]["code"] == 4
+    name, detail = page.events()[-1]
+    assert name == "lcw:error"
+    assert detail["errorCode"] == 4
+    assert detail["errorDescription"] == "Auth token provider provided invalid token"
+    assert "expired at exp 1542625672" in detail["reason"]
+
+
+async def test_a_page_provider_that_throws_is_error_2(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    await page.call("setAuthTokenProvider", provider())
+    await page.call("startChat")
+    request = await page.next("provide", kind="auth")
+    await page.send(type="threw", request=request["request"], error="TypeError: fetch failed")
+    error = await page.next("event", name="lcw:error")
+    assert error["detail"]["errorCode"] == 2
+    assert "TypeError: fetch failed" in error["detail"]["reason"]
+
+
+async def test_a_page_callback_with_nothing_is_error_3(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    result = await start_sample_chat(page, token=None)
+    assert result["error"]["code"] == 3
+    assert page.events()[-1][1]["errorCode"] == 3
+
+
+async def test_the_virtual_clock_waits_for_the_page(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    # Without the bridge's hold, auto-jump would see an idle loop while the page
+    # thinks and skip straight past the 10 s provider timeout.
+    clock = VirtualClock(start=SAMPLE_START)
+    _, page = await served(docs_work_stream, clock)
+    await page.send(type="load")
+    await page.call("setAuthTokenProvider", provider())
+    start = await page.call("startChat")
+    request = await page.next("provide", kind="auth")
+    await asyncio.sleep(0.05)  # the page's token service takes real time
+    assert clock.now() == SAMPLE_START
+    await page.send(type="callback", request=request["request"], args=[SAMPLE_TOKEN])
+    result = await page.result(start)
+    assert result["ok"], result
+    assert clock.now() == SAMPLE_START
+
+
+async def test_a_page_that_never_calls_back_times_out_as_error_3(served: Any) -> None:
+    work_stream = WorkStream(
+        "slow page",
+        auth=ChatAuthSettings(algorithms=("HS256",), secret="s" * 32, provider_timeout=0.2),
+    )
+    clock = VirtualClock(start=SAMPLE_START)
+    _, page = await served(work_stream, clock)
+    await page.send(type="load")
+    await page.call("setAuthTokenProvider", provider())
+    start = await page.call("startChat")
+    began = time.perf_counter()
+    request = await page.next("provide", kind="auth")
+    await page.send(type="returned", request=request["request"], value="a token, returned")
+    result = await page.result(start)
+    # The clock was held for the page's 0.2 wall seconds, then the timeout ran on it.
+    assert time.perf_counter() - began >= 0.15
+    assert result["error"]["code"] == 3
+    assert "did not call back within 0.2 s" in result["error"]["reason"]
+    assert "returned 'a token, returned' instead" in result["error"]["reason"]
+    assert clock.now() == pytest.approx(SAMPLE_START + 0.2)
+
+
+async def test_calls_before_ready_are_queued_and_replayed(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    await page.call("setAuthTokenProvider", provider())
+    start = await page.call("startChat")
+    await page.send(type="load")
+    request = await page.next("provide", kind="auth")
+    await page.send(type="callback", request=request["request"], args=[SAMPLE_TOKEN])
+    assert (await page.result(start))["ok"]
+    names = [(e["kind"], e["name"], e["detail"].get("queued")) for e in page.timeline()]
+    assert names[:3] == [
+        ("sdk", "setAuthTokenProvider", True),
+        ("sdk", "startChat", True),
+        ("event", "lcw:ready", None),
+    ]
+
+
+async def test_context_provider_over_the_bridge(served: Any) -> None:
+    work_stream = WorkStream(
+        "unauthenticated", (ContextVariable("msdyn_cartvalue", VariableType.NUMBER),)
+    )
+    _, page = await served(work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    await page.call("setContextProvider", provider("contextProvider", "p7"))
+    start = await page.call("startChat")
+    request = await page.next("provide", kind="context", handle="p7")
+    await page.send(
+        type="returned",
+        request=request["request"],
+        value={"msdyn_cartvalue": {"value": "250", "isDisplayable": True}, "note": "hi"},
+    )
+    session = (await page.result(start))["value"]
+    assert session["context"] == {"msdyn_cartvalue": 250, "note": "hi"}
+    assert session["created"] == ["note"]
+    assert session["contextSource"] == "contextProvider"
+    # A provider that throws in the page is error 1.
+    await page.call("closeChat")
+    await page.next("event", name="lcw:onClose")
+    again = await page.call("startChat")
+    request = await page.next("provide", kind="context")
+    await page.send(type="threw", request=request["request"], error="Error: no cart")
+    assert (await page.result(again))["error"]["code"] == 1
+    assert page.events()[-1][1]["errorCode"] == 1
+
+
+async def test_sdk_answers_and_refusals_over_the_bridge(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    # Something that is not a function is refused as the real SDK refuses it (no code).
+    refused = await page.result(await page.call("setAuthTokenProvider", "not a function"))
+    assert refused["ok"] is False
+    assert refused["error"]["name"] == "SdkUsageError" and refused["error"]["code"] is None
+    assert (await page.result(await page.call("getAuthTokenProvider")))["value"] is None
+    await page.call("setAuthTokenProvider", provider("myProvider"))
+    got = await page.result(await page.call("getAuthTokenProvider"))
+    assert got["value"] == "myProvider"
+    availability = await page.result(await page.call("getAgentAvailability"))
+    assert availability["value"]["isAgentAvailable"] is True
+    assert page.events()[-1] == ("lcw:getAgentAvailability", availability["value"])
+    await page.call("startProactiveChat", {"message": "Need help?"}, False)
+    unknown = await page.result(await page.call("renderChatWidget"))
+    assert unknown["ok"] is False and "renderChatWidget" in unknown["error"]["reason"]
+    await page.socket.send_str("not json")
+    assert "JSON" in (await page.next("protocol-error"))["reason"]
+    await page.send(type="callback", request=99, args=["x"])
+    assert "99" in (await page.next("protocol-error"))["reason"]
+
+
+async def test_the_bot_auth_token_provider_reaches_the_page(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    app, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    await page.result(await page.call("setBotAuthTokenProvider", provider("botAuth", "p3")))
+    widget = app[BRIDGES][0].widget
+    widget.request_bot_sign_in("https://bot.example/sign-in")
+    request = await page.next("provide", kind="bot", handle="p3")
+    assert request["url"] == "https://bot.example/sign-in"
+    await page.send(type="callback", request=request["request"], args=[{"show": False}])
+    await page.send(type="load")  # any later message: the callback has been handled by then
+    await asyncio.sleep(0.01)
+    assert widget.timeline.find("bot auth callback", {"show": False})
+
+
+async def test_a_load_failure_reaches_the_page_as_error_7(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(
+        docs_work_stream, VirtualClock(start=SAMPLE_START), load_failure="storage disabled"
+    )
+    await page.send(type="load")
+    error = await page.next("event", name="lcw:error")
+    assert error["detail"]["errorCode"] == 7 and error["detail"]["reason"] == "storage disabled"
+
+
+async def test_the_server_serves_the_page_and_the_shim(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    app = make_app(Omnichannel(clock=VirtualClock(start=SAMPLE_START)), docs_work_stream)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        page = await client.get("/")
+        assert page.content_type == "text/html"
+        assert "Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider" in await page.text()
+        shim = await client.get("/shim.js")
+        assert shim.content_type == "application/javascript"
+        assert "window.Microsoft.Omnichannel.LiveChatWidget.SDK = SDK" in await shim.text()
+        assert (await client.get("/favicon.ico")).status == 204
+
+
+# -- the serve command ---------------------------------------------------------
+
+
+def test_serve_without_aiohttp_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import lcw_emulator.browser
+
+    # As if aiohttp were not installed: the server module must be imported afresh.
+    monkeypatch.setitem(sys.modules, "aiohttp", None)
+    monkeypatch.delitem(sys.modules, "lcw_emulator.browser.server", raising=False)
+    monkeypatch.delattr(lcw_emulator.browser, "server", raising=False)
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "pip install 'lcw-emulator[browser]'" in err
+
+
+def test_serve_refuses_unusable_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port must be between 0 and 65535" in capsys.readouterr().err
+    assert main(["serve", "--workstream", str(tmp_path / "missing.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.toml" in err and "Traceback" not in err
+
+
+async def test_serve_runs_and_serves_the_shim() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lcw_emulator",
+        "serve",
+        "--port",
+        "0",
+        "--start",
+        str(SAMPLE_START),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        assert "2018-11-19T10:08:20Z" in line and "Contoso help (documentation sample)" in line
+        async with ClientSession() as http, http.get(url.group(0) + "shim.js") as response:
+            assert response.status == 200
+            assert "LiveChatWidget" in await response.text()
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+# -- in Chromium ---------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Before the page's scripts run: record every lcw:* event as the page's window sees it.
+RECORD_EVENTS = """
+window.__seen = [];
+for (const name of NAMES) {
+  window.addEventListener(name, (event) => window.__seen.push({
+    type: event.type, custom: event instanceof CustomEvent, detail: event.detail,
+  }));
+}
+""".replace("NAMES", json.dumps(sorted(event.value for event in LcwEvent)))
+
+
+def require_chromium() -> None:
+    """Skip locally without Chromium or Playwright; in CI, fail instead."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"
+    else:
+        try:
+            import playwright.async_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright's Python package is missing (pip install -e '.[dev]')"
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing}; CI must run the browser tests (.ci/run installs Chromium)")
+    pytest.skip(f"{missing}; the browser tests never download a browser")
+
+
+@pytest.fixture
+async def live_server() -> AsyncIterator[Callable[..., Any]]:
+    """Serve on 127.0.0.1, an ephemeral port; yields ``serve(work_stream, clock) -> (url, app)``."""
+    runners: list[AppRunner] = []
+
+    async def serve(work_stream: WorkStream, clock: Clock) -> tuple[str, Application]:
+        app = make_app(Omnichannel(clock=clock), work_stream)
+        runner = AppRunner(app)
+        await runner.setup()
+        runners.append(runner)
+        await TCPSite(runner, "127.0.0.1", 0).start()
+        return f"http://127.0.0.1:{runner.addresses[0][1]}/", app
+
+    yield serve
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_demo(chromium: Any, url: str) -> tuple[Any, list[str]]:
+    page = await chromium.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    await page.add_init_script(RECORD_EVENTS)
+    await page.goto(url)
+    return page, problems
+
+
+async def test_chromium_runs_the_documented_sample(
+    chromium: Any, live_server: Any, docs_work_stream: WorkStream
+) -> None:
+    # The server as `lcw-emulator serve --start 1542622100` runs it: wall-speed time.
+    url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_START))
+    page, problems = await open_demo(chromium, url)
+    await page.wait_for_selector('#context tr[data-variable="msdyn_isvip"]', timeout=10_000)
+    seen = await page.evaluate("window.__seen")
+    assert [event["type"] for event in seen] == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
+    assert all(event["custom"] and event["detail"] is None for event in seen)
+    # What the class sees: the events, the resolved context, the session.
+    events = await page.eval_on_selector_all("#events li", "items => items.map(i => i.textContent)")
+    assert events == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
+    rows = await page.eval_on_selector_all(
+        "#context tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert rows == [["msdyn_cartvalue", "10000", "Number"], ["msdyn_isvip", "false", "Boolean"]]
+    assert await page.evaluate("window.LcwEmulator.session.context") == SAMPLE_CONTEXT
+    assert "queued in queue General" in await page.inner_text("#session")
+    assert await page.get_attribute("#status", "data-state") == "queued"
+    # The SDK throws in the page where the real one does, before anything reaches Python.
+    thrown = await page.evaluate(
+        """() => { try { Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider("x"); }
+                   catch (error) { return error.name + ": " + error.message; } }"""
+    )
+    assert thrown.startswith(
+        "TypeError: setAuthTokenProvider: authTokenProvider must be a function"
+    )
+    assert problems == []
+
+
+async def test_chromium_expired_token_is_error_4(
+    chromium: Any, live_server: Any, docs_work_stream: WorkStream
+) -> None:
+    url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_EXP))
+    page, problems = await open_demo(chromium, url)
+    await page.wait_for_selector('#events li[data-event="lcw:error"]', timeout=10_000)
+    seen = await page.evaluate("window.__seen")
+    assert [event["type"] for event in seen] == ["lcw:ready", "lcw:startChat", "lcw:error"]
+    error = seen[-1]
+    assert error["custom"]
+    assert error["detail"]["errorCode"] == 4
+    assert error["detail"]["errorDescription"] == "Auth token provider provided invalid token"
+    assert "the token expired at exp 1542625672" in error["detail"]["reason"]
+    assert await page.get_attribute("#status", "data-state") == "failed"
+    assert await page.eval_on_selector_all("#context tbody tr", "rows => rows.length") == 0
+    assert problems == []
+
+
+async def python_run_of_the_sample(work_stream: WorkStream) -> tuple[list[Any], dict[str, Any]]:
+    """The same steps in Python: the sample's ready handler, then startChat."""
+    org = Omnichannel(clock=VirtualClock(start=SAMPLE_START))
+    widget = org.widget(work_stream)
+
+    async def convertToJwtToken(payloadToEncrypt: dict[str, Any]) -> str:
+        return SAMPLE_TOKEN
+
+    @widget.on("lcw:ready")
+    async def handleLivechatReadyEvent() -> None:
+        jwtToken = await convertToJwtToken({})
+
+        def authTokenProvider(callback: Callable[[str], None]) -> None:
+            callback(jwtToken)
+
+        widget.sdk.setAuthTokenProvider(authTokenProvider)
+
+    await widget.load()
+    session = await widget.sdk.startChat()
+    timeline = [
+        {"at": e.at, "kind": e.kind.value, "name": e.name, "detail": dict(e.detail)}
+        for e in widget.timeline
+    ]
+    # As the page receives them: through JSON.
+    return json.loads(json.dumps(timeline)), json.loads(json.dumps(describe_session(session)))
+
+
+async def test_chromium_and_python_give_the_same_run(
+    chromium: Any, live_server: Any, docs_work_stream: WorkStream
+) -> None:
+    # A virtual clock standing at --start makes every timestamp exact on both sides.
+    url, app = await live_server(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    page, problems = await open_demo(chromium, url)
+    await page.wait_for_function("window.LcwEmulator.session !== null", timeout=10_000)
+    in_page = await page.evaluate("window.LcwEmulator.timeline")
+    session = await page.evaluate("window.LcwEmulator.session")
+    timeline, python_session = await python_run_of_the_sample(docs_work_stream)
+    assert in_page == timeline
+    assert session == python_session
+    assert session["context"] == SAMPLE_CONTEXT
+    assert [e["name"] for e in in_page if e["kind"] == "event"] == [
+        "lcw:ready",
+        "lcw:startChat",
+        "lcw:chatQueued",
+    ]
+    assert app[BRIDGES][0].widget.session is not None
+    assert problems == []
