@@ -1,0 +1,418 @@
+"""One object that switches the fake widget on, for tests with or without pytest.
+
+:class:`LcwEmulator` sets up a virtual clock, an org, a work stream and a
+widget, loads the widget on entry, and asserts on what the widget recorded::
+
+    with LcwEmulator("contoso.toml", start=1542622100) as lcw:        # sync
+        lcw.sdk.setAuthTokenProvider(static_token(token))
+        session = lcw.run(lcw.sdk.startChat)
+        lcw.assert_emitted("lcw:chatQueued")
+
+    async with LcwEmulator("contoso.toml") as lcw:                     # async
+        lcw.sdk.setAuthTokenProvider(static_token(token))
+        await lcw.sdk.startChat()
+        lcw.assert_context({"msdyn_cartvalue": 10000})
+
+The assertions (:class:`TimelineAssertions`) read the widget's ordered
+:class:`~lcw_emulator.events.Timeline`, in the style of ``unittest.mock``, and
+say what was recorded when they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+from .clock import VirtualClock
+from .events import LCW_EVENTS, EntryKind, Timeline, TimelineEntry
+from .key_source import PublicKeySource
+from .org import Omnichannel
+from .sdk import LiveChatSDK
+from .session import ChatSession
+from .widget import Widget
+from .workstream import WorkStream
+
+__all__ = ["LcwEmulator", "Step", "TimelineAssertions"]
+
+T = TypeVar("T")
+
+# A step of assert_sequence: an entry name, or a name and the detail it must contain.
+Step = str | tuple[str, Mapping[str, Any]]
+
+
+def _event_name(name: str) -> str:
+    """``name`` when it is a documented ``lcw:*`` event; a helpful ValueError otherwise."""
+    if name in LCW_EVENTS:
+        return str(name)
+    guess = f"lcw:{name}" if not name.startswith("lcw:") else name
+    close = [event for event in sorted(LCW_EVENTS) if event.lower() == guess.lower()]
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(f"{name!r} is not an lcw:* event the widget fires{hint}")
+
+
+def _describe(name: str, detail: Mapping[str, Any] | None) -> str:
+    return f"{name} with detail containing {dict(detail)!r}" if detail else name
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    # Typed equality: context values keep their type (True is not 1, 1 is not "1").
+    return type(actual) is type(expected) and bool(actual == expected)
+
+
+class TimelineAssertions:
+    """``unittest.mock``-style assertions over a :class:`Timeline`.
+
+    Every failure raises :class:`AssertionError` whose message says what was
+    expected and shows the whole recorded timeline.
+    """
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+
+    def _fail(self, message: str) -> AssertionError:
+        recorded = self.timeline.format() or "  (nothing recorded)"
+        return AssertionError(f"{message}\n\nRecorded timeline:\n{recorded}")
+
+    def _others(self, name: str) -> str:
+        same_name = [entry for entry in self.timeline if entry.name == name]
+        if not same_name:
+            return f"{name} was never recorded."
+        details = "\n".join(f"  at {entry.at:.3f}: {dict(entry.detail)!r}" for entry in same_name)
+        return f"{name} was recorded {len(same_name)} time(s), with:\n{details}"
+
+    # -- events ---------------------------------------------------------------
+
+    def emitted(self, event: str, /, **detail: Any) -> list[TimelineEntry]:
+        """The ``lcw:*`` events named ``event`` whose detail contains ``detail``."""
+        name = _event_name(event)
+        return [e for e in self.timeline.events if e.matches(name, detail or None)]
+
+    def assert_emitted(self, event: str, /, **detail: Any) -> TimelineEntry:
+        """Assert ``event`` fired (with a detail containing ``detail``); return the last one."""
+        __tracebackhide__ = True
+        found = self.emitted(event, **detail)
+        if not found:
+            raise self._fail(
+                f"Expected {_describe(event, detail)} to have been emitted. {self._others(event)}"
+            )
+        return found[-1]
+
+    def assert_emitted_once(self, event: str, /, **detail: Any) -> TimelineEntry:
+        """Assert ``event`` fired exactly once (counting only matches of ``detail``)."""
+        __tracebackhide__ = True
+        found = self.emitted(event, **detail)
+        if len(found) != 1:
+            raise self._fail(
+                f"Expected {_describe(event, detail)} to have been emitted once; "
+                f"it was emitted {len(found)} times."
+            )
+        return found[0]
+
+    def assert_not_emitted(self, event: str, /, **detail: Any) -> None:
+        """Assert ``event`` never fired (with a detail containing ``detail``)."""
+        __tracebackhide__ = True
+        found = self.emitted(event, **detail)
+        if found:
+            first = found[0]
+            raise self._fail(
+                f"Expected {_describe(event, detail)} not to have been emitted; "
+                f"it was, {len(found)} time(s), first at {first.at:.3f} "
+                f"with {dict(first.detail)!r}."
+            )
+
+    # -- any entry ------------------------------------------------------------
+
+    def recorded(
+        self, name: str, /, *, kind: EntryKind | None = None, **detail: Any
+    ) -> list[TimelineEntry]:
+        """Entries named ``name`` (of ``kind``, if given) whose detail contains ``detail``."""
+        return [
+            entry
+            for entry in self.timeline.find(name, detail or None)
+            if kind is None or entry.kind is kind
+        ]
+
+    def assert_recorded(
+        self, name: str, /, *, kind: EntryKind | None = None, **detail: Any
+    ) -> TimelineEntry:
+        """Assert any entry (SDK call, provider step, service verdict, note) was recorded."""
+        __tracebackhide__ = True
+        found = self.recorded(name, kind=kind, **detail)
+        if not found:
+            of_kind = f" ({kind.value})" if kind is not None else ""
+            raise self._fail(
+                f"Expected {_describe(name, detail)}{of_kind} to have been recorded. "
+                f"{self._others(name)}"
+            )
+        return found[-1]
+
+    def assert_sequence(self, steps: Sequence[Step]) -> list[TimelineEntry]:
+        """Assert the steps were recorded in this order (other entries may come between).
+
+        A step is an entry name (``"startChat"``, ``"auth token provider called"``,
+        ``"lcw:chatQueued"``) or ``(name, detail_subset)``.
+        """
+        __tracebackhide__ = True
+        wanted = [(step, None) if isinstance(step, str) else step for step in steps]
+        matched: list[TimelineEntry] = []
+        entries = iter(self.timeline)
+        for index, (name, detail) in enumerate(wanted):
+            entry = next((e for e in entries if e.matches(name, detail)), None)
+            if entry is None:
+                done = ", ".join(_describe(n, d) for n, d in wanted[:index]) or "nothing"
+                raise self._fail(
+                    f"Expected the sequence {[_describe(n, d) for n, d in wanted]!r}; "
+                    f"matched {done}, then found no {_describe(name, detail)} after it. "
+                    f"{self._others(name)}"
+                )
+            matched.append(entry)
+        return matched
+
+    # -- errors ---------------------------------------------------------------
+
+    def errors(self) -> list[TimelineEntry]:
+        """Every ``lcw:error`` fired, in order."""
+        return self.emitted("lcw:error")
+
+    def assert_error(
+        self, code: int | None = None, *, match: str | re.Pattern[str] | None = None
+    ) -> TimelineEntry:
+        """Assert an ``lcw:error`` with ``errorCode`` ``code`` fired; ``match`` searches its reason.
+
+        Returns the last matching error entry; its ``detail`` has ``errorCode``,
+        ``errorDescription`` and our ``reason``.
+        """
+        __tracebackhide__ = True
+        errors = self.errors()
+        found = [
+            entry
+            for entry in errors
+            if (code is None or entry.detail.get("errorCode") == int(code))
+            and (match is None or re.search(match, str(entry.detail.get("reason", ""))))
+        ]
+        if not found:
+            wanted = "an lcw:error" + (f" with errorCode {int(code)}" if code is not None else "")
+            if match is not None:
+                pattern = match.pattern if isinstance(match, re.Pattern) else match
+                wanted += f" whose reason matches {pattern!r}"
+            seen = (
+                "\n".join(
+                    f"  [{entry.detail.get('errorCode')}] {entry.detail.get('errorDescription')}: "
+                    f"{entry.detail.get('reason')}"
+                    for entry in errors
+                )
+                or "  (none)"
+            )
+            raise self._fail(f"Expected {wanted}. Errors emitted:\n{seen}")
+        return found[-1]
+
+    def assert_no_error(self) -> None:
+        """Assert no ``lcw:error`` fired."""
+        __tracebackhide__ = True
+        errors = self.errors()
+        if errors:
+            reasons = "\n".join(
+                f"  [{entry.detail.get('errorCode')}] {entry.detail.get('reason')}"
+                for entry in errors
+            )
+            raise self._fail(f"Expected no lcw:error; {len(errors)} fired:\n{reasons}")
+
+    # -- context --------------------------------------------------------------
+
+    def _last_session(self, wanted: str) -> TimelineEntry:
+        __tracebackhide__ = True
+        created = self.timeline.find("chat session created")
+        if not created:
+            raise self._fail(f"Expected {wanted}, but no chat session was created.")
+        return created[-1]
+
+    def assert_context(self, expected: Mapping[str, Any], *, exact: bool = False) -> None:
+        """Assert the last chat session's typed context holds ``expected``.
+
+        Values compare with their type (``10000`` is not ``"10000"``, ``False`` is
+        not ``0``). With ``exact=True`` the context must hold nothing else.
+        """
+        __tracebackhide__ = True
+        entry = self._last_session(f"the context {dict(expected)!r}")
+        context: Mapping[str, Any] = entry.detail.get("context", {})
+        problems = [
+            f"  {key}: expected {value!r} ({type(value).__name__}), "
+            + (
+                f"got {context[key]!r} ({type(context[key]).__name__})"
+                if key in context
+                else "missing"
+            )
+            for key, value in expected.items()
+            if key not in context or not _same(context[key], value)
+        ]
+        if exact:
+            problems += [
+                f"  {key}: not expected, got {value!r}"
+                for key, value in context.items()
+                if key not in expected
+            ]
+        if problems:
+            dropped = entry.detail.get("dropped") or []
+            dropped_lines = "".join(f"\n  {d['key']}: {d['reason']}" for d in dropped)
+            raise self._fail(
+                f"Chat session {entry.detail.get('session')} has context {dict(context)!r}:\n"
+                + "\n".join(problems)
+                + (f"\nDropped:{dropped_lines}" if dropped else "")
+            )
+
+    def assert_dropped(self, key: str, *, match: str | re.Pattern[str] | None = None) -> str:
+        """Assert the last chat session dropped context ``key``; return the reason."""
+        __tracebackhide__ = True
+        entry = self._last_session(f"{key!r} to have been dropped")
+        dropped: list[Mapping[str, str]] = entry.detail.get("dropped") or []
+        reasons = [item["reason"] for item in dropped if item["key"] == key]
+        if not reasons or (match is not None and not re.search(match, reasons[0])):
+            pattern = match.pattern if isinstance(match, re.Pattern) else match
+            wanted = f"{key!r} to have been dropped" + (
+                f" for a reason matching {pattern!r}" if match is not None else ""
+            )
+            raise self._fail(
+                f"Expected {wanted}. Kept context: {dict(entry.detail.get('context', {}))!r}; "
+                f"dropped: {[dict(item) for item in dropped]!r}"
+            )
+        return reasons[0]
+
+
+class LcwEmulator(TimelineAssertions):
+    """A virtual clock, an org, a work stream and a widget on it, loaded on entry.
+
+    ``workstream`` is a :class:`WorkStream`, a path to a work stream TOML file,
+    or ``None`` for an unauthenticated work stream with no declared variables.
+    ``start`` is the virtual clock's start in epoch seconds (default: the real
+    time now, so tokens minted by a real service with the real clock are
+    judged as fresh). Pass ``clock`` or ``org`` to share them.
+    ``strict`` makes SDK calls before ``lcw:ready`` raise; ``load=False``
+    leaves the widget unloaded so the test can listen for ``lcw:ready`` first.
+
+    Use it as ``with`` (it owns an event loop: drive it with :meth:`run`) or
+    as ``async with`` (await the SDK directly on your loop).
+    """
+
+    def __init__(
+        self,
+        workstream: WorkStream | str | os.PathLike[str] | None = None,
+        *,
+        start: float | None = None,
+        clock: VirtualClock | None = None,
+        org: Omnichannel | None = None,
+        strict: bool = False,
+        load: bool = True,
+        key_source: PublicKeySource | None = None,
+    ) -> None:
+        if org is not None:
+            if clock is not None and clock is not org.clock:
+                raise ValueError("give clock or org, not both: the org brings its clock")
+            if not isinstance(org.clock, VirtualClock):
+                raise ValueError("LcwEmulator needs an org on a VirtualClock")
+            clock = org.clock
+        self.clock = clock if clock is not None else VirtualClock(start=_start(start))
+        self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
+        if workstream is None:
+            work_stream = WorkStream("lcw-emulator")
+        elif isinstance(workstream, WorkStream):
+            work_stream = workstream
+        else:
+            work_stream = WorkStream.from_toml(Path(workstream))
+        self.widget: Widget = self.org.widget(work_stream, strict=strict)
+        self.load = load
+        self._runner: asyncio.Runner | None = None
+        super().__init__(self.widget.timeline)
+
+    def __repr__(self) -> str:
+        return f"<LcwEmulator {self.work_stream.name!r} at {self.clock.now():.3f}>"
+
+    @property
+    def work_stream(self) -> WorkStream:
+        return self.widget.work_stream
+
+    @property
+    def sdk(self) -> LiveChatSDK:
+        """``Microsoft.Omnichannel.LiveChatWidget.SDK`` of the widget."""
+        return self.widget.sdk
+
+    @property
+    def session(self) -> ChatSession | None:
+        """The widget's current chat session, if a chat started."""
+        return self.widget.session
+
+    # -- sync ----------------------------------------------------------------
+
+    def __enter__(self) -> LcwEmulator:
+        self._runner = asyncio.Runner()
+        if self.load:
+            self._runner.run(self.widget.load())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    @overload
+    def run(self, work: Awaitable[T], /) -> T: ...
+    @overload
+    def run(self, work: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T: ...
+    @overload
+    def run(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
+    def run(self, work: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``work`` on the emulator's event loop and return its result (``with`` only).
+
+        ``work`` is an awaitable, or a function called on the loop with
+        ``args`` whose result is awaited if it is awaitable: pass SDK methods
+        uncalled, ``lcw.run(lcw.sdk.startChat)``, since they need a running loop.
+        """
+        if self._runner is None:
+            raise RuntimeError(
+                "LcwEmulator.run() needs the sync form (with LcwEmulator(...) as lcw:); "
+                "inside async code, await the SDK directly"
+            )
+
+        async def call() -> Any:
+            result = work(*args, **kwargs) if callable(work) else work
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        return self._runner.run(call())
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock by ``seconds`` and let woken tasks run (``with`` only)."""
+        self.clock.advance(seconds)
+        self.run(self.clock.settle)
+
+    # -- async ----------------------------------------------------------------
+
+    async def __aenter__(self) -> LcwEmulator:
+        if self.load:
+            await self.widget.load()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+def _start(start: float | None) -> float:
+    # The one wall-clock read: the default start, so real services' tokens are fresh.
+    return time.time() if start is None else float(start)

@@ -1,0 +1,225 @@
+"""The lcw-emulator pytest plugin: a fake live chat widget in one fixture.
+
+Installed with the package (``pytest11`` entry point ``lcw_emulator``); every
+fixture is prefixed ``lcw_`` so it never clashes with yours:
+
+``lcw``
+    an :class:`~lcw_emulator.emulator.LcwEmulator`, entered and loaded: the
+    widget, its SDK, and the assertions (``lcw.assert_emitted(...)``).
+``lcw_widget``
+    the loaded :class:`~lcw_emulator.widget.Widget` (``lcw.widget``).
+``lcw_clock``, ``lcw_org``, ``lcw_workstream``
+    the virtual clock, the org on it, the work stream the widget serves.
+``lcw_keys``
+    an RS256 :class:`~lcw_emulator.auth.KeyPair` made once per session, kid
+    ``lcw-test-key``: ``public_pem``, ``key_array()``, ``jwks()``, ``mint()``.
+``lcw_token``
+    ``lcw_token(sub=..., context={...}, lifetime=3600, **claims)`` mints a
+    token the default work stream accepts, at the virtual clock's now.
+
+Configure them per test (or per module/class via ``pytestmark``) with the
+marker; a closer marker wins key by key::
+
+    @pytest.mark.lcw(workstream="contoso.toml", start=1542622100, strict=True, load=True)
+
+``workstream`` is a :class:`~lcw_emulator.workstream.WorkStream` or a TOML
+path (relative to the test file, else to the rootdir). Without it the work
+stream is ``Test work stream``: RS256 with ``lcw_keys``'s public key (PEM,
+no kid), no issuer, no declared variables. ``start`` defaults to the real
+time now, so tokens your real service mints with the real clock are fresh.
+
+Async: every fixture here is a plain (sync) fixture, so the plugin needs no
+async plugin. A sync test drives the widget on the emulator's own loop with
+``lcw.run(lcw.sdk.startChat)``. An async test (pytest-asyncio, in auto mode or
+marked ``@pytest.mark.asyncio``, or anyio) awaits the SDK on its own loop:
+``await lcw_widget.sdk.startChat()``; the emulator's objects are not tied to
+a loop and its virtual clock follows whichever loop waits on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pytest
+
+if TYPE_CHECKING:
+    from .auth import KeyPair
+    from .clock import VirtualClock
+    from .emulator import LcwEmulator
+    from .org import Omnichannel
+    from .widget import Widget
+    from .workstream import WorkStream
+
+__all__ = ["DEFAULT_KID", "DEFAULT_SUB", "LcwOptions"]
+
+DEFAULT_KID = "lcw-test-key"
+DEFAULT_SUB = "lcw-test-contact"
+_MARKER_HELP = (
+    "lcw(workstream=None, *, start=None, strict=False, load=True): configure the lcw_ fixtures "
+    "of lcw-emulator: work stream (WorkStream or TOML path), virtual clock start (epoch "
+    "seconds; default now), strict SDK calls before lcw:ready, load the widget"
+)
+
+
+@attrs.frozen
+class LcwOptions:
+    """What the ``lcw`` markers on a test ask for (closest marker first, key by key)."""
+
+    workstream: Any = None
+    start: float | None = None
+    strict: bool = False
+    load: bool = True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER_HELP)
+
+
+def _options(node: pytest.Item) -> LcwOptions:
+    known = {field.name for field in attrs.fields(LcwOptions)}
+    chosen: dict[str, Any] = {}
+    for marker in node.iter_markers("lcw"):  # closest first
+        if len(marker.args) > 1:
+            pytest.fail(
+                "@pytest.mark.lcw takes one positional argument: the work stream", pytrace=False
+            )
+        given = dict(marker.kwargs)
+        if marker.args:
+            if "workstream" in given:
+                pytest.fail("@pytest.mark.lcw: give the work stream once, not twice")
+            given["workstream"] = marker.args[0]
+        unknown = sorted(set(given) - known)
+        if unknown:
+            pytest.fail(
+                f"@pytest.mark.lcw: unknown option {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})",
+                pytrace=False,
+            )
+        for key, value in given.items():
+            chosen.setdefault(key, value)
+    return LcwOptions(**chosen)
+
+
+@pytest.fixture
+def lcw_options(request: pytest.FixtureRequest) -> LcwOptions:
+    """The merged ``@pytest.mark.lcw`` options of this test."""
+    return _options(request.node)
+
+
+@pytest.fixture(scope="session")
+def lcw_keys() -> KeyPair:
+    """An RS256 key pair (2048 bits, kid ``lcw-test-key``), made once per test session."""
+    from .auth import KeyPair
+
+    return KeyPair.generate(kid=DEFAULT_KID)
+
+
+@pytest.fixture
+def lcw_clock(lcw_options: LcwOptions) -> VirtualClock:
+    """The virtual clock: ``start`` from the marker, or the real time now."""
+    from .clock import VirtualClock
+
+    start = time.time() if lcw_options.start is None else float(lcw_options.start)
+    return VirtualClock(start=start)
+
+
+@pytest.fixture
+def lcw_org(lcw_clock: VirtualClock) -> Omnichannel:
+    """A fresh org on ``lcw_clock``."""
+    from .org import Omnichannel
+
+    return Omnichannel(clock=lcw_clock)
+
+
+def _resolve(path: str | Path, request: pytest.FixtureRequest) -> Path:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate
+    beside_test = request.path.parent / candidate
+    return beside_test if beside_test.exists() else request.config.rootpath / candidate
+
+
+@pytest.fixture
+def lcw_workstream(
+    lcw_options: LcwOptions, lcw_keys: KeyPair, request: pytest.FixtureRequest
+) -> WorkStream:
+    """The marker's work stream, or one that trusts ``lcw_keys`` (RS256, PEM, no issuer)."""
+    from .auth import ChatAuthSettings
+    from .errors import ConfigurationError
+    from .workstream import WorkStream
+
+    chosen = lcw_options.workstream
+    if chosen is None:
+        return WorkStream("Test work stream", auth=ChatAuthSettings(keys=lcw_keys.public_keys()))
+    if isinstance(chosen, WorkStream):
+        return chosen
+    if not isinstance(chosen, str | Path):
+        pytest.fail(
+            f"@pytest.mark.lcw: workstream must be a WorkStream or a TOML path, "
+            f"got {type(chosen).__name__}",
+            pytrace=False,
+        )
+    try:
+        return WorkStream.from_toml(_resolve(chosen, request))
+    except ConfigurationError as exc:
+        pytest.fail(f"@pytest.mark.lcw: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def lcw(
+    lcw_org: Omnichannel, lcw_workstream: WorkStream, lcw_options: LcwOptions
+) -> Iterator[LcwEmulator]:
+    """The emulator: widget (loaded unless ``load=False``), SDK, timeline assertions."""
+    from .emulator import LcwEmulator
+
+    with LcwEmulator(
+        lcw_workstream, org=lcw_org, strict=lcw_options.strict, load=lcw_options.load
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def lcw_widget(lcw: LcwEmulator) -> Widget:
+    """The widget, already loaded (``lcw:ready`` has fired) unless ``load=False``."""
+    return lcw.widget
+
+
+@pytest.fixture
+def lcw_token(
+    lcw_keys: KeyPair, lcw_clock: VirtualClock, lcw_workstream: WorkStream
+) -> Callable[..., str]:
+    """Mint a token signed by ``lcw_keys`` at the clock's now.
+
+    ``lcw_token(sub=..., context={...}, lifetime=3600, with_kid=False, **claims)``:
+    ``iat``/``nbf`` now, ``exp`` now + lifetime, ``iss`` the work stream's
+    issuer when it names one; ``claims`` win over all of these.
+    """
+    from .token_providers import minted_token
+
+    def mint(
+        *,
+        sub: str = DEFAULT_SUB,
+        context: Mapping[str, Any] | None = None,
+        lifetime: float = 3600.0,
+        with_kid: bool = False,
+        **claims: Any,
+    ) -> str:
+        issuer = lcw_workstream.auth.issuer if lcw_workstream.auth is not None else None
+        payload: dict[str, Any] = {"sub": sub, **({"iss": issuer} if issuer else {}), **claims}
+        tokens: list[str] = []
+        provider = minted_token(
+            lcw_keys,
+            payload,
+            clock=lcw_clock,
+            context=context,
+            lifetime=lifetime,
+            with_kid=with_kid,
+        )
+        provider(tokens.append)
+        return tokens[0]
+
+    return mint

@@ -1,0 +1,245 @@
+"""LcwEmulator as a sync and async context manager, and its unittest.mock-style assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from lcw_emulator import (
+    EntryKind,
+    ErrorCode,
+    KeyPair,
+    LcwError,
+    Omnichannel,
+    VirtualClock,
+    WorkStream,
+)
+from lcw_emulator.emulator import LcwEmulator, TimelineAssertions
+from lcw_emulator.token_providers import answering_twice, never_answering, static_token
+
+CONTOSO = Path(__file__).resolve().parent.parent / "scenarios" / "contoso.toml"
+SAMPLE_START = 1542622100  # inside the documentation's sample token window
+
+
+def test_sync_form_loads_the_widget_and_runs_a_chat_start(sample_token: Callable[..., str]) -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        assert lcw.widget.is_ready
+        lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+        session = lcw.run(lcw.sdk.startChat)
+        assert session is lcw.session
+        assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+        lcw.assert_emitted("lcw:chatQueued")
+        lcw.assert_no_error()
+
+
+async def test_async_form_loads_on_the_running_loop(sample_token: Callable[..., str]) -> None:
+    async with LcwEmulator(WorkStream.from_toml(CONTOSO), start=SAMPLE_START) as lcw:
+        assert lcw.widget.is_ready
+        lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+        session = await lcw.sdk.startChat()
+        assert session.queue.name == "General"
+        with pytest.raises(RuntimeError, match="await the SDK directly"):
+            lcw.run(lcw.sdk.startChat)
+
+
+def test_a_provider_that_never_answers_costs_no_wall_time() -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(never_answering())
+        with pytest.raises(LcwError) as failed:
+            lcw.run(lcw.sdk.startChat)
+        assert failed.value.code is ErrorCode.NO_AUTH_TOKEN
+        assert lcw.clock.now() == SAMPLE_START + 10
+        lcw.assert_error(code=3, match=r"within 10 s")
+
+
+def test_load_false_lets_the_test_listen_for_ready_first(sample_token: Callable[..., str]) -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START, load=False) as lcw:
+        assert not lcw.widget.is_ready
+
+        @lcw.widget.on("lcw:ready")
+        def ready() -> None:
+            lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+
+        lcw.run(lcw.widget.load)
+        lcw.run(lcw.sdk.startChat)
+        lcw.assert_sequence(["lcw:ready", "setAuthTokenProvider", "startChat", "lcw:chatQueued"])
+
+
+def test_strict_mode_raises_before_ready() -> None:
+    with LcwEmulator(CONTOSO, strict=True, load=False) as lcw, pytest.raises(LcwError):
+        lcw.sdk.setAuthTokenProvider(never_answering())
+
+
+def test_without_a_work_stream_the_chat_is_unauthenticated() -> None:
+    with LcwEmulator() as lcw:
+        lcw.run(lcw.sdk.startChat, {"customContext": {"plan": {"value": "gold"}}})
+        lcw.assert_context({"plan": "gold"}, exact=True)
+
+
+def test_the_default_start_is_the_real_time_now() -> None:
+    before = time.time()
+    emulator = LcwEmulator()
+    assert before <= emulator.clock.now() <= time.time()
+
+
+def test_an_org_brings_its_clock() -> None:
+    clock = VirtualClock(start=5)
+    org = Omnichannel(clock=clock)
+    assert LcwEmulator(org=org).clock is clock
+    with pytest.raises(ValueError, match="give clock or org"):
+        LcwEmulator(org=org, clock=VirtualClock())
+
+
+def test_advance_moves_the_clock_and_runs_what_woke() -> None:
+    with LcwEmulator(start=100) as lcw:
+        woke: list[float] = []
+
+        async def sleeper() -> None:
+            await lcw.clock.sleep(30)
+            woke.append(lcw.clock.now())
+
+        tasks: list[asyncio.Task[None]] = []
+        lcw.clock.auto_jump = False
+        lcw.run(lambda: tasks.append(asyncio.ensure_future(sleeper())))
+        lcw.advance(29)
+        assert woke == []
+        lcw.advance(1)
+        assert woke == [130]
+        assert tasks[0].done()
+
+
+# -- assertions ---------------------------------------------------------------
+
+
+@pytest.fixture
+def started(sample_token: Callable[..., str]) -> Iterator[LcwEmulator]:
+    """A Contoso chat started with a context holding one value that cannot be typed."""
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        token = sample_token({"msdyn_cartvalue": "abc", "msdyn_isvip": "true"})
+        lcw.sdk.setAuthTokenProvider(answering_twice(token, "second"))
+        lcw.run(lcw.sdk.startChat)
+        yield lcw
+
+
+def failure(check: Callable[[], object]) -> str:
+    with pytest.raises(AssertionError) as failed:
+        check()
+    message = str(failed.value)
+    assert "Recorded timeline:" in message
+    return message
+
+
+def test_assert_emitted_matches_a_detail_subset(started: LcwEmulator) -> None:
+    entry = started.assert_emitted("lcw:chatQueued")
+    assert entry.kind is EntryKind.EVENT
+    message = failure(lambda: started.assert_emitted("lcw:error"))
+    assert "Expected lcw:error to have been emitted. lcw:error was never recorded." in message
+    assert "lcw:chatQueued" in message  # the timeline is shown
+
+
+def test_assert_emitted_shows_what_the_event_carried(started: LcwEmulator) -> None:
+    started.run(started.sdk.getAgentAvailability)
+    started.assert_emitted("lcw:getAgentAvailability", isAgentAvailable=True)
+    message = failure(
+        lambda: started.assert_emitted("lcw:getAgentAvailability", queueId="vip", positionInQueue=1)
+    )
+    assert "with detail containing {'queueId': 'vip', 'positionInQueue': 1}" in message
+    assert "lcw:getAgentAvailability was recorded 1 time(s), with:" in message
+    assert "'queueId': 'general'" in message
+
+
+def test_unknown_event_names_are_a_usage_error(started: LcwEmulator) -> None:
+    with pytest.raises(ValueError, match=re.escape("did you mean 'lcw:chatQueued'?")):
+        started.assert_not_emitted("chatqueued")
+    with pytest.raises(ValueError, match="not an lcw:\\* event"):
+        started.assert_emitted("lcw:somethingElse")
+
+
+def test_assert_not_emitted_and_once(started: LcwEmulator) -> None:
+    started.assert_not_emitted("lcw:error")
+    started.assert_emitted_once("lcw:startChat")
+    message = failure(lambda: started.assert_not_emitted("lcw:chatQueued"))
+    assert "Expected lcw:chatQueued not to have been emitted; it was, 1 time(s)" in message
+    started.run(started.sdk.startChat)  # a chat in progress: maximised, not started again
+    started.assert_emitted_once("lcw:startChat")
+    message = failure(lambda: started.assert_emitted_once("lcw:chatQueued", foo=1))
+    assert "emitted 0 times" in message
+
+
+def test_assert_recorded_covers_provider_and_service_steps(started: LcwEmulator) -> None:
+    started.assert_recorded("auth token provider called", kind=EntryKind.PROVIDER, timeout=10.0)
+    note = started.assert_recorded("callback ignored", kind=EntryKind.NOTE)
+    assert note.detail["token"] == "'second'"
+    message = failure(
+        lambda: started.assert_recorded("auth token provider called", kind=EntryKind.SERVICE)
+    )
+    assert "(service) to have been recorded" in message
+
+
+def test_assert_sequence_in_order_with_gaps(started: LcwEmulator) -> None:
+    entries = started.assert_sequence(
+        [
+            "lcw:ready",
+            "startChat",
+            ("auth token callback", {}),
+            ("chat session created", {"queue": "VIP"}),
+            "lcw:chatQueued",
+        ]
+    )
+    assert [entry.name for entry in entries][-1] == "lcw:chatQueued"
+    message = failure(lambda: started.assert_sequence(["lcw:chatQueued", "lcw:startChat"]))
+    assert "matched lcw:chatQueued, then found no lcw:startChat after it" in message
+
+
+def test_assert_context_compares_typed_values(started: LcwEmulator) -> None:
+    started.assert_context({"msdyn_isvip": True})
+    message = failure(lambda: started.assert_context({"msdyn_isvip": "true", "tier": "gold"}))
+    assert "msdyn_isvip: expected 'true' (str), got True (bool)" in message
+    assert "tier: expected 'gold' (str), missing" in message
+    assert "Dropped:\n  msdyn_cartvalue:" in message
+    message = failure(lambda: started.assert_context({}, exact=True))
+    assert "msdyn_isvip: not expected, got True" in message
+
+
+def test_assert_dropped_returns_the_reason(started: LcwEmulator) -> None:
+    reason = started.assert_dropped("msdyn_cartvalue", match="Number")
+    assert "abc" in reason
+    message = failure(lambda: started.assert_dropped("msdyn_isvip"))
+    assert "Expected 'msdyn_isvip' to have been dropped." in message
+
+
+def test_assert_context_without_a_session() -> None:
+    with LcwEmulator(CONTOSO) as lcw:
+        message = failure(lambda: lcw.assert_context({"a": 1}))
+    assert "no chat session was created" in message
+
+
+def test_assert_error_lists_the_errors_that_fired(
+    sample_token: Callable[..., str], other_keys: KeyPair
+) -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(static_token(other_keys.mint({"sub": "x"})))
+        with pytest.raises(LcwError):
+            lcw.run(lcw.sdk.startChat)
+        entry = lcw.assert_error(code=ErrorCode.INVALID_AUTH_TOKEN, match="signature")
+        assert entry.detail["errorDescription"] == "Auth token provider provided invalid token"
+        lcw.assert_error()
+        message = failure(lambda: lcw.assert_error(code=3))
+        assert "Expected an lcw:error with errorCode 3. Errors emitted:" in message
+        assert "  [4] Auth token provider provided invalid token: the RS256 signature" in message
+        message = failure(lambda: lcw.assert_error(code=4, match=re.compile("expired")))
+        assert "whose reason matches 'expired'" in message
+        message = failure(lcw.assert_no_error)
+        assert "Expected no lcw:error; 1 fired:\n  [4] the RS256 signature" in message
+
+
+def test_timeline_assertions_work_on_any_widget(org: Omnichannel, contoso: WorkStream) -> None:
+    widget = org.widget(contoso)
+    expect = TimelineAssertions(widget.timeline)
+    message = failure(lambda: expect.assert_emitted("lcw:ready"))
+    assert "(nothing recorded)" in message
