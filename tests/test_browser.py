@@ -252,6 +252,15 @@ async def test_an_expired_token_is_error_4_over_the_bridge(
     assert "expired at exp 1542625672" in detail["reason"]
 
 
+async def test_the_sample_token_is_refused_by_an_rs256_work_stream(
+    served: Any, contoso: WorkStream
+) -> None:
+    _, page = await served(contoso, VirtualClock(start=SAMPLE_START))
+    result = await start_sample_chat(page)
+    assert result["error"]["code"] == 4
+    assert "alg 'HS256' is not allowed for this work stream" in result["error"]["reason"]
+
+
 async def test_a_page_provider_that_throws_is_error_2(
     served: Any, docs_work_stream: WorkStream
 ) -> None:
