@@ -90,7 +90,8 @@ def _file(name: str, content_type: str) -> Callable[[web.Request], Awaitable[web
 
 async def _close_sockets(app: web.Application) -> None:
     # Without this, shutdown waits (60 s by default) for every open page to leave.
-    for socket in list(app[_SOCKETS]):
+    open_sockets = app[_SOCKETS]
+    for socket in list(open_sockets):
         await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
