@@ -531,6 +531,18 @@ def require_chromium() -> None:
     pytest.skip(f"{missing}; the browser tests never download a browser")
 
 
+def test_missing_chromium_skips_locally_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="never download a browser"):
+        require_chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
+        require_chromium()
+
+
 @pytest.fixture
 async def live_server() -> AsyncIterator[Callable[..., Any]]:
     """Serve on 127.0.0.1, an ephemeral port; yields ``serve(work_stream, clock) -> (url, app)``."""
