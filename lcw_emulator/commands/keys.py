@@ -1,0 +1,59 @@
+"""``lcw-emulator keys``: a fresh RSA key pair and the public key in every accepted form."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..auth import KeyPair
+from ._common import EXIT_OK, UsageProblem
+
+FILES = ("private.pem", "public.pem", "keys.json", "jwks.json")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "keys",
+        help="write a fresh RS256 key pair and its public key forms",
+        description=(
+            "Write a fresh RSA 2048 key pair to DIR: private.pem (sign tokens with it: "
+            "lcw-emulator token --key), public.pem (PEM), keys.json (the documented key array "
+            "[{kid, publicKey, expiry}]) and jwks.json (JWKS). Serve any public form at the "
+            "work stream's public key URL, or name it as [auth].public_key."
+        ),
+    )
+    parser.add_argument("--out", default=".", metavar="DIR", help="directory (default: here)")
+    parser.add_argument("--kid", default="key-1", help="key id in keys.json and jwks.json")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite key files that already exist"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.kid:
+        raise UsageProblem("--kid cannot be empty")
+    out = Path(args.out)
+    existing = [name for name in FILES if (out / name).exists()]
+    if existing and not args.force:
+        raise UsageProblem(
+            f"{out} already holds {', '.join(existing)}; use --force to replace them"
+        )
+    pair = KeyPair.generate(kid=args.kid)
+    contents = {
+        "private.pem": pair.private_pem,
+        "public.pem": pair.public_pem,
+        "keys.json": json.dumps(pair.key_array(), indent=2) + "\n",
+        "jwks.json": json.dumps(pair.jwks(), indent=2) + "\n",
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in contents.items():
+            (out / name).write_text(text, encoding="ascii")
+        (out / "private.pem").chmod(0o600)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write to {out}: {exc.strerror}") from None
+    for name in FILES:
+        print(out / name)
+    return EXIT_OK

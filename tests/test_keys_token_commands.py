@@ -1,0 +1,212 @@
+"""``lcw-emulator keys`` and ``lcw-emulator token``: fresh keys, minted tokens, judged by verify."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from lcw_emulator import load_public_keys
+from lcw_emulator.cli import main
+
+AT = 1_700_000_000
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("keys")
+    assert main(["keys", "--out", str(out), "--kid", "rotating-2026"]) == 0
+    return out
+
+
+def work_stream(tmp_path: Path, key_dir: Path, public_key: str) -> str:
+    path = tmp_path / "ws.toml"
+    path.write_text(
+        f"""
+name = "CLI test"
+[auth]
+public_key = "{(key_dir / public_key).as_posix()}"
+issuer = "tokens.example"
+[[context_variables]]
+name = "cart"
+type = "Number"
+""",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def claims(token: str) -> dict[str, object]:
+    decoded: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+    return decoded
+
+
+def test_keys_writes_the_pair_and_every_public_form(key_dir: Path) -> None:
+    names = sorted(path.name for path in key_dir.iterdir())
+    assert names == ["jwks.json", "keys.json", "private.pem", "public.pem"]
+    assert stat.S_IMODE((key_dir / "private.pem").stat().st_mode) == 0o600
+    pem = load_public_keys((key_dir / "public.pem").read_text())
+    array = load_public_keys((key_dir / "keys.json").read_text())
+    jwks = load_public_keys((key_dir / "jwks.json").read_text())
+    assert [key.kid for key in (*pem, *array, *jwks)] == [None, "rotating-2026", "rotating-2026"]
+    assert pem[0].pem == array[0].pem == jwks[0].pem
+    assert json.loads((key_dir / "keys.json").read_text())[0]["expiry"] is None
+
+
+def test_keys_prints_the_files_and_refuses_to_overwrite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = cli(capsys, "keys", "--out", str(tmp_path / "new"))
+    assert code == 0
+    assert out.splitlines() == [
+        str(tmp_path / "new" / name) for name in ("private.pem", "public.pem", "keys.json")
+    ] + [str(tmp_path / "new" / "jwks.json")]
+    first = (tmp_path / "new" / "private.pem").read_text()
+    code, _, err = cli(capsys, "keys", "--out", str(tmp_path / "new"))
+    assert code == 2
+    assert "already holds private.pem, public.pem, keys.json, jwks.json; use --force" in err
+    assert cli(capsys, "keys", "--out", str(tmp_path / "new"), "--force")[0] == 0
+    assert (tmp_path / "new" / "private.pem").read_text() != first
+
+
+@pytest.mark.parametrize("public_key", ["keys.json", "jwks.json"])
+def test_a_minted_token_passes_verify(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, key_dir: Path, public_key: str
+) -> None:
+    code, token, err = cli(
+        capsys,
+        "token",
+        "--key",
+        str(key_dir / "private.pem"),
+        "--kid",
+        "rotating-2026",
+        "--iss",
+        "tokens.example",
+        "--sub",
+        "contact-7",
+        "--at",
+        str(AT),
+        "--context",
+        "cart=10000",
+        "--context",
+        "note=a=b",
+    )
+    assert (code, err) == (0, "")
+    token = token.strip()
+    assert jwt.get_unverified_header(token) == {
+        "alg": "RS256",
+        "kid": "rotating-2026",
+        "typ": "JWT",
+    }
+    assert claims(token) == {
+        "sub": "contact-7",
+        "iss": "tokens.example",
+        "iat": AT,
+        "nbf": AT,
+        "exp": AT + 3600,
+        "lwicontexts": '{"cart": "10000", "note": "a=b"}',  # a JSON string, as documented
+    }
+    ws = work_stream(tmp_path, key_dir, public_key)
+    code, out, _ = cli(capsys, "verify", "--workstream", ws, "--at", str(AT + 60), "--json", token)
+    verdict = json.loads(out)
+    assert code == 0, verdict
+    assert verdict["context"] == {"cart": 10000, "note": "a=b"}
+
+
+def test_claims_win_and_defaults_can_be_left_out(
+    capsys: pytest.CaptureFixture[str], key_dir: Path
+) -> None:
+    code, token, _ = cli(
+        capsys,
+        "token",
+        "--key",
+        str(key_dir / "private.pem"),
+        "--at",
+        str(AT),
+        "--lifetime",
+        "60",
+        "--claim",
+        "exp=1700000030",
+        "--claim",
+        "tier=gold",
+        "--claim",
+        'roles=["a", "b"]',
+        "--omit",
+        "nbf",
+        "--omit",
+        "sub",
+    )
+    assert code == 0
+    assert jwt.get_unverified_header(token.strip()) == {"alg": "RS256", "typ": "JWT"}
+    assert claims(token.strip()) == {
+        "iat": AT,
+        "exp": 1700000030,
+        "tier": "gold",
+        "roles": ["a", "b"],
+    }
+
+
+def test_the_default_sub_is_the_documentations_sample_and_time_is_now(
+    capsys: pytest.CaptureFixture[str], key_dir: Path
+) -> None:
+    before = int(time.time())
+    code, token, _ = cli(capsys, "token", "--key", str(key_dir / "private.pem"))
+    assert code == 0
+    minted = claims(token.strip())
+    assert minted["sub"] == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
+    assert isinstance(minted["iat"], int)
+    assert before <= minted["iat"] <= time.time()
+    assert "lwicontexts" not in minted and "iss" not in minted
+
+
+def test_an_expired_token_is_refused_by_verify_naming_exp(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, key_dir: Path
+) -> None:
+    token = cli(
+        capsys,
+        "token",
+        "--key",
+        str(key_dir / "private.pem"),
+        "--kid",
+        "rotating-2026",
+        "--iss",
+        "tokens.example",
+        "--at",
+        str(AT),
+        "--lifetime",
+        "-1",
+    )[1].strip()
+    ws = work_stream(tmp_path, key_dir, "keys.json")
+    code, out, _ = cli(capsys, "verify", "--workstream", ws, "--at", str(AT), token)
+    assert code == 1
+    assert "reason:  the token expired at exp 1699999999" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--key", "missing.pem"], "cannot read missing.pem: No such file or directory"),
+        (["--key", "{dir}/public.pem"], "public.pem is not an RSA private key in PEM"),
+        (["--key", "{dir}/private.pem", "--context", "nokey"], "--context takes KEY=VALUE"),
+        (["--key", "{dir}/private.pem", "--claim", "=1"], "--claim takes KEY=VALUE, got '=1'"),
+    ],
+)
+def test_unusable_token_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], key_dir: Path, argv: list[str], message: str
+) -> None:
+    code, out, err = cli(capsys, "token", *[arg.format(dir=key_dir) for arg in argv])
+    assert code == 2
+    assert out == ""
+    assert err.startswith("lcw-emulator token: ")
+    assert message in err
+    assert err.count("\n") == 1
