@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -59,11 +58,17 @@ class ProactiveInvitation:
     in_new_window: bool
 
 
-@functools.lru_cache(maxsize=512)
 def _takes_event(handler: Callable[..., Any]) -> bool:
     # JS listeners may ignore their event argument; Python ones cannot, so a
     # handler written without parameters (as in the documentation's samples)
     # is called without the event.
+    plain = not (hasattr(handler, "__wrapped__") or hasattr(handler, "__signature__"))
+    if inspect.isfunction(handler) and plain:
+        # A plain function's positional parameters are its code's; reading them there is
+        # what inspect.signature does, minus a few microseconds on every event (nothing is
+        # cached, so no handler, nor the widget it closes over, is kept alive).
+        code = handler.__code__
+        return code.co_argcount > 0 or bool(code.co_flags & inspect.CO_VARARGS)
     try:
         parameters = inspect.signature(handler).parameters.values()
     except (TypeError, ValueError):
