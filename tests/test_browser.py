@@ -407,8 +407,8 @@ async def test_the_bot_auth_token_provider_reaches_the_page(
     request = await page.next("provide", kind="bot", handle="p3")
     assert request["url"] == "https://bot.example/sign-in"
     await page.send(type="callback", request=request["request"], args=[{"show": False}])
-    await page.send(type="load")  # any later message: the callback has been handled by then
-    await asyncio.sleep(0.01)
+    # Messages are handled in order: once a later call is answered, so was the callback.
+    await page.result(await page.call("getContextProvider"))
     assert widget.timeline.find("bot auth callback", {"show": False})
 
 
