@@ -32,6 +32,8 @@ from .errors import (
 )
 from .events import EntryKind, LcwEvent, Timeline, TimelineEntry
 from .org import Omnichannel
+from .scenario import Scenario, load_scenario
+from .scenario_runner import ScenarioResult, ScenarioRun, run_scenario
 from .sdk import LiveChatSDK
 from .service import OmnichannelService, TokenJudgement
 from .session import ChatMessage, ChatSession, SessionState
@@ -65,6 +67,9 @@ __all__ = [
     "RealClock",
     "ResolvedVariable",
     "RoutingRule",
+    "Scenario",
+    "ScenarioResult",
+    "ScenarioRun",
     "SdkUsageError",
     "SessionState",
     "Timeline",
@@ -79,5 +84,7 @@ __all__ = [
     "WorkStream",
     "__version__",
     "load_public_keys",
+    "load_scenario",
     "mint_token",
+    "run_scenario",
 ]

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import keys, serve, token, verify
+from .commands import keys, run, serve, token, verify
 from .commands._common import EXIT_UNUSABLE, UsageProblem
 from .errors import LcwError
 
 # Each verb module registers itself with add_parser(subparsers).
-VERBS = [verify, serve, keys, token]
+VERBS = [run, verify, serve, keys, token]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1170 @@
+"""Scenario files: a whole chat lifecycle, declared in TOML and checked.
+
+A scenario names the work stream it runs against (a file or an inline
+table), the instant its virtual clock starts at, the providers the page will
+hand to the widget, and an ordered list of steps. A step either *does*
+something (an SDK call, a customer or agent action, a wait in virtual time) or
+*expects* something (events in order, an error with its code, the resolved
+context, the session, agent availability, the widget's state)::
+
+    name = "VIP routing"
+    workstream = "contoso.toml"
+    start = 1700000000
+    private_key = "keys/private.pem"
+
+    [providers.vip]
+    claims = { sub = "alice", iss = "contosohelp.com", exp = "+3600",
+               lwicontexts = { msdyn_isvip = "true" } }
+
+    [[steps]]
+    do = "load"
+    [[steps]]
+    do = "set_auth_token_provider"
+    provider = "vip"
+    [[steps]]
+    do = "start_chat"
+    [[steps]]
+    expect = "session"
+    state = "queued"
+    queue = "VIP"
+
+Everything here is parsing and validation into frozen values; running is
+:mod:`lcw_emulator.scenario_runner`. A file that cannot be used is refused
+before anything runs with a :class:`~lcw_emulator.errors.ConfigurationError`
+naming the file, the step number and what is wrong. ``docs/scenarios.md`` is
+the format reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+
+from .auth import KeyPair
+from .errors import ConfigurationError, ErrorCode
+from .events import LCW_EVENTS, TimelineEntry
+from .sdk import LiveChatSDK
+from .session import SessionState
+from .widget import WidgetState
+from .workstream import WorkStream
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_START",
+    "EXPECTATIONS",
+    "TIME_TOLERANCE",
+    "AcceptProactiveChat",
+    "Action",
+    "AgentAccepts",
+    "AgentEnds",
+    "AgentSays",
+    "BotSignIn",
+    "CloseChat",
+    "EventPattern",
+    "ExpectAvailability",
+    "ExpectContext",
+    "ExpectError",
+    "ExpectEvents",
+    "ExpectNever",
+    "ExpectSession",
+    "ExpectWidget",
+    "Expectation",
+    "GetAgentAvailability",
+    "GetAuthTokenProvider",
+    "GetContextProvider",
+    "Load",
+    "Maximize",
+    "Minimize",
+    "ProviderSpec",
+    "RemoveAuthTokenProvider",
+    "RemoveContextProvider",
+    "Scenario",
+    "SendMessage",
+    "SetAuthTokenProvider",
+    "SetBotAuthTokenProvider",
+    "SetContextProvider",
+    "StartChat",
+    "StartProactiveChat",
+    "Step",
+    "Wait",
+    "is_work_stream_file",
+    "load_scenario",
+    "relative_time",
+]
+
+# When a scenario names no start: 2023-11-14T22:13:20Z, a round and recent instant.
+DEFAULT_START = 1_700_000_000.0
+
+# Virtual times are epoch floats: at 1.7e9 s one step of a float is ~2.4e-7 s,
+# so times in expectations match to the microsecond.
+TIME_TOLERANCE = 1e-6
+
+# "+3600", "-60", "+0.5": seconds relative to the virtual now (also "now").
+_RELATIVE = re.compile(r"[+-]\d+(?:\.\d+)?")
+TIME_CLAIMS = ("iat", "nbf", "exp")
+
+
+def relative_time(value: object) -> float | None:
+    """Seconds relative to now for ``"+3600"``, ``"-60"`` or ``"now"``; ``None`` otherwise."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text == "now":
+        return 0.0
+    return float(text) if _RELATIVE.fullmatch(text) else None
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# -- providers ----------------------------------------------------------------
+
+PROVIDER_KINDS = ("answer", "twice", "returning", "raising", "never", "garbage")
+DEFAULT_RAISE_MESSAGE = "token service unavailable"
+
+
+@attrs.frozen(kw_only=True)
+class ProviderSpec:
+    """A provider the page can hand to the widget, described as data.
+
+    ``kind`` says how it behaves: ``answer`` calls back with its token (or, as a
+    context provider, returns its ``context``), ``twice`` calls back twice,
+    ``returning`` returns the token instead of calling back, ``raising`` raises
+    ``message``, ``never`` never answers, ``garbage`` answers with ``value``
+    (``None`` when absent). ``delay`` makes any of them answer that many virtual
+    seconds late. The token is a literal ``token`` or minted at call time from
+    ``claims`` (``iat``/``nbf``/``exp`` may be ``"+3600"``-style times relative
+    to the virtual now; a table ``lwicontexts`` is serialised to JSON) and
+    signed by ``signer`` (an RSA :class:`KeyPair` or an HS* shared secret).
+    """
+
+    name: str
+    kind: str = "answer"
+    token: str | None = None
+    claims: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    omit: tuple[str, ...] = ()
+    context: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    value: Any = attrs.field(default=None, hash=False)
+    message: str = DEFAULT_RAISE_MESSAGE
+    delay: float = 0.0
+    signer: KeyPair | str | None = attrs.field(default=None, eq=False, repr=False)
+    algorithm: str = "RS256"
+    with_kid: bool = False
+
+    @property
+    def gives_token(self) -> bool:
+        return self.token is not None or self.claims is not None
+
+    @property
+    def usable_for_auth(self) -> bool:
+        if self.kind in ("answer", "twice", "returning"):
+            return self.gives_token
+        return True
+
+    @property
+    def usable_for_context(self) -> bool:
+        if self.kind == "answer":
+            return self.context is not None
+        return self.kind in ("raising", "never", "garbage")
+
+    def describe(self) -> str:
+        parts = [self.name]
+        if self.kind != "answer":
+            parts.append(self.kind)
+        if self.delay:
+            parts.append(f"after {self.delay:g} s")
+        return " ".join(parts)
+
+
+# -- steps --------------------------------------------------------------------
+
+
+def _fields(step: Any) -> str:
+    """``key=value`` for the fields that differ from their defaults."""
+    parts: list[str] = []
+    for field in attrs.fields(type(step)):
+        if field.name in ("number", "title"):
+            continue
+        value = getattr(step, field.name)
+        if value is None or value == field.default:
+            continue
+        if isinstance(value, ProviderSpec):
+            parts.append(value.describe())
+        elif callable(value):
+            parts.append(getattr(value, "__name__", type(value).__name__))
+        elif isinstance(value, EventPattern):
+            parts.append(value.describe())
+        elif isinstance(value, tuple) and value and isinstance(value[0], EventPattern):
+            parts.append(", ".join(pattern.describe() for pattern in value))
+        elif field.name == "dropped" and not any(value.values()):
+            parts.append(f"dropped={_json(list(value))}")
+        elif isinstance(value, float):
+            parts.append(f"{field.name}={value:g}")
+        else:
+            parts.append(f"{field.name}={_json(value)}")
+    return " ".join(parts)
+
+
+@attrs.frozen(kw_only=True)
+class Step:
+    """One step of a scenario; ``number`` counts from 1 in file order."""
+
+    verb: ClassVar[str] = ""
+    number: int = 0
+    title: str | None = None
+
+    def describe(self) -> str:
+        """The step as one line: its verb and the arguments that matter."""
+        arguments = _fields(self)
+        return f"{self.verb} {arguments}".strip()
+
+
+@attrs.frozen(kw_only=True)
+class Action(Step):
+    """A step that does something: an SDK call, a customer or agent action, a wait."""
+
+
+@attrs.frozen(kw_only=True)
+class Expectation(Step):
+    """A step that checks what happened so far."""
+
+    def describe(self) -> str:
+        return f"expect {self.verb}: {_fields(self)}".rstrip(": ")
+
+
+@attrs.frozen(kw_only=True)
+class Load(Action):
+    verb = "load"
+
+
+@attrs.frozen(kw_only=True)
+class SetAuthTokenProvider(Action):
+    verb = "set_auth_token_provider"
+    provider: ProviderSpec | Callable[..., object]
+
+
+@attrs.frozen(kw_only=True)
+class RemoveAuthTokenProvider(Action):
+    verb = "remove_auth_token_provider"
+
+
+@attrs.frozen(kw_only=True)
+class GetAuthTokenProvider(Action):
+    verb = "get_auth_token_provider"
+
+
+@attrs.frozen(kw_only=True)
+class SetContextProvider(Action):
+    verb = "set_context_provider"
+    provider: ProviderSpec | Callable[..., object]
+
+
+@attrs.frozen(kw_only=True)
+class RemoveContextProvider(Action):
+    verb = "remove_context_provider"
+
+
+@attrs.frozen(kw_only=True)
+class GetContextProvider(Action):
+    verb = "get_context_provider"
+
+
+@attrs.frozen(kw_only=True)
+class StartChat(Action):
+    """``startChat``; ``wait = False`` does not wait for the outcome, as a page may not."""
+
+    verb = "start_chat"
+    custom_context: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    in_new_window: bool = False
+    wait: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class CloseChat(Action):
+    verb = "close_chat"
+    wait: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class StartProactiveChat(Action):
+    verb = "start_proactive_chat"
+    message: str | None = None
+    show_prechat: bool = True
+    in_new_window: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class AcceptProactiveChat(Action):
+    """The customer accepts the proactive invitation: the chat starts."""
+
+    verb = "accept_proactive_chat"
+    wait: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class GetAgentAvailability(Action):
+    verb = "get_agent_availability"
+    wait: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class SetBotAuthTokenProvider(Action):
+    """A bot auth token provider that calls back ``{"show": show}``."""
+
+    verb = "set_bot_auth_token_provider"
+    show: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class BotSignIn(Action):
+    """The bot asks for sign-in: the bot auth token provider is called with ``url``."""
+
+    verb = "bot_sign_in"
+    url: str = "https://bot.example/token"
+
+
+@attrs.frozen(kw_only=True)
+class Minimize(Action):
+    verb = "minimize"
+
+
+@attrs.frozen(kw_only=True)
+class Maximize(Action):
+    verb = "maximize"
+
+
+@attrs.frozen(kw_only=True)
+class SendMessage(Action):
+    """The customer sends a message in the current chat."""
+
+    verb = "send_message"
+    text: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentAccepts(Action):
+    verb = "agent_accepts"
+    agent: str = "Agent"
+
+
+@attrs.frozen(kw_only=True)
+class AgentSays(Action):
+    verb = "agent_says"
+    text: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentEnds(Action):
+    """The agent ends the conversation; the customer still has to close the chat."""
+
+    verb = "agent_ends"
+
+
+@attrs.frozen(kw_only=True)
+class Wait(Action):
+    """Let ``seconds`` of virtual time pass (timers due meanwhile fire in order)."""
+
+    verb = "wait"
+    seconds: float
+
+
+@attrs.frozen(kw_only=True)
+class EventPattern:
+    """One timeline entry an expectation looks for.
+
+    ``name`` matches an entry by its exact name (an ``lcw:*`` event, an SDK
+    method, ``auth token callback``...) with ``detail`` a subset of its
+    payload; ``note`` matches a note whose text contains it. ``at`` pins the
+    virtual time, in seconds after the expectation's origin.
+    """
+
+    name: str | None = None
+    note: str | None = None
+    detail: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    at: float | None = None
+
+    def matches(self, entry: TimelineEntry, origin: float) -> bool:
+        if self.at is not None and abs(entry.at - origin - self.at) > TIME_TOLERANCE:
+            return False
+        if self.note is not None:
+            return entry.kind.value == "note" and self.note in entry.name
+        assert self.name is not None
+        return entry.matches(self.name, self.detail)
+
+    def describe(self) -> str:
+        text = f"note {self.note!r}" if self.note is not None else str(self.name)
+        if self.detail:
+            text += f" {_json(self.detail)}"
+        if self.at is not None:
+            text += f" at +{self.at:g}s"
+        return text
+
+
+def _window(since: int | None, within: float | None) -> str:
+    parts = []
+    if since is not None:
+        parts.append(f"since step {since}")
+    if within is not None:
+        parts.append(f"within {within:g} s")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+@attrs.frozen(kw_only=True)
+class ExpectEvents(Expectation):
+    """These entries happened, in this order (others may come between them).
+
+    Times count from ``since`` (a step number: the moment that step began;
+    default the scenario's start); ``within`` bounds every match to that many
+    seconds after it.
+    """
+
+    verb = "events"
+    events: tuple[EventPattern, ...]
+    within: float | None = None
+    since: int | None = None
+
+    def describe(self) -> str:
+        events = ", ".join(pattern.describe() for pattern in self.events)
+        return f"expect events: {events}{_window(self.since, self.within)}"
+
+
+@attrs.frozen(kw_only=True)
+class ExpectNever(Expectation):
+    """None of these entries happened (within ``within`` seconds, when given)."""
+
+    verb = "never"
+    events: tuple[EventPattern, ...]
+    within: float | None = None
+    since: int | None = None
+
+    def describe(self) -> str:
+        events = ", ".join(pattern.describe() for pattern in self.events)
+        return f"expect never: {events}{_window(self.since, self.within)}"
+
+
+ERROR_TYPES = (
+    "LcwError",
+    "SdkUsageError",
+    "WidgetNotReadyError",
+    "ChatStateError",
+    "RateLimitedError",
+    "ConfigurationError",
+)
+
+
+@attrs.frozen(kw_only=True)
+class ExpectError(Expectation):
+    """An earlier step raised this error: its ``code`` (or ``type``) and ``reason`` text.
+
+    Every error a step raises must be expected by one of these, or the
+    scenario fails; this claims each matching error raised so far.
+    """
+
+    verb = "error"
+    code: int | None = None
+    type: str | None = None
+    reason: str | None = None
+    step: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExpectContext(Expectation):
+    """The current chat's resolved context: ``values`` exactly, or ``includes`` at least."""
+
+    verb = "context"
+    values: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    includes: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    dropped: Mapping[str, str] | None = attrs.field(default=None, hash=False)
+    created: tuple[str, ...] | None = None
+    source: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExpectSession(Expectation):
+    """The current chat session: ``state`` (or ``"none"``), ``queue``, ``agent``..."""
+
+    verb = "session"
+    state: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    authenticated: bool | None = None
+    customer: str | None = None
+    messages: int | None = None
+    sessions: int | None = None
+
+
+AVAILABILITY_FIELDS = (
+    "queueId",
+    "isQueueAvailable",
+    "StartTimeOfNextOperatingHour",
+    "EndTimeOfNextOperatingHour",
+    "nexttransitiontime",
+    "positionInQueue",
+    "isAgentAvailable",
+    "averageWaitTime",
+)
+
+
+@attrs.frozen(kw_only=True)
+class ExpectAvailability(Expectation):
+    """The last ``getAgentAvailability`` answer holds these fields."""
+
+    verb = "availability"
+    fields: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def describe(self) -> str:
+        return f"expect availability: {_json(dict(self.fields))}"
+
+
+@attrs.frozen(kw_only=True)
+class ExpectWidget(Expectation):
+    """The widget's own state: loaded or not, minimised, providers set, calls queued."""
+
+    verb = "widget"
+    state: str | None = None
+    minimized: bool | None = None
+    queued: tuple[str, ...] | None = None
+    auth_token_provider: bool | None = None
+    context_provider: bool | None = None
+    proactive_invitation: bool | None = None
+
+
+ACTIONS: dict[str, type[Action]] = {
+    cls.verb: cls
+    for cls in (
+        Load,
+        SetAuthTokenProvider,
+        RemoveAuthTokenProvider,
+        GetAuthTokenProvider,
+        SetContextProvider,
+        RemoveContextProvider,
+        GetContextProvider,
+        StartChat,
+        CloseChat,
+        StartProactiveChat,
+        AcceptProactiveChat,
+        GetAgentAvailability,
+        SetBotAuthTokenProvider,
+        BotSignIn,
+        Minimize,
+        Maximize,
+        SendMessage,
+        AgentAccepts,
+        AgentSays,
+        AgentEnds,
+        Wait,
+    )
+}
+
+# The SDK's exact JavaScript names (its aliases), so documentation samples port line by line.
+JS_NAMES = {
+    name: method.__name__
+    for name, method in vars(LiveChatSDK).items()
+    if callable(method) and method.__name__ != name and method.__name__ in ACTIONS
+}
+
+EXPECTATIONS: dict[str, type[Expectation]] = {
+    cls.verb: cls
+    for cls in (
+        ExpectEvents,
+        ExpectNever,
+        ExpectError,
+        ExpectContext,
+        ExpectSession,
+        ExpectAvailability,
+        ExpectWidget,
+    )
+}
+
+
+# -- the scenario -------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """A parsed, validated scenario, ready to run."""
+
+    name: str
+    work_stream: WorkStream
+    steps: tuple[Step, ...]
+    start: float = DEFAULT_START
+    description: str = ""
+    strict: bool = False
+    load_failure: str | None = None
+    providers: Mapping[str, ProviderSpec] = attrs.field(factory=dict, hash=False)
+    source: str | None = attrs.field(default=None, eq=False)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Scenario:
+        return load_scenario(path)
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, base_dir: str | Path = ".", source: str | None = None
+    ) -> Scenario:
+        """Build a scenario from the TOML file's structure (already parsed)."""
+        return _Reader(Path(base_dir), source).scenario(data)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; relative paths in it are relative to it."""
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read scenario file: {exc.strerror}", source=str(file)
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"not valid TOML: {exc}", source=str(file)) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError("not UTF-8 text", source=str(file)) from None
+    return Scenario.from_dict(data, base_dir=file.parent, source=str(file))
+
+
+def is_work_stream_file(data: Mapping[str, Any]) -> bool:
+    """True for a parsed work stream file, which sits beside scenarios but is not one."""
+    work_stream_keys = {"auth", "context_variables", "queue", "queues", "routing_rules"}
+    return "steps" not in data and "workstream" not in data and bool(work_stream_keys & set(data))
+
+
+# -- reading ------------------------------------------------------------------
+
+_TOP_KEYS = {
+    "name",
+    "description",
+    "workstream",
+    "start",
+    "widget",
+    "private_key",
+    "kid",
+    "providers",
+    "steps",
+}
+_WIDGET_KEYS = {"strict", "load_failure"}
+_PROVIDER_KEYS = {
+    "kind",
+    "token",
+    "claims",
+    "omit",
+    "context",
+    "value",
+    "message",
+    "delay",
+    "private_key",
+    "kid",
+    "secret",
+    "algorithm",
+}
+_STATES = (*(state.value for state in SessionState), "none")
+_WIDGET_STATES = tuple(state.value for state in WidgetState)
+_SOURCES = ("lwicontexts", "customContext", "contextProvider", "none")
+
+
+@functools.lru_cache(maxsize=16)
+def _private_key(text: str, kid: str) -> KeyPair:
+    # Parsing an RSA key validates it (tens of ms); scenarios share few keys.
+    return KeyPair.from_private_pem(text, kid=kid)
+
+
+class _Reader:
+    """Turns the parsed TOML into values; every problem names the file and the step."""
+
+    def __init__(self, base_dir: Path, source: str | None) -> None:
+        self.base_dir = base_dir
+        self.source = source
+        self.where = "scenario"
+
+    def fail(self, reason: str) -> ConfigurationError:
+        where = "" if self.where == "scenario" else f"{self.where}: "
+        return ConfigurationError(f"{where}{reason}", source=self.source)
+
+    # -- generic checks
+
+    def table(self, value: object, what: str, allowed: set[str]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{what} must be a table, got {type(value).__name__}")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.fail(
+                f"unknown key {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(sorted(allowed)) or 'none'})"
+            )
+        return value
+
+    def string(self, value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(f"{key} must be a string, got {_kind(value)}")
+        return value
+
+    def boolean(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(f"{key} must be true or false, got {_kind(value)}")
+        return value
+
+    def number(self, value: object, key: str, *, minimum: float = 0.0) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{key} must be a number of seconds, got {_kind(value)}")
+        if value < minimum:
+            raise self.fail(f"{key} cannot be below {minimum:g}, got {value:g}")
+        return float(value)
+
+    def integer(self, value: object, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{key} must be a whole number, got {_kind(value)}")
+        return value
+
+    def mapping(self, value: object, key: str) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{key} must be a table, like {key} = {{ name = value }}")
+        return dict(value)
+
+    def strings(self, value: object, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.fail(f'{key} must be a list of strings, like ["a", "b"]')
+        return tuple(value)
+
+    def choice(self, value: object, key: str, choices: tuple[str, ...]) -> str:
+        text = self.string(value, key)
+        if text not in choices:
+            raise self.fail(f"{key} must be one of {', '.join(choices)}; got {text!r}")
+        return text
+
+    # -- the file
+
+    def scenario(self, data: Mapping[str, Any]) -> Scenario:
+        if is_work_stream_file(data):
+            raise self.fail(
+                "this looks like a work stream file, not a scenario: a scenario has "
+                "[[steps]] and names its work stream with workstream = FILE"
+            )
+        data = self.table(data, "a scenario", _TOP_KEYS)
+        name = self.string(data["name"], "name") if "name" in data else self._default_name()
+        description = self.string(data.get("description", ""), "description")
+        if "workstream" not in data:
+            raise self.fail('a scenario needs a workstream: workstream = "FILE" or [workstream]')
+        work_stream = self.work_stream(data["workstream"])
+        start = self.start(data["start"]) if "start" in data else DEFAULT_START
+        widget = self.table(data.get("widget", {}), "[widget]", _WIDGET_KEYS)
+        strict = self.boolean(widget.get("strict", False), "[widget].strict")
+        load_failure = (
+            self.string(widget["load_failure"], "[widget].load_failure")
+            if "load_failure" in widget
+            else None
+        )
+        default_key = (
+            self.string(data["private_key"], "private_key") if "private_key" in data else None
+        )
+        default_kid = self.string(data["kid"], "kid") if "kid" in data else None
+        raw_providers = data.get("providers", {})
+        if not isinstance(raw_providers, Mapping):
+            raise self.fail("providers must be a table of tables: [providers.NAME]")
+        providers = {
+            key: self.provider(key, value, work_stream, default_key, default_kid)
+            for key, value in raw_providers.items()
+        }
+        self.where = "scenario"
+        raw_steps = data.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise self.fail("a scenario needs steps: one [[steps]] table per step, in order")
+        steps = tuple(
+            self.step(number, raw, providers, work_stream, default_key, default_kid)
+            for number, raw in enumerate(raw_steps, start=1)
+        )
+        self.where = "scenario"
+        if not any(isinstance(step, Expectation) for step in steps):
+            raise self.fail(
+                'a scenario with no expect step checks nothing; add one (expect = "events", ...)'
+            )
+        return Scenario(
+            name=name,
+            description=description,
+            work_stream=work_stream,
+            start=start,
+            strict=strict,
+            load_failure=load_failure,
+            providers=providers,
+            steps=steps,
+            source=self.source,
+        )
+
+    def _default_name(self) -> str:
+        return Path(self.source).stem if self.source else "scenario"
+
+    def work_stream(self, value: object) -> WorkStream:
+        if isinstance(value, str):
+            try:
+                return WorkStream.from_toml(self.base_dir / value)
+            except ConfigurationError as exc:
+                raise self.fail(f"workstream = {value!r}: {exc.reason}") from None
+        if isinstance(value, Mapping):
+            try:
+                return WorkStream.from_dict(value, base_dir=self.base_dir, source=self.source)
+            except ConfigurationError as exc:
+                # The work stream reader already names the file; say it was inline.
+                reason = exc.reason.removeprefix(f"{self.source}: ")
+                raise self.fail(f"[workstream] {reason}") from None
+        raise self.fail("workstream must be a file name or a [workstream] table")
+
+    def start(self, value: object) -> float:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
+            return value.timestamp()
+        if isinstance(value, str):
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise self.fail(
+                    f"start must be epoch seconds or an ISO 8601 instant, got {value!r}"
+                ) from None
+            if moment.tzinfo is None:
+                raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
+            return moment.timestamp()
+        return self.number(value, "start")
+
+    # -- providers
+
+    def provider(
+        self,
+        name: str,
+        value: object,
+        work_stream: WorkStream,
+        default_key: str | None,
+        default_kid: str | None,
+    ) -> ProviderSpec:
+        self.where = f"provider {name!r}"
+        table = self.table(value, f"[providers.{name}]", _PROVIDER_KEYS)
+        kind = self.choice(table.get("kind", "answer"), "kind", PROVIDER_KINDS)
+        answers = [key for key in ("token", "claims", "context") if key in table]
+        if len(answers) > 1:
+            raise self.fail(f"give one answer, not {' and '.join(answers)}")
+        if kind in ("answer", "twice", "returning") and not answers:
+            raise self.fail(
+                f"a provider of kind {kind!r} needs an answer: token = JWT, "
+                "claims = {...} to mint one, or context = {...} for a context provider"
+            )
+        if kind in ("twice", "returning") and "context" in table:
+            raise self.fail(f"kind {kind!r} is for auth token providers; context answers once")
+        if kind not in ("answer", "twice", "returning") and answers:
+            raise self.fail(f"kind {kind!r} gives no answer; drop {answers[0]}")
+        if "value" in table and kind != "garbage":
+            raise self.fail('value is what a kind = "garbage" provider answers with')
+        if "message" in table and kind != "raising":
+            raise self.fail('message is what a kind = "raising" provider raises')
+        claims = self.claims(table["claims"]) if "claims" in table else None
+        omit = self.strings(table.get("omit", []), "omit")
+        if omit and claims is None:
+            raise self.fail("omit removes claims from a minted token; give claims too")
+        signer: KeyPair | str | None = None
+        algorithm = "RS256"
+        with_kid = False
+        if claims is not None:
+            signer, algorithm, with_kid = self.signer(table, work_stream, default_key, default_kid)
+        elif {"private_key", "secret", "kid", "algorithm"} & set(table):
+            raise self.fail("private_key, secret, kid and algorithm sign minted claims only")
+        return ProviderSpec(
+            name=name,
+            kind=kind,
+            token=self.string(table["token"], "token") if "token" in table else None,
+            claims=claims,
+            omit=omit,
+            context=self.mapping(table["context"], "context") if "context" in table else None,
+            value=table.get("value"),
+            message=self.string(table["message"], "message")
+            if "message" in table
+            else DEFAULT_RAISE_MESSAGE,
+            delay=self.number(table["delay"], "delay") if "delay" in table else 0.0,
+            signer=signer,
+            algorithm=algorithm,
+            with_kid=with_kid,
+        )
+
+    def claims(self, value: object) -> dict[str, Any]:
+        claims = self.mapping(value, "claims")
+        for name in TIME_CLAIMS:
+            if name in claims and isinstance(claims[name], str):
+                if relative_time(claims[name]) is None:
+                    raise self.fail(
+                        f'claims.{name} must be epoch seconds or relative like "+3600" '
+                        f'(or "now"), got {claims[name]!r}'
+                    )
+            elif name in claims and isinstance(claims[name], dt.datetime):
+                claims[name] = int(claims[name].timestamp())
+        if "lwicontexts" in claims and isinstance(claims["lwicontexts"], Mapping):
+            claims["lwicontexts"] = json.dumps(dict(claims["lwicontexts"]))
+        return claims
+
+    def signer(
+        self,
+        table: Mapping[str, Any],
+        work_stream: WorkStream,
+        default_key: str | None,
+        default_kid: str | None,
+    ) -> tuple[KeyPair | str, str, bool]:
+        kid = self.string(table["kid"], "kid") if "kid" in table else default_kid
+        if "secret" in table:
+            algorithm = self.string(table.get("algorithm", "HS256"), "algorithm")
+            return self.string(table["secret"], "secret"), algorithm, False
+        key_path = (
+            self.string(table["private_key"], "private_key") if "private_key" in table else None
+        )
+        key_path = key_path or default_key
+        if key_path is None:
+            auth = work_stream.auth
+            if auth is not None and auth.secret:
+                algorithm = next(a for a in auth.algorithms if a.startswith("HS"))
+                return auth.secret, algorithm, False
+            raise self.fail(
+                "claims are minted into a token, which needs a signing key: "
+                'private_key = "keys/private.pem" (here or at the top of the file), '
+                "or secret = ... for HS256"
+            )
+        if "algorithm" in table and table["algorithm"] != "RS256":
+            raise self.fail("a private_key signs with RS256")
+        path = self.base_dir / key_path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise self.fail(f"private_key: cannot read {path}: {exc.strerror}") from None
+        try:
+            pair = _private_key(text, kid or "key-1")
+        except (ValueError, TypeError) as exc:
+            raise self.fail(f"private_key {path} is not an RSA private key in PEM: {exc}") from None
+        return pair, "RS256", kid is not None
+
+    def provider_ref(
+        self,
+        value: object,
+        providers: Mapping[str, ProviderSpec],
+        work_stream: WorkStream,
+        default_key: str | None,
+        default_kid: str | None,
+    ) -> ProviderSpec:
+        if isinstance(value, str):
+            if value not in providers:
+                known = ", ".join(sorted(providers)) or "none is declared"
+                raise self.fail(
+                    f"no provider named {value!r} ([providers.{value}]; known: {known})"
+                )
+            return providers[value]
+        if isinstance(value, Mapping):
+            where = self.where
+            spec = self.provider("inline", value, work_stream, default_key, default_kid)
+            self.where = where
+            return spec
+        raise self.fail("provider must name a [providers.NAME] table or be an inline table")
+
+    # -- steps
+
+    def step(
+        self,
+        number: int,
+        raw: object,
+        providers: Mapping[str, ProviderSpec],
+        work_stream: WorkStream,
+        default_key: str | None,
+        default_kid: str | None,
+    ) -> Step:
+        self.where = f"step {number}"
+        if not isinstance(raw, Mapping):
+            raise self.fail("a step must be a table ([[steps]] or { do = ... })")
+        if ("do" in raw) == ("expect" in raw):
+            raise self.fail(
+                'a step has either do = "ACTION" or expect = "WHAT", not both or neither'
+            )
+        if "do" in raw:
+            verb = self.string(raw["do"], "do")
+            verb = JS_NAMES.get(verb, verb)
+            if verb not in ACTIONS:
+                raise self.fail(f"unknown action {raw['do']!r} (known: {', '.join(ACTIONS)})")
+            self.where = f"step {number} ({verb})"
+            return self.action(
+                ACTIONS[verb], number, raw, providers, work_stream, default_key, default_kid
+            )
+        verb = self.string(raw["expect"], "expect")
+        if verb not in EXPECTATIONS:
+            raise self.fail(f"unknown expectation {verb!r} (known: {', '.join(EXPECTATIONS)})")
+        self.where = f"step {number} (expect {verb})"
+        return self.expectation(EXPECTATIONS[verb], number, raw)
+
+    def _arguments(self, cls: type[Step], raw: Mapping[str, Any], head: str) -> dict[str, Any]:
+        names = {field.name for field in attrs.fields(cls)} - {"number", "title"}
+        table = self.table(raw, "a step", {head, "title", *names})
+        arguments = {key: value for key, value in table.items() if key not in (head, "title")}
+        required = sorted(
+            field.name
+            for field in attrs.fields(cls)
+            if field.default is attrs.NOTHING and field.name not in arguments
+        )
+        if required:
+            raise self.fail(f"needs {', '.join(required)}")
+        if "title" in table:
+            arguments["title"] = self.string(table["title"], "title")
+        return arguments
+
+    def action(
+        self,
+        cls: type[Action],
+        number: int,
+        raw: Mapping[str, Any],
+        providers: Mapping[str, ProviderSpec],
+        work_stream: WorkStream,
+        default_key: str | None,
+        default_kid: str | None,
+    ) -> Action:
+        arguments = self._arguments(cls, raw, "do")
+        for key, value in list(arguments.items()):
+            if key == "provider":
+                spec = self.provider_ref(value, providers, work_stream, default_key, default_kid)
+                if cls is SetAuthTokenProvider and not spec.usable_for_auth:
+                    raise self.fail(
+                        f"provider {spec.name!r} answers with a context, not a token; "
+                        "an auth token provider needs token = ... or claims = {...}"
+                    )
+                if cls is SetContextProvider and not spec.usable_for_context:
+                    raise self.fail(
+                        f"provider {spec.name!r} answers with a token; a context provider "
+                        "needs context = {...} (or kind raising, never or garbage)"
+                    )
+                arguments[key] = spec
+            elif key in ("wait", "in_new_window", "show_prechat", "show"):
+                arguments[key] = self.boolean(value, key)
+            elif key in ("text", "agent", "url", "message", "title"):
+                arguments[key] = self.string(value, key)
+            elif key == "seconds":
+                arguments[key] = self.number(value, key)
+            elif key == "custom_context":
+                arguments[key] = self.mapping(value, key)
+        return cls(number=number, **arguments)
+
+    def expectation(
+        self, cls: type[Expectation], number: int, raw: Mapping[str, Any]
+    ) -> Expectation:
+        if cls is ExpectAvailability:
+            table = self.table(raw, "a step", {"expect", "title", *AVAILABILITY_FIELDS})
+            fields = {key: value for key, value in table.items() if key not in ("expect", "title")}
+            if not fields:
+                raise self.fail(f"name the fields to check: {', '.join(AVAILABILITY_FIELDS)}")
+            title = self.string(table["title"], "title") if "title" in table else None
+            return ExpectAvailability(number=number, title=title, fields=fields)
+        arguments = self._arguments(cls, raw, "expect")
+        for key, value in list(arguments.items()):
+            if key == "events":
+                arguments[key] = self.patterns(value)
+            elif key == "within":
+                arguments[key] = self.number(value, key)
+            elif key in ("since", "step"):
+                step = self.integer(value, key)
+                if not 1 <= step < number:
+                    earlier = f"1 to {number - 1}" if number > 2 else "1" if number == 2 else "none"
+                    raise self.fail(f"{key} = {step} must name an earlier step ({earlier})")
+                arguments[key] = step
+            elif key == "code":
+                code = self.integer(value, key)
+                if code not in {int(c) for c in ErrorCode}:
+                    raise self.fail(
+                        f"code {code} is not a documented lcw:error code "
+                        f"({', '.join(str(int(c)) for c in ErrorCode)})"
+                    )
+                arguments[key] = code
+            elif key == "type":
+                arguments[key] = self.choice(value, key, ERROR_TYPES)
+            elif key in ("reason", "queue", "agent", "customer", "title"):
+                arguments[key] = self.string(value, key)
+            elif key in ("values", "includes"):
+                arguments[key] = self.mapping(value, key)
+            elif key == "dropped":
+                arguments[key] = self.dropped(value)
+            elif key in ("created", "queued"):
+                arguments[key] = self.strings(value, key)
+            elif key == "source":
+                arguments[key] = self.choice(value, key, _SOURCES)
+            elif key == "state":
+                states = _WIDGET_STATES if cls is ExpectWidget else _STATES
+                arguments[key] = self.choice(value, key, states)
+            elif key in ("messages", "sessions"):
+                arguments[key] = self.integer(value, key)
+            elif key in (
+                "authenticated",
+                "minimized",
+                "auth_token_provider",
+                "context_provider",
+                "proactive_invitation",
+            ):
+                arguments[key] = self.boolean(value, key)
+        if cls is ExpectError and "code" not in arguments and "type" not in arguments:
+            raise self.fail("name the error: code = 1..8, or type = " + " | ".join(ERROR_TYPES))
+        if cls is ExpectContext and "values" in arguments and "includes" in arguments:
+            raise self.fail("give values (the whole context) or includes (part of it), not both")
+        expectation = cls(number=number, **arguments)
+        if len(_fields(expectation)) == 0:
+            raise self.fail("says nothing to check; name at least one field")
+        return expectation
+
+    def dropped(self, value: object) -> dict[str, str]:
+        if isinstance(value, list):
+            return dict.fromkeys(self.strings(value, "dropped"), "")
+        if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+            return dict(value)
+        raise self.fail(
+            'dropped must list keys (["a"]) or map keys to reason text ({ a = "not a number" })'
+        )
+
+    def patterns(self, value: object) -> tuple[EventPattern, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                'events must be a non-empty list: ["lcw:ready", { name = "lcw:error", '
+                "detail = { errorCode = 3 } }]"
+            )
+        return tuple(self.pattern(item, index) for index, item in enumerate(value, start=1))
+
+    def pattern(self, item: object, index: int) -> EventPattern:
+        where = f"events[{index}]"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, Mapping):
+            raise self.fail(f"{where} must be a name or a table {{ name = ..., detail = ... }}")
+        unknown = sorted(set(item) - {"name", "note", "detail", "at"})
+        if unknown:
+            raise self.fail(
+                f"{where}: unknown key {', '.join(map(repr, unknown))} "
+                "(known: at, detail, name, note)"
+            )
+        if ("name" in item) == ("note" in item):
+            raise self.fail(
+                f"{where} needs a name (an event or entry) or a note (text it contains)"
+            )
+        name = self.string(item["name"], f"{where}.name") if "name" in item else None
+        if name is not None and name.startswith("lcw:") and name not in LCW_EVENTS:
+            raise self.fail(
+                f"{where}: {name!r} is not a documented event "
+                f"(known: {', '.join(sorted(LCW_EVENTS))})"
+            )
+        if "note" in item and "detail" in item:
+            raise self.fail(f"{where}: a note has no detail to match")
+        return EventPattern(
+            name=name,
+            note=self.string(item["note"], f"{where}.note") if "note" in item else None,
+            detail=self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None,
+            at=self.number(item["at"], f"{where}.at") if "at" in item else None,
+        )
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"[:60]

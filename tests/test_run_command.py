@@ -1,0 +1,197 @@
+"""lcw-emulator run: exit 0 only when every expectation held, 1 when not, 2 when unusable."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lcw_emulator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+SAMPLE = "scenarios/documented_sample.toml"
+
+
+@pytest.fixture(autouse=True)
+def _in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paths print as given; run from the repository as the README does.
+    monkeypatch.chdir(ROOT)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["run", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def failing_scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "wrong_queue.toml"
+    path.write_text(
+        f"""
+name = "Expects the wrong queue"
+workstream = "{SCENARIOS / "contoso.toml"}"
+start = 1542622100
+private_key = "{SCENARIOS / "keys" / "private.pem"}"
+[providers.regular]
+claims = {{ sub = "c", iss = "contosohelp.com", lwicontexts = {{ msdyn_isvip = "false" }} }}
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "regular"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "session"
+queue = "VIP"
+[[steps]]
+expect = "events"
+events = ["lcw:chatQueued"]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_passing_scenario_exits_0_with_its_timeline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, SAMPLE)
+    assert code == 0 and err == ""
+    assert out.startswith(f"== {SAMPLE}: The documentation's authenticated sample\n")
+    assert "       +0.000  event     lcw:chatQueued\n" in out
+    assert out.rstrip().splitlines()[-1] == (
+        f"PASS  {SAMPLE}  The documentation's authenticated sample  "
+        "(4 of 4 checks held, 0 s virtual)"
+    )
+    assert "\x1b[" not in out  # captured, not a terminal: plain
+
+
+def test_the_readme_shows_the_main_command_and_its_real_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```sh\n(.*?)\n```", readme, re.S)
+    assert first_block is not None
+    assert first_block.group(1) == (
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && "
+        f".venv/bin/lcw-emulator run {SAMPLE}"
+    )
+    section = readme[readme.index("## Scenarios") : readme.index("## Judge a token")]
+    shown = re.search(r"```text\n(.*?)```", section, re.S)
+    assert shown is not None
+    _, out, _ = run(capsys, SAMPLE)
+    assert shown.group(1) == out
+    assert "docs/scenarios.md" in section
+
+
+def test_a_failing_expectation_exits_1_showing_step_expectation_and_events(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = failing_scenario(tmp_path)
+    code, out, _ = run(capsys, str(path))
+    assert code == 1
+    report = out[out.index("\nFAIL  ") + 1 :]
+    assert report.splitlines()[:7] == [
+        f"FAIL  {path}  Expects the wrong queue  (1 of 2 checks failed, 0 s virtual)",
+        '  step 4: expect session: queue="VIP"',
+        '    what went wrong: queue is "General", expected "VIP"; '
+        "chat-0001: queued at +0s (chat started)",
+        "    recorded by then:",
+        "        +0.000  event     lcw:ready",
+        "        +0.000  event     lcw:startChat",
+        "        +0.000  event     lcw:chatQueued",
+    ]
+    assert '4  expect session: queue="VIP"  FAILED' in out
+    assert "5  expect events: lcw:chatQueued  ok" in out
+
+
+def test_several_files_one_failing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, SAMPLE, str(failing_scenario(tmp_path)))
+    assert code == 1
+    assert out.rstrip().endswith("2 scenarios: 1 passed, 1 failed")
+    assert out.count("\n== ") == 1 and out.startswith("== ")
+
+
+def test_a_directory_runs_every_scenario_in_it(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "scenarios")
+    bundled = [
+        path for path in SCENARIOS.glob("*.toml") if path.name != "contoso.toml"
+    ]  # contoso.toml is the work stream, skipped
+    assert code == 0
+    assert out.rstrip().endswith(f"{len(bundled)} scenarios: {len(bundled)} passed, 0 failed")
+    assert "contoso.toml:" not in out
+
+
+def test_a_malformed_file_means_nothing_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        f'workstream = "{SCENARIOS / "contoso.toml"}"\n'
+        '[[steps]]\ndo = "load"\n[[steps]]\nexpect = "sesion"\n',
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, SAMPLE, str(bad))
+    assert code == 2
+    assert out == ""  # not even the good one ran
+    assert err == (
+        "lcw-emulator run: nothing ran:\n"
+        f"  {bad}: step 2: unknown expectation 'sesion' "
+        "(known: events, never, error, context, session, availability, widget)\n"
+    )
+
+
+def test_unusable_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "scenarios/contoso.toml")
+    assert code == 2 and "looks like a work stream file" in err
+    code, _, err = run(capsys, str(tmp_path / "absent.toml"))
+    assert code == 2 and "absent.toml: cannot read scenario file" in err
+    code, _, err = run(capsys, str(tmp_path))
+    assert code == 2 and "no scenario files" in err
+
+
+def test_json_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "--json", SAMPLE)
+    assert code == 0
+    report = json.loads(out)
+    assert report["passed"] is True
+    (scenario,) = report["scenarios"]
+    assert scenario["source"] == SAMPLE and scenario["passed"] is True
+    assert [entry["name"] for entry in scenario["timeline"] if entry["kind"] == "event"] == [
+        "lcw:ready",
+        "lcw:startChat",
+        "lcw:chatQueued",
+    ]
+    assert "diagram" not in scenario
+    code, out, _ = run(capsys, "--json", str(failing_scenario(tmp_path)))
+    assert code == 1
+    failed = json.loads(out)
+    assert failed["passed"] is False
+    assert [check["passed"] for check in failed["scenarios"][0]["checks"]] == [False, True]
+
+
+def test_mermaid_diagram(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--diagram", "mermaid", SAMPLE, "scenarios/vip_routing.toml")
+    assert code == 0
+    assert out.startswith("### The documentation's authenticated sample (passed)\n")
+    assert out.count("```mermaid\nsequenceDiagram\n") == 2
+    assert err.splitlines()[0].startswith(f"PASS  {SAMPLE}")
+    code, out, _ = run(capsys, "--json", "--diagram", "mermaid", SAMPLE)
+    assert json.loads(out)["scenarios"][0]["diagram"].startswith("sequenceDiagram\n")
+
+
+def test_the_installed_command_piped_is_plain() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "lcw_emulator", "run", SAMPLE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "PASS  scenarios/documented_sample.toml" in completed.stdout
+    assert "\x1b[" not in completed.stdout

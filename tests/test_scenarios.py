@@ -1,0 +1,692 @@
+"""Scenario files and scripts: every bundled one passes, fast; the format's rules and refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import jwt
+import pytest
+
+from lcw_emulator import (
+    ConfigurationError,
+    KeyPair,
+    Scenario,
+    ScenarioResult,
+    ScenarioRun,
+    VirtualClock,
+    load_scenario,
+    run_scenario,
+)
+from lcw_emulator.report import mermaid, render_text
+from lcw_emulator.scenario import (
+    EventPattern,
+    ExpectError,
+    ExpectSession,
+    ExpectWidget,
+    Load,
+    ProviderSpec,
+    SetContextProvider,
+    StartChat,
+    is_work_stream_file,
+    relative_time,
+)
+from lcw_emulator.scenario_runner import ScenarioStuck, auth_provider, context_provider
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def _is_scenario(path: Path) -> bool:
+    return not is_work_stream_file(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+BUNDLED = sorted(path for path in SCENARIOS.glob("*.toml") if _is_scenario(path))
+SCRIPTS = sorted(path for path in SCENARIOS.glob("*.py") if path.name != "documented_sample.py")
+
+
+def _script(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"scenario_script_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def scenario(text: str) -> Scenario:
+    """A scenario from TOML text, with paths relative to scenarios/ (contoso.toml, keys/)."""
+    return Scenario.from_dict(tomllib.loads(text), base_dir=SCENARIOS, source="test.toml")
+
+
+def run(text: str) -> ScenarioResult:
+    return run_scenario(scenario(text))
+
+
+HEAD = """
+name = "test"
+workstream = "contoso.toml"
+start = 1700000000
+private_key = "keys/private.pem"
+[providers.good]
+claims = { sub = "contact-1", iss = "contosohelp.com", lwicontexts = { msdyn_isvip = "true" } }
+"""
+STARTED = (
+    HEAD
+    + """
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "good"
+[[steps]]
+do = "start_chat"
+"""
+)
+
+
+# -- every bundled scenario ----------------------------------------------------
+
+
+def test_at_least_eight_scenarios_and_two_scripts_are_bundled() -> None:
+    assert len(BUNDLED) >= 8
+    assert len(SCRIPTS) >= 2
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[path.stem for path in BUNDLED])
+def test_bundled_scenario_passes(path: Path) -> None:
+    result = run_scenario(load_scenario(path))
+    assert result.passed, render_text(result)
+    assert result.checks, "a bundled scenario checks something"
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_bundled_script_passes(path: Path) -> None:
+    result = asyncio.run(_script(path).scenario())
+    assert result.passed, render_text(result)
+    assert len(result.checks) >= 3
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_bundled_script_main_prints_the_report(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _script(path).main() == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "\x1b[" not in out
+
+
+def test_all_bundled_scenarios_together_run_in_under_a_second() -> None:
+    scripts = [_script(path) for path in SCRIPTS]  # importing is not running
+    began = time.perf_counter()
+    results = [run_scenario(load_scenario(path)) for path in BUNDLED]
+    results += [asyncio.run(script.scenario()) for script in scripts]
+    elapsed = time.perf_counter() - began
+    assert all(result.passed for result in results)
+    virtual = sum(result.end - result.start for result in results)
+    assert virtual > 60  # they do wait on the clock...
+    assert elapsed < 1.0, f"{len(results)} scenarios took {elapsed:.3f} s wall"  # ...for free
+
+
+def test_the_bundled_scenarios_cover_the_documented_behaviour() -> None:
+    scenarios = [load_scenario(path) for path in BUNDLED]
+    steps = [step for item in scenarios for step in item.steps]
+    codes = {step.code for step in steps if isinstance(step, ExpectError)}
+    assert codes >= {1, 2, 3, 4, 7, 8}
+    names = {path.stem for path in BUNDLED}
+    assert {
+        "documented_sample",
+        "unauthenticated_custom_context",
+        "context_precedence",
+        "before_ready",
+        "provider_timeout_exact",
+        "vip_routing",
+        "agent_ends_chat",
+    } <= names
+    # routing by a context variable reaches the VIP queue of contoso.toml
+    assert any(isinstance(step, ExpectSession) and step.queue == "VIP" for step in steps)
+    # the context provider meets customContext in one scenario
+    precedence = load_scenario(SCENARIOS / "context_precedence.toml")
+    assert any(isinstance(step, SetContextProvider) for step in precedence.steps)
+    assert any(isinstance(step, StartChat) and step.custom_context for step in precedence.steps)
+    # calls made before lcw:ready: some step comes before the load
+    before = load_scenario(SCENARIOS / "before_ready.toml")
+    assert not isinstance(before.steps[0], Load)
+
+
+def test_the_documented_sample_scenario_uses_the_documented_payload() -> None:
+    sample = load_scenario(SCENARIOS / "documented_sample.toml")
+    claims = sample.providers["authTokenProvider"].claims
+    assert claims == {
+        "sub": "87b4d06c-abc2-e811-a9b0-000d3a10e09e",
+        "lwicontexts": '{"msdyn_cartvalue":"10000", "msdyn_isvip":"false"}',
+        "iat": 1542622071,
+        "iss": "contosohelp.com",
+        "exp": 1542625672,
+        "nbf": 1542622072,
+    }
+    assert sample.start == 1542622100
+
+
+# -- the format ---------------------------------------------------------------
+
+
+def test_start_takes_epoch_seconds_iso_text_or_a_toml_datetime() -> None:
+    expect = '\n[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
+    base = 'workstream = "contoso.toml"\n'
+    assert scenario(base + "start = 1542622100" + expect).start == 1542622100
+    assert scenario(base + 'start = "2018-11-19T10:08:20Z"' + expect).start == 1542622100
+    assert scenario(base + "start = 2018-11-19T10:08:20Z" + expect).start == 1542622100
+    assert scenario(base + expect).start == 1_700_000_000
+
+
+def test_relative_times() -> None:
+    assert relative_time("+3600") == 3600
+    assert relative_time("-60") == -60
+    assert relative_time("now") == 0
+    assert relative_time("+0.5") == 0.5
+    assert relative_time("3600") is None
+    assert relative_time(3600) is None
+
+
+def test_minted_claims_are_relative_to_the_moment_the_provider_is_called() -> None:
+    spec = load_scenario(SCENARIOS / "vip_routing.toml").providers["vipCustomer"]
+    clock = VirtualClock(start=1000)
+    provider = auth_provider(spec, clock)
+    tokens: list[str] = []
+    clock.advance(250)
+    provider(tokens.append)
+    claims = jwt.decode(tokens[0], options={"verify_signature": False})
+    assert (claims["iat"], claims["nbf"], claims["exp"]) == (1250, 1250, 1250 + 3600)
+    assert claims["lwicontexts"] == '{"msdyn_cartvalue": "5400.50", "msdyn_isvip": "true"}'
+    assert provider.__name__ == "vipCustomer"
+
+
+def test_omitted_claims_leave_the_token() -> None:
+    result = run(
+        HEAD.replace("[providers.good]", "[providers.good]\nomit = ['exp']")
+        + """
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "good"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "error"
+code = 4
+reason = "exp"
+"""
+    )
+    assert result.passed, render_text(result)
+
+
+def test_an_inline_hs256_work_stream_signs_with_its_own_secret() -> None:
+    result = run(
+        """
+[workstream]
+name = "Inline HS256"
+auth = { algorithms = ["HS256"], secret = "s3cret-s3cret-s3cret-s3cret-s3cret" }
+context_variables = [{ name = "tier", type = "Text" }]
+[providers.hs]
+claims = { sub = "c", lwicontexts = { tier = "gold" } }
+[[steps]]
+do = "load"
+[[steps]]
+do = "setAuthTokenProvider"
+provider = "hs"
+[[steps]]
+do = "startChat"
+[[steps]]
+expect = "context"
+values = { tier = "gold" }
+"""
+    )
+    assert result.passed, render_text(result)
+    assert result.work_stream == "Inline HS256"
+
+
+def test_context_provider_specs_behave_as_described() -> None:
+    async def call(spec: ProviderSpec) -> object:
+        clock = VirtualClock(start=0)
+        result = context_provider(spec, clock)()
+        if asyncio.iscoroutine(result):
+            return await clock.wait_for(result, 30)
+        return result
+
+    answer = ProviderSpec(name="c", context={"a": 1})
+    assert asyncio.run(call(answer)) == {"a": 1}
+    assert asyncio.run(call(ProviderSpec(name="g", kind="garbage", value=5))) == 5
+    late = ProviderSpec(name="l", context={"a": 1}, delay=3)
+    assert asyncio.run(call(late)) == {"a": 1}
+    with pytest.raises(RuntimeError, match="token service unavailable"):
+        asyncio.run(call(ProviderSpec(name="r", kind="raising")))
+    with pytest.raises(TimeoutError):
+        asyncio.run(call(ProviderSpec(name="n", kind="never")))
+
+
+def test_a_page_that_does_not_wait_gets_the_outcome_later() -> None:
+    result = run(
+        HEAD
+        + """
+[providers.silent]
+kind = "never"
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "silent"
+[[steps]]
+do = "start_chat"
+wait = false
+[[steps]]
+expect = "never"
+events = ["lcw:error"]
+[[steps]]
+do = "minimize"
+[[steps]]
+do = "wait"
+seconds = 15
+[[steps]]
+expect = "events"
+events = ["lcw:onMinimize", { name = "lcw:error", detail = { errorCode = 3 }, at = 10 }]
+[[steps]]
+expect = "error"
+code = 3
+step = 3
+"""
+    )
+    assert result.passed, render_text(result)
+    assert result.end - result.start == 15
+
+
+def test_a_call_still_waiting_when_the_scenario_ends_is_reported_not_failed() -> None:
+    result = run(
+        HEAD
+        + """
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "widget"
+queued = ["startChat"]
+"""
+    )
+    assert result.passed
+    assert result.unfinished == ("step 1 (start_chat) waits for lcw:ready when the scenario ended",)
+
+
+# -- expectations that do not hold --------------------------------------------
+
+
+def failing(text: str) -> ScenarioResult:
+    result = run(text)
+    assert not result.passed, render_text(result)
+    return result
+
+
+def problem_of(result: ScenarioResult) -> str:
+    (check,) = result.failures
+    assert check.problem is not None
+    return check.problem
+
+
+def test_events_out_of_order_fail() -> None:
+    result = failing(
+        STARTED + '[[steps]]\nexpect = "events"\nevents = ["lcw:chatQueued", "lcw:startChat"]\n'
+    )
+    assert problem_of(result) == "lcw:startChat happened, but not after lcw:chatQueued (order)"
+
+
+def test_events_with_the_wrong_payload_fail_and_show_what_was_recorded() -> None:
+    result = failing(
+        STARTED
+        + '[[steps]]\nexpect = "events"\n'
+        + 'events = [{ name = "chat session created", detail = { queue = "General" } }]\n'
+    )
+    problem = problem_of(result)
+    assert problem.startswith('chat session created {"queue": "General"} did not happen')
+    assert '"queue": "VIP"' in problem  # the entry as recorded
+    assert result.failures[0].scope  # and the entries it looked at
+
+
+def test_events_at_the_wrong_time_or_too_late_fail() -> None:
+    late = failing(
+        STARTED + '[[steps]]\nexpect = "events"\nevents = [{ name = "lcw:chatQueued", at = 1 }]\n'
+    )
+    assert "lcw:chatQueued at +1s did not happen" in problem_of(late)
+    slow = failing(
+        HEAD
+        + """
+[providers.slow]
+claims = { sub = "c", iss = "contosohelp.com" }
+delay = 4
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "slow"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "events"
+events = ["lcw:startChat", "lcw:chatQueued"]
+within = 3
+"""
+    )
+    assert problem_of(slow) == "lcw:chatQueued happened at +4s, later than within 3 s"
+
+
+def test_never_fails_when_it_happened() -> None:
+    result = failing(STARTED + '[[steps]]\nexpect = "never"\nevents = ["lcw:chatQueued"]\n')
+    assert problem_of(result) == "lcw:chatQueued happened at +0s"
+
+
+def test_never_within_a_bound_ignores_what_comes_later() -> None:
+    result = run(
+        HEAD
+        + """
+[providers.slow]
+claims = { sub = "c", iss = "contosohelp.com" }
+delay = 4
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "slow"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "never"
+events = ["lcw:chatQueued"]
+within = 3.9
+"""
+    )
+    assert result.passed, render_text(result)
+
+
+def test_an_error_nobody_expected_fails_the_scenario() -> None:
+    result = failing(
+        HEAD + '[[steps]]\ndo = "load"\n[[steps]]\ndo = "start_chat"\n'
+        '[[steps]]\nexpect = "widget"\nstate = "ready"\n'
+    )
+    (check,) = result.failures
+    assert check.step == 2
+    assert check.expectation == "every error a step raises is expected"
+    assert "step 2 (start_chat) raised [8] Auth function cannot be found on webpage" in str(
+        check.problem
+    )
+
+
+def test_an_expected_error_that_did_not_come_fails() -> None:
+    none = failing(STARTED + '[[steps]]\nexpect = "error"\ncode = 2\n')
+    assert problem_of(none) == "expected an error with code 2; no step raised any"
+    other = failing(
+        HEAD + '[[steps]]\ndo = "load"\n[[steps]]\ndo = "start_chat"\n'
+        '[[steps]]\nexpect = "error"\ncode = 3\n'
+    )
+    problems = [check.problem for check in other.failures]
+    assert problems[0] is not None and problems[0].startswith(
+        "expected an error with code 3; raised instead: step 2 (start_chat) raised [8]"
+    )
+
+
+def test_context_session_availability_and_widget_mismatches_say_what_they_saw() -> None:
+    result = run(
+        STARTED
+        + """
+[[steps]]
+expect = "context"
+values = { msdyn_isvip = false }
+[[steps]]
+expect = "session"
+state = "active"
+queue = "VIP"
+[[steps]]
+expect = "availability"
+isAgentAvailable = true
+[[steps]]
+expect = "widget"
+minimized = true
+"""
+    )
+    problems = [check.problem for check in result.failures]
+    assert problems == [
+        'context is {"msdyn_isvip": true}, expected {"msdyn_isvip": false}',
+        'state is "queued", expected "active"; chat-0001: queued at +0s (chat started)',
+        "getAgentAvailability never answered (no lcw:getAgentAvailability event)",
+        "minimized is false, expected true",
+    ]
+
+
+def test_booleans_are_not_numbers_in_expectations() -> None:
+    result = failing(STARTED + '[[steps]]\nexpect = "context"\nincludes = { msdyn_isvip = 1 }\n')
+    assert problem_of(result) == 'context {"msdyn_isvip": true} lacks {"msdyn_isvip": 1}'
+
+
+# -- malformed scenarios are refused before anything runs -----------------------
+
+MALFORMED = {
+    "unknown action": (
+        '[[steps]]\ndo = "lod"\n',
+        "test.toml: step 1: unknown action 'lod'",
+    ),
+    "both do and expect": (
+        '[[steps]]\ndo = "load"\nexpect = "events"\n',
+        "test.toml: step 1: a step has either do",
+    ),
+    "unknown key": (
+        '[[steps]]\ndo = "load"\n[[steps]]\ndo = "start_chat"\ncustom_contxt = {}\n',
+        "test.toml: step 2 (start_chat): unknown key 'custom_contxt'",
+    ),
+    "missing argument": (
+        '[[steps]]\ndo = "wait"\n',
+        "test.toml: step 1 (wait): needs seconds",
+    ),
+    "negative wait": (
+        '[[steps]]\ndo = "wait"\nseconds = -1\n',
+        "test.toml: step 1 (wait): seconds cannot be below 0",
+    ),
+    "wrong type": (
+        '[[steps]]\ndo = "send_message"\ntext = 5\n',
+        "test.toml: step 1 (send_message): text must be a string",
+    ),
+    "unknown provider": (
+        '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "nope"\n',
+        "test.toml: step 1 (set_auth_token_provider): no provider named 'nope'",
+    ),
+    "a context provider for auth": (
+        "[providers.c]\ncontext = { a = 1 }\n"
+        '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "c"\n',
+        "test.toml: step 1 (set_auth_token_provider): provider 'c' answers with a context",
+    ),
+    "a token provider for context": (
+        '[providers.t]\ntoken = "x.y.z"\n[[steps]]\ndo = "set_context_provider"\nprovider = "t"\n',
+        "test.toml: step 1 (set_context_provider): provider 't' answers with a token",
+    ),
+    "a misspelt event": (
+        '[[steps]]\nexpect = "events"\nevents = ["lcw:chatqueued"]\n',
+        "test.toml: step 1 (expect events): events[1]: 'lcw:chatqueued' is not a documented event",
+    ),
+    "an undocumented code": (
+        '[[steps]]\ndo = "load"\n[[steps]]\nexpect = "error"\ncode = 5\n',
+        "test.toml: step 2 (expect error): code 5 is not a documented lcw:error code",
+    ),
+    "since a later step": (
+        '[[steps]]\ndo = "load"\n[[steps]]\nexpect = "events"\nsince = 2\nevents = ["lcw:ready"]\n',
+        "test.toml: step 2 (expect events): since = 2 must name an earlier step (1)",
+    ),
+    "an unknown state": (
+        '[[steps]]\nexpect = "session"\nstate = "open"\n',
+        "test.toml: step 1 (expect session): state must be one of queued, active, ended,",
+    ),
+    "an empty expectation": (
+        '[[steps]]\nexpect = "session"\n',
+        "test.toml: step 1 (expect session): says nothing to check",
+    ),
+    "an error with neither code nor type": (
+        '[[steps]]\nexpect = "error"\nreason = "x"\n',
+        "test.toml: step 1 (expect error): name the error",
+    ),
+    "no expectation at all": (
+        '[[steps]]\ndo = "load"\n',
+        "test.toml: a scenario with no expect step checks nothing",
+    ),
+    "no steps": ("", "test.toml: a scenario needs steps"),
+    "claims with no key": (
+        '[providers.p]\nclaims = { sub = "x" }\n[[steps]]\nexpect = "widget"\nstate = "ready"\n',
+        "test.toml: provider 'p': claims are minted into a token, which needs a signing key",
+    ),
+    "an answer for a provider that gives none": (
+        '[providers.p]\ntoken = "a.b.c"\nkind = "never"\n'
+        '[[steps]]\nexpect = "widget"\nstate = "ready"\n',
+        "test.toml: provider 'p': kind 'never' gives no answer; drop token",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED), ids=sorted(MALFORMED))
+def test_malformed_scenarios_are_refused_with_file_step_and_problem(case: str) -> None:
+    body, message = MALFORMED[case]
+    with pytest.raises(ConfigurationError) as caught:
+        scenario('workstream = "contoso.toml"\n' + body)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_relative_time_must_be_signed() -> None:
+    with pytest.raises(ConfigurationError, match=r"claims.exp must be epoch seconds or relative"):
+        scenario(
+            'workstream = "contoso.toml"\nprivate_key = "keys/private.pem"\n'
+            '[providers.p]\nclaims = { sub = "x", exp = "3600" }\n'
+            '[[steps]]\nexpect = "widget"\nstate = "ready"\n'
+        )
+
+
+def test_file_level_problems_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"missing\.toml: cannot read scenario file"):
+        load_scenario(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("steps = [", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"broken\.toml: not valid TOML"):
+        load_scenario(broken)
+    with pytest.raises(ConfigurationError, match="looks like a work stream file"):
+        load_scenario(SCENARIOS / "contoso.toml")
+    nowhere = tmp_path / "nowhere.toml"
+    nowhere.write_text('workstream = "absent.toml"\n[[steps]]\ndo = "load"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"workstream = 'absent.toml': .*cannot read"):
+        load_scenario(nowhere)
+
+
+# -- the Python API -------------------------------------------------------------
+
+
+async def test_a_script_drives_a_run_step_by_step(demo_keys: KeyPair) -> None:
+    run = ScenarioRun(SCENARIOS / "contoso.toml", start=1542622100, name="script")
+
+    def authTokenProvider(callback: Callable[[str], None]) -> None:
+        now = int(run.clock.now())
+        callback(
+            demo_keys.mint({"sub": "c", "iss": "contosohelp.com", "iat": now, "exp": now + 60})
+        )
+
+    await run.load()
+    await run.set_auth_token_provider(authTokenProvider)
+    session = await run.start_chat()
+    assert session is not None and session is run.session
+    assert run.last_step == 3
+    check = await run.expect_events("lcw:ready", EventPattern(name="lcw:chatQueued"), within=0)
+    assert check.passed and check.step == 4
+    await run.agent_accepts("Kim")
+    await run.agent_says("Hello")
+    await run.send_message("Hi")
+    assert (await run.expect_session(state="active", agent="Kim", messages=2)).passed
+    assert await run.get_auth_token_provider() == "authTokenProvider"
+    availability = await run.get_agent_availability()
+    assert availability is not None and availability["isAgentAvailable"] is True
+    assert (await run.expect_availability(positionInQueue=1)).passed
+    assert not (await run.expect_widget(minimized=True)).passed
+    result = await run.finish()
+    assert await run.finish() is result
+    assert [check.passed for check in result.checks] == [True, True, True, False]
+    with pytest.raises(RuntimeError, match="finished"):
+        await run.load()
+
+
+async def test_errors_in_a_script_are_kept_for_expect_error() -> None:
+    run = ScenarioRun(SCENARIOS / "contoso.toml")
+    await run.load()
+    assert await run.start_chat() is None
+    assert (await run.expect_error(8, step=2)).passed
+    await run.agent_ends()
+    assert (await run.expect_error(type="ChatStateError", reason="no chat has started")).passed
+    assert (await run.expect_context(dropped=[], created=[])).problem == (
+        "no chat session was created"
+    )
+    result = await run.finish()
+    assert [error.claimed_by for error in result.errors] == [3, 5]
+
+
+async def test_a_step_that_waits_forever_is_stuck_not_hung() -> None:
+    run = ScenarioRun(SCENARIOS / "contoso.toml", step_timeout=0.05)
+    forever: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @run.widget.on("lcw:ready")
+    async def handler() -> None:
+        await forever  # nothing in virtual time will ever resolve this
+
+    result = await run.run_all([Load(), ExpectWidget(state="ready")])
+    (check,) = result.failures
+    assert check.expectation == "step 1 (load) finishes"
+    assert "did not finish within 0.05 wall seconds" in str(check.problem)
+    stuck = ScenarioRun(SCENARIOS / "contoso.toml", step_timeout=0.05)
+    stuck.widget.on("lcw:ready", handler)
+    with pytest.raises(ScenarioStuck, match="step 1 \\(load\\) did not finish"):
+        await stuck.load()  # the Python API raises: a script cannot go on from here
+    forever.cancel()
+
+
+def test_scenario_values_are_frozen() -> None:
+    sample = load_scenario(SCENARIOS / "documented_sample.toml")
+    with pytest.raises(AttributeError):
+        sample.name = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        sample.steps[0].number = 9  # type: ignore[misc]
+    assert [step.number for step in sample.steps] == list(range(1, len(sample.steps) + 1))
+
+
+# -- the format reference stays true --------------------------------------------
+
+DOCS = ROOT / "docs" / "scenarios.md"
+
+
+def _toml_blocks() -> list[str]:
+    text = DOCS.read_text(encoding="utf-8")
+    return [block.split("\n```")[0] for block in text.split("```toml\n")[1:]]
+
+
+@pytest.mark.parametrize("index", range(len(_toml_blocks())))
+def test_every_toml_example_in_the_format_reference_is_accepted(index: int) -> None:
+    block = _toml_blocks()[index]
+    if "workstream" in block:
+        text = block
+    elif block.lstrip().startswith("[[steps]]"):
+        # A step on its own: give it a file and enough steps before it for since/step.
+        text = 'workstream = "contoso.toml"\n' + '[[steps]]\ndo = "load"\n' * 10 + block
+    else:
+        text = (
+            'workstream = "contoso.toml"\nprivate_key = "keys/private.pem"\n'
+            + block
+            + '\n[[steps]]\nexpect = "widget"\nstate = "ready"\n'
+        )
+    scenario(text)
+
+
+def test_the_diagram_in_the_format_reference_is_the_real_one() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    shown = text.split("```mermaid\n")[1].split("```")[0]
+    result = run_scenario(load_scenario(SCENARIOS / "provider_timeout_exact.toml"))
+    assert shown == mermaid(result) + "\n"
