@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
+from loopback import LoopbackEndpoint, closed_port_url, loopback_endpoint
 
 from lcw_emulator import (
     ChatAuthSettings,
@@ -31,47 +28,18 @@ from lcw_emulator.token_providers import minted_token
 START = 1_700_000_000
 
 
-class KeyEndpoint:
-    """A loopback HTTP endpoint that serves one key document; what it serves can change."""
-
-    def __init__(self) -> None:
-        self.body = ""
-        self.status = 200
-        self.delay = 0.0
-        self.requests: list[float] = []  # the virtual clock's time at each request
-        self.clock: VirtualClock | None = None
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                endpoint.requests.append(endpoint.clock.now() if endpoint.clock else 0.0)
-                time.sleep(endpoint.delay)
-                data = endpoint.body.encode()
-                self.send_response(endpoint.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/keys"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
-
-    def serve(self, document: object) -> None:
-        self.body = document if isinstance(document, str) else json.dumps(document)
-
-
 @pytest.fixture
-def endpoint() -> Iterator[KeyEndpoint]:
-    served = KeyEndpoint()
-    served.thread.start()
-    yield served
-    served.server.shutdown()
-    served.server.server_close()
-    served.thread.join()
+def endpoint() -> Iterator[LoopbackEndpoint]:
+    with loopback_endpoint() as served:
+        yield served
+
+
+def serve(endpoint: LoopbackEndpoint, document: object) -> None:
+    endpoint.body = document if isinstance(document, str) else json.dumps(document)
+
+
+def request_times(endpoint: LoopbackEndpoint) -> list[float]:
+    return [request.at for request in endpoint.requests]
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +79,7 @@ async def start(org: Omnichannel, url: str, keys: KeyPair, *, with_kid: bool = T
 
 
 @pytest.fixture
-def clock(endpoint: KeyEndpoint) -> VirtualClock:
+def clock(endpoint: LoopbackEndpoint) -> VirtualClock:
     clock = VirtualClock(start=START)
     endpoint.clock = clock
     return clock
@@ -124,69 +92,69 @@ def org(clock: VirtualClock) -> Omnichannel:
 
 @pytest.mark.parametrize("form", ["pem", "key array", "jwks"])
 async def test_each_documented_form_is_fetched_and_verifies(
-    endpoint: KeyEndpoint, org: Omnichannel, demo_keys: KeyPair, form: str
+    endpoint: LoopbackEndpoint, org: Omnichannel, demo_keys: KeyPair, form: str
 ) -> None:
     document = {
         "pem": demo_keys.public_pem,
         "key array": demo_keys.key_array(),
         "jwks": demo_keys.jwks(),
     }[form]
-    endpoint.serve(document)
-    widget = await ready_widget(org, endpoint.url, demo_keys)
+    serve(endpoint, document)
+    widget = await ready_widget(org, endpoint.url("/keys"), demo_keys)
     session = await widget.sdk.startChat()
     assert session.customer_id == "contact-1"
     assert len(endpoint.requests) == 1
     fetched = widget.timeline.find("public keys fetched")
-    assert fetched and fetched[0].detail["url"] == endpoint.url
+    assert fetched and fetched[0].detail["url"] == endpoint.url("/keys")
     assert fetched[0].detail["why"] == "first use"
 
 
 async def test_keys_are_cached_between_chat_starts(
-    endpoint: KeyEndpoint, org: Omnichannel, demo_keys: KeyPair
+    endpoint: LoopbackEndpoint, org: Omnichannel, demo_keys: KeyPair
 ) -> None:
-    endpoint.serve(demo_keys.key_array())
-    await start(org, endpoint.url, demo_keys)
-    await start(org, endpoint.url, demo_keys)
+    serve(endpoint, demo_keys.key_array())
+    await start(org, endpoint.url("/keys"), demo_keys)
+    await start(org, endpoint.url("/keys"), demo_keys)
     assert len(endpoint.requests) == 1
 
 
 async def test_an_unknown_kid_refetches_once_and_finds_the_rotated_key(
-    endpoint: KeyEndpoint,
+    endpoint: LoopbackEndpoint,
     org: Omnichannel,
     clock: VirtualClock,
     demo_keys: KeyPair,
     rotated_keys: KeyPair,
 ) -> None:
-    endpoint.serve(demo_keys.key_array())
-    await start(org, endpoint.url, demo_keys)
+    serve(endpoint, demo_keys.key_array())
+    await start(org, endpoint.url("/keys"), demo_keys)
     clock.advance(120)
     # The admin publishes the new key next to the old one.
-    endpoint.serve(demo_keys.key_array() + rotated_keys.key_array())
-    widget = await ready_widget(org, endpoint.url, rotated_keys)
+    serve(endpoint, demo_keys.key_array() + rotated_keys.key_array())
+    widget = await ready_widget(org, endpoint.url("/keys"), rotated_keys)
     session = await widget.sdk.startChat()
     assert session.customer_id == "contact-1"
     assert len(endpoint.requests) == 2
     fetched = widget.timeline.find("public keys fetched")
     assert fetched[0].detail == {
-        "url": endpoint.url,
+        "url": endpoint.url("/keys"),
         "why": "unknown kid 'key-2'",
         "kids": ["contoso-2018", "key-2"],
     }
 
 
 async def test_unknown_kids_refetch_at_most_once_per_interval(
-    endpoint: KeyEndpoint,
+    endpoint: LoopbackEndpoint,
     org: Omnichannel,
     clock: VirtualClock,
     demo_keys: KeyPair,
     rotated_keys: KeyPair,
 ) -> None:
-    endpoint.serve(demo_keys.key_array())
-    await start(org, endpoint.url, demo_keys)
-    endpoint.serve(rotated_keys.key_array())
+    serve(endpoint, demo_keys.key_array())
+    await start(org, endpoint.url("/keys"), demo_keys)
+    serve(endpoint, rotated_keys.key_array())
     # 10 s later the rotated kid is unknown, and the keys are too fresh to refetch.
     clock.advance(10)
-    widget = await ready_widget(org, endpoint.url, rotated_keys)
+    widget = await ready_widget(org, endpoint.url("/keys"), rotated_keys)
     with pytest.raises(LcwError) as refused:
         await widget.sdk.startChat()
     assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
@@ -195,25 +163,25 @@ async def test_unknown_kids_refetch_at_most_once_per_interval(
     assert widget.timeline.find("public keys not refetched")
     # Once the interval has passed on the clock, the next unknown kid refetches.
     clock.advance(60)
-    session = await start(org, endpoint.url, rotated_keys)
+    session = await start(org, endpoint.url("/keys"), rotated_keys)
     assert session.authenticated
     assert len(endpoint.requests) == 2
     # A forged kid right after does not hammer the endpoint.
     forged = KeyPair.generate(kid="forged")
     with pytest.raises(LcwError, match="no public key with kid 'forged'"):
-        await start(org, endpoint.url, forged)
+        await start(org, endpoint.url("/keys"), forged)
     assert len(endpoint.requests) == 2
 
 
 async def test_stale_keys_are_fetched_again(
-    endpoint: KeyEndpoint, clock: VirtualClock, demo_keys: KeyPair
+    endpoint: LoopbackEndpoint, clock: VirtualClock, demo_keys: KeyPair
 ) -> None:
     org = Omnichannel(clock=clock, key_source=HttpKeySource(max_age=3600))
-    endpoint.serve(demo_keys.public_pem)
-    await start(org, endpoint.url, demo_keys, with_kid=False)
+    serve(endpoint, demo_keys.public_pem)
+    await start(org, endpoint.url("/keys"), demo_keys, with_kid=False)
     clock.advance(3600)
-    await start(org, endpoint.url, demo_keys, with_kid=False)
-    assert endpoint.requests == [START, START + 3600]
+    await start(org, endpoint.url("/keys"), demo_keys, with_kid=False)
+    assert request_times(endpoint) == [START, START + 3600]
 
 
 @pytest.mark.parametrize(
@@ -225,7 +193,7 @@ async def test_stale_keys_are_fetched_again(
     ],
 )
 async def test_an_unusable_key_endpoint_refuses_the_token_with_code_4(
-    endpoint: KeyEndpoint,
+    endpoint: LoopbackEndpoint,
     org: Omnichannel,
     demo_keys: KeyPair,
     status: int,
@@ -233,12 +201,12 @@ async def test_an_unusable_key_endpoint_refuses_the_token_with_code_4(
     reason: str,
 ) -> None:
     endpoint.status = status
-    endpoint.serve(body)
-    widget = await ready_widget(org, endpoint.url, demo_keys)
+    serve(endpoint, body)
+    widget = await ready_widget(org, endpoint.url("/keys"), demo_keys)
     with pytest.raises(LcwError) as refused:
         await widget.sdk.startChat()
     assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
-    assert endpoint.url in refused.value.reason
+    assert endpoint.url("/keys") in refused.value.reason
     assert reason in refused.value.reason
     assert widget.timeline.event_names()[-1] == "lcw:error"
 
@@ -246,9 +214,7 @@ async def test_an_unusable_key_endpoint_refuses_the_token_with_code_4(
 async def test_a_key_endpoint_nobody_listens_on_refuses_with_code_4(
     org: Omnichannel, demo_keys: KeyPair
 ) -> None:
-    closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    url = f"http://127.0.0.1:{closed.server_address[1]}/keys"
-    closed.server_close()
+    url = closed_port_url()
     with pytest.raises(LcwError) as refused:
         await start(org, url, demo_keys)
     assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
@@ -256,13 +222,13 @@ async def test_a_key_endpoint_nobody_listens_on_refuses_with_code_4(
 
 
 async def test_the_clock_does_not_jump_while_the_keys_are_on_the_wire(
-    endpoint: KeyEndpoint, org: Omnichannel, clock: VirtualClock, demo_keys: KeyPair
+    endpoint: LoopbackEndpoint, org: Omnichannel, clock: VirtualClock, demo_keys: KeyPair
 ) -> None:
-    endpoint.serve(demo_keys.key_array())
+    serve(endpoint, demo_keys.key_array())
     endpoint.delay = 0.2  # real seconds: the loop is idle, only the hold stops a jump
     sleeper = asyncio.ensure_future(clock.sleep(1))
-    session = await start(org, endpoint.url, demo_keys)
-    assert endpoint.requests == [START]
+    session = await start(org, endpoint.url("/keys"), demo_keys)
+    assert request_times(endpoint) == [START]
     assert session.history[0].at == START
     assert not sleeper.done()
     await sleeper

@@ -1,0 +1,116 @@
+"""An auth token provider that asks a real HTTP token endpoint, as a page's provider does.
+
+A page's provider fetches a token from its own service and calls back with it::
+
+    function authTokenProvider(callback) {
+        fetch("/token", {method: "POST", body: ...})
+            .then(response => response.json())
+            .then(body => callback(body.token));
+    }
+
+:func:`http_token_provider` is that provider for the emulated widget, built on
+httpx (``pip install 'lcw-emulator[http]'``). Point it at your token service on
+loopback (or pass an ``httpx.AsyncClient`` with an ASGI/WSGI transport to reach
+an app in-process) and the widget judges the tokens your real code mints.
+
+While it waits on the socket it holds the clock, so a virtual clock does not
+jump over real I/O: the work stream's provider timeout counts only virtual time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+try:
+    import httpx
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "lcw_emulator.http_token_provider needs httpx: pip install 'lcw-emulator[http]'"
+    ) from exc
+
+from .clock import Clock
+from .providers import AuthTokenCallback, AuthTokenProvider
+
+__all__ = ["DEFAULT_HTTP_TIMEOUT", "TokenEndpointError", "http_token_provider"]
+
+# Real seconds before giving up on the endpoint: the widget's own limit is 10 s.
+DEFAULT_HTTP_TIMEOUT = 10.0
+
+
+class TokenEndpointError(Exception):
+    """The token endpoint answered, but not with a token (the provider raises it: code 2)."""
+
+
+def _token_from(response: httpx.Response, token_field: str) -> object:
+    """The token in a response: a JSON object's ``token_field``, a JSON string, or the text."""
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type:
+        return response.text.strip()
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise TokenEndpointError(f"the response says JSON but is not: {exc}") from None
+    if isinstance(body, Mapping):
+        if token_field not in body:
+            keys = ", ".join(map(repr, body)) or "none"
+            raise TokenEndpointError(
+                f"the JSON response has no {token_field!r} field (fields: {keys})"
+            )
+        return body[token_field]
+    return body
+
+
+def http_token_provider(
+    url: str,
+    *,
+    clock: Clock,
+    method: str = "POST",
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    token_field: str = "token",
+    client: httpx.AsyncClient | None = None,
+    timeout: float = DEFAULT_HTTP_TIMEOUT,
+) -> AuthTokenProvider:
+    """A provider that requests a token from ``url`` on every call and calls back with it.
+
+    The response may be the token as text, a JSON string, or a JSON object
+    holding it under ``token_field``. What a page's provider would suffer
+    becomes the documented widget error:
+
+    * the endpoint cannot be reached, or answers a non-2xx status or a body
+      with no token: the provider raises (code 2), saying what came back;
+    * the endpoint takes longer than ``timeout`` real seconds: the provider
+      never calls back, as a hung ``fetch`` would (code 3 once the work
+      stream's timeout passes on the clock).
+
+    ``json`` is sent as the JSON body (the payload your service turns into a
+    JWT); ``client`` is an ``httpx.AsyncClient`` to reuse, otherwise each call
+    opens its own.
+    """
+
+    async def http_token_provider(callback: AuthTokenCallback) -> None:
+        # Hold the clock: a virtual clock must not jump while we wait on the socket.
+        with clock.hold():
+            try:
+                if client is not None:
+                    response = await client.request(
+                        method, url, json=json, headers=headers, params=params, timeout=timeout
+                    )
+                else:
+                    async with httpx.AsyncClient(timeout=timeout) as own:
+                        response = await own.request(
+                            method, url, json=json, headers=headers, params=params
+                        )
+            except httpx.TimeoutException:
+                return  # a hung fetch never calls back
+        if not response.is_success:
+            snippet = response.text.strip()[:200]
+            raise TokenEndpointError(
+                f"{method} {url} answered HTTP {response.status_code}"
+                + (f": {snippet}" if snippet else "")
+            )
+        callback(_token_from(response, token_field))
+
+    return http_token_provider

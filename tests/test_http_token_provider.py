@@ -1,0 +1,197 @@
+"""End to end: a real HTTP token endpoint on loopback, the page's provider calling it, a chat start.
+
+Everything runs on the virtual clock except the socket: the provider holds the
+clock while it waits, so the work stream's 10 s provider timeout counts only
+virtual time and a pending timer cannot fire during real I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from loopback import LoopbackEndpoint, closed_port_url, loopback_endpoint
+
+from lcw_emulator import ErrorCode, LcwError, Omnichannel, VirtualClock, Widget, WorkStream
+from lcw_emulator.http_token_provider import http_token_provider
+
+START = 1542622100  # inside the documentation's sample token window
+
+
+@pytest.fixture
+def endpoint(clock: VirtualClock) -> Iterator[LoopbackEndpoint]:
+    with loopback_endpoint(clock) as served:
+        yield served
+
+
+@pytest.fixture
+async def widget(org: Omnichannel, contoso: WorkStream) -> Widget:
+    widget = org.widget(contoso)
+    await widget.load()
+    return widget
+
+
+async def start_failing(widget: Widget) -> LcwError:
+    with pytest.raises(LcwError) as failed:
+        await widget.sdk.startChat()
+    return failed.value
+
+
+async def test_a_chat_starts_with_the_token_from_a_real_endpoint(
+    endpoint: LoopbackEndpoint,
+    widget: Widget,
+    clock: VirtualClock,
+    sample_token: Callable[..., str],
+) -> None:
+    endpoint.body = json.dumps({"token": sample_token()})
+    endpoint.delay = 0.2  # real seconds on the socket, while a virtual timer is due in 1 s
+    sleeper = asyncio.ensure_future(clock.sleep(1))
+    widget.sdk.setAuthTokenProvider(
+        http_token_provider(
+            endpoint.url("/token"),
+            clock=clock,
+            json={"user": "87b4d06c-abc2-e811-a9b0-000d3a10e09e", "cart": 10000},
+            headers={"X-Page": "contoso"},
+        )
+    )
+    session = await widget.sdk.startChat()
+
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+    assert session.customer_id == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
+    # The page's request, as the service saw it, at virtual time START.
+    (request,) = endpoint.requests
+    assert (request.method, request.path, request.at) == ("POST", "/token", START)
+    assert json.loads(request.body) == {
+        "user": "87b4d06c-abc2-e811-a9b0-000d3a10e09e",
+        "cart": 10000,
+    }
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Page"] == "contoso"
+    # No virtual time passed for the real I/O, and the pending timer did not fire across it.
+    assert clock.now() == START
+    assert not sleeper.done()
+    assert [entry.at for entry in widget.timeline] == [START] * len(widget.timeline)
+    names = [entry.name for entry in widget.timeline]
+    assert names[names.index("startChat") :] == [
+        "startChat",
+        "lcw:startChat",
+        "auth token provider called",
+        "auth token callback",
+        "chat session created",
+        "lcw:chatQueued",
+    ]
+    await sleeper
+    assert clock.now() == START + 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", "{token}\n"),
+        ("application/jwt", "{token}"),
+        ("application/json", '"{token}"'),
+    ],
+)
+async def test_the_token_may_come_as_text_or_a_json_string(
+    endpoint: LoopbackEndpoint,
+    widget: Widget,
+    clock: VirtualClock,
+    sample_token: Callable[..., str],
+    content_type: str,
+    body: str,
+) -> None:
+    endpoint.content_type = content_type
+    endpoint.body = body.format(token=sample_token())
+    widget.sdk.setAuthTokenProvider(http_token_provider(endpoint.url(), clock=clock, method="GET"))
+    session = await widget.sdk.startChat()
+    assert session.authenticated
+    assert endpoint.requests[0].method == "GET"
+
+
+async def test_a_custom_token_field(
+    endpoint: LoopbackEndpoint,
+    widget: Widget,
+    clock: VirtualClock,
+    sample_token: Callable[..., str],
+) -> None:
+    endpoint.body = json.dumps({"jwt": sample_token(), "expires_in": 3600})
+    widget.sdk.setAuthTokenProvider(
+        http_token_provider(endpoint.url(), clock=clock, token_field="jwt")
+    )
+    assert (await widget.sdk.startChat()).authenticated
+    # The default field is "token": its absence is reported with what was there.
+    widget.sdk.setAuthTokenProvider(http_token_provider(endpoint.url(), clock=clock))
+    await widget.sdk.closeChat()
+    error = await start_failing(widget)
+    assert error.code is ErrorCode.AUTH_PROVIDER_FAILED
+    assert "the JSON response has no 'token' field (fields: 'jwt', 'expires_in')" in error.reason
+
+
+async def test_an_error_status_is_code_2_with_the_status_and_body(
+    endpoint: LoopbackEndpoint, widget: Widget, clock: VirtualClock
+) -> None:
+    endpoint.status = 503
+    endpoint.content_type = "text/plain"
+    endpoint.body = "token service down for maintenance"
+    widget.sdk.setAuthTokenProvider(http_token_provider(endpoint.url("/token"), clock=clock))
+    error = await start_failing(widget)
+    assert error.code is ErrorCode.AUTH_PROVIDER_FAILED
+    assert error.reason == (
+        f"the provider raised TokenEndpointError: POST {endpoint.url('/token')} answered "
+        "HTTP 503: token service down for maintenance"
+    )
+    assert widget.timeline.events[-1].detail["errorCode"] == 2
+
+
+async def test_a_token_the_service_refuses_is_code_4(
+    endpoint: LoopbackEndpoint,
+    widget: Widget,
+    clock: VirtualClock,
+    sample_token: Callable[..., str],
+) -> None:
+    endpoint.body = json.dumps({"token": sample_token(iss="someone-else.example")})
+    widget.sdk.setAuthTokenProvider(http_token_provider(endpoint.url(), clock=clock))
+    error = await start_failing(widget)
+    assert error.code is ErrorCode.INVALID_AUTH_TOKEN
+    assert "issuer 'someone-else.example' is not the configured issuer" in error.reason
+
+
+async def test_an_endpoint_nobody_listens_on_is_code_2(widget: Widget, clock: VirtualClock) -> None:
+    widget.sdk.setAuthTokenProvider(http_token_provider(closed_port_url(), clock=clock))
+    error = await start_failing(widget)
+    assert error.code is ErrorCode.AUTH_PROVIDER_FAILED
+    assert error.reason.startswith("the provider raised ConnectError")
+    assert clock.now() == START
+
+
+async def test_a_hung_endpoint_never_calls_back_code_3_in_virtual_time(
+    endpoint: LoopbackEndpoint, widget: Widget, clock: VirtualClock
+) -> None:
+    endpoint.delay = 0.5
+    widget.sdk.setAuthTokenProvider(
+        http_token_provider(endpoint.url(), clock=clock, timeout=0.1)  # real seconds
+    )
+    error = await start_failing(widget)
+    assert error.code is ErrorCode.NO_AUTH_TOKEN
+    assert error.reason == "the provider did not call back within 10 s"
+    assert clock.now() == START + 10  # the widget's timeout passed on the virtual clock
+
+
+async def test_a_shared_client_with_an_in_process_transport(
+    widget: Widget, clock: VirtualClock, sample_token: Callable[..., str]
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def app(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"token": sample_token()})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(app)) as client:
+        widget.sdk.setAuthTokenProvider(
+            http_token_provider("http://tokens.test/token", clock=clock, client=client)
+        )
+        assert (await widget.sdk.startChat()).authenticated
+    assert [str(request.url) for request in seen] == ["http://tokens.test/token"]

@@ -1,0 +1,261 @@
+"""The pytest plugin in a user's own test run: fixtures, the lcw marker, assertion messages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+INI = """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's project with the Contoso work stream and its demo key next to the tests."""
+    pytester.makeini(INI)
+    shutil.copy(SCENARIOS / "contoso.toml", pytester.path / "contoso.toml")
+    (pytester.path / "keys").mkdir()
+    shutil.copy(SCENARIOS / "keys" / "public.pem", pytester.path / "keys" / "public.pem")
+    shutil.copy(SCENARIOS / "keys" / "private.pem", pytester.path / "keys" / "private.pem")
+    return pytester
+
+
+def test_the_plugin_registers_its_marker(project: pytest.Pytester) -> None:
+    markers = project.runpytest("--markers")
+    markers.stdout.fnmatch_lines(["@pytest.mark.lcw(workstream=None, *, start=None, strict=*"])
+
+
+def test_fixtures_in_a_sync_test_without_any_async_plugin(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import time
+
+        from lcw_emulator import load_public_keys
+        from lcw_emulator.token_providers import static_token
+
+        def test_keys_in_every_form(lcw_keys):
+            assert lcw_keys.kid == "lcw-test-key"
+            assert load_public_keys(lcw_keys.public_pem)[0].kid is None
+            assert load_public_keys(__import__("json").dumps(lcw_keys.key_array()))[0].kid == (
+                "lcw-test-key"
+            )
+            assert load_public_keys(__import__("json").dumps(lcw_keys.jwks()))[0].kid == (
+                "lcw-test-key"
+            )
+
+        def test_the_keys_are_made_once_per_session(lcw_keys):
+            global FIRST
+            FIRST = lcw_keys
+
+        def test_the_keys_are_made_once_per_session_2(lcw_keys):
+            assert lcw_keys is FIRST
+
+        def test_clock_org_widget_hang_together(lcw, lcw_clock, lcw_org, lcw_widget):
+            assert abs(lcw_clock.now() - time.time()) < 60
+            assert lcw_org.clock is lcw_clock and lcw.clock is lcw_clock
+            assert lcw_widget is lcw.widget and lcw_widget.is_ready
+            assert lcw_widget.work_stream.name == "Test work stream"
+
+        def test_a_chat_start_with_a_minted_token(lcw, lcw_token):
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token(context={"plan": "gold"})))
+            session = lcw.run(lcw.sdk.startChat)
+            assert session.customer_id == "lcw-test-contact"
+            lcw.assert_context({"plan": "gold"}, exact=True)
+            lcw.assert_sequence(["lcw:ready", "startChat", "lcw:chatQueued"])
+        """
+    )
+    result = project.runpytest("-p", "no:asyncio", "-p", "no:anyio")
+    result.assert_outcomes(passed=5)
+
+
+def test_the_marker_configures_work_stream_start_and_strictness(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        from lcw_emulator import KeyPair, WidgetNotReadyError, WorkStream
+        from lcw_emulator.token_providers import minted_token
+
+        pytestmark = pytest.mark.lcw("contoso.toml", start=1542622100)
+
+        def test_module_marker(lcw, lcw_clock):
+            assert lcw.work_stream.name == "Contoso help"
+            assert lcw_clock.now() == 1542622100
+
+        @pytest.mark.lcw(start=1700000000)
+        def test_the_closest_marker_wins_key_by_key(lcw, lcw_clock, lcw_token):
+            assert lcw.work_stream.name == "Contoso help"
+            assert lcw_clock.now() == 1700000000
+
+        @pytest.mark.lcw(strict=True, load=False)
+        def test_strict_and_unloaded(lcw_widget):
+            assert not lcw_widget.is_ready
+            with pytest.raises(WidgetNotReadyError):
+                lcw_widget.sdk.setAuthTokenProvider(lambda callback: None)
+
+        @pytest.mark.lcw(workstream=WorkStream("Built in code"))
+        def test_a_work_stream_object(lcw_workstream):
+            assert lcw_workstream.name == "Built in code"
+
+        def test_the_contoso_token_service(lcw, lcw_clock):
+            signer = KeyPair.from_private_pem(open("keys/private.pem").read())
+            lcw.sdk.setAuthTokenProvider(
+                minted_token(
+                    signer,
+                    {"sub": "c1", "iss": "contosohelp.com"},
+                    context={"msdyn_cartvalue": "10000", "msdyn_isvip": "true"},
+                    clock=lcw_clock,
+                )
+            )
+            session = lcw.run(lcw.sdk.startChat)
+            assert session.queue.name == "VIP"
+            lcw.assert_context({"msdyn_cartvalue": 10000, "msdyn_isvip": True})
+        """
+    )
+    project.runpytest().assert_outcomes(passed=5)
+
+
+def test_a_conftest_can_override_a_fixture(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest
+        from lcw_emulator import WorkStream
+
+        @pytest.fixture
+        def lcw_workstream():
+            return WorkStream.from_toml("contoso.toml")
+        """
+    )
+    project.makepyfile(
+        """
+        def test_overridden(lcw_widget):
+            assert lcw_widget.work_stream.name == "Contoso help"
+        """
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.lcw(strict=True, speed=3)
+        def test_unknown_option(lcw):
+            pass
+
+        @pytest.mark.lcw("missing.toml")
+        def test_missing_file(lcw):
+            pass
+
+        @pytest.mark.lcw(workstream=42)
+        def test_not_a_work_stream(lcw):
+            pass
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*@pytest.mark.lcw: unknown option speed (known: load, start, strict, workstream)",
+            "*@pytest.mark.lcw: *missing.toml: cannot read work stream file*",
+            "*@pytest.mark.lcw: workstream must be a WorkStream or a TOML path, got int",
+        ],
+        consecutive=False,
+    )
+
+
+def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from lcw_emulator import LcwError
+        from lcw_emulator.token_providers import static_token
+
+        def test_expired(lcw, lcw_token):
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token(lifetime=-1)))
+            with pytest.raises(LcwError):
+                lcw.run(lcw.sdk.startChat)
+            lcw.assert_emitted("lcw:chatQueued")
+
+        def test_wrong_code(lcw):
+            with pytest.raises(LcwError):
+                lcw.run(lcw.sdk.startChat)
+            lcw.assert_error(code=4)
+
+        def test_typed_context(lcw, lcw_token):
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token(context={"cart": "10"})))
+            lcw.run(lcw.sdk.startChat)
+            lcw.assert_context({"cart": 10})
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: Expected lcw:chatQueued to have been emitted. "
+            "lcw:chatQueued was never recorded.",
+            "E       Recorded timeline:",
+            "E  * service  token refused  {'reason': 'the token expired at exp *",
+            "E  * event    lcw:error  {'errorCode': 4, *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: Expected an lcw:error with errorCode 4. Errors emitted:",
+            "E         [[]8] Auth function cannot be found on webpage: work stream *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["E         cart: expected 10 (int), got '10' (str)"]  # unknown keys are Text
+    )
+    # The helpers hide their own frames: the traceback ends in the user's test.
+    result.stdout.no_fnmatch_line("*lcw_emulator/emulator.py*")
+
+
+def test_async_tests_with_pytest_asyncio_in_both_modes(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from lcw_emulator.token_providers import delayed, static_token
+
+        @pytest.mark.asyncio
+        async def test_marked(lcw_widget, lcw_token, lcw, lcw_clock):
+            start = lcw_clock.now()
+            lcw_widget.sdk.setAuthTokenProvider(delayed(lcw_token(), 9.5, clock=lcw_clock))
+            session = await lcw_widget.sdk.startChat()
+            assert session.authenticated
+            assert lcw_clock.now() == start + 9.5
+            lcw.assert_no_error()
+        """
+    )
+    project.runpytest().assert_outcomes(passed=1)
+    project.runpytest("-o", "asyncio_mode=auto").assert_outcomes(passed=1)
+
+
+def test_async_tests_with_anyio(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from lcw_emulator.token_providers import never_answering
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.mark.anyio
+        async def test_timeout(lcw_widget, lcw):
+            lcw_widget.sdk.setAuthTokenProvider(never_answering())
+            with pytest.raises(Exception):
+                await lcw_widget.sdk.startChat()
+            lcw.assert_error(code=3, match="within 10 s")
+        """
+    )
+    project.runpytest("-p", "no:asyncio").assert_outcomes(passed=1)
