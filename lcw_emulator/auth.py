@@ -225,6 +225,13 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
     return float(value)
 
 
+def _canonical_base64url(segment: str) -> bool:
+    if len(segment) % 4 == 1:
+        return False
+    decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") == segment
+
+
 def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings, now: float) -> Any:
     if alg in _SYMMETRIC:
         return settings.secret
@@ -299,6 +306,13 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
                 claim,
                 f"cannot decode the token {part}: {stray.group()!r} at position {stray.start()} "
                 "is not a base64url character (A-Z a-z 0-9 - _)",
+            )
+        if not _canonical_base64url(segment):
+            # PyJWT refuses these too, but names every segment's failure as the header's.
+            return TokenVerdict.refuse(
+                claim,
+                f"cannot decode the token {part}: {len(segment)} characters are not canonical "
+                "base64url (truncated or altered)",
             )
     try:
         header = jwt.get_unverified_header(token)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .clock import Clock
@@ -143,6 +143,21 @@ async def request_token(
     return token
 
 
+def _context_provider_raised(exc: BaseException) -> LcwError:
+    return LcwError(
+        ErrorCode.CONTEXT_PROVIDER_FAILED, f"the context provider raised {_failure(exc)}"
+    )
+
+
+async def _context_answer(awaitable: Awaitable[object]) -> object:
+    # Turn the provider's own exceptions into code 1 here, so that a TimeoutError it raises
+    # is not mistaken for our deadline passing.
+    try:
+        return await awaitable
+    except Exception as exc:
+        raise _context_provider_raised(exc) from exc
+
+
 async def collect_context(
     provider: ContextProvider,
     *,
@@ -158,25 +173,24 @@ async def collect_context(
     record(EntryKind.PROVIDER, "context provider called", {})
     try:
         result = provider()
-        if inspect.isawaitable(result):
-            result = await clock.wait_for(result, timeout)
-    except TimeoutError:
-        raise LcwError(
-            ErrorCode.CONTEXT_PROVIDER_FAILED,
-            f"the context provider did not answer within {timeout:g} s",
-        ) from None
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise  # the chat start itself is being cancelled
-        raise LcwError(
-            ErrorCode.CONTEXT_PROVIDER_FAILED,
-            "the context provider was cancelled before it answered",
-        ) from None
-    except Exception as exc:
-        raise LcwError(
-            ErrorCode.CONTEXT_PROVIDER_FAILED, f"the context provider raised {_failure(exc)}"
-        ) from exc
+    except (Exception, asyncio.CancelledError) as exc:
+        raise _context_provider_raised(exc) from exc
+    if inspect.isawaitable(result):
+        try:
+            result = await clock.wait_for(_context_answer(result), timeout)
+        except TimeoutError:
+            raise LcwError(
+                ErrorCode.CONTEXT_PROVIDER_FAILED,
+                f"the context provider did not answer within {timeout:g} s",
+            ) from None
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the chat start itself is being cancelled
+            raise LcwError(
+                ErrorCode.CONTEXT_PROVIDER_FAILED,
+                "the context provider was cancelled before it answered",
+            ) from None
     if not isinstance(result, Mapping):
         raise LcwError(
             ErrorCode.CONTEXT_PROVIDER_FAILED,
