@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from .clock import VirtualClock
+from .errors import LcwError
 from .events import LCW_EVENTS, EntryKind, Timeline, TimelineEntry
 from .key_source import PublicKeySource
 from .org import Omnichannel
@@ -390,7 +391,13 @@ class LcwEmulator(TimelineAssertions):
                 result = await result
             return result
 
-        return self._runner.run(call())
+        __tracebackhide__ = True
+        try:
+            return self._runner.run(call())
+        except LcwError as error:
+            # A documented failure: its code and reason say what went wrong (and the
+            # timeline how), so the traceback ends at the test's own line.
+            raise error.with_traceback(None) from None
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock by ``seconds`` and let woken tasks run (``with`` only)."""

@@ -194,10 +194,14 @@ def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> 
             lcw.sdk.setAuthTokenProvider(static_token(lcw_token(context={"cart": "10"})))
             lcw.run(lcw.sdk.startChat)
             lcw.assert_context({"cart": 10})
+
+        def test_refused(lcw, lcw_token):
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token(iat=2**40)))
+            lcw.run(lcw.sdk.startChat)
         """
     )
     result = project.runpytest()
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(failed=4)
     result.stdout.fnmatch_lines(
         [
             "E       AssertionError: Expected lcw:chatQueued to have been emitted. "
@@ -216,8 +220,17 @@ def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(
         ["E         cart: expected 10 (int), got '10' (str)"]  # unknown keys are Text
     )
+    # A refused start ends the traceback at the test's line, with the code and the reason.
+    result.stdout.fnmatch_lines(
+        [
+            ">       lcw.run(lcw.sdk.startChat)",
+            "E       lcw_emulator.errors.LcwError: [[]4] Auth token provider provided invalid "
+            "token: iat 1099511627776 looks like milliseconds*",
+        ]
+    )
     # The helpers hide their own frames: the traceback ends in the user's test.
     result.stdout.no_fnmatch_line("*lcw_emulator/emulator.py*")
+    result.stdout.no_fnmatch_line("*lcw_emulator/widget.py*")
 
 
 def test_async_tests_with_pytest_asyncio_in_both_modes(project: pytest.Pytester) -> None:
