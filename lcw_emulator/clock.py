@@ -164,6 +164,10 @@ class VirtualClock:
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
         task = asyncio.ensure_future(awaitable)
+        if task.done():
+            # Answered already (a provider that called back at once): there is no deadline
+            # to arm, and no auto-jump driver to start for one.
+            return task.result()
         timed_out = False
 
         def expire() -> None:
