@@ -21,6 +21,7 @@ from .context import (
     ResolvedVariable,
     VariableType,
 )
+from .emulator import LcwEmulator, TimelineAssertions
 from .errors import (
     ChatStateError,
     ConfigurationError,
@@ -56,6 +57,7 @@ __all__ = [
     "EntryKind",
     "ErrorCode",
     "KeyPair",
+    "LcwEmulator",
     "LcwError",
     "LcwEvent",
     "LiveChatSDK",
@@ -73,6 +75,7 @@ __all__ = [
     "SdkUsageError",
     "SessionState",
     "Timeline",
+    "TimelineAssertions",
     "TimelineEntry",
     "TokenJudgement",
     "TokenVerdict",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from token_service import TokenService
 
-from lcw_emulator import LcwError, WorkStream
-from lcw_emulator.emulator import LcwEmulator
+from lcw_emulator import LcwEmulator, LcwError, WorkStream
 from lcw_emulator.http_token_provider import http_token_provider
 from lcw_emulator.providers import AuthTokenProvider
 from lcw_emulator.token_providers import static_token
