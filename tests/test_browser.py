@@ -550,7 +550,8 @@ async def live_server() -> AsyncIterator[Callable[..., Any]]:
 
     async def serve(work_stream: WorkStream, clock: Clock) -> tuple[str, Application]:
         app = make_app(Omnichannel(clock=clock), work_stream)
-        runner = AppRunner(app)
+        # A page that does not leave must not hold the test for aiohttp's default 60 s.
+        runner = AppRunner(app, shutdown_timeout=2.0)
         await runner.setup()
         runners.append(runner)
         await TCPSite(runner, "127.0.0.1", 0).start()
@@ -561,6 +562,9 @@ async def live_server() -> AsyncIterator[Callable[..., Any]]:
         await runner.cleanup()
 
 
+BROWSER_TEST_LIMIT = 30.0  # seconds; each browser test takes about 1.5 s
+
+
 @pytest.fixture
 async def chromium() -> AsyncIterator[Any]:
     require_chromium()
@@ -568,7 +572,7 @@ async def chromium() -> AsyncIterator[Any]:
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=15_000
         )
         try:
             yield browser
@@ -578,6 +582,7 @@ async def chromium() -> AsyncIterator[Any]:
 
 async def open_demo(chromium: Any, url: str) -> tuple[Any, list[str]]:
     page = await chromium.new_page()
+    page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on(
@@ -596,50 +601,54 @@ async def open_demo(chromium: Any, url: str) -> tuple[Any, list[str]]:
 async def test_chromium_runs_the_documented_sample(
     chromium: Any, live_server: Any, docs_work_stream: WorkStream
 ) -> None:
-    # The server as `lcw-emulator serve --start 1542622100` runs it: wall-speed time.
-    url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_START))
-    page, problems = await open_demo(chromium, url)
-    await page.wait_for_selector('#context tr[data-variable="msdyn_isvip"]', timeout=10_000)
-    seen = await page.evaluate("window.__seen")
-    assert [event["type"] for event in seen] == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
-    assert all(event["custom"] and event["detail"] is None for event in seen)
-    # What the class sees: the events, the resolved context, the session.
-    events = await page.eval_on_selector_all("#events li", "items => items.map(i => i.textContent)")
-    assert events == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
-    rows = await page.eval_on_selector_all(
-        "#context tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
-    )
-    assert rows == [["msdyn_cartvalue", "10000", "Number"], ["msdyn_isvip", "false", "Boolean"]]
-    assert await page.evaluate("window.LcwEmulator.session.context") == SAMPLE_CONTEXT
-    assert "queued in queue General" in await page.inner_text("#session")
-    assert await page.get_attribute("#status", "data-state") == "queued"
-    # The SDK throws in the page where the real one does, before anything reaches Python.
-    thrown = await page.evaluate(
-        """() => { try { Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider("x"); }
-                   catch (error) { return error.name + ": " + error.message; } }"""
-    )
-    assert thrown.startswith(
-        "TypeError: setAuthTokenProvider: authTokenProvider must be a function"
-    )
-    assert problems == []
+    async with asyncio.timeout(BROWSER_TEST_LIMIT):
+        # The server as `lcw-emulator serve --start 1542622100` runs it: wall-speed time.
+        url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_START))
+        page, problems = await open_demo(chromium, url)
+        await page.wait_for_selector('#context tr[data-variable="msdyn_isvip"]', timeout=10_000)
+        seen = await page.evaluate("window.__seen")
+        assert [event["type"] for event in seen] == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
+        assert all(event["custom"] and event["detail"] is None for event in seen)
+        # What the class sees: the events, the resolved context, the session.
+        events = await page.eval_on_selector_all(
+            "#events li", "items => items.map(i => i.textContent)"
+        )
+        assert events == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
+        rows = await page.eval_on_selector_all(
+            "#context tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        )
+        assert rows == [["msdyn_cartvalue", "10000", "Number"], ["msdyn_isvip", "false", "Boolean"]]
+        assert await page.evaluate("window.LcwEmulator.session.context") == SAMPLE_CONTEXT
+        assert "queued in queue General" in await page.inner_text("#session")
+        assert await page.get_attribute("#status", "data-state") == "queued"
+        # The SDK throws in the page where the real one does, before anything reaches Python.
+        thrown = await page.evaluate(
+            """() => { try { Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider("x"); }
+                       catch (error) { return error.name + ": " + error.message; } }"""
+        )
+        assert thrown.startswith(
+            "TypeError: setAuthTokenProvider: authTokenProvider must be a function"
+        )
+        assert problems == []
 
 
 async def test_chromium_expired_token_is_error_4(
     chromium: Any, live_server: Any, docs_work_stream: WorkStream
 ) -> None:
-    url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_EXP))
-    page, problems = await open_demo(chromium, url)
-    await page.wait_for_selector('#events li[data-event="lcw:error"]', timeout=10_000)
-    seen = await page.evaluate("window.__seen")
-    assert [event["type"] for event in seen] == ["lcw:ready", "lcw:startChat", "lcw:error"]
-    error = seen[-1]
-    assert error["custom"]
-    assert error["detail"]["errorCode"] == 4
-    assert error["detail"]["errorDescription"] == "Auth token provider provided invalid token"
-    assert "the token expired at exp 1542625672" in error["detail"]["reason"]
-    assert await page.get_attribute("#status", "data-state") == "failed"
-    assert await page.eval_on_selector_all("#context tbody tr", "rows => rows.length") == 0
-    assert problems == []
+    async with asyncio.timeout(BROWSER_TEST_LIMIT):
+        url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_EXP))
+        page, problems = await open_demo(chromium, url)
+        await page.wait_for_selector('#events li[data-event="lcw:error"]', timeout=10_000)
+        seen = await page.evaluate("window.__seen")
+        assert [event["type"] for event in seen] == ["lcw:ready", "lcw:startChat", "lcw:error"]
+        error = seen[-1]
+        assert error["custom"]
+        assert error["detail"]["errorCode"] == 4
+        assert error["detail"]["errorDescription"] == "Auth token provider provided invalid token"
+        assert "the token expired at exp 1542625672" in error["detail"]["reason"]
+        assert await page.get_attribute("#status", "data-state") == "failed"
+        assert await page.eval_on_selector_all("#context tbody tr", "rows => rows.length") == 0
+        assert problems == []
 
 
 async def python_run_of_the_sample(work_stream: WorkStream) -> tuple[list[Any], dict[str, Any]]:
@@ -672,20 +681,21 @@ async def python_run_of_the_sample(work_stream: WorkStream) -> tuple[list[Any], 
 async def test_chromium_and_python_give_the_same_run(
     chromium: Any, live_server: Any, docs_work_stream: WorkStream
 ) -> None:
-    # A virtual clock standing at --start makes every timestamp exact on both sides.
-    url, app = await live_server(docs_work_stream, VirtualClock(start=SAMPLE_START))
-    page, problems = await open_demo(chromium, url)
-    await page.wait_for_function("window.LcwEmulator.session !== null", timeout=10_000)
-    in_page = await page.evaluate("window.LcwEmulator.timeline")
-    session = await page.evaluate("window.LcwEmulator.session")
-    timeline, python_session = await python_run_of_the_sample(docs_work_stream)
-    assert in_page == timeline
-    assert session == python_session
-    assert session["context"] == SAMPLE_CONTEXT
-    assert [e["name"] for e in in_page if e["kind"] == "event"] == [
-        "lcw:ready",
-        "lcw:startChat",
-        "lcw:chatQueued",
-    ]
-    assert app[BRIDGES][0].widget.session is not None
-    assert problems == []
+    async with asyncio.timeout(BROWSER_TEST_LIMIT):
+        # A virtual clock standing at --start makes every timestamp exact on both sides.
+        url, app = await live_server(docs_work_stream, VirtualClock(start=SAMPLE_START))
+        page, problems = await open_demo(chromium, url)
+        await page.wait_for_function("window.LcwEmulator.session !== null", timeout=10_000)
+        in_page = await page.evaluate("window.LcwEmulator.timeline")
+        session = await page.evaluate("window.LcwEmulator.session")
+        timeline, python_session = await python_run_of_the_sample(docs_work_stream)
+        assert in_page == timeline
+        assert session == python_session
+        assert session["context"] == SAMPLE_CONTEXT
+        assert [e["name"] for e in in_page if e["kind"] == "event"] == [
+            "lcw:ready",
+            "lcw:startChat",
+            "lcw:chatQueued",
+        ]
+        assert app[BRIDGES][0].widget.session is not None
+        assert problems == []
