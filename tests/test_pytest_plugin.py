@@ -16,6 +16,11 @@ asyncio_default_fixture_loop_scope = function
 """
 
 
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # Hypothesis's plugin costs about a second per in-process run and plays no part here.
+    return project.runpytest("-p", "no:hypothesispytest", *args)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A user's project with the Contoso work stream and its demo key next to the tests."""
@@ -28,7 +33,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_the_plugin_registers_its_marker(project: pytest.Pytester) -> None:
-    markers = project.runpytest("--markers")
+    markers = run(project, "--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.lcw(workstream=None, *, start=None, strict=*"])
 
 
@@ -71,7 +76,7 @@ def test_fixtures_in_a_sync_test_without_any_async_plugin(project: pytest.Pytest
             lcw.assert_sequence(["lcw:ready", "startChat", "lcw:chatQueued"])
         """
     )
-    result = project.runpytest("-p", "no:asyncio", "-p", "no:anyio")
+    result = run(project, "-p", "no:asyncio", "-p", "no:anyio")
     result.assert_outcomes(passed=5)
 
 
@@ -119,7 +124,7 @@ def test_the_marker_configures_work_stream_start_and_strictness(project: pytest.
             lcw.assert_context({"msdyn_cartvalue": 10000, "msdyn_isvip": True})
         """
     )
-    project.runpytest().assert_outcomes(passed=5)
+    run(project).assert_outcomes(passed=5)
 
 
 def test_a_conftest_can_override_a_fixture(project: pytest.Pytester) -> None:
@@ -139,7 +144,7 @@ def test_a_conftest_can_override_a_fixture(project: pytest.Pytester) -> None:
             assert lcw_widget.work_stream.name == "Contoso help"
         """
     )
-    project.runpytest().assert_outcomes(passed=1)
+    run(project).assert_outcomes(passed=1)
 
 
 def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None:
@@ -160,7 +165,7 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
             pass
         """
     )
-    result = project.runpytest()
+    result = run(project)
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
         [
@@ -200,7 +205,7 @@ def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> 
             lcw.run(lcw.sdk.startChat)
         """
     )
-    result = project.runpytest()
+    result = run(project)
     result.assert_outcomes(failed=4)
     result.stdout.fnmatch_lines(
         [
@@ -249,8 +254,8 @@ def test_async_tests_with_pytest_asyncio_in_both_modes(project: pytest.Pytester)
             lcw.assert_no_error()
         """
     )
-    project.runpytest().assert_outcomes(passed=1)
-    project.runpytest("-o", "asyncio_mode=auto").assert_outcomes(passed=1)
+    run(project).assert_outcomes(passed=1)
+    run(project, "-o", "asyncio_mode=auto").assert_outcomes(passed=1)
 
 
 def test_async_tests_with_anyio(project: pytest.Pytester) -> None:
@@ -271,4 +276,4 @@ def test_async_tests_with_anyio(project: pytest.Pytester) -> None:
             lcw.assert_error(code=3, match="within 10 s")
         """
     )
-    project.runpytest("-p", "no:asyncio").assert_outcomes(passed=1)
+    run(project, "-p", "no:asyncio").assert_outcomes(passed=1)
