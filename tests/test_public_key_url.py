@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from loopback import LoopbackEndpoint, closed_port_url, loopback_endpoint
@@ -21,6 +22,7 @@ from lcw_emulator import (
     Widget,
     WorkStream,
 )
+from lcw_emulator.cli import main
 from lcw_emulator.key_source import HttpKeySource, StaticKeySource, token_kid
 from lcw_emulator.providers import AuthTokenProvider
 from lcw_emulator.token_providers import minted_token
@@ -259,3 +261,20 @@ def test_token_kid_reads_the_header_or_gives_none(demo_keys: KeyPair) -> None:
     assert token_kid(demo_keys.mint({"sub": "x"})) is None
     assert token_kid("not a token") is None
     assert token_kid(42) is None
+
+
+def test_verify_fetches_the_public_key_url(
+    endpoint: LoopbackEndpoint,
+    demo_keys: KeyPair,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    serve(endpoint, demo_keys.jwks())
+    work_stream = tmp_path / "ws.toml"
+    work_stream.write_text(f'name = "By URL"\n[auth]\npublic_key_url = "{endpoint.url("/keys")}"\n')
+    token = demo_keys.mint({"sub": "c", "iat": START, "exp": START + 60}, with_kid=True)
+    assert main(["verify", "--workstream", str(work_stream), "--at", str(START), token]) == 0
+    assert "VALID for work stream 'By URL'" in capsys.readouterr().out
+    endpoint.status = 404
+    assert main(["verify", "--workstream", str(work_stream), "--at", str(START), token]) == 2
+    assert "answered HTTP 404, so no token can be verified" in capsys.readouterr().err

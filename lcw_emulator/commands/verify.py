@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 
 from ..clock import VirtualClock, describe_instant
+from ..errors import LcwError
 from ..service import OmnichannelService, TokenJudgement
-from ._common import EXIT_FAILED, EXIT_OK, load_work_stream, read_text_argument
+from ._common import EXIT_FAILED, EXIT_OK, UsageProblem, load_work_stream, read_text_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
     token = read_text_argument(args.token, "the token")
     at = args.at if args.at is not None else time.time()
     service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
-    judgement = service.judge_token(work_stream, token)
+    keys = None
+    if work_stream.auth is not None and work_stream.auth.public_key_url is not None:
+        try:  # fetch the keys from the public key URL, as a chat start would
+            keys = asyncio.run(service.public_keys(work_stream, token))
+        except LcwError as exc:
+            raise UsageProblem(exc.reason) from None
+    judgement = service.judge_token(work_stream, token, keys=keys)
     if args.json:
         print(json.dumps(judgement.to_dict(), indent=2, sort_keys=True, default=str))
     else:
