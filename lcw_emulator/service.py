@@ -183,7 +183,7 @@ class OmnichannelService:
             retry = calls[0] + AGENT_AVAILABILITY_WINDOW - now
             raise RateLimitedError(
                 f"getAgentAvailability is limited to {AGENT_AVAILABILITY_LIMIT} calls a minute "
-                f"per org; retry in {retry:g} s"
+                f"per org; retry in {round(retry, 3):g} s"
             )
         calls.append(now)
         queue = work_stream.route({})

@@ -20,7 +20,7 @@ import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .auth import DEFAULT_PROVIDER_TIMEOUT
-from .errors import ErrorCode, LcwError, SdkUsageError
+from .errors import ErrorCode, LcwError, RateLimitedError, SdkUsageError
 from .events import EntryKind, LcwEvent, Timeline
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
 from .sdk import LiveChatSDK
@@ -300,7 +300,16 @@ class Widget(AsyncIOEventEmitter):
         self.session.customer_says(text)
 
     async def get_agent_availability(self) -> dict[str, Any]:
-        result = self.service.agent_availability(self.work_stream)
+        try:
+            result = self.service.agent_availability(self.work_stream)
+        except RateLimitedError as error:
+            # 429 has no lcw:error code; the timeline is where a scenario sees it.
+            self.record(
+                EntryKind.SERVICE,
+                "getAgentAvailability refused",
+                {"httpStatus": error.http_status, "reason": error.reason},
+            )
+            raise
         self.fire(LcwEvent.GET_AGENT_AVAILABILITY, result)
         return result
 
