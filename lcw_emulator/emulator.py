@@ -40,7 +40,7 @@ from .session import ChatSession
 from .widget import Widget
 from .workstream import WorkStream
 
-__all__ = ["LcwEmulator", "Step", "TimelineAssertions"]
+__all__ = ["LcwEmulator", "Step", "TimelineAssertions", "start_time"]
 
 T = TypeVar("T")
 
@@ -318,7 +318,7 @@ class LcwEmulator(TimelineAssertions):
             if not isinstance(org.clock, VirtualClock):
                 raise ValueError("LcwEmulator needs an org on a VirtualClock")
             clock = org.clock
-        self.clock = clock if clock is not None else VirtualClock(start=_start(start))
+        self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
         if workstream is None:
             work_stream = WorkStream("lcw-emulator")
@@ -420,6 +420,6 @@ class LcwEmulator(TimelineAssertions):
         return None
 
 
-def _start(start: float | None) -> float:
-    # The one wall-clock read: the default start, so real services' tokens are fresh.
+def start_time(start: float | None) -> float:
+    """``start``, or the real time now: the default start, so real services' tokens are fresh."""
     return time.time() if start is None else float(start)

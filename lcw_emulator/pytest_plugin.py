@@ -38,7 +38,6 @@ a loop and its virtual clock follows whichever loop waits on it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,9 +121,9 @@ def lcw_keys() -> KeyPair:
 def lcw_clock(lcw_options: LcwOptions) -> VirtualClock:
     """The virtual clock: ``start`` from the marker, or the real time now."""
     from .clock import VirtualClock
+    from .emulator import start_time
 
-    start = time.time() if lcw_options.start is None else float(lcw_options.start)
-    return VirtualClock(start=start)
+    return VirtualClock(start=start_time(lcw_options.start))
 
 
 @pytest.fixture

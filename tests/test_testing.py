@@ -17,6 +17,7 @@ from lcw_emulator import (
     LcwError,
     Omnichannel,
     VirtualClock,
+    WidgetNotReadyError,
     WorkStream,
 )
 from lcw_emulator.emulator import LcwEmulator, TimelineAssertions
@@ -71,7 +72,7 @@ def test_load_false_lets_the_test_listen_for_ready_first(sample_token: Callable[
 
 
 def test_strict_mode_raises_before_ready() -> None:
-    with LcwEmulator(CONTOSO, strict=True, load=False) as lcw, pytest.raises(LcwError):
+    with LcwEmulator(CONTOSO, strict=True, load=False) as lcw, pytest.raises(WidgetNotReadyError):
         lcw.sdk.setAuthTokenProvider(never_answering())
 
 
