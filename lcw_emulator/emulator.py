@@ -40,9 +40,12 @@ from .session import ChatSession
 from .widget import Widget
 from .workstream import WorkStream
 
-__all__ = ["LcwEmulator", "Step", "TimelineAssertions", "start_time"]
+__all__ = ["DEFAULT_START_AHEAD", "LcwEmulator", "Step", "TimelineAssertions", "start_time"]
 
 T = TypeVar("T")
+
+# Seconds ahead of the real time the virtual clock starts by default (see start_time).
+DEFAULT_START_AHEAD = 10.0
 
 # A step of assert_sequence: an entry name, or a name and the detail it must contain.
 Step = str | tuple[str, Mapping[str, Any]]
@@ -292,8 +295,9 @@ class LcwEmulator(TimelineAssertions):
     ``workstream`` is a :class:`WorkStream`, a path to a work stream TOML file,
     or ``None`` for an unauthenticated work stream with no declared variables.
     ``start`` is the virtual clock's start in epoch seconds (default: the real
-    time now, so tokens minted by a real service with the real clock are
-    judged as fresh). Pass ``clock`` or ``org`` to share them.
+    time now plus 10 s, so tokens a real service mints with the real clock
+    during the test are fresh; see :func:`start_time`). Pass ``clock`` or
+    ``org`` to share them.
     ``strict`` makes SDK calls before ``lcw:ready`` raise; ``load=False``
     leaves the widget unloaded so the test can listen for ``lcw:ready`` first.
 
@@ -421,5 +425,12 @@ class LcwEmulator(TimelineAssertions):
 
 
 def start_time(start: float | None) -> float:
-    """``start``, or the real time now: the default start, so real services' tokens are fresh."""
-    return time.time() if start is None else float(start)
+    """``start``, or the default: the real time now plus :data:`DEFAULT_START_AHEAD`.
+
+    The virtual clock stands still while a test runs, but a real token service
+    stamps ``iat`` with the real clock: a token minted a second after the clock
+    was made would be "issued in the future". Starting a little ahead keeps
+    such tokens valid (it reads as Omnichannel's clock running 10 s ahead of
+    your service's) and is far shorter than any token's lifetime.
+    """
+    return time.time() + DEFAULT_START_AHEAD if start is None else float(start)

@@ -26,7 +26,8 @@ marker; a closer marker wins key by key::
 path (relative to the test file, else to the rootdir). Without it the work
 stream is ``Test work stream``: RS256 with ``lcw_keys``'s public key (PEM,
 no kid), no issuer, no declared variables. ``start`` defaults to the real
-time now, so tokens your real service mints with the real clock are fresh.
+time now plus 10 s, so tokens your real service mints with the real clock
+during the test are fresh (never "issued in the future").
 
 Async: every fixture here is a plain (sync) fixture, so the plugin needs no
 async plugin. A sync test drives the widget on the emulator's own loop with
@@ -119,7 +120,7 @@ def lcw_keys() -> KeyPair:
 
 @pytest.fixture
 def lcw_clock(lcw_options: LcwOptions) -> VirtualClock:
-    """The virtual clock: ``start`` from the marker, or the real time now."""
+    """The virtual clock: ``start`` from the marker, or the real time now plus 10 s."""
     from .clock import VirtualClock
     from .emulator import start_time
 

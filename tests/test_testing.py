@@ -82,10 +82,21 @@ def test_without_a_work_stream_the_chat_is_unauthenticated() -> None:
         lcw.assert_context({"plan": "gold"}, exact=True)
 
 
-def test_the_default_start_is_the_real_time_now() -> None:
+def test_the_default_start_is_a_little_ahead_of_the_real_time() -> None:
     before = time.time()
     emulator = LcwEmulator()
-    assert before <= emulator.clock.now() <= time.time()
+    assert before + 10 <= emulator.clock.now() <= time.time() + 10
+    assert LcwEmulator(start=5).clock.now() == 5
+
+
+def test_a_token_stamped_by_the_real_clock_later_in_the_test_is_fresh(
+    contoso: WorkStream, demo_keys: KeyPair
+) -> None:
+    with LcwEmulator(contoso) as lcw:
+        later = time.time() + 2  # the real clock, two seconds into a slow test
+        issued = {"sub": "c", "iss": "contosohelp.com", "iat": int(later), "exp": int(later) + 60}
+        lcw.sdk.setAuthTokenProvider(static_token(demo_keys.mint(issued)))
+        assert lcw.run(lcw.sdk.startChat).authenticated
 
 
 def test_an_org_brings_its_clock() -> None:
