@@ -226,9 +226,12 @@ class VirtualClock:
     async def settle(self) -> None:
         """Yield until no task on the loop is ready to run (time does not move)."""
         loop = asyncio.get_running_loop()
-        await asyncio.sleep(0)
-        while _loop_busy(loop):
+        # Holding parks the auto-jump driver, which would otherwise count as work
+        # on every turn and keep this loop spinning.
+        with self.hold():
             await asyncio.sleep(0)
+            while _loop_busy(loop):
+                await asyncio.sleep(0)
 
     def _drop_cancelled(self) -> None:
         while self._heap and self._heap[0][2].cancelled:

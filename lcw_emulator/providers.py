@@ -104,10 +104,14 @@ async def request_token(
         result = provider(callback)
     except (Exception, asyncio.CancelledError) as exc:
         # Raised by the provider itself (it runs synchronously here), so it is the
-        # provider failing, not our task being cancelled.
-        raise LcwError(
-            ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}"
-        ) from exc
+        # provider failing, not our task being cancelled. As for async providers,
+        # the first outcome wins: a token already called back still counts.
+        if not answer.done():
+            raise LcwError(
+                ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}"
+            ) from exc
+        record(EntryKind.NOTE, "provider raised after calling back", {"error": _failure(exc)})
+        result = None
     task: asyncio.Future[object] | None = None
     if inspect.isawaitable(result):
         task = asyncio.ensure_future(result)

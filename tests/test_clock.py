@@ -143,3 +143,12 @@ async def test_real_clock_reads_wall_time() -> None:
 def test_describe_instant_is_readable() -> None:
     assert describe_instant(1542625672) == "1542625672 (2018-11-19T11:07:52Z)"
     assert describe_instant(1.5) == "1.5 (1970-01-01T00:00:01Z)"
+
+
+async def test_settle_returns_while_auto_jump_timers_are_pending() -> None:
+    clock = VirtualClock(start=0)
+    sleeper = asyncio.ensure_future(clock.sleep(5))
+    await asyncio.wait_for(clock.settle(), 1)  # real-time guard: it must not spin forever
+    assert clock.now() == 0 and not sleeper.done()
+    await sleeper
+    assert clock.now() == 5

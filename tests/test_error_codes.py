@@ -308,3 +308,26 @@ async def test_the_widget_works_again_after_each_failure(
     session = await widget.sdk.startChat()
     assert session.state.value == "queued"
     assert [e["errorCode"] for e in errors_of(widget)] == [2, 3, 3, 4]
+
+
+async def test_a_provider_that_raises_after_calling_back_still_counts_sync_or_async(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    token = sample_token()
+
+    def sync_provider(callback: Callable[[str], None]) -> None:
+        callback(token)
+        raise RuntimeError("cleanup failed")
+
+    async def async_provider(callback: Callable[[str], None]) -> None:
+        callback(token)
+        raise RuntimeError("cleanup failed")
+
+    for provider in (sync_provider, async_provider):
+        widget = await loaded(org, contoso)
+        widget.sdk.setAuthTokenProvider(provider)
+        session = await widget.sdk.startChat()
+        await asyncio.sleep(0)
+        assert session.authenticated
+        [note] = widget.timeline.find("provider raised after calling back")
+        assert note.detail == {"error": "RuntimeError: cleanup failed"}
