@@ -9,6 +9,7 @@ asserts on it.
 from __future__ import annotations
 
 import enum
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -76,6 +77,11 @@ def _contains(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
+# Most entries carry no detail, and every chat keeps its timeline: they all share one
+# read-only empty mapping rather than an empty dict each.
+_NO_DETAIL: Mapping[str, Any] = types.MappingProxyType({})
+
+
 class Timeline:
     """An append-only, ordered record of one widget's run."""
 
@@ -94,7 +100,7 @@ class Timeline:
     def record(
         self, at: float, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None
     ) -> TimelineEntry:
-        entry = TimelineEntry(at, kind, name, dict(detail or {}))
+        entry = TimelineEntry(at, kind, name, dict(detail) if detail else _NO_DETAIL)
         self._entries.append(entry)
         return entry
 
