@@ -127,7 +127,8 @@ class Widget(AsyncIOEventEmitter):
     def fire(self, event: LcwEvent, detail: Mapping[str, Any] | None = None) -> None:
         """Record and emit an ``lcw:*`` event to its listeners."""
         self.record(EntryKind.EVENT, event.value, detail)
-        self.emit(event.value, CustomEvent(event.value, detail))
+        if self.listeners(event.value):  # most events of most chats have none
+            self.emit(event.value, CustomEvent(event.value, detail))
 
     def _emit_run(
         self, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
