@@ -41,7 +41,6 @@ import datetime as dt
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,7 +53,7 @@ from .events import LCW_EVENTS, TimelineEntry
 from .sdk import LiveChatSDK
 from .session import SessionState
 from .widget import WidgetState
-from .workstream import WorkStream
+from .workstream import WorkStream, read_toml
 
 __all__ = [
     "ACTIONS",
@@ -618,16 +617,7 @@ class Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; relative paths in it are relative to it."""
     file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read scenario file: {exc.strerror}", source=str(file)
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"not valid TOML: {exc}", source=str(file)) from None
-    except UnicodeDecodeError:
-        raise ConfigurationError("not UTF-8 text", source=str(file)) from None
+    data = read_toml(file, "scenario")
     return Scenario.from_dict(data, base_dir=file.parent, source=str(file))
 
 

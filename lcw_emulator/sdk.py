@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .session import ChatSession
     from .widget import Widget
 
-__all__ = ["LiveChatSDK"]
+__all__ = ["JAVASCRIPT_METHODS", "LiveChatSDK"]
 
 T = TypeVar("T")
 
@@ -262,3 +262,9 @@ class LiveChatSDK:
     startProactiveChat = start_proactive_chat
     getAgentAvailability = get_agent_availability
     setBotAuthTokenProvider = set_bot_auth_token_provider
+
+
+# Every documented SDK method by its JavaScript name: the camelCase aliases above.
+JAVASCRIPT_METHODS = frozenset(
+    name for name, value in vars(LiveChatSDK).items() if callable(value) and name != name.lower()
+)

@@ -25,7 +25,21 @@ from .auth import (
 from .context import ContextVariable, Primitive, VariableType
 from .errors import ConfigurationError
 
-__all__ = ["Queue", "RoutingRule", "WorkStream"]
+__all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml"]
+
+
+def read_toml(file: Path, what: str) -> dict[str, Any]:
+    """Parse a TOML file, or raise :class:`ConfigurationError` naming it and what is wrong."""
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {what} file: {exc.strerror}", source=str(file)
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"not valid TOML: {exc}", source=str(file)) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError("not UTF-8 text", source=str(file)) from None
 
 
 @attrs.frozen
@@ -109,16 +123,7 @@ class WorkStream:
     def from_toml(cls, path: str | Path) -> WorkStream:
         """Load a work stream file; key files are found relative to it."""
         file = Path(path)
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot read work stream file: {exc.strerror}", source=str(file)
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"not valid TOML: {exc}", source=str(file)) from None
-        except UnicodeDecodeError:
-            raise ConfigurationError("not UTF-8 text", source=str(file)) from None
+        data = read_toml(file, "work stream")
         return cls.from_dict(data, base_dir=file.parent, source=str(file))
 
     @classmethod

@@ -19,6 +19,7 @@ from lcw_emulator import (
     WorkStream,
 )
 from lcw_emulator.events import LCW_EVENTS, EntryKind
+from lcw_emulator.sdk import JAVASCRIPT_METHODS
 from lcw_emulator.token_providers import static_token
 
 OPEN = WorkStream.from_dict(
@@ -143,6 +144,7 @@ def test_every_documented_method_has_its_javascript_alias() -> None:
     }
     for js, py in pairs.items():
         assert getattr(LiveChatSDK, js) is getattr(LiveChatSDK, py)
+    assert set(pairs) == JAVASCRIPT_METHODS
 
 
 async def test_unauthenticated_custom_context_both_shapes_and_routing(org: Omnichannel) -> None:

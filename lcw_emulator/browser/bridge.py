@@ -39,6 +39,7 @@ import attrs
 from ..clock import describe_instant
 from ..errors import LcwError
 from ..events import LcwEvent
+from ..sdk import JAVASCRIPT_METHODS
 from ..session import ChatSession
 from ..widget import CustomEvent, Widget
 
@@ -46,21 +47,7 @@ __all__ = ["PROTOCOL_VERSION", "SDK_METHODS", "PageBridge", "PageScriptError", "
 
 PROTOCOL_VERSION = 1
 
-SDK_METHODS = frozenset(
-    {
-        "setContextProvider",
-        "getContextProvider",
-        "removeContextProvider",
-        "setAuthTokenProvider",
-        "getAuthTokenProvider",
-        "removeAuthTokenProvider",
-        "startChat",
-        "closeChat",
-        "getAgentAvailability",
-        "startProactiveChat",
-        "setBotAuthTokenProvider",
-    }
-)
+SDK_METHODS = JAVASCRIPT_METHODS
 
 Send = Callable[[str], None]
 
