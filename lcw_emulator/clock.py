@@ -63,10 +63,26 @@ class Clock(Protocol):
 
 
 class RealClock:
-    """Wall-clock time, for interactive demos and a real browser."""
+    """Wall-clock time, for interactive demos and a real browser.
+
+    With ``start`` (epoch seconds) the clock reads ``start`` when it is made and
+    then moves at wall speed: a live page gets real seconds to answer, while
+    tokens are judged as if it ran at ``start`` (the documentation's sample
+    token expired in 2018).
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self.start = start
+        # monotonic, so a wall-clock adjustment during a demo does not move the page's time
+        self._origin = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"RealClock(start={self.start!r})" if self.start is not None else "RealClock()"
 
     def now(self) -> float:
-        return time.time()
+        if self.start is None:
+            return time.time()
+        return self.start + (time.monotonic() - self._origin)
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
         return asyncio.get_running_loop().call_later(max(delay, 0.0), callback)

@@ -33,10 +33,10 @@ from lcw_emulator import (
     VirtualClock,
     WorkStream,
 )
-from lcw_emulator.browser import ShiftedClock, describe_session
+from lcw_emulator.browser import describe_session
 from lcw_emulator.browser.server import BRIDGES, make_app, static_text
 from lcw_emulator.cli import main
-from lcw_emulator.clock import Clock
+from lcw_emulator.clock import Clock, RealClock
 from lcw_emulator.commands.serve import docs_sample_work_stream
 
 # The documentation's sample token is HS256 with jwt.io's 19-byte example secret;
@@ -603,7 +603,7 @@ async def test_chromium_runs_the_documented_sample(
 ) -> None:
     async with asyncio.timeout(BROWSER_TEST_LIMIT):
         # The server as `lcw-emulator serve --start 1542622100` runs it: wall-speed time.
-        url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_START))
+        url, _ = await live_server(docs_work_stream, RealClock(start=SAMPLE_START))
         page, problems = await open_demo(chromium, url)
         await page.wait_for_selector('#context tr[data-variable="msdyn_isvip"]', timeout=10_000)
         seen = await page.evaluate("window.__seen")
@@ -636,7 +636,7 @@ async def test_chromium_expired_token_is_error_4(
     chromium: Any, live_server: Any, docs_work_stream: WorkStream
 ) -> None:
     async with asyncio.timeout(BROWSER_TEST_LIMIT):
-        url, _ = await live_server(docs_work_stream, ShiftedClock(SAMPLE_EXP))
+        url, _ = await live_server(docs_work_stream, RealClock(start=SAMPLE_EXP))
         page, problems = await open_demo(chromium, url)
         await page.wait_for_selector('#events li[data-event="lcw:error"]', timeout=10_000)
         seen = await page.evaluate("window.__seen")

@@ -152,3 +152,12 @@ async def test_settle_returns_while_auto_jump_timers_are_pending() -> None:
     assert clock.now() == 0 and not sleeper.done()
     await sleeper
     assert clock.now() == 5
+
+
+def test_real_clock_with_a_start_moves_at_wall_speed_from_there() -> None:
+    clock = RealClock(start=1542622100)
+    first = clock.now()
+    assert 1542622100 <= first < 1542622101
+    time.sleep(0.01)
+    assert clock.now() - first >= 0.01
+    assert repr(clock) == "RealClock(start=1542622100)"

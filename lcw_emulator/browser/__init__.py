@@ -10,6 +10,5 @@ aiohttp; only ``server`` needs it.
 """
 
 from .bridge import PageBridge, PageScriptError, describe_session
-from .clock import ShiftedClock
 
-__all__ = ["PageBridge", "PageScriptError", "ShiftedClock", "describe_session"]
+__all__ = ["PageBridge", "PageScriptError", "describe_session"]

@@ -10,7 +10,7 @@ import warnings
 from importlib import resources
 from pathlib import Path
 
-from ..clock import Clock, VirtualClock, describe_instant
+from ..clock import Clock, RealClock, VirtualClock, describe_instant
 from ..org import Omnichannel
 from ._common import EXIT_OK, EXIT_UNUSABLE, UsageProblem, load_work_stream
 
@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def make_clock(mode: str, start: float | None) -> Clock:
     """The org's clock for a live server.
 
-    ``wall`` (the default) is a :class:`ShiftedClock`: it starts at ``start``
+    ``wall`` (the default) is a :class:`RealClock` with a start: it starts at ``start``
     and runs at wall speed, so a page gets the same real 10 s to call back as
     in a real browser, and a class has the sample token's hour to watch the
     demo. ``virtual`` is a :class:`VirtualClock` with auto-jump: time stands
@@ -80,12 +80,10 @@ def make_clock(mode: str, start: float | None) -> Clock:
     jumps when everything waits on it. The bridge holds it while the page runs a
     provider, so the jump never skips the page's answer.
     """
-    from ..browser.clock import ShiftedClock
-
     at = start if start is not None else time.time()
     if mode == "virtual":
         return VirtualClock(start=at)
-    return ShiftedClock(at)
+    return RealClock(start=at)
 
 
 def run(args: argparse.Namespace) -> int:
