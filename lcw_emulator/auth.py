@@ -241,14 +241,15 @@ def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings,
     if not identified:
         return settings.keys[0].key
     kid = header.get("kid")
+    known = ", ".join(repr(key.kid) for key in identified)
     if kid is None:
         return TokenVerdict.refuse(
             "kid",
-            "the work stream's public keys are identified by kid, and the token header has no kid",
+            "the work stream's public keys are identified by kid, and the token header has "
+            f"no kid (known: {known})",
         )
     match = next((key for key in identified if key.kid == kid), None)
     if match is None:
-        known = ", ".join(repr(key.kid) for key in identified)
         return TokenVerdict.refuse("kid", f"no public key with kid {kid!r} (known: {known})")
     if match.expiry is not None and now >= match.expiry:
         return TokenVerdict.refuse(
