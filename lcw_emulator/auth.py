@@ -13,6 +13,8 @@ import binascii
 import datetime as dt
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -278,6 +280,47 @@ _DECODE_OPTIONS: Any = {
 }
 
 
+# Decodes that passed, least recently used first: (token, alg, id(key)) -> that key. Holding the
+# key keeps its id from being taken by another object while the entry lives (RSA key objects
+# are unhashable, so their id stands in for them). 1,024 entries is a few hundred kilobytes.
+VERIFIED_CACHE_SIZE = 1024
+_verified: OrderedDict[tuple[str, str, int], object] = OrderedDict()
+_verified_lock = threading.Lock()  # the package runs on one loop, but its callers may not
+_MISSING = object()
+
+
+def _decode(token: str, key: Any, alg: str) -> dict[str, Any]:
+    """``jwt.decode`` of ``token`` with ``key`` for ``alg``, a repeat of a success from memory.
+
+    What PyJWT checks here (the token's structure and header, the signature) is a pure
+    function of the token, the algorithm and the key: the options are fixed and judge no
+    time. A suite that hands the same token to many chats pays that check once (it is most
+    of a chat start's cost). A repeat re-reads the payload PyJWT accepted (the same bytes
+    through the same ``json.loads``), so each caller gets a dict of its own. Everything that
+    depends on the work stream's settings or on ``now`` (algorithm allowed, ``crit``, kid and
+    key expiry, ``exp``/``nbf``/``iat`` with leeway, required claims, issuer, size) is judged
+    by the caller on every call, before and after this. A failure is never remembered: it
+    takes the full path and raises each time. Only PyJWT's short-key warning is not repeated.
+    """
+    entry = (token, alg, id(key))
+    with _verified_lock:
+        known = _verified.get(entry, _MISSING) is key
+        if known:
+            _verified.move_to_end(entry)
+    if known:
+        payload = token.split(".")[1]
+        claims: dict[str, Any] = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+        return claims
+    claims = jwt.decode(token, key, algorithms=[alg], options=_DECODE_OPTIONS)
+    with _verified_lock:
+        _verified[entry] = key
+        if len(_verified) > VERIFIED_CACHE_SIZE:
+            _verified.popitem(last=False)
+    return claims
+
+
 def _judge_header(header: Mapping[str, Any], settings: ChatAuthSettings, now: float) -> Any:
     """The key to verify the signature with, or the verdict refusing the header."""
     alg = header.get("alg")
@@ -319,12 +362,9 @@ def _claims_in_one_parse(
     if isinstance(key, TokenVerdict):
         return None
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token, key, algorithms=[header["alg"]], options=_DECODE_OPTIONS
-        )
+        return _decode(token, key, header["alg"])
     except jwt.PyJWTError:
         return None
-    return claims
 
 
 def validate_token(token: object, settings: ChatAuthSettings, now: float) -> TokenVerdict:
@@ -379,7 +419,7 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         return key
     alg = header["alg"]
     try:
-        claims = jwt.decode(token, key, algorithms=[alg], options=_DECODE_OPTIONS)
+        claims = _decode(token, key, alg)
     except jwt.InvalidSignatureError:
         kid = header.get("kid")
         which = f"the public key with kid {kid!r}" if kid else "the work stream's key"

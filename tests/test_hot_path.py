@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import inspect
 import json
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
 import attrs
+import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -25,6 +28,7 @@ from lcw_emulator.widget import _takes_event
 
 NOW = 1542622100
 SECRET = "a-shared-secret-of-at-least-32-bytes"
+CLAIMS = {"sub": "contact-1", "iat": NOW - 30, "exp": NOW + 3600, "iss": "contosohelp.com"}
 
 
 def _segment(data: bytes) -> str:
@@ -52,8 +56,19 @@ def _token(header: object, payload: object, signer: KeyPair | str, mutate: int |
 
 
 def _long_way(token: str, auth_settings: ChatAuthSettings, now: float) -> auth.TokenVerdict:
-    with mock.patch.object(auth, "_claims_in_one_parse", return_value=None):
+    """The verdict with neither shortcut: one parse skipped, no decode remembered."""
+    with (
+        mock.patch.object(auth, "_claims_in_one_parse", return_value=None),
+        mock.patch.object(auth, "_verified", OrderedDict()),
+    ):
         return auth.validate_token(token, auth_settings, now)
+
+
+@contextlib.contextmanager
+def _cache_of_its_own() -> Iterator[OrderedDict[tuple[str, str, int], object]]:
+    """An empty verified-decode cache for the duration, so tests see only their own entries."""
+    with mock.patch.object(auth, "_verified", OrderedDict()) as verified:
+        yield verified
 
 
 headers = st.fixed_dictionaries(
@@ -132,12 +147,129 @@ def test_the_shortcut_accepts_the_sample_and_the_long_way_agrees(
 def test_time_claims_are_judged_against_each_calls_clock(
     sample_token: Callable[..., str], contoso: WorkStream
 ) -> None:
-    # Nothing about a token is remembered between calls: the same token, later, is expired.
+    # Only the signature check may be remembered between calls: the same token, later, is
+    # expired.
     assert contoso.auth is not None
     token = sample_token()
     assert auth.validate_token(token, contoso.auth, NOW).accepted
     late = auth.validate_token(token, contoso.auth, 1542625672)
     assert late.claim == "exp" and not late.accepted
+
+
+times = st.sampled_from([NOW, NOW - 100, NOW + 3599, NOW + 3600, NOW + 7200])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=headers,
+    payload=payloads,
+    rsa_signed=st.booleans(),
+    mutate=st.none() | st.integers(min_value=0, max_value=2000),
+    first=st.integers(min_value=0, max_value=4),
+    then=st.integers(min_value=0, max_value=4),
+    first_now=times,
+    then_now=times,
+)
+def test_a_warm_cache_never_changes_a_verdict(
+    demo_keys: KeyPair,
+    work_streams: list[ChatAuthSettings],
+    header: dict[str, Any],
+    payload: dict[str, Any],
+    rsa_signed: bool,
+    mutate: int | None,
+    first: int,
+    then: int,
+    first_now: int,
+    then_now: int,
+) -> None:
+    # Whatever the first judgement (accepted, refused, another work stream, another time)
+    # left in the cache, the second is the one a cold cache gives.
+    token = _token(header, payload, demo_keys if rsa_signed else SECRET, mutate)
+    with _cache_of_its_own():
+        warming = auth.validate_token(token, work_streams[first], first_now)
+        assert warming == _long_way(token, work_streams[first], first_now)
+        warm = auth.validate_token(token, work_streams[then], then_now)
+    assert warm == _long_way(token, work_streams[then], then_now)
+
+
+def test_a_repeat_skips_the_signature_check_and_still_judges_time(
+    sample_token: Callable[..., str], contoso: WorkStream
+) -> None:
+    assert contoso.auth is not None
+    token = sample_token()
+    with _cache_of_its_own(), mock.patch.object(jwt, "decode", wraps=jwt.decode) as decode:
+        first = auth.validate_token(token, contoso.auth, NOW)
+        again = auth.validate_token(token, contoso.auth, NOW)
+        expired = auth.validate_token(token, contoso.auth, 1542625672)
+        not_yet = auth.validate_token(token, contoso.auth, 1542622071)
+    assert decode.call_count == 1
+    assert first.accepted and again == first == _long_way(token, contoso.auth, NOW)
+    assert expired.claim == "exp" and expired == _long_way(token, contoso.auth, 1542625672)
+    assert not_yet.claim == "nbf" and not_yet == _long_way(token, contoso.auth, 1542622071)
+
+
+def test_remembered_claims_are_a_copy_each_caller_owns(
+    sample_token: Callable[..., str], contoso: WorkStream
+) -> None:
+    assert contoso.auth is not None
+    token = sample_token(extra={"nested": ["list"]})
+    with _cache_of_its_own():
+        first = auth.validate_token(token, contoso.auth, NOW).claims
+        assert isinstance(first, dict)
+        first["sub"] = "someone else"
+        first["extra"]["nested"].append("changed")
+        again = auth.validate_token(token, contoso.auth, NOW).claims
+    assert again == _long_way(token, contoso.auth, NOW).claims
+    assert again is not None and again["extra"] == {"nested": ["list"]}
+
+
+def test_the_same_token_against_another_key_is_checked_again(
+    sample_token: Callable[..., str], contoso: WorkStream, other_keys: KeyPair
+) -> None:
+    assert contoso.auth is not None
+    token = sample_token()
+    stranger = attrs.evolve(contoso.auth, keys=other_keys.public_keys())
+    with _cache_of_its_own():
+        assert auth.validate_token(token, contoso.auth, NOW).accepted
+        refused = auth.validate_token(token, stranger, NOW)
+    assert refused.claim == "signature" and refused == _long_way(token, stranger, NOW)
+
+
+def test_kid_key_expiry_is_judged_on_every_call(contoso: WorkStream, demo_keys: KeyPair) -> None:
+    assert contoso.auth is not None
+    key = attrs.evolve(demo_keys.public_keys(with_kid=True)[0], expiry=NOW + 60)
+    with_kid = attrs.evolve(contoso.auth, keys=(key,))
+    token = demo_keys.mint(CLAIMS, with_kid=True)
+    with _cache_of_its_own():
+        assert auth.validate_token(token, with_kid, NOW).accepted
+        late = auth.validate_token(token, with_kid, NOW + 60)
+    assert late.claim == "kid" and late == _long_way(token, with_kid, NOW + 60)
+
+
+def test_a_refusal_is_never_remembered(contoso: WorkStream, other_keys: KeyPair) -> None:
+    assert contoso.auth is not None
+    forged = other_keys.mint(CLAIMS)
+    with _cache_of_its_own() as verified:
+        for _ in range(2):
+            verdict = auth.validate_token(forged, contoso.auth, NOW)
+            assert verdict.claim == "signature" and verdict == _long_way(forged, contoso.auth, NOW)
+        assert not verified
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
+    hs256 = ChatAuthSettings(algorithms=("HS256",), secret=SECRET)
+    tokens = [
+        auth.mint_token({"sub": f"c{i}", "iat": NOW, "exp": NOW + 60}, SECRET, algorithm="HS256")
+        for i in range(auth.VERIFIED_CACHE_SIZE + 1)
+    ]
+    with _cache_of_its_own() as verified:
+        for token in tokens[:-1]:
+            assert auth.validate_token(token, hs256, NOW).accepted
+        assert auth.validate_token(tokens[0], hs256, NOW).accepted  # now the most recent
+        assert auth.validate_token(tokens[-1], hs256, NOW).accepted
+        assert len(verified) == auth.VERIFIED_CACHE_SIZE
+        remembered = {token for token, _, _ in verified}
+    assert tokens[0] in remembered and tokens[1] not in remembered
 
 
 def _plain() -> None: ...
