@@ -44,6 +44,11 @@ def _mark_retrieved(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+async def _returning(action: Callable[[], T]) -> T:
+    # A queued call is replayed by awaiting it, whether or not its work waits.
+    return action()
+
+
 def _require_callable(method: str, value: object, parameter: str) -> None:
     if not callable(value):
         raise SdkUsageError(
@@ -100,6 +105,39 @@ class LiveChatSDK:
             future = asyncio.get_running_loop().create_future()
             self._queue.append(_QueuedCall(method, action, future))
         future.add_done_callback(_mark_retrieved)
+        return future
+
+    def _call_soon(
+        self, method: str, detail: Mapping[str, Any], action: Callable[[], T]
+    ) -> asyncio.Future[T]:
+        """Like :meth:`_call_async` for a method whose work never waits.
+
+        It runs on the next loop turn, exactly where a task made now would take its first
+        step (both go through ``call_soon``), so it keeps its order with a startChat made
+        just before it and listeners added after the call still hear its events. It only
+        saves the task and coroutine that nothing would wait in.
+        """
+        runs_now = self._runs_now(method, detail)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        future.add_done_callback(_mark_retrieved)
+
+        def run() -> None:
+            if future.cancelled():  # as a task cancelled before its first step: nothing runs
+                return
+            try:
+                result = action()
+            except asyncio.CancelledError:
+                future.cancel()  # as a task whose coroutine raised it
+            except Exception as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        if runs_now:
+            loop.call_soon(run)
+        else:
+            self._queue.append(_QueuedCall(method, lambda: _returning(action), future))
         return future
 
     async def replay_queued(self) -> None:
@@ -213,7 +251,7 @@ class LiveChatSDK:
 
     def close_chat(self) -> asyncio.Future[None]:
         """Close the current chat (``lcw:closeChat``, then ``lcw:onClose``)."""
-        return self._call_async("closeChat", {}, self._widget.close_chat)
+        return self._call_soon("closeChat", {}, self._widget.close_current_chat)
 
     def start_proactive_chat(
         self,
@@ -237,7 +275,7 @@ class LiveChatSDK:
 
     def get_agent_availability(self) -> asyncio.Future[dict[str, Any]]:
         """Ask whether agents are available (100 calls a minute per org, then HTTP 429)."""
-        return self._call_async("getAgentAvailability", {}, self._widget.get_agent_availability)
+        return self._call_soon("getAgentAvailability", {}, self._widget.agent_availability)
 
     def set_bot_auth_token_provider(self, bot_auth_token_provider: Callable[..., object]) -> None:
         """Set ``fn(botTokenUrl, callback)``; ``callback({"show": bool})`` shows sign-in."""

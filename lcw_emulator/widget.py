@@ -279,6 +279,10 @@ class Widget(AsyncIOEventEmitter):
 
     async def close_chat(self) -> None:
         """Close the current chat as ``closeChat`` does."""
+        self.close_current_chat()
+
+    def close_current_chat(self) -> None:
+        """What :meth:`close_chat` does; it never waits, so the SDK calls it without a task."""
         if self.session is None or self.session.state.is_final:
             self.record(EntryKind.NOTE, "no chat to close")
             return
@@ -301,6 +305,10 @@ class Widget(AsyncIOEventEmitter):
         self.session.customer_says(text)
 
     async def get_agent_availability(self) -> dict[str, Any]:
+        return self.agent_availability()
+
+    def agent_availability(self) -> dict[str, Any]:
+        """What getAgentAvailability answers now (it never waits, so the SDK needs no task)."""
         try:
             result = self.service.agent_availability(self.work_stream)
         except RateLimitedError as error:

@@ -23,7 +23,19 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lcw_emulator import ChatAuthSettings, KeyPair, VirtualClock, WorkStream, auth
+from lcw_emulator import (
+    ChatAuthSettings,
+    EntryKind,
+    KeyPair,
+    Omnichannel,
+    RateLimitedError,
+    VirtualClock,
+    WorkStream,
+    auth,
+)
+from lcw_emulator.sdk import LiveChatSDK
+from lcw_emulator.service import AGENT_AVAILABILITY_LIMIT
+from lcw_emulator.token_providers import static_token
 from lcw_emulator.widget import _takes_event
 
 NOW = 1542622100
@@ -356,3 +368,47 @@ async def test_wait_for_an_answer_still_to_come_keeps_its_inclusive_deadline() -
     assert await clock.wait_for(answer_at(10), 10) == "token"
     with pytest.raises(TimeoutError):
         await clock.wait_for(answer_at(10.5), 10)
+
+
+def _as_task(self: LiveChatSDK, method: str, detail: Any, action: Callable[[], Any]) -> Any:
+    """closeChat and getAgentAvailability the long way: a task around a coroutine."""
+
+    async def coroutine() -> Any:
+        return action()
+
+    return self._call_async(method, detail, coroutine)
+
+
+async def _page_that_does_not_wait(contoso: WorkStream, token: str, *, with_tasks: bool) -> str:
+    """A page that starts, closes, cancels and asks without awaiting in between."""
+    long_way = mock.patch.object(LiveChatSDK, "_call_soon", _as_task)
+    with long_way if with_tasks else contextlib.nullcontext():
+        widget = Omnichannel(clock=VirtualClock(start=NOW)).widget(contoso)
+        widget.on("lcw:ready", lambda: widget.sdk.setAuthTokenProvider(static_token(token)))
+        await widget.load()
+        started = widget.sdk.startChat()
+        closed = widget.sdk.closeChat()  # same tick: runs after startChat's first step
+        widget.on("lcw:onClose", lambda: widget.record(EntryKind.NOTE, "late listener heard"))
+        dropped = widget.sdk.closeChat()
+        dropped.cancel()  # cancelled before it runs: it never runs
+        for _ in range(AGENT_AVAILABILITY_LIMIT):
+            widget.sdk.getAgentAvailability()
+        refused = widget.sdk.getAgentAvailability()  # the 101st: HTTP 429 in the awaitable
+        await started
+        await closed
+        with pytest.raises(RateLimitedError):
+            await refused
+        assert dropped.cancelled()
+        await asyncio.sleep(0)
+    return widget.timeline.format()
+
+
+async def test_calls_that_never_wait_keep_the_order_and_outcomes_of_a_task(
+    contoso: WorkStream, sample_token: Callable[..., str]
+) -> None:
+    token = sample_token()
+    without_tasks = await _page_that_does_not_wait(contoso, token, with_tasks=False)
+    with_tasks = await _page_that_does_not_wait(contoso, token, with_tasks=True)
+    assert without_tasks == with_tasks
+    assert "lcw:onClose" in with_tasks and "late listener heard" in with_tasks
+    assert "getAgentAvailability refused" in with_tasks
