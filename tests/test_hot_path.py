@@ -168,6 +168,22 @@ def test_time_claims_are_judged_against_each_calls_clock(
     assert late.claim == "exp" and not late.accepted
 
 
+def _canonical_the_long_way(segment: str) -> bool:
+    if len(segment) % 4 == 1:
+        return False
+    decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") == segment
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    segment=st.text(alphabet=auth._BASE64URL_ALPHABET, max_size=12)
+    | st.binary(max_size=40).map(_segment)
+)
+def test_canonical_base64url_by_last_character_agrees_with_decoding(segment: str) -> None:
+    assert auth._canonical_base64url(segment) is _canonical_the_long_way(segment)
+
+
 times = st.sampled_from([NOW, NOW - 100, NOW + 3599, NOW + 3600, NOW + 7200])
 
 
