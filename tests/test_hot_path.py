@@ -428,3 +428,14 @@ async def test_calls_that_never_wait_keep_the_order_and_outcomes_of_a_task(
     assert without_tasks == with_tasks
     assert "lcw:onClose" in with_tasks and "late listener heard" in with_tasks
     assert "getAgentAvailability refused" in with_tasks
+
+
+def test_accepted_claims_share_their_names_across_tokens(
+    sample_token: Callable[..., str], contoso: WorkStream
+) -> None:
+    # Every session keeps its claims; the names are interned so that they are stored once.
+    assert contoso.auth is not None
+    first = auth.validate_token(sample_token(jti="one"), contoso.auth, NOW).claims
+    second = auth.validate_token(sample_token(jti="two"), contoso.auth, NOW).claims
+    assert first is not None and second is not None and first.keys() == second.keys()
+    assert all(a is b for a, b in zip(first, second, strict=True))
