@@ -53,13 +53,22 @@ class LcwError(Exception):
 
     ``code`` is the documented ``lcw:error`` code, or ``None`` for errors the
     real widget raises without one (a provider that is not a function).
-    ``message`` is the documented description; ``reason`` is ours.
+    ``message`` is the documented description; ``reason`` is ours, and so is
+    ``claim``, which names the claim or header field a refused token broke.
     """
 
-    def __init__(self, code: ErrorCode | None, reason: str, *, message: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode | None,
+        reason: str,
+        *,
+        message: str | None = None,
+        claim: str | None = None,
+    ) -> None:
         self.code = code
         self.message = message if message is not None else (code.message if code else reason)
         self.reason = reason
+        self.claim = claim  # for code 4: the claim or header field at fault
         super().__init__(str(self))
 
     def __str__(self) -> str:

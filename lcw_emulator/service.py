@@ -59,6 +59,14 @@ class TokenJudgement:
         }
 
 
+def _refused(verdict: TokenVerdict) -> TokenJudgement:
+    """A refusal as code 4, carrying the claim at fault."""
+    error = LcwError(
+        ErrorCode.INVALID_AUTH_TOKEN, verdict.reason or "invalid token", claim=verdict.claim
+    )
+    return TokenJudgement(verdict, error=error)
+
+
 class OmnichannelService:
     """An org: its work streams, their sessions, and the rules that guard them."""
 
@@ -112,24 +120,16 @@ class OmnichannelService:
             verdict = TokenVerdict.refuse(
                 "token", f"work stream {work_stream.name!r} has no chat authentication settings"
             )
-            return TokenJudgement(
-                verdict, error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, verdict.reason or "")
-            )
+            return _refused(verdict)
         settings = work_stream.auth if keys is None else attrs.evolve(work_stream.auth, keys=keys)
         verdict = validate_token(token, settings, self.clock.now())
         if verdict.claims is None:
-            return TokenJudgement(
-                verdict,
-                error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, verdict.reason or "invalid token"),
-            )
+            return _refused(verdict)
         raw: Mapping[str, object] = {}
         if "lwicontexts" in verdict.claims:
             parsed = parse_lwicontexts(verdict.claims["lwicontexts"])
             if isinstance(parsed, ContextRefusal):
-                refused = TokenVerdict.refuse("lwicontexts", parsed.reason)
-                return TokenJudgement(
-                    refused, error=LcwError(ErrorCode.INVALID_AUTH_TOKEN, parsed.reason)
-                )
+                return _refused(TokenVerdict.refuse("lwicontexts", parsed.reason))
             raw = parsed
         return TokenJudgement(verdict, resolve_context(raw, work_stream.context_variables))
 

@@ -205,7 +205,11 @@ class Widget(AsyncIOEventEmitter):
             session = await self._open_session(custom_context)
         except LcwError as error:
             if error.code is ErrorCode.INVALID_AUTH_TOKEN:
-                self.record(EntryKind.SERVICE, "token refused", {"reason": error.reason})
+                self.record(
+                    EntryKind.SERVICE,
+                    "token refused",
+                    {"claim": error.claim, "reason": error.reason},
+                )
             self.report(error)
             raise
         self.session = session

@@ -197,6 +197,7 @@ async def test_code_4_invalid_token_names_the_claim(
     )
     [refusal] = widget.timeline.find("token refused")
     assert refusal.kind is EntryKind.SERVICE
+    assert refusal.detail["claim"] == "iss"
 
 
 async def test_code_4_garbage_token(org: Omnichannel, contoso: WorkStream) -> None:
@@ -211,9 +212,10 @@ async def test_code_4_lwicontexts_object_instead_of_string(
     widget = await loaded(org, contoso)
     token = sample_token(lwicontexts={"msdyn_cartvalue": "10000"})
     widget.sdk.setAuthTokenProvider(static_token(token))
-    await start_expecting(
+    error = await start_expecting(
         widget, ErrorCode.INVALID_AUTH_TOKEN, "lwicontexts must be a JSON-serialised string"
     )
+    assert error.claim == "lwicontexts"
 
 
 async def test_code_7_load_failure(org: Omnichannel, contoso: WorkStream) -> None:

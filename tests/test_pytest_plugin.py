@@ -212,7 +212,7 @@ def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> 
             "E       AssertionError: Expected lcw:chatQueued to have been emitted. "
             "lcw:chatQueued was never recorded.",
             "E       Recorded timeline:",
-            "E  * service  token refused  {'reason': 'the token expired at exp *",
+            "E  * service  token refused  {'claim': 'exp', 'reason': 'the token expired at exp *",
             "E  * event    lcw:error  {'errorCode': 4, *",
         ]
     )
