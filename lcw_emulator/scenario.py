@@ -53,7 +53,7 @@ from .events import LCW_EVENTS, TimelineEntry
 from .sdk import LiveChatSDK
 from .session import SessionState
 from .widget import WidgetState
-from .workstream import WorkStream, read_toml
+from .workstream import WorkStream, read_toml, unknown_keys
 
 __all__ = [
     "ACTIONS",
@@ -683,12 +683,9 @@ class _Reader:
     def table(self, value: object, what: str, allowed: set[str]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(f"{what} must be a table, got {type(value).__name__}")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise self.fail(
-                f"unknown key {', '.join(map(repr, unknown))} "
-                f"(known: {', '.join(sorted(allowed)) or 'none'})"
-            )
+        problem = unknown_keys(value, allowed)
+        if problem:
+            raise self.fail(problem)
         return value
 
     def string(self, value: object, key: str) -> str:
@@ -1124,12 +1121,9 @@ class _Reader:
             item = {"name": item}
         if not isinstance(item, Mapping):
             raise self.fail(f"{where} must be a name or a table {{ name = ..., detail = ... }}")
-        unknown = sorted(set(item) - {"name", "note", "detail", "at"})
-        if unknown:
-            raise self.fail(
-                f"{where}: unknown key {', '.join(map(repr, unknown))} "
-                "(known: at, detail, name, note)"
-            )
+        problem = unknown_keys(item, {"name", "note", "detail", "at"})
+        if problem:
+            raise self.fail(f"{where}: {problem}")
         if ("name" in item) == ("note" in item):
             raise self.fail(
                 f"{where} needs a name (an event or entry) or a note (text it contains)"

@@ -25,7 +25,16 @@ from .auth import (
 from .context import ContextVariable, Primitive, VariableType
 from .errors import ConfigurationError
 
-__all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml"]
+__all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml", "unknown_keys"]
+
+
+def unknown_keys(table: Mapping[str, Any], allowed: set[str]) -> str | None:
+    """``unknown key 'x' (known: a, b)`` when ``table`` has keys outside ``allowed``."""
+    unknown = sorted(set(table) - allowed)
+    if not unknown:
+        return None
+    known = ", ".join(sorted(allowed)) or "none"
+    return f"unknown key {', '.join(map(repr, unknown))} (known: {known})"
 
 
 def read_toml(file: Path, what: str) -> dict[str, Any]:
@@ -169,12 +178,9 @@ class _Reader:
     def table(self, value: object, where: str, allowed: set[str]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(f"{where} must be a table")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise self.fail(
-                f"{where}: unknown key {', '.join(map(repr, unknown))} "
-                f"(known: {', '.join(sorted(allowed))})"
-            )
+        problem = unknown_keys(value, allowed)
+        if problem:
+            raise self.fail(f"{where}: {problem}")
         return value
 
     def typed(
