@@ -281,12 +281,8 @@ class Widget(AsyncIOEventEmitter):
         for note in notes:
             self.record(EntryKind.NOTE, note)
 
-    async def close_chat(self) -> None:
-        """Close the current chat as ``closeChat`` does."""
-        self.close_current_chat()
-
     def close_current_chat(self) -> None:
-        """What :meth:`close_chat` does; it never waits, so the SDK calls it without a task."""
+        """Close the current chat as ``closeChat`` does (it never waits: no task needed)."""
         if self.session is None or self.session.state.is_final:
             self.record(EntryKind.NOTE, "no chat to close")
             return
@@ -307,9 +303,6 @@ class Widget(AsyncIOEventEmitter):
         if self.session is None:
             raise SdkUsageError("there is no chat to send a message in; start one first")
         self.session.customer_says(text)
-
-    async def get_agent_availability(self) -> dict[str, Any]:
-        return self.agent_availability()
 
     def agent_availability(self) -> dict[str, Any]:
         """What getAgentAvailability answers now (it never waits, so the SDK needs no task)."""
