@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import types
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 import attrs
 
@@ -77,35 +77,53 @@ def _contains(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-# Most entries carry no detail, and every chat keeps its timeline: they all share one
-# read-only empty mapping rather than an empty dict each.
+# Most entries carry no detail: they all share one read-only empty mapping.
 _NO_DETAIL: Mapping[str, Any] = types.MappingProxyType({})
+_STRIDE = 4  # at, kind, name, detail
 
 
 class Timeline:
     """An append-only, ordered record of one widget's run."""
 
     def __init__(self) -> None:
-        self._entries: list[TimelineEntry] = []
+        # One flat list of (at, kind, name, detail) runs rather than an entry object each:
+        # every chat keeps its timeline, and a suite holds thousands of chats, so each
+        # entry object would be one more thing for the cyclic garbage collector to walk on
+        # every full collection. Entries are built when read.
+        self._flat: list[Any] = []
+
+    def _entry(self, start: int) -> TimelineEntry:
+        at, kind, name, detail = self._flat[start : start + _STRIDE]
+        return TimelineEntry(at, kind, name, _NO_DETAIL if detail is None else detail)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
-        return iter(self._entries)
+        return (self._entry(start) for start in range(0, len(self._flat), _STRIDE))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._flat) // _STRIDE
 
-    def __getitem__(self, index: int) -> TimelineEntry:
-        return self._entries[index]
+    @overload
+    def __getitem__(self, index: int) -> TimelineEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TimelineEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> TimelineEntry | list[TimelineEntry]:
+        if isinstance(index, slice):
+            return [self._entry(i * _STRIDE) for i in range(*index.indices(len(self)))]
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError("timeline index out of range")
+        return self._entry(position * _STRIDE)
 
     def record(
         self, at: float, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None
-    ) -> TimelineEntry:
-        entry = TimelineEntry(at, kind, name, dict(detail) if detail else _NO_DETAIL)
-        self._entries.append(entry)
-        return entry
+    ) -> None:
+        """Append an entry; ``detail`` is copied, so the caller may reuse its mapping."""
+        self._flat += (at, kind, name, dict(detail) if detail else None)
 
     def of_kind(self, kind: EntryKind) -> list[TimelineEntry]:
-        return [entry for entry in self._entries if entry.kind is kind]
+        return [entry for entry in self if entry.kind is kind]
 
     @property
     def events(self) -> list[TimelineEntry]:
@@ -116,12 +134,12 @@ class Timeline:
         return [entry.name for entry in self.events]
 
     def find(self, name: str, subset: Mapping[str, Any] | None = None) -> list[TimelineEntry]:
-        return [entry for entry in self._entries if entry.matches(name, subset)]
+        return [entry for entry in self if entry.matches(name, subset)]
 
     def format(self) -> str:
         """A plain, stable, human-readable rendering (one line per entry)."""
         return "\n".join(
             f"{entry.at:>14.3f}  {entry.kind.value:<8} {entry.name}"
             + (f"  {dict(entry.detail)}" if entry.detail else "")
-            for entry in self._entries
+            for entry in self
         )

@@ -29,6 +29,8 @@ from lcw_emulator import (
     KeyPair,
     Omnichannel,
     RateLimitedError,
+    Timeline,
+    TimelineEntry,
     VirtualClock,
     WorkStream,
     auth,
@@ -439,3 +441,26 @@ def test_accepted_claims_share_their_names_across_tokens(
     second = auth.validate_token(sample_token(jti="two"), contoso.auth, NOW).claims
     assert first is not None and second is not None and first.keys() == second.keys()
     assert all(a is b for a, b in zip(first, second, strict=True))
+
+
+def test_the_compact_timeline_reads_back_like_a_list_of_entries() -> None:
+    timeline = Timeline()
+    detail = {"method": "startChat"}
+    timeline.record(1.0, EntryKind.SDK_CALL, "startChat")
+    timeline.record(2.0, EntryKind.NOTE, "replaying queued call", detail)
+    timeline.record(3.0, EntryKind.EVENT, "lcw:chatQueued", {})
+    detail["method"] = "changed by the caller afterwards"
+    expected = [
+        TimelineEntry(1.0, EntryKind.SDK_CALL, "startChat", {}),
+        TimelineEntry(2.0, EntryKind.NOTE, "replaying queued call", {"method": "startChat"}),
+        TimelineEntry(3.0, EntryKind.EVENT, "lcw:chatQueued", {}),
+    ]
+    assert list(timeline) == expected and len(timeline) == 3
+    assert [timeline[i] for i in (0, 1, 2, -1, -2, -3)] == expected + expected[::-1]
+    assert timeline[1:] == expected[1:] and timeline[::-1] == expected[::-1]
+    assert timeline[5:] == []
+    for outside in (3, -4):
+        with pytest.raises(IndexError):
+            timeline[outside]
+    assert timeline.events == expected[2:]
+    assert timeline.find("replaying queued call", {"method": "startChat"}) == [expected[1]]
