@@ -292,44 +292,91 @@ _DECODE_OPTIONS: Any = {
 }
 
 
-# Decodes that passed, least recently used first: (token, alg, id(key)) -> that key. Holding the
-# key keeps its id from being taken by another object while the entry lives (RSA key objects
-# are unhashable, so their id stands in for them). 1,024 entries is a few hundred kilobytes.
-VERIFIED_CACHE_SIZE = 1024
-_verified: OrderedDict[tuple[str, str, int], object] = OrderedDict()
-_verified_lock = threading.Lock()  # the package runs on one loop, but its callers may not
-_MISSING = object()
+class _SegmentsCheckedJWS(jwt.PyJWS):
+    """PyJWT's JWS decoder, for tokens whose segments :func:`validate_token` has checked.
 
-
-def _decode(token: str, key: Any, alg: str) -> dict[str, Any]:
-    """``jwt.decode`` of ``token`` with ``key`` for ``alg``, a repeat of a success from memory.
-
-    What PyJWT checks here (the token's structure and header, the signature) is a pure
-    function of the token, the algorithm and the key: the options are fixed and judge no
-    time. A suite that hands the same token to many chats pays that check once (it is most
-    of a chat start's cost). A repeat re-reads the payload PyJWT accepted (the same bytes
-    through the same ``json.loads``), so each caller gets a dict of its own. Everything that
-    depends on the work stream's settings or on ``now`` (algorithm allowed, ``crit``, kid and
-    key expiry, ``exp``/``nbf``/``iat`` with leeway, required claims, issuer, size) is judged
-    by the caller on every call, before and after this. A failure is never remembered: it
-    takes the full path and raises each time. Only PyJWT's short-key warning is not repeated.
+    PyJWT 2.15 reads every character of every segment against the base64url alphabet in
+    a Python loop, which is about half of a decode's time. :func:`validate_token` only
+    calls this after refusing any character outside that alphabet (one regex per segment,
+    so no ``=`` either) and any segment that is not canonical base64url, where that loop
+    and the re-encoding check after it can only pass; so each segment goes straight to
+    PyJWT's own base64url decoder. Everything else (the header, the algorithm, the
+    signature) is PyJWT's code, unchanged.
     """
-    entry = (token, alg, id(key))
+
+    @staticmethod
+    def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
+        return jwt.utils.base64url_decode(segment)
+
+
+_JWS = _SegmentsCheckedJWS()
+
+
+class _Accepted:
+    """What PyJWT found in a token it accepted: its header, its claims, and the keys."""
+
+    __slots__ = ("claims", "header", "keys", "nested", "payload")
+
+    def __init__(self, header: dict[str, Any], claims: dict[str, Any], payload: str) -> None:
+        self.header = header
+        self.claims = claims
+        self.payload = payload
+        # Claims holding objects or lists are parsed again for each caller, who may change
+        # them; flat claims (the usual kind) are copied by _judge_claims on the way out.
+        self.nested = any(isinstance(value, dict | list) for value in claims.values())
+        self.keys: list[object] = []  # each key its signature verified with
+
+    def claims_for_caller(self) -> dict[str, Any]:
+        if not self.nested:
+            return self.claims
+        return _parse_segment(self.payload)  # type: ignore[no-any-return]
+
+
+def _parse_segment(segment: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+# Tokens PyJWT accepted, least recently used first. What PyJWT checks (the token's structure
+# and header, the signature) is a pure function of the token, the algorithm (named in the
+# token's header) and the key: the options are fixed and judge no time. So a suite that hands
+# the same token to many chats pays that check once per key (it is most of a chat start's
+# cost). Holding the key keeps identity comparison honest. Everything that depends on the
+# work stream's settings or on ``now`` (size, algorithm allowed, ``crit``, kid and key
+# expiry, ``exp``/``nbf``/``iat`` with leeway, required claims, issuer) is judged on every
+# call. A refusal is never remembered. 1,024 tokens is a few megabytes at most.
+VERIFIED_CACHE_SIZE = 1024
+_verified: OrderedDict[str, _Accepted] = OrderedDict()
+_verified_lock = threading.Lock()  # the package runs on one loop, but its callers may not
+
+
+def _remembered(token: str) -> _Accepted | None:
     with _verified_lock:
-        known = _verified.get(entry, _MISSING) is key
-        if known:
-            _verified.move_to_end(entry)
-    if known:
-        payload = token.split(".")[1]
-        claims: dict[str, Any] = json.loads(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        )
-        return claims
-    claims = jwt.decode(token, key, algorithms=[alg], options=_DECODE_OPTIONS)
+        known = _verified.get(token)
+        if known is not None:
+            _verified.move_to_end(token)
+    return known
+
+
+def _remember(token: str, header: dict[str, Any], claims: dict[str, Any], key: object) -> None:
     with _verified_lock:
-        _verified[entry] = key
-        if len(_verified) > VERIFIED_CACHE_SIZE:
-            _verified.popitem(last=False)
+        known = _verified.get(token)
+        if known is None:
+            known = _verified[token] = _Accepted(header, claims, token.split(".")[1])
+            if len(_verified) > VERIFIED_CACHE_SIZE:
+                _verified.popitem(last=False)
+        if all(seen is not key for seen in known.keys):
+            known.keys.append(key)
+
+
+def _verified_claims(token: str, header: dict[str, Any], key: Any) -> dict[str, Any]:
+    """``jwt.decode`` of ``token`` with ``key`` for the header's ``alg`` (the full path).
+
+    Raises PyJWT's errors; a token it accepts is remembered for :func:`validate_token`.
+    """
+    claims: dict[str, Any] = jwt.decode(
+        token, key, algorithms=[header["alg"]], options=_DECODE_OPTIONS
+    )
+    _remember(token, header, claims, key)
     return claims
 
 
@@ -355,17 +402,16 @@ def _claims_in_one_parse(
 ) -> dict[str, Any] | None:
     """The verified claims of a token that passes every header rule, or ``None``.
 
-    PyJWT parses the whole token once for ``get_unverified_header`` and again for
-    ``decode``, and that parsing costs more than the RSA check. A token on its way
-    to acceptance only needs its header segment read to pick the key, so this reads
-    that segment and lets ``decode`` do the single full parse. It never refuses:
-    on ``None`` the full procedure in :func:`validate_token` judges the token and
-    words the refusal, so no verdict depends on this shortcut.
+    ``jwt.decode`` parses the whole token once for ``get_unverified_header`` and again
+    for the decode, and that parsing costs more than the RSA check. A token on its way to
+    acceptance only needs its header segment read to pick the key, so this reads that
+    segment and lets PyJWT's JWS decoder do the single full parse, then reads the payload
+    as ``jwt.decode`` would (JSON, an object; its claim checks are all off here). It never
+    refuses: on ``None`` the full procedure in :func:`validate_token` judges the token with
+    ``jwt.decode`` itself and words the refusal, so no verdict depends on this shortcut.
     """
     try:
-        header = json.loads(
-            base64.urlsafe_b64decode(header_segment + "=" * (-len(header_segment) % 4))
-        )
+        header = _parse_segment(header_segment)
     except (ValueError, RecursionError):
         return None
     if not isinstance(header, dict):
@@ -374,9 +420,14 @@ def _claims_in_one_parse(
     if isinstance(key, TokenVerdict):
         return None
     try:
-        return _decode(token, key, header["alg"])
-    except jwt.PyJWTError:
+        decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
+        claims = json.loads(decoded["payload"])
+    except (jwt.PyJWTError, ValueError, RecursionError):
         return None
+    if not isinstance(claims, dict):
+        return None
+    _remember(token, header, claims, key)
+    return claims
 
 
 def validate_token(token: object, settings: ChatAuthSettings, now: float) -> TokenVerdict:
@@ -388,6 +439,14 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         return TokenVerdict.refuse(
             "token", f"token is {size} bytes; the limit is {settings.max_token_bytes}"
         )
+    known = _remembered(token)
+    if known is not None:
+        # Accepted before, so it passes every rule that reads the token alone.
+        key = _judge_header(known.header, settings, now)
+        if isinstance(key, TokenVerdict):
+            return key
+        if any(seen is key for seen in known.keys):
+            return _judge_claims(known.claims_for_caller(), settings, now)
     parts = token.split(".")
     if len(parts) != 3:
         return TokenVerdict.refuse(
@@ -431,7 +490,7 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         return key
     alg = header["alg"]
     try:
-        claims = _decode(token, key, alg)
+        claims = _verified_claims(token, header, key)
     except jwt.InvalidSignatureError:
         kid = header.get("kid")
         which = f"the public key with kid {kid!r}" if kid else "the work stream's key"

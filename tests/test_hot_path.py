@@ -79,7 +79,7 @@ def _long_way(token: str, auth_settings: ChatAuthSettings, now: float) -> auth.T
 
 
 @contextlib.contextmanager
-def _cache_of_its_own() -> Iterator[OrderedDict[tuple[str, str, int], object]]:
+def _cache_of_its_own() -> Iterator[OrderedDict[str, Any]]:
     """An empty verified-decode cache for the duration, so tests see only their own entries."""
     with mock.patch.object(auth, "_verified", OrderedDict()) as verified:
         yield verified
@@ -222,35 +222,78 @@ def test_a_warm_cache_never_changes_a_verdict(
     assert warm == _long_way(token, work_streams[then], then_now)
 
 
+@contextlib.contextmanager
+def _signature_checks() -> Iterator[list[str]]:
+    """The algorithm of every signature PyJWT checks meanwhile, by either path."""
+    checked: list[str] = []
+    original = jwt.PyJWS._verify_signature
+
+    def counting(self: jwt.PyJWS, *args: Any, **kwargs: Any) -> None:
+        checked.append(args[1]["alg"])
+        original(self, *args, **kwargs)
+
+    with mock.patch.object(jwt.PyJWS, "_verify_signature", counting):
+        yield checked
+
+
 def test_a_repeat_skips_the_signature_check_and_still_judges_time(
     sample_token: Callable[..., str], contoso: WorkStream
 ) -> None:
     assert contoso.auth is not None
     token = sample_token()
-    with _cache_of_its_own(), mock.patch.object(jwt, "decode", wraps=jwt.decode) as decode:
+    with _cache_of_its_own(), _signature_checks() as checked:
         first = auth.validate_token(token, contoso.auth, NOW)
         again = auth.validate_token(token, contoso.auth, NOW)
         expired = auth.validate_token(token, contoso.auth, 1542625672)
         not_yet = auth.validate_token(token, contoso.auth, 1542622071)
-    assert decode.call_count == 1
+    assert checked == ["RS256"]
     assert first.accepted and again == first == _long_way(token, contoso.auth, NOW)
     assert expired.claim == "exp" and expired == _long_way(token, contoso.auth, 1542625672)
     assert not_yet.claim == "nbf" and not_yet == _long_way(token, contoso.auth, 1542622071)
 
 
-def test_remembered_claims_are_a_copy_each_caller_owns(
+def test_a_fresh_token_is_decoded_once_and_never_through_jwt_decode(
     sample_token: Callable[..., str], contoso: WorkStream
 ) -> None:
     assert contoso.auth is not None
-    token = sample_token(extra={"nested": ["list"]})
+    token = sample_token()
+    with (
+        _cache_of_its_own(),
+        _signature_checks() as checked,
+        mock.patch.object(jwt, "decode", wraps=jwt.decode) as decode,
+    ):
+        verdict = auth.validate_token(token, contoso.auth, NOW)
+    assert checked == ["RS256"] and decode.call_count == 0
+    assert verdict.accepted and verdict == _long_way(token, contoso.auth, NOW)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_segments_go_to_pyjwts_decoder_as_pyjwts_own_check_would_pass_them(data: bytes) -> None:
+    # What validate_token lets through is canonical base64url without padding; for those,
+    # the shortcut and PyJWT's own segment check agree, and PyJWT's check never refuses.
+    segment = _segment(data).encode("ascii")
+    assert auth._NOT_BASE64URL.search(segment.decode()) is None
+    assert auth._canonical_base64url(segment.decode())
+    stock = jwt.PyJWS._decode_base64url_segment(segment, "payload")
+    assert auth._SegmentsCheckedJWS._decode_base64url_segment(segment, "payload") == stock == data
+
+
+@pytest.mark.parametrize("extra", [{"nested": ["list"]}, "flat"])
+def test_remembered_claims_are_a_copy_each_caller_owns(
+    sample_token: Callable[..., str], contoso: WorkStream, extra: object
+) -> None:
+    assert contoso.auth is not None
+    token = sample_token(extra=extra)
     with _cache_of_its_own():
         first = auth.validate_token(token, contoso.auth, NOW).claims
         assert isinstance(first, dict)
         first["sub"] = "someone else"
-        first["extra"]["nested"].append("changed")
+        if isinstance(extra, dict):
+            first["extra"]["nested"].append("changed")
         again = auth.validate_token(token, contoso.auth, NOW).claims
     assert again == _long_way(token, contoso.auth, NOW).claims
-    assert again is not None and again["extra"] == {"nested": ["list"]}
+    assert again is not None and again["extra"] == extra and again["sub"] != "someone else"
 
 
 def test_the_same_token_against_another_key_is_checked_again(
@@ -298,7 +341,7 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
         assert auth.validate_token(tokens[0], hs256, NOW).accepted  # now the most recent
         assert auth.validate_token(tokens[-1], hs256, NOW).accepted
         assert len(verified) == auth.VERIFIED_CACHE_SIZE
-        remembered = {token for token, _, _ in verified}
+        remembered = set(verified)
     assert tokens[0] in remembered and tokens[1] not in remembered
 
 
