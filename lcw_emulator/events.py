@@ -9,6 +9,7 @@ asserts on it.
 from __future__ import annotations
 
 import enum
+import itertools
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any, overload
@@ -85,16 +86,19 @@ _STRIDE = 4  # at, kind, name, detail
 class Timeline:
     """An append-only, ordered record of one widget's run."""
 
+    __slots__ = ("_flat",)
+
     def __init__(self) -> None:
-        # One flat list of (at, kind, name, detail) runs rather than an entry object each:
+        # One flat list of (at, kind, name, detail pairs) runs, not an entry object each:
         # every chat keeps its timeline, and a suite holds thousands of chats, so each
         # entry object would be one more thing for the cyclic garbage collector to walk on
         # every full collection. Entries are built when read.
         self._flat: list[Any] = []
 
     def _entry(self, start: int) -> TimelineEntry:
-        at, kind, name, detail = self._flat[start : start + _STRIDE]
-        return TimelineEntry(at, kind, name, _NO_DETAIL if detail is None else detail)
+        at, kind, name, pairs = self._flat[start : start + _STRIDE]
+        detail = dict(zip(pairs[::2], pairs[1::2], strict=True)) if pairs else _NO_DETAIL
+        return TimelineEntry(at, kind, name, detail)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
         return (self._entry(start) for start in range(0, len(self._flat), _STRIDE))
@@ -120,7 +124,10 @@ class Timeline:
         self, at: float, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None
     ) -> None:
         """Append an entry; ``detail`` is copied, so the caller may reuse its mapping."""
-        self._flat += (at, kind, name, dict(detail) if detail else None)
+        # A flat (key, value, key, value...) tuple is a third of a dict's size, and one that
+        # holds only strings and numbers drops out of the garbage collector's sight.
+        pairs = tuple(itertools.chain.from_iterable(detail.items())) if detail else ()
+        self._flat += (at, kind, name, pairs)
 
     def of_kind(self, kind: EntryKind) -> list[TimelineEntry]:
         return [entry for entry in self if entry.kind is kind]

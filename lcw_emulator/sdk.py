@@ -63,6 +63,8 @@ def _name(provider: object) -> str:
 class LiveChatSDK:
     """The live chat SDK of one :class:`~lcw_emulator.widget.Widget`."""
 
+    __slots__ = ("_queue", "_widget")
+
     def __init__(self, widget: Widget) -> None:
         self._widget = widget
         self._queue: list[_QueuedCall] = []

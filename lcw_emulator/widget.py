@@ -111,9 +111,6 @@ class Widget(AsyncIOEventEmitter):
         self.auth_token_provider: AuthTokenProvider | None = None
         self.context_provider: ContextProvider | None = None
         self.bot_auth_token_provider: Callable[..., object] | None = None
-        # Handler exceptions are re-emitted as "error"; with no listener they
-        # would vanish into the loop's exception handler.
-        super().on("error", self._handler_failed)
         self.sdk = LiveChatSDK(self)
 
     def __repr__(self) -> str:
@@ -130,6 +127,30 @@ class Widget(AsyncIOEventEmitter):
         if self.listeners(event.value):  # most events of most chats have none
             self.emit(event.value, CustomEvent(event.value, detail))
 
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
+        """Emit ``event`` to its listeners, as pyee does; a listener's failure is recorded.
+
+        pyee re-emits a listener's exception as ``"error"``, raising it when no one listens
+        (or, for an async listener, losing it in the loop's exception handler). Every such
+        failure is recorded here, and handed on to the page's own ``"error"`` listeners if
+        it has any: listening this way rather than with a listener of our own saves each
+        widget a handler table.
+        """
+        if event == "error":
+            self._handler_failed(args[0] if args else None)
+            if not self._events.get("error"):
+                return True
+        return super().emit(event, *args, **kwargs)
+
+    def _add_event_handler(self, event: str, k: Callable[..., Any], v: Callable[..., Any]) -> None:
+        # pyee 13 keeps each event's listeners in an OrderedDict, about 400 bytes each; a page
+        # listens to a few events on each widget, and a suite keeps thousands of widgets. A
+        # plain dict keeps insertion order too, and pyee only reads, adds, pops and lists
+        # these tables, all of which a dict does alike.
+        self.emit("new_listener", event, k)
+        with self._lock:
+            self._events.setdefault(event, {})[k] = v  # type: ignore[arg-type]
+
     def _emit_run(
         self, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
@@ -137,8 +158,9 @@ class Widget(AsyncIOEventEmitter):
             args = args[1:]
         super()._emit_run(f, args, kwargs)
 
-    def _handler_failed(self, error: BaseException) -> None:
-        self.handler_errors.append(error)
+    def _handler_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.handler_errors.append(error)
         self.record(
             EntryKind.NOTE,
             "listener raised",

@@ -352,6 +352,25 @@ async def test_a_raising_listener_is_recorded_and_does_not_stop_the_widget(
     assert widget.timeline.find("listener raised", {"error": "RuntimeError: listener bug"})
 
 
+async def test_a_pages_own_error_listener_hears_failures_the_timeline_records(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    heard: list[BaseException] = []
+    widget.on("error", heard.append)
+
+    def broken() -> None:
+        raise ValueError("sync listener bug")
+
+    widget.on("lcw:ready", broken)
+    await widget.load()
+    assert (
+        [str(e) for e in heard] == ["sync listener bug"] == [str(e) for e in widget.handler_errors]
+    )
+    assert widget.timeline.find("listener raised", {"error": "ValueError: sync listener bug"})
+    assert widget.is_ready
+
+
 async def test_reload_retrieves_the_chat_in_progress(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
