@@ -67,12 +67,12 @@ class LiveChatSDK:
 
     def __init__(self, widget: Widget) -> None:
         self._widget = widget
-        self._queue: list[_QueuedCall] = []
+        self._queue: list[_QueuedCall] | None = None  # made by the first call before lcw:ready
 
     @property
     def queued(self) -> list[str]:
         """Names of the calls waiting for ``lcw:ready``, in order."""
-        return [call.method for call in self._queue]
+        return [call.method for call in self._queue or ()]
 
     # -- plumbing -------------------------------------------------------------
 
@@ -95,7 +95,7 @@ class LiveChatSDK:
         if self._runs_now(method, detail):
             action()
         else:
-            self._queue.append(_QueuedCall(method, action))
+            self._enqueue(_QueuedCall(method, action))
 
     def _call_async(
         self, method: str, detail: Mapping[str, Any], action: Callable[[], Awaitable[T]]
@@ -105,7 +105,7 @@ class LiveChatSDK:
             future = asyncio.ensure_future(action())
         else:
             future = asyncio.get_running_loop().create_future()
-            self._queue.append(_QueuedCall(method, action, future))
+            self._enqueue(_QueuedCall(method, action, future))
         future.add_done_callback(_mark_retrieved)
         return future
 
@@ -139,8 +139,13 @@ class LiveChatSDK:
         if runs_now:
             loop.call_soon(run)
         else:
-            self._queue.append(_QueuedCall(method, lambda: _returning(action), future))
+            self._enqueue(_QueuedCall(method, lambda: _returning(action), future))
         return future
+
+    def _enqueue(self, call: _QueuedCall) -> None:
+        if self._queue is None:
+            self._queue = []
+        self._queue.append(call)
 
     async def replay_queued(self) -> None:
         """Run the calls queued before ``lcw:ready``, in the order they were made."""
@@ -161,10 +166,10 @@ class LiveChatSDK:
 
     def fail_queued(self, error: LcwError) -> None:
         """The widget failed to load: every queued call that awaits an answer gets ``error``."""
-        for call in self._queue:
+        for call in self._queue or ():
             if call.future is not None and not call.future.done():
                 call.future.set_exception(error)
-        self._queue.clear()
+        self._queue = None
 
     # -- context provider -----------------------------------------------------
 

@@ -168,7 +168,7 @@ class OmnichannelService:
             resolution=resolution,
             claims=claims,
             context_source=context_source,
-            notes=list(notes),
+            notes=notes,
         )
         self.sessions.append(session)
         return session

@@ -76,11 +76,11 @@ class ChatSession:
     resolution: ContextResolution = attrs.field(factory=ContextResolution, repr=False)
     claims: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
     context_source: str | None = None  # "lwicontexts", "customContext", "contextProvider"
-    notes: list[str] = attrs.field(factory=list, repr=False)
+    notes: tuple[str, ...] = attrs.field(default=(), repr=False)
     state: SessionState = SessionState.QUEUED
     agent: str | None = None
     history: list[StateChange] = attrs.field(factory=list, repr=False)
-    messages: list[ChatMessage] = attrs.field(factory=list, repr=False)
+    messages: tuple[ChatMessage, ...] = attrs.field(default=(), repr=False)
     _subscribers: list[Callable[[SessionUpdate], None]] = attrs.field(factory=list, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -160,7 +160,7 @@ class ChatSession:
         message = ChatMessage(
             self.clock.now(), sender, text, f"{self.id}-m{len(self.messages) + 1}"
         )
-        self.messages.append(message)
+        self.messages = (*self.messages, message)
         return message
 
     def _publish(self, kind: str, detail: Mapping[str, Any] | None = None) -> None:

@@ -105,7 +105,7 @@ class Widget(AsyncIOEventEmitter):
         self.timeline = Timeline()
         self.session: ChatSession | None = None
         self.sessions: list[ChatSession] = []
-        self.handler_errors: list[BaseException] = []
+        self.handler_errors: tuple[BaseException, ...] = ()  # what listeners raised
         self.minimized = False
         self.proactive_invitation: ProactiveInvitation | None = None
         self.auth_token_provider: AuthTokenProvider | None = None
@@ -160,7 +160,7 @@ class Widget(AsyncIOEventEmitter):
 
     def _handler_failed(self, error: object) -> None:
         if isinstance(error, BaseException):
-            self.handler_errors.append(error)
+            self.handler_errors = (*self.handler_errors, error)
         self.record(
             EntryKind.NOTE,
             "listener raised",
