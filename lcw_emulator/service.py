@@ -84,7 +84,7 @@ class OmnichannelService:
     def add_work_stream(self, work_stream: WorkStream) -> WorkStream:
         """Register ``work_stream`` with this org (idempotent for the same value)."""
         known = self.work_streams.get(work_stream.name)
-        if known is not None and known != work_stream:
+        if known is not None and known is not work_stream and known != work_stream:
             raise ValueError(
                 f"the org already has a different work stream named {work_stream.name!r}"
             )

@@ -123,9 +123,10 @@ class Widget(AsyncIOEventEmitter):
 
     def fire(self, event: LcwEvent, detail: Mapping[str, Any] | None = None) -> None:
         """Record and emit an ``lcw:*`` event to its listeners."""
-        self.record(EntryKind.EVENT, event.value, detail)
-        if self.listeners(event.value):  # most events of most chats have none
-            self.emit(event.value, CustomEvent(event.value, detail))
+        name = event.value
+        self.record(EntryKind.EVENT, name, detail)
+        if self._events.get(name):  # most events of most chats have no listener
+            self.emit(name, CustomEvent(name, detail))
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
         """Emit ``event`` to its listeners, as pyee does; a listener's failure is recorded.
