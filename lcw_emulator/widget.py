@@ -78,6 +78,15 @@ def _takes_event(handler: Callable[..., Any]) -> bool:
     )
 
 
+def _dropping_event(wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    def without_event(*args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], CustomEvent):
+            args = args[1:]
+        return wrapper(*args, **kwargs)
+
+    return without_event
+
+
 class Widget(AsyncIOEventEmitter):
     """One live chat widget on one page, bound to an org and a work stream.
 
@@ -148,7 +157,12 @@ class Widget(AsyncIOEventEmitter):
         # listens to a few events on each widget, and a suite keeps thousands of widgets. A
         # plain dict keeps insertion order too, and pyee only reads, adds, pops and lists
         # these tables, all of which a dict does alike.
-        self.emit("new_listener", event, k)
+        if self._events.get("new_listener"):  # pyee announces every listener; rarely heard
+            self.emit("new_listener", event, k)
+        if v is not k and not _takes_event(k):
+            # once() stores a wrapper taking *args, which would hand the event to a listener
+            # written without parameters.
+            v = _dropping_event(v)
         with self._lock:
             self._events.setdefault(event, {})[k] = v  # type: ignore[arg-type]
 

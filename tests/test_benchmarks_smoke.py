@@ -55,6 +55,11 @@ def test_quick_run_prints_the_table_and_writes_json(
     assert [entry["n"] for entry in results["concurrent"]] == list(run.QUICK.concurrency)
     assert all(entry["lifecycles_per_second"] > 0 for entry in results["concurrent"])
     assert results["idle_session_bytes"] > 0
+    largest, smallest = results["concurrent"][-1], results["concurrent"][0]
+    assert results["growth_without_collector"] == pytest.approx(
+        (largest["seconds_per_lifecycle"] - largest["gc_seconds_per_lifecycle"])
+        / (smallest["seconds_per_lifecycle"] - smallest["gc_seconds_per_lifecycle"])
+    )
     assert results["virtual"]["virtual_seconds"] == 60
     assert set(results["targets"]) == {
         "ratio",

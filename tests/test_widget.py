@@ -371,6 +371,40 @@ async def test_a_pages_own_error_listener_hears_failures_the_timeline_records(
     assert widget.is_ready
 
 
+async def test_pyee_listener_bookkeeping_works_on_the_widgets_plain_tables(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    announced: list[str] = []
+    heard: list[str] = []
+    widget.on("new_listener", lambda event, listener: announced.append(event))
+
+    def first() -> None:
+        heard.append("first")
+
+    def second() -> None:
+        heard.append("second")
+
+    widget.on("lcw:onMinimize", first)
+    widget.once("lcw:onMinimize", second)
+    assert announced == ["lcw:onMinimize", "lcw:onMinimize"]
+    assert widget.listeners("lcw:onMinimize") == [first, second]
+    widget.minimize()
+    widget.minimize()
+    assert heard == ["first", "second", "first"]
+    widget.remove_listener("lcw:onMinimize", first)
+    assert widget.listeners("lcw:onMinimize") == []
+    widget.on("lcw:onMaximize", first)
+    widget.remove_all_listeners("lcw:onMaximize")
+    widget.maximize()
+    assert heard == ["first", "second", "first"]
+    widget.once("lcw:onMaximize", lambda event: heard.append(event.type))
+    widget.maximize()
+    widget.maximize()
+    assert heard == ["first", "second", "first", "lcw:onMaximize"]
+    assert widget.event_names() >= {"new_listener"}
+
+
 async def test_reload_retrieves_the_chat_in_progress(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
