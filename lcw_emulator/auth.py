@@ -343,8 +343,10 @@ def _parse_segment(segment: str) -> Any:
 # cost). Holding the key keeps identity comparison honest. Everything that depends on the
 # work stream's settings or on ``now`` (size, algorithm allowed, ``crit``, kid and key
 # expiry, ``exp``/``nbf``/``iat`` with leeway, required claims, issuer) is judged on every
-# call. A refusal is never remembered. 1,024 tokens is a few megabytes at most.
+# call. A refusal is never remembered, nor is a token longer than any real one, so that
+# 1,024 of them hold a few megabytes at most however large the tokens a suite tries.
 VERIFIED_CACHE_SIZE = 1024
+REMEMBERED_TOKEN_CHARS = 8192
 _verified: OrderedDict[str, _Accepted] = OrderedDict()
 _verified_lock = threading.Lock()  # the package runs on one loop, but its callers may not
 
@@ -358,6 +360,8 @@ def _remembered(token: str) -> _Accepted | None:
 
 
 def _remember(token: str, header: dict[str, Any], claims: dict[str, Any], key: object) -> None:
+    if len(token) > REMEMBERED_TOKEN_CHARS:
+        return
     with _verified_lock:
         known = _verified.get(token)
         if known is None:

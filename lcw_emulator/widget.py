@@ -95,6 +95,8 @@ class Widget(AsyncIOEventEmitter):
     ``load_failure`` makes :meth:`load` fail with code 7 and that detail.
     """
 
+    _reporting_error = False  # set while the page's own "error" listeners run
+
     def __init__(
         self,
         service: OmnichannelService,
@@ -146,11 +148,16 @@ class Widget(AsyncIOEventEmitter):
         it has any: listening this way rather than with a listener of our own saves each
         widget a handler table.
         """
-        if event == "error":
-            self._handler_failed(args[0] if args else None)
-            if not self._events.get("error"):
-                return True
-        return super().emit(event, *args, **kwargs)
+        if event != "error":
+            return super().emit(event, *args, **kwargs)
+        self._handler_failed(args[0] if args else None)
+        if not self._events.get("error") or self._reporting_error:
+            return True  # recorded; an "error" listener that raises is not called again
+        self._reporting_error = True
+        try:
+            return super().emit(event, *args, **kwargs)
+        finally:
+            self._reporting_error = False
 
     def _add_event_handler(self, event: str, k: Callable[..., Any], v: Callable[..., Any]) -> None:
         # pyee 13 keeps each event's listeners in an OrderedDict, about 400 bytes each; a page

@@ -507,3 +507,15 @@ def test_the_compact_timeline_reads_back_like_a_list_of_entries() -> None:
             timeline[outside]
     assert timeline.events == expected[2:]
     assert timeline.find("replaying queued call", {"method": "startChat"}) == [expected[1]]
+
+
+def test_a_token_longer_than_any_real_one_is_judged_but_not_remembered(
+    sample_token: Callable[..., str], contoso: WorkStream
+) -> None:
+    assert contoso.auth is not None
+    token = sample_token(extra="x" * auth.REMEMBERED_TOKEN_CHARS)
+    with _cache_of_its_own() as verified, _signature_checks() as checked:
+        verdicts = [auth.validate_token(token, contoso.auth, NOW) for _ in range(2)]
+        assert not verified
+    assert checked == ["RS256", "RS256"]
+    assert verdicts[0].accepted and verdicts == [_long_way(token, contoso.auth, NOW)] * 2

@@ -371,6 +371,28 @@ async def test_a_pages_own_error_listener_hears_failures_the_timeline_records(
     assert widget.is_ready
 
 
+async def test_an_error_listener_that_raises_is_recorded_not_called_again(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    calls: list[str] = []
+
+    def clumsy(error: BaseException) -> None:
+        calls.append(str(error))
+        raise RuntimeError("error listener bug")
+
+    def broken() -> None:
+        raise ValueError("ready listener bug")
+
+    widget.on("error", clumsy)
+    widget.on("lcw:ready", broken)
+    await widget.load()
+    assert calls == ["ready listener bug"]
+    assert [str(e) for e in widget.handler_errors] == ["ready listener bug", "error listener bug"]
+    widget.minimize()  # the widget still works, and still reports
+    assert widget.is_ready and widget.minimized
+
+
 async def test_pyee_listener_bookkeeping_works_on_the_widgets_plain_tables(
     org: Omnichannel,
 ) -> None:
