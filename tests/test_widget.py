@@ -389,8 +389,15 @@ async def test_an_error_listener_that_raises_is_recorded_not_called_again(
     await widget.load()
     assert calls == ["ready listener bug"]
     assert [str(e) for e in widget.handler_errors] == ["ready listener bug", "error listener bug"]
-    widget.minimize()  # the widget still works, and still reports
+
+    def also_broken() -> None:
+        raise KeyError("minimize listener bug")
+
+    widget.on("lcw:onMinimize", also_broken)
+    widget.minimize()  # the page's error listener hears the next failure again
     assert widget.is_ready and widget.minimized
+    assert calls == ["ready listener bug", "'minimize listener bug'"]
+    assert len(widget.handler_errors) == 4
 
 
 async def test_pyee_listener_bookkeeping_works_on_the_widgets_plain_tables(
