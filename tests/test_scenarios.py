@@ -87,6 +87,22 @@ provider = "good"
 do = "start_chat"
 """
 )
+# The chat starts at once; its provider calls back 4 s later.
+SLOW_STARTED = (
+    HEAD
+    + """
+[providers.slow]
+claims = { sub = "c", iss = "contosohelp.com" }
+delay = 4
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "slow"
+[[steps]]
+do = "start_chat"
+"""
+)
 
 
 # -- every bundled scenario ----------------------------------------------------
@@ -360,19 +376,8 @@ def test_events_at_the_wrong_time_or_too_late_fail() -> None:
     )
     assert "lcw:chatQueued at +1s did not happen" in problem_of(late)
     slow = failing(
-        HEAD
-        + """
-[providers.slow]
-claims = { sub = "c", iss = "contosohelp.com" }
-delay = 4
-[[steps]]
-do = "load"
-[[steps]]
-do = "set_auth_token_provider"
-provider = "slow"
-[[steps]]
-do = "start_chat"
-[[steps]]
+        SLOW_STARTED
+        + """[[steps]]
 expect = "events"
 events = ["lcw:startChat", "lcw:chatQueued"]
 within = 3
@@ -388,19 +393,8 @@ def test_never_fails_when_it_happened() -> None:
 
 def test_never_within_a_bound_ignores_what_comes_later() -> None:
     result = run(
-        HEAD
-        + """
-[providers.slow]
-claims = { sub = "c", iss = "contosohelp.com" }
-delay = 4
-[[steps]]
-do = "load"
-[[steps]]
-do = "set_auth_token_provider"
-provider = "slow"
-[[steps]]
-do = "start_chat"
-[[steps]]
+        SLOW_STARTED
+        + """[[steps]]
 expect = "never"
 events = ["lcw:chatQueued"]
 within = 3.9
