@@ -310,6 +310,9 @@ def machine() -> dict[str, Any]:
         "pyjwt": version("PyJWT"),
         "cryptography": version("cryptography"),
         "pyee": version("pyee"),
+        # When the cyclic collector runs (CPython's gen0/gen1/gen2 thresholds), which decides
+        # the figures at N = 10,000 more than anything in this package does.
+        "gc_thresholds": list(gc.get_threshold()),
     }
 
 
@@ -515,7 +518,8 @@ def table(results: dict[str, Any]) -> str:
     lines.append(
         f"Machine: nproc {info['nproc']}, {info['cpu']}, {info['implementation']} "
         f"{info['python']} on {info['platform']}; PyJWT {info['pyjwt']}, "
-        f"cryptography {info['cryptography']}, pyee {info['pyee']}."
+        f"cryptography {info['cryptography']}, pyee {info['pyee']}; "
+        f"GC thresholds {'/'.join(map(str, info['gc_thresholds']))}."
     )
     return "\n".join(lines)
 

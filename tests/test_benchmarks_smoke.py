@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import statistics
@@ -69,11 +70,13 @@ def test_quick_run_prints_the_table_and_writes_json(
         "growth",
     }
     assert results["machine"]["nproc"] >= 1
+    assert results["machine"]["gc_thresholds"] == list(gc.get_threshold())
 
     assert printed.startswith("| measure | value | target | met |")
     for row in ("the floor", "lifecycle / RS256 floor", "N = 20 concurrent", "idle (queued) chat"):
         assert row in printed
     assert "Machine: nproc" in printed
+    assert f"GC thresholds {'/'.join(map(str, gc.get_threshold()))}." in printed
 
 
 async def test_the_harness_refuses_to_time_a_lifecycle_that_did_no_work(bench: Any) -> None:
