@@ -145,6 +145,9 @@ class ChatSession:
             raise ChatStateError(f"chat {self.id} is already closed")
         self._move(SessionState.CLOSED, reason)
         self._publish("closed", {"reason": reason})
+        # Closed is final: nothing will be published again. Letting go of the subscribers
+        # (the widget) means an org, which keeps every session, does not keep every page too.
+        self._subscribers.clear()
 
     def _require(self, state: SessionState, action: str) -> None:
         if self.state is not state:

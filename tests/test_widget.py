@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -260,6 +262,27 @@ async def test_full_lifecycle_events_and_states(org: Omnichannel) -> None:
         SessionState.CLOSED,
     ]
     assert set(widget.timeline.event_names()) <= LCW_EVENTS
+
+
+async def test_the_org_keeps_a_closed_chat_but_not_its_widget(org: Omnichannel) -> None:
+    # An org keeps every session; a load test that runs chats one after another in one org
+    # must not keep every widget (and its timeline) alive through them.
+    widget = org.widget(OPEN)
+    await widget.load()
+    open_session = await widget.sdk.startChat()
+    widget_ref = weakref.ref(widget)
+    del widget
+    gc.collect()
+    assert widget_ref() is not None  # an open chat still tells its widget what happens
+
+    closing = widget_ref()
+    assert closing is not None
+    await closing.sdk.closeChat()
+    del closing
+    gc.collect()
+    assert widget_ref() is None
+    assert org.sessions == [open_session]
+    assert open_session.state is SessionState.CLOSED
 
 
 async def test_session_refuses_moves_that_do_not_fit_its_state(org: Omnichannel) -> None:
