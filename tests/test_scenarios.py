@@ -224,15 +224,8 @@ def test_minted_claims_are_relative_to_the_moment_the_provider_is_called() -> No
 
 def test_omitted_claims_leave_the_token() -> None:
     result = run(
-        HEAD.replace("[providers.good]", "[providers.good]\nomit = ['exp']")
+        STARTED.replace("[providers.good]", "[providers.good]\nomit = ['exp']")
         + """
-[[steps]]
-do = "load"
-[[steps]]
-do = "set_auth_token_provider"
-provider = "good"
-[[steps]]
-do = "start_chat"
 [[steps]]
 expect = "error"
 code = 4
