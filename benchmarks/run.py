@@ -20,7 +20,9 @@ with like on whatever the machine is doing at the time:
 3. the ratio of 2 to 1 (median of several runs), the figure we track;
 4. N concurrent lifecycles on one event loop, each with its own token minted
    before timing (so nothing can skip a signature check), and the memory an
-   idle chat holds (tracemalloc);
+   idle chat holds (tracemalloc); beside them, as a diagnostic, the same N tokens
+   through the least any asyncio emulator must do (a task per chat that runs
+   ``jwt.decode``), which shows what the event loop and the collector cost alone;
 5. the wall time of a scenario that holds 60 s of virtual timeouts.
 
 The table is printed as Markdown and the numbers are written as JSON.
@@ -208,6 +210,26 @@ async def idle_session_bytes(bench: Bench, tokens: Sequence[str]) -> tuple[float
     return held / len(tokens), by_module
 
 
+async def _decode(public_key: rsa.RSAPublicKey, token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(token, public_key, algorithms=["RS256"])
+    return claims
+
+
+async def bare_lifecycle(public_key: rsa.RSAPublicKey, token: str) -> dict[str, Any]:
+    """The least an asyncio emulator must do for a chat: start a task that verifies the token."""
+    return await asyncio.ensure_future(_decode(public_key, token))
+
+
+async def bare_concurrent(bench: Bench, tokens: Sequence[str]) -> float:
+    """Wall seconds for ``len(tokens)`` bare lifecycles run together on this loop."""
+    started = time.perf_counter()
+    claims = await asyncio.gather(*(bare_lifecycle(bench.public_key, t) for t in tokens))
+    elapsed = time.perf_counter() - started
+    if len({each["sub"] for each in claims}) != len(tokens):
+        raise AssertionError("each bare lifecycle must have decoded its own token")
+    return elapsed
+
+
 class GcWatch:
     """Wall seconds the cyclic garbage collector ran, while in the ``with`` block."""
 
@@ -356,27 +378,22 @@ def measure(sizes: Sizes, bench: Bench | None = None) -> dict[str, Any]:
 
         concurrent: list[dict[str, Any]] = []
         for count in sizes.concurrency:
-            walls, collecting = [], []
+            timed: dict[str, list[tuple[float, GcWatch]]] = {"emulator": [], "bare": []}
             for _ in range(sizes.repeats):
                 tokens = bench.mint_many(count, serial)
                 serial += count
-                gc.collect()
-                with GcWatch() as watch:
-                    walls.append(runner.run(concurrent_lifecycles(bench, tokens)))
-                collecting.append((watch.seconds, watch.collections))
-            wall = statistics.median(walls)
-            gc_seconds, collections = collecting[walls.index(wall)] if walls else (0.0, [])
-            concurrent.append(
-                {
-                    "n": count,
-                    "wall_seconds": wall,
-                    "walls": walls,
-                    "seconds_per_lifecycle": wall / count,
-                    "lifecycles_per_second": count / wall,
-                    "gc_seconds_per_lifecycle": gc_seconds / count,
-                    "gc_collections_by_generation": collections,
-                }
-            )
+                # PyJWT remembers nothing, so the bare run may decode the same tokens again.
+                for name, workload in (
+                    ("emulator", concurrent_lifecycles),
+                    ("bare", bare_concurrent),
+                ):
+                    gc.collect()
+                    with GcWatch() as watch:
+                        wall = runner.run(workload(bench, tokens))
+                    timed[name].append((wall, watch))
+            entry = _concurrent_entry(count, timed["emulator"])
+            entry["bare"] = _concurrent_entry(count, timed["bare"])
+            concurrent.append(entry)
 
         tokens = bench.mint_many(sizes.memory_sessions, serial)
         serial += sizes.memory_sessions
@@ -400,8 +417,12 @@ def measure(sizes: Sizes, bench: Bench | None = None) -> dict[str, Any]:
     def without_collector(entry: dict[str, Any]) -> float:
         return float(entry["seconds_per_lifecycle"] - entry["gc_seconds_per_lifecycle"])
 
-    # A diagnostic, not a target: the same ratio less the time the cyclic collector ran.
+    # Diagnostics, not targets: the same ratio less the time the cyclic collector ran, and
+    # the same ratio for the bare lifecycles.
     growth_without_collector = without_collector(largest) / without_collector(smallest)
+    bare_growth = (
+        largest["bare"]["seconds_per_lifecycle"] / smallest["bare"]["seconds_per_lifecycle"]
+    )
     virtual_wall = statistics.median(virtual_walls)
     results: dict[str, Any] = {
         "machine": machine(),
@@ -417,6 +438,7 @@ def measure(sizes: Sizes, bench: Bench | None = None) -> dict[str, Any]:
         "concurrent": concurrent,
         "growth": growth,
         "growth_without_collector": growth_without_collector,
+        "bare_growth": bare_growth,
         "idle_session_bytes": bytes_per_session,
         "idle_session_bytes_by_module": bytes_by_module,
         "virtual": {
@@ -434,6 +456,21 @@ def measure(sizes: Sizes, bench: Bench | None = None) -> dict[str, Any]:
         "growth": _target(growth, "<=", TARGET_GROWTH),
     }
     return results
+
+
+def _concurrent_entry(count: int, timed: Sequence[tuple[float, GcWatch]]) -> dict[str, Any]:
+    """The median of one N's runs, with what the collector did in that run."""
+    walls = [wall for wall, _ in timed]
+    wall, watch = sorted(timed, key=lambda run: run[0])[(len(timed) - 1) // 2]
+    return {
+        "n": count,
+        "wall_seconds": wall,
+        "walls": walls,
+        "seconds_per_lifecycle": wall / count,
+        "lifecycles_per_second": count / wall,
+        "gc_seconds_per_lifecycle": watch.seconds / count,
+        "gc_collections_by_generation": watch.collections,
+    }
 
 
 def _target(value: float, relation: str, limit: float) -> dict[str, Any]:
@@ -471,20 +508,18 @@ def table(results: dict[str, Any]) -> str:
             _met(results, "ratio"),
         ),
     ]
-    largest_n = results["concurrent"][-1]["n"]
+    largest, smallest = results["concurrent"][-1], results["concurrent"][0]
+    largest_n, smallest_n = largest["n"], smallest["n"]
     for entry in results["concurrent"]:
         is_target = entry["n"] == largest_n
         rows.append(
             (
                 f"N = {entry['n']:,} concurrent: per lifecycle (of which cyclic GC), per second",
-                f"{_us(entry['seconds_per_lifecycle'])} "
-                f"({_us(entry['gc_seconds_per_lifecycle'])}), "
-                f"{entry['lifecycles_per_second']:,.0f}/s",
+                _concurrent_cell(entry),
                 f">= {TARGET_PER_SECOND:,}/s" if is_target else "",
                 _met(results, "lifecycles_per_second") if is_target else "",
             )
         )
-    smallest_n = results["concurrent"][0]["n"]
     rows += [
         (
             f"per-lifecycle cost, N = {largest_n:,} / N = {smallest_n:,}",
@@ -495,6 +530,18 @@ def table(results: dict[str, Any]) -> str:
         (
             "the same, less the time the cyclic GC ran (diagnostic)",
             f"{results['growth_without_collector']:.2f}",
+            "",
+            "",
+        ),
+        (
+            f"N = {largest_n:,} bare: a task running `jwt.decode` each (diagnostic)",
+            _concurrent_cell(largest["bare"]),
+            "",
+            "",
+        ),
+        (
+            f"the bare lifecycle's cost, N = {largest_n:,} / N = {smallest_n:,} (diagnostic)",
+            f"{results['bare_growth']:.2f}",
             "",
             "",
         ),
@@ -522,6 +569,13 @@ def table(results: dict[str, Any]) -> str:
         f"GC thresholds {'/'.join(map(str, info['gc_thresholds']))}."
     )
     return "\n".join(lines)
+
+
+def _concurrent_cell(entry: dict[str, Any]) -> str:
+    return (
+        f"{_us(entry['seconds_per_lifecycle'])} ({_us(entry['gc_seconds_per_lifecycle'])}), "
+        f"{entry['lifecycles_per_second']:,.0f}/s"
+    )
 
 
 def profile(number: int, *, top: int = 30) -> str:

@@ -61,6 +61,13 @@ def test_quick_run_prints_the_table_and_writes_json(
         (largest["seconds_per_lifecycle"] - largest["gc_seconds_per_lifecycle"])
         / (smallest["seconds_per_lifecycle"] - smallest["gc_seconds_per_lifecycle"])
     )
+    for entry in results["concurrent"]:
+        bare = entry["bare"]
+        assert bare["n"] == entry["n"] and bare["lifecycles_per_second"] > 0
+        assert bare["seconds_per_lifecycle"] == pytest.approx(bare["wall_seconds"] / entry["n"])
+    assert results["bare_growth"] == pytest.approx(
+        largest["bare"]["seconds_per_lifecycle"] / smallest["bare"]["seconds_per_lifecycle"]
+    )
     assert results["virtual"]["virtual_seconds"] == 60
     assert set(results["targets"]) == {
         "ratio",
@@ -73,7 +80,13 @@ def test_quick_run_prints_the_table_and_writes_json(
     assert results["machine"]["gc_thresholds"] == list(gc.get_threshold())
 
     assert printed.startswith("| measure | value | target | met |")
-    for row in ("the floor", "lifecycle / RS256 floor", "N = 20 concurrent", "idle (queued) chat"):
+    for row in (
+        "the floor",
+        "lifecycle / RS256 floor",
+        "N = 20 concurrent",
+        "N = 20 bare",
+        "idle (queued) chat",
+    ):
         assert row in printed
     assert "Machine: nproc" in printed
     assert f"GC thresholds {'/'.join(map(str, gc.get_threshold()))}." in printed
