@@ -209,17 +209,44 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
     return parsed
 
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d+")
+# ASCII digits only: JavaScript's Number("١٢٣") is NaN, where Python's \d and int() take it.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _js_number_text(value: float) -> str:
+    """``String(value)`` for a finite JavaScript number (ECMAScript Number::toString)."""
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr gives the shortest digits that read back as the same double, as JavaScript does.
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    point = len(whole) + int(exponent or 0) - (len(whole + fraction) - len(digits))
+    digits = digits.rstrip("0")
+    k, n = len(digits), point
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return f"{sign}{digits[:n]}.{digits[n:]}"
+    if -6 < n <= 0:
+        return f"{sign}0.{'0' * -n}{digits}"
+    shown = digits if k == 1 else f"{digits[0]}.{digits[1:]}"
+    return f"{sign}{shown}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
 
 
 def _as_text(value: Primitive) -> str:
     # The way JavaScript's String() would show it, since the page is JS.
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and abs(value) <= _MAX_SAFE_INTEGER:
+        return str(value)
+    # Every JavaScript number is a double: a larger integer is one too, and shows as one.
+    return _js_number_text(float(value))
 
 
 def coerce(value: Primitive, to: VariableType) -> Primitive:
@@ -235,7 +262,10 @@ def coerce(value: Primitive, to: VariableType) -> Primitive:
         if _INTEGER.fullmatch(text):
             return int(text)
         if _NUMBER.fullmatch(text):
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError(f"{value!r} is beyond the largest number (it would be Infinity)")
+            return number
         raise ValueError(f"{value!r} is not a number")
     if isinstance(value, bool):
         return value

@@ -40,6 +40,18 @@ DECLARED = (
         (10.0, VariableType.TEXT, "10"),
         (0.5, VariableType.TEXT, "0.5"),
         ("cart", VariableType.TEXT, "cart"),
+        # Text is what JavaScript's String() shows (values checked against Node 20).
+        (0.00001, VariableType.TEXT, "0.00001"),
+        (0.000001, VariableType.TEXT, "0.000001"),
+        (1e-7, VariableType.TEXT, "1e-7"),
+        (-1.23e-18, VariableType.TEXT, "-1.23e-18"),
+        (1e20, VariableType.TEXT, "100000000000000000000"),
+        (1e21, VariableType.TEXT, "1e+21"),
+        (1.5e300, VariableType.TEXT, "1.5e+300"),
+        (0.1 + 0.2, VariableType.TEXT, "0.30000000000000004"),
+        (-0.0, VariableType.TEXT, "0"),
+        (2**53 + 1, VariableType.TEXT, "9007199254740992"),  # every JS number is a double
+        (12345678901234567890123, VariableType.TEXT, "1.2345678901234568e+22"),
     ],
 )
 def test_coerce_to_declared_type(value: object, to: VariableType, expected: object) -> None:
@@ -54,6 +66,10 @@ def test_coerce_to_declared_type(value: object, to: VariableType, expected: obje
         ("abc", VariableType.NUMBER, "not a number"),
         ("NaN", VariableType.NUMBER, "not a number"),
         ("Infinity", VariableType.NUMBER, "not a number"),
+        ("1e400", VariableType.NUMBER, "beyond the largest number"),
+        ("-1e400", VariableType.NUMBER, "beyond the largest number"),
+        ("\u0661\u0660\u0660", VariableType.NUMBER, "not a number"),  # Arabic-Indic: NaN in JS
+        ("\uff11\uff12\uff13", VariableType.NUMBER, "not a number"),  # full-width: NaN in JS
         ("", VariableType.NUMBER, "not a number"),
         (True, VariableType.NUMBER, "boolean, not a number"),
         ("yes", VariableType.BOOLEAN, "not a boolean"),
