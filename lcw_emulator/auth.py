@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .clock import describe_instant
 
 __all__ = [
+    "DEFAULT_ISSUER",
     "DEFAULT_MAX_TOKEN_BYTES",
     "DEFAULT_PROVIDER_TIMEOUT",
     "ChatAuthSettings",
@@ -42,6 +43,9 @@ DEFAULT_PROVIDER_TIMEOUT = 10.0  # "must answer within 10 s" (send-auth-token-st
 # Omnichannel documents no size limit; 64 KiB holds 100 variables of a few
 # hundred characters each and stops a runaway token long before it costs much.
 DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
+# The iss of tokens our tools mint when none is asked for: iss is one of the documented
+# minimum claims, so a minted token always names an issuer.
+DEFAULT_ISSUER = "lcw-emulator"
 # A NumericDate past this (year 5138) is almost surely milliseconds.
 _MILLISECONDS_THRESHOLD = 100_000_000_000
 
@@ -332,8 +336,35 @@ class _Accepted:
         return _parse_segment(self.payload)  # type: ignore[no-any-return]
 
 
+class _NotJson(ValueError):
+    """A JSON text holding NaN, Infinity or -Infinity, which Python reads and JSON forbids."""
+
+    def __init__(self, constant: str) -> None:
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise _NotJson(constant)
+
+
 def _parse_segment(segment: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    # Strict JSON, as .NET's reader is: Python's json (and so PyJWT) reads NaN and Infinity.
+    return json.loads(
+        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)),
+        parse_constant=_refuse_constant,
+    )
+
+
+def _constant_in(segment: str) -> str | None:
+    """The NaN or Infinity a segment's JSON holds, if it holds one and is otherwise readable."""
+    try:
+        _parse_segment(segment)
+    except _NotJson as exc:
+        return exc.constant
+    except (ValueError, RecursionError):
+        return None  # not JSON for other reasons, which PyJWT words
+    return None
 
 
 # Tokens PyJWT accepted, least recently used first. What PyJWT checks (the token's structure
@@ -425,7 +456,7 @@ def _claims_in_one_parse(
         return None
     try:
         decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
-        claims = json.loads(decoded["payload"])
+        claims = json.loads(decoded["payload"], parse_constant=_refuse_constant)
     except (jwt.PyJWTError, ValueError, RecursionError):
         return None
     if not isinstance(claims, dict):
@@ -482,6 +513,14 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
     claims = _claims_in_one_parse(token, parts[0], settings, now)
     if claims is not None:
         return _judge_claims(claims, settings, now)
+    for part, segment, claim in zip(_SEGMENTS[:2], parts, ("header", "token"), strict=False):
+        constant = _constant_in(segment)
+        if constant is not None:
+            return TokenVerdict.refuse(
+                claim,
+                f"the token {part} is not JSON: it holds {constant}, which JSON does not allow "
+                "(RFC 8259); serialise numbers as finite values",
+            )
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -505,14 +544,26 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
 
 
 def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float) -> TokenVerdict:
-    for required in ("sub", "iat", "exp"):
+    # The documented minimum claims; Omnichannel has no setting that makes any of them optional.
+    for required in ("sub", "iat", "exp", "iss"):
         if required not in claims:
+            expected = (
+                f"; this work stream expects {settings.issuer!r}"
+                if required == "iss" and settings.issuer is not None
+                else ""
+            )
             return TokenVerdict.refuse(
-                required, f"the {required} claim is required (minimum claims: sub, iat, exp, iss)"
+                required,
+                f"the {required} claim is required (minimum claims: sub, iat, exp, iss){expected}",
             )
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub.strip():
         return TokenVerdict.refuse("sub", "sub must be a non-empty string (the contact's id)")
+    issuer = claims["iss"]
+    if not isinstance(issuer, str) or not issuer.strip():
+        return TokenVerdict.refuse(
+            "iss", f"iss must be a non-empty string (who issued the token), got {issuer!r}"[:200]
+        )
     dates: dict[str, float] = {}
     for name in ("exp", "iat", "nbf"):
         if name in claims:
@@ -540,16 +591,10 @@ def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float
             f"the token was issued in the future: iat {describe_instant(dates['iat'])}; "
             f"now is {describe_instant(now)}{slack}",
         )
-    if settings.issuer is not None:
-        issuer = claims.get("iss")
-        if issuer is None:
-            return TokenVerdict.refuse(
-                "iss", f"the iss claim is required (expected {settings.issuer!r})"
-            )
-        if issuer != settings.issuer:
-            return TokenVerdict.refuse(
-                "iss", f"issuer {issuer!r} is not the configured issuer {settings.issuer!r}"
-            )
+    if settings.issuer is not None and issuer != settings.issuer:
+        return TokenVerdict.refuse(
+            "iss", f"issuer {issuer!r} is not the configured issuer {settings.issuer!r}"
+        )
     # Each chat session keeps its token's claims, and JSON decoding makes new strings for the
     # claim names of every token: interned, all sessions share one copy (~400 bytes a chat).
     return TokenVerdict({sys.intern(name): value for name, value in claims.items()})
@@ -563,11 +608,26 @@ def mint_token(
     kid: str | None = None,
     headers: Mapping[str, Any] | None = None,
 ) -> str:
-    """Sign ``claims`` as a compact JWT with PyJWT (RSA private key or HS secret)."""
+    """Sign ``claims`` as a compact JWT with PyJWT (RSA private key or HS secret).
+
+    Any claim values are signed as given, wrong types too (an ``iss`` that is a number, an
+    ``exp`` that is text), so that a test can see Omnichannel refuse them; ``datetime``
+    values of ``exp``/``iat``/``nbf`` become epoch seconds, as in ``jwt.encode``. Raises
+    :class:`ValueError` for what JSON cannot hold (NaN, infinity), since no token service
+    could send it either.
+    """
     header = dict(headers or {})
     if kid is not None:
         header["kid"] = kid
-    return jwt.encode(dict(claims), key, algorithm=algorithm, headers=header or None)
+    payload = {
+        name: int(value.timestamp())
+        if name in ("exp", "iat", "nbf") and isinstance(value, dt.datetime)
+        else value
+        for name, value in claims.items()
+    }
+    # jwt.encode would refuse the wrong types a test mints on purpose; PyJWS signs the JSON.
+    encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return jwt.PyJWS().encode(encoded, key, algorithm=algorithm, headers=header or None)
 
 
 class KeyPair:

@@ -196,8 +196,9 @@ def lcw_token(
 
     ``lcw_token(sub=..., context={...}, lifetime=3600, with_kid=False, **claims)``:
     ``iat``/``nbf`` now, ``exp`` now + lifetime, ``iss`` the work stream's
-    issuer when it names one; ``claims`` win over all of these.
+    issuer when it names one, else ``"lcw-emulator"``; ``claims`` win over all of these.
     """
+    from .auth import DEFAULT_ISSUER
     from .token_providers import minted_token
 
     def mint(
@@ -208,8 +209,9 @@ def lcw_token(
         with_kid: bool = False,
         **claims: Any,
     ) -> str:
-        issuer = lcw_workstream.auth.issuer if lcw_workstream.auth is not None else None
-        payload: dict[str, Any] = {"sub": sub, **({"iss": issuer} if issuer else {}), **claims}
+        auth = lcw_workstream.auth
+        issuer = auth.issuer if auth is not None and auth.issuer is not None else DEFAULT_ISSUER
+        payload: dict[str, Any] = {"sub": sub, "iss": issuer, **claims}
         tokens: list[str] = []
         provider = minted_token(
             lcw_keys,

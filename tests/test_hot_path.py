@@ -334,7 +334,9 @@ def test_a_refusal_is_never_remembered(contoso: WorkStream, other_keys: KeyPair)
 def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
     hs256 = ChatAuthSettings(algorithms=("HS256",), secret=SECRET)
     tokens = [
-        auth.mint_token({"sub": f"c{i}", "iat": NOW, "exp": NOW + 60}, SECRET, algorithm="HS256")
+        auth.mint_token(
+            {"sub": f"c{i}", "iss": "x", "iat": NOW, "exp": NOW + 60}, SECRET, algorithm="HS256"
+        )
         for i in range(auth.VERIFIED_CACHE_SIZE + 1)
     ]
     with _cache_of_its_own() as verified:

@@ -151,9 +151,46 @@ def test_claims_win_and_defaults_can_be_left_out(
     assert claims(token.strip()) == {
         "iat": AT,
         "exp": 1700000030,
+        "iss": "lcw-emulator",
         "tier": "gold",
         "roles": ["a", "b"],
     }
+
+
+def test_a_claim_of_the_wrong_type_is_signed_as_given_to_see_it_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, key_dir: Path
+) -> None:
+    code, token, err = cli(
+        capsys, "token", "--key", str(key_dir / "private.pem"), "--at", str(AT), "--claim", "iss=5"
+    )
+    assert (code, err) == (0, "")
+    assert claims(token.strip())["iss"] == 5
+    ws = work_stream(tmp_path, key_dir, "public.pem")
+    code, out, _ = cli(capsys, "verify", "--workstream", ws, "--at", str(AT), token.strip())
+    assert code == 1
+    assert "iss must be a non-empty string" in out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--at", "nan", "must be a finite number"),
+        ("--at", "inf", "must be a finite number"),
+        ("--lifetime", "inf", "must be a finite number"),
+        ("--lifetime", "soon", "not a number"),
+        ("--claim", "score=NaN", "cannot sign these claims: Out of range float values"),
+    ],
+)
+def test_numbers_a_token_cannot_hold_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], key_dir: Path, option: str, value: str, message: str
+) -> None:
+    try:
+        code = main(["token", "--key", str(key_dir / "private.pem"), option, value])
+    except SystemExit as exit:  # argparse's own usage error
+        code = int(exit.code or 0)
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert message in err and "Traceback" not in err
 
 
 def test_the_default_sub_is_the_documentations_sample_and_time_is_now(
@@ -166,7 +203,8 @@ def test_the_default_sub_is_the_documentations_sample_and_time_is_now(
     assert minted["sub"] == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
     assert isinstance(minted["iat"], int)
     assert before <= minted["iat"] <= time.time()
-    assert "lwicontexts" not in minted and "iss" not in minted
+    assert "lwicontexts" not in minted
+    assert minted["iss"] == "lcw-emulator"  # iss is a documented minimum claim
 
 
 def test_an_expired_token_is_refused_by_verify_naming_exp(

@@ -272,7 +272,7 @@ def test_verify_fetches_the_public_key_url(
     serve(endpoint, demo_keys.jwks())
     work_stream = tmp_path / "ws.toml"
     work_stream.write_text(f'name = "By URL"\n[auth]\npublic_key_url = "{endpoint.url("/keys")}"\n')
-    token = demo_keys.mint({"sub": "c", "iat": START, "exp": START + 60}, with_kid=True)
+    token = demo_keys.mint({"sub": "c", "iss": "x", "iat": START, "exp": START + 60}, with_kid=True)
     assert main(["verify", "--workstream", str(work_stream), "--at", str(START), token]) == 0
     assert "VALID for work stream 'By URL'" in capsys.readouterr().out
     endpoint.status = 404

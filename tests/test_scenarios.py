@@ -243,7 +243,7 @@ name = "Inline HS256"
 auth = { algorithms = ["HS256"], secret = "s3cret-s3cret-s3cret-s3cret-s3cret" }
 context_variables = [{ name = "tier", type = "Text" }]
 [providers.hs]
-claims = { sub = "c", lwicontexts = { tier = "gold" } }
+claims = { sub = "c", iss = "x", lwicontexts = { tier = "gold" } }
 [[steps]]
 do = "load"
 [[steps]]

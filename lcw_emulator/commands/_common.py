@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -15,6 +17,17 @@ EXIT_UNUSABLE = 2
 
 class UsageProblem(Exception):
     """Input the command cannot use; ``main`` prints it on one line and exits 2."""
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a number that is not NaN or infinite (time arithmetic needs one)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def load_work_stream(path: str) -> WorkStream:

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..auth import KeyPair
-from ._common import EXIT_OK, UsageProblem
+from ..auth import DEFAULT_ISSUER, KeyPair
+from ._common import EXIT_OK, UsageProblem, finite_float
 
 # The documentation's sample contact, so a demo token needs no --sub.
 SAMPLE_SUB = "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
@@ -31,12 +31,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--key", required=True, metavar="PEM", help="RSA private key file")
     parser.add_argument("--kid", help="put this kid in the header")
     parser.add_argument("--sub", default=SAMPLE_SUB, help="subject (default: the docs' sample)")
-    parser.add_argument("--iss", help="issuer")
     parser.add_argument(
-        "--lifetime", type=float, default=3600.0, metavar="SECONDS", help="default 3600"
+        "--iss", default=DEFAULT_ISSUER, help=f"issuer (default: {DEFAULT_ISSUER!r})"
     )
     parser.add_argument(
-        "--at", type=float, metavar="EPOCH_SECONDS", help="issue at this time (default: now)"
+        "--lifetime", type=finite_float, default=3600.0, metavar="SECONDS", help="default 3600"
+    )
+    parser.add_argument(
+        "--at",
+        type=finite_float,
+        metavar="EPOCH_SECONDS",
+        help="issue at this time (default: now)",
     )
     parser.add_argument(
         "--context",
@@ -87,9 +92,8 @@ def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
         "iat": issued,
         "nbf": issued,
         "exp": int(issued + args.lifetime),
+        "iss": args.iss,
     }
-    if args.iss is not None:
-        claims["iss"] = args.iss
     context = _pairs(args.context, "--context")
     if context:
         claims["lwicontexts"] = json.dumps(dict(context))
@@ -110,5 +114,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageProblem(f"{args.key} is not an RSA private key in PEM ({exc})") from None
     now = time.time() if args.at is None else args.at
     claims = build_claims(args, now)
-    print(signer.mint(claims, with_kid=args.kid is not None))
+    try:
+        token = signer.mint(claims, with_kid=args.kid is not None)
+    except ValueError as exc:  # NaN or infinity from --claim: JSON cannot hold them
+        raise UsageProblem(f"cannot sign these claims: {exc}") from None
+    print(token)
     return EXIT_OK

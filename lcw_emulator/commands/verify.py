@@ -10,7 +10,14 @@ import time
 from ..clock import VirtualClock, describe_instant
 from ..errors import LcwError
 from ..service import OmnichannelService, TokenJudgement
-from ._common import EXIT_FAILED, EXIT_OK, UsageProblem, load_work_stream, read_text_argument
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageProblem,
+    finite_float,
+    load_work_stream,
+    read_text_argument,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--workstream", required=True, metavar="FILE", help="work stream TOML")
     parser.add_argument(
         "--at",
-        type=float,
+        type=finite_float,
         metavar="EPOCH_SECONDS",
         help="judge at this time (default: now)",
     )

@@ -662,7 +662,14 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
         "issuer-as-list",  # PyJWT will not mint it; signed by hand
         lambda f: f.raw(_RS, f.claims(iss=[ISSUER]), rsa=f.demo),
         "iss",
-        "not the configured issuer",
+        "non-empty string",
+    ),
+    TokenCase("issuer-empty", _claims(iss=""), "iss", "non-empty string"),
+    TokenCase(
+        "issuer-number",
+        lambda f: f.raw(_RS, f.claims(iss=5), rsa=f.demo),
+        "iss",
+        "non-empty string",
     ),
     # -- NumericDate: milliseconds, non-numeric ------------------------------------------------
     TokenCase("exp-in-milliseconds", _claims(exp=(NOW + 3600) * 1000), "exp", "milliseconds"),
@@ -675,13 +682,23 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
     TokenCase("exp-array", _claims(exp=[NOW + 3600]), "exp", "NumericDate"),
     TokenCase("iat-string", _claims(iat="now"), "iat", "NumericDate"),
     TokenCase("nbf-object", _claims(nbf={"$date": NOW}), "nbf", "NumericDate"),
-    TokenCase("exp-nan", _raw_claims(f'"iat": {NOW - 60}, "exp": NaN'), "exp", "finite"),
-    TokenCase("exp-infinity", _raw_claims(f'"iat": {NOW - 60}, "exp": Infinity'), "exp", "finite"),
+    # NaN and Infinity are not JSON (RFC 8259), though Python's json and PyJWT read them.
+    TokenCase("exp-nan", _raw_claims(f'"iat": {NOW - 60}, "exp": NaN'), "token", "holds NaN"),
+    TokenCase(
+        "exp-infinity", _raw_claims(f'"iat": {NOW - 60}, "exp": Infinity'), "token", "Infinity"
+    ),
     TokenCase(
         "iat-minus-infinity",
         _raw_claims(f'"iat": -Infinity, "exp": {NOW + 3600}'),
-        "iat",
-        "finite",
+        "token",
+        "holds -Infinity",
+    ),
+    TokenCase("exp-overflowing", _raw_claims(f'"iat": {NOW - 60}, "exp": 1e400'), "exp", "finite"),
+    TokenCase(
+        "header-nan",
+        lambda f: f.raw(b'{"alg": "RS256", "typ": "JWT", "x5": NaN}', f.claims(), rsa=f.demo),
+        "header",
+        "holds NaN",
     ),
     TokenCase(
         "exp-huge-integer",
