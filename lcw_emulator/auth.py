@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import re
 import sys
 import threading
@@ -194,10 +195,16 @@ class ChatAuthSettings:
             and not self.public_key_url
         ):
             raise ValueError("RS*/PS* algorithms need a public key (PEM, key array or JWKS)")
+        # NaN compares false with everything: a NaN leeway would pass every time check.
+        if not math.isfinite(self.leeway):
+            raise ValueError(f"leeway must be a finite number of seconds, got {self.leeway!r}")
         if self.leeway < 0:
             raise ValueError("leeway cannot be negative")
-        if self.provider_timeout <= 0:
-            raise ValueError("provider timeout must be positive")
+        if not math.isfinite(self.provider_timeout) or self.provider_timeout <= 0:
+            raise ValueError(
+                "provider timeout must be a finite number of seconds above 0, "
+                f"got {self.provider_timeout!r}"
+            )
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol, TypeVar
@@ -30,6 +31,14 @@ def describe_instant(timestamp: float) -> str:
     except (OverflowError, OSError, ValueError):
         return seconds
     return f"{seconds} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+
+
+def _finite(value: float, name: str) -> float:
+    # NaN compares false with everything, so a NaN time would stop or skip every deadline.
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    return number
 
 
 class ClockTimer(Protocol):
@@ -72,6 +81,8 @@ class RealClock:
     """
 
     def __init__(self, start: float | None = None) -> None:
+        if start is not None:
+            _finite(start, "start")
         self.start = start
         # monotonic, so a wall-clock adjustment during a demo does not move the page's time
         self._origin = time.monotonic()
@@ -124,7 +135,7 @@ class VirtualClock:
     """
 
     def __init__(self, start: float = 0.0, *, auto_jump: bool = True) -> None:
-        self._now = float(start)
+        self._now = _finite(start, "start")
         self.auto_jump = auto_jump
         self._heap: list[tuple[float, int, _VirtualTimer]] = []
         self._order = itertools.count()
@@ -150,7 +161,7 @@ class VirtualClock:
 
     def call_at(self, when: float, callback: Callable[[], object]) -> ClockTimer:
         """Run ``callback`` when this clock reaches ``when`` (epoch seconds)."""
-        timer = _VirtualTimer(max(when, self._now), callback)
+        timer = _VirtualTimer(max(_finite(when, "when"), self._now), callback)
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
         self._wake_driver()
         return timer
@@ -217,7 +228,7 @@ class VirtualClock:
         Returns how many timers fired. Tasks woken by them run once the
         caller yields to the event loop.
         """
-        if seconds < 0:
+        if _finite(seconds, "seconds") < 0:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
         target = self._now + seconds
         fired = 0

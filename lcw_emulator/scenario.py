@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -107,7 +108,7 @@ DEFAULT_START = 1_700_000_000.0
 TIME_TOLERANCE = 1e-6
 
 # "+3600", "-60", "+0.5": seconds relative to the virtual now (also "now").
-_RELATIVE = re.compile(r"[+-]\d+(?:\.\d+)?")
+_RELATIVE = re.compile(r"[+-]\d+(?:\.\d+)?", re.ASCII)
 TIME_CLAIMS = ("iat", "nbf", "exp")
 
 
@@ -701,6 +702,8 @@ class _Reader:
     def number(self, value: object, key: str, *, minimum: float = 0.0) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(f"{key} must be a number of seconds, got {_kind(value)}")
+        if not math.isfinite(value):  # TOML has nan and inf; no wait or time can be either
+            raise self.fail(f"{key} must be a finite number of seconds, got {value}")
         if value < minimum:
             raise self.fail(f"{key} cannot be below {minimum:g}, got {value:g}")
         return float(value)

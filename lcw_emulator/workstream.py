@@ -8,6 +8,7 @@ file (see :meth:`WorkStream.from_toml`); every problem with a file is a
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -191,6 +192,8 @@ class _Reader:
             raise self.fail(f"{where}.{key} must be a number, got a boolean")
         if not isinstance(value, kind):
             raise self.fail(f"{where}.{key} has the wrong type ({type(value).__name__})")
+        if isinstance(value, float) and not math.isfinite(value):  # TOML has nan and inf
+            raise self.fail(f"{where}.{key} must be a finite number, got {value}")
         return value
 
     def work_stream(self, data: Mapping[str, Any]) -> WorkStream:

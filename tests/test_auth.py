@@ -128,6 +128,14 @@ def test_exp_boundary(exp: int, accepted: bool, keys: KeyPair, settings: ChatAut
         refused(verdict, "exp", "the token expired at exp")
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_settings_take_only_finite_times(keys: KeyPair, bad: float) -> None:
+    with pytest.raises(ValueError, match="leeway must be a finite number"):
+        ChatAuthSettings(keys=keys.public_keys(), leeway=bad)
+    with pytest.raises(ValueError, match="provider timeout must be a finite number"):
+        ChatAuthSettings(keys=keys.public_keys(), provider_timeout=bad)
+
+
 def test_exp_with_leeway(keys: KeyPair) -> None:
     lenient = ChatAuthSettings(keys=keys.public_keys(), leeway=60)
     assert judge(keys.mint(dict(CLAIMS, exp=NOW - 59)), lenient).accepted

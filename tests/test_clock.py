@@ -30,6 +30,21 @@ def test_time_cannot_go_backwards() -> None:
         VirtualClock().advance(-1)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_time_is_always_a_finite_number(bad: float) -> None:
+    # NaN compares false with everything: a NaN now would pass every token's exp check.
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        VirtualClock(start=bad)
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        RealClock(start=bad)
+    clock = VirtualClock(start=100, auto_jump=False)
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        clock.advance(bad)
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        clock.call_at(bad, lambda: None)
+    assert clock.now() == 100 and clock.pending == 0
+
+
 def test_cancelled_timers_do_not_fire() -> None:
     clock = VirtualClock(auto_jump=False)
     fired: list[str] = []

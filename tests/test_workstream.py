@@ -94,6 +94,16 @@ def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
             'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\ntimeout = true',
             "must be a number",
         ),
+        # NaN compares false with everything: a NaN leeway would pass every time check.
+        (
+            'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\nleeway = nan',
+            "[auth].leeway must be a finite number, got nan",
+        ),
+        (
+            'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\ntimeout = inf',
+            "[auth].timeout must be a finite number, got inf",
+        ),
+        ('name = "x"\n[queue]\naverage_wait_minutes = -nan', "must be a finite number"),
         ('name = "x"\n[auth]\nsecrte = "s"', "unknown key 'secrte'"),
         (
             'name = "x"\n[[routing_rules]]\nvariable = "a"\nequals = 1\nqueue = "Nope"',
