@@ -15,6 +15,7 @@ import heapq
 import itertools
 import math
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol, TypeVar
 
@@ -290,6 +291,7 @@ class VirtualClock:
             return
         if self._driver is None or self._driver.done() or self._driver.get_loop() is not loop:
             self._driver = loop.create_task(self._drive(loop), name="VirtualClock.auto_jump")
+            _DRIVERS.add(self._driver)
 
     async def _drive(self, loop: asyncio.AbstractEventLoop) -> None:
         # Runs only while timers are pending: each turn it yields once, and
@@ -311,9 +313,23 @@ class VirtualClock:
                 self._fire_earliest()
 
 
+# Every clock's auto-jump driver, so that drivers do not count as work for one another: two
+# clocks on one loop (two emulators in one test) would otherwise each see the other's driver
+# ready on every turn, and neither would ever jump.
+_DRIVERS: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
+
+
 def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
     # asyncio exposes no public "is anything runnable?"; the ready queue of
     # CPython's loop is the only honest signal. Loops without it (uvloop) look
     # idle on every turn, so use manual advance() there.
     ready = getattr(loop, "_ready", None)
-    return bool(ready)
+    if not ready:
+        return False
+    return not all(_is_driver_step(handle) for handle in ready)
+
+
+def _is_driver_step(handle: asyncio.Handle) -> bool:
+    # A task's next step is queued as a callback bound to the task (``__self__``).
+    owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+    return isinstance(owner, asyncio.Task) and owner in _DRIVERS

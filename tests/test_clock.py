@@ -45,6 +45,15 @@ def test_time_is_always_a_finite_number(bad: float) -> None:
     assert clock.now() == 100 and clock.pending == 0
 
 
+async def test_two_clocks_on_one_loop_both_jump() -> None:
+    # Two emulators in one test each have their own clock; neither driver is work to the other.
+    first, second = VirtualClock(start=0), VirtualClock(start=1000)
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(first.sleep(5), second.sleep(7), first.sleep(9)), 5)
+    assert time.perf_counter() - started < 1.0
+    assert (first.now(), second.now()) == (9, 1007)
+
+
 def test_cancelled_timers_do_not_fire() -> None:
     clock = VirtualClock(auto_jump=False)
     fired: list[str] = []
