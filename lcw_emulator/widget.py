@@ -116,6 +116,10 @@ class Widget(AsyncIOEventEmitter):
         self.timeline = Timeline()
         self.session: ChatSession | None = None
         self.sessions: list[ChatSession] = []
+        # While a chat start waits (for its token, its keys), what later starts wait on, and
+        # whether the page asked to close the chat before it existed.
+        self._starting: asyncio.Future[ChatSession] | None = None
+        self._close_when_started = False
         self.handler_errors: tuple[BaseException, ...] = ()  # what listeners raised
         self.minimized = False
         self.proactive_invitation: ProactiveInvitation | None = None
@@ -244,6 +248,32 @@ class Widget(AsyncIOEventEmitter):
             self.record(EntryKind.NOTE, "chat already in progress", {"session": self.session.id})
             self.maximize()
             return self.session
+        if self._starting is not None:
+            # A double click: the chat being started is the current chat, not a second one.
+            self.record(EntryKind.NOTE, "chat already starting")
+            self.maximize()
+            return await asyncio.shield(self._starting)
+        starting: asyncio.Future[ChatSession] = asyncio.get_running_loop().create_future()
+        self._starting = starting
+        try:
+            session = await self._start_new_chat(custom_context)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                starting.cancel()
+            else:
+                starting.set_exception(exc)
+                starting.exception()  # whoever else waits sees it; nobody may be waiting
+            raise
+        else:
+            starting.set_result(session)
+        finally:
+            self._starting = None
+            close_now, self._close_when_started = self._close_when_started, False
+        if close_now:
+            session.close("closed by the customer while the chat was starting")
+        return session
+
+    async def _start_new_chat(self, custom_context: Mapping[str, object] | None) -> ChatSession:
         self.fire(LcwEvent.START_CHAT)
         try:
             session = await self._open_session(custom_context)
@@ -326,8 +356,15 @@ class Widget(AsyncIOEventEmitter):
             self.record(EntryKind.NOTE, note)
 
     def close_current_chat(self) -> None:
-        """Close the current chat as ``closeChat`` does (it never waits: no task needed)."""
+        """Close the current chat as ``closeChat`` does (it never waits: no task needed).
+
+        A chat still starting (waiting for its token) is closed as soon as it has started.
+        """
         if self.session is None or self.session.state.is_final:
+            if self._starting is not None:
+                self._close_when_started = True
+                self.record(EntryKind.NOTE, "chat still starting: it closes once started")
+                return
             self.record(EntryKind.NOTE, "no chat to close")
             return
         self.session.close()

@@ -12,6 +12,7 @@ import pytest
 from lcw_emulator import (
     ChatStateError,
     CustomEvent,
+    LcwError,
     LiveChatSDK,
     Omnichannel,
     SdkUsageError,
@@ -307,6 +308,65 @@ async def test_start_chat_during_a_chat_returns_it_and_maximises(org: Omnichanne
     assert again is first
     assert not widget.minimized
     assert widget.timeline.event_names().count("lcw:startChat") == 1
+
+
+def slow_context(widget: Any, seconds: float = 1.0) -> Any:
+    async def context_provider() -> dict[str, Any]:
+        await widget.clock.sleep(seconds)
+        return {"msdyn_cartvalue": "5"}
+
+    return context_provider
+
+
+async def test_start_chat_while_a_start_waits_is_the_same_chat(org: Omnichannel) -> None:
+    # A customer double-clicks while the first start still waits (here for its context).
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.setContextProvider(slow_context(widget))
+    first, second = widget.sdk.startChat(), widget.sdk.startChat()
+    assert await first is await second
+    assert widget.sessions == [widget.session] and len(org.sessions) == 1
+    assert widget.timeline.event_names().count("lcw:startChat") == 1
+    assert "lcw:onMaximize" in widget.timeline.event_names()
+    assert widget.timeline.find("chat already starting")
+
+
+async def test_a_start_that_fails_fails_for_the_double_click_too(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+
+    async def failing() -> dict[str, Any]:
+        await widget.clock.sleep(1)
+        raise RuntimeError("context service down")
+
+    widget.sdk.setContextProvider(failing)
+    first, second = widget.sdk.startChat(), widget.sdk.startChat()
+    for attempt in (first, second):
+        with pytest.raises(LcwError, match="context service down"):
+            await attempt
+    assert widget.timeline.event_names().count("lcw:error") == 1
+    assert widget.session is None and org.sessions == []
+    widget.sdk.removeContextProvider()
+    assert (await widget.sdk.startChat()).state is SessionState.QUEUED  # nothing left stuck
+
+
+async def test_close_chat_while_it_starts_closes_it_once_started(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.setContextProvider(slow_context(widget))
+    starting = widget.sdk.startChat()
+    await asyncio.sleep(0)  # the start is under way, waiting for the context
+    await widget.sdk.closeChat()
+    session = await starting
+    assert session.state is SessionState.CLOSED
+    assert session.history[-1].reason == "closed by the customer while the chat was starting"
+    names = widget.timeline.event_names()
+    assert names[names.index("lcw:chatQueued") :] == [
+        "lcw:chatQueued",
+        "lcw:closeChat",
+        "lcw:onClose",
+    ]
+    assert widget.timeline.find("chat still starting: it closes once started")
 
 
 async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> None:
