@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
@@ -63,6 +63,38 @@ def _settle(future: asyncio.Future[T], action: Callable[[], T]) -> None:
         _mark_retrieved(future)
     else:
         future.set_result(result)
+
+
+def _settle_from(future: asyncio.Future[Any], work: asyncio.Future[Any]) -> None:
+    """Settle the page's ``future`` with ``work``'s outcome; cancelling it cancels the work."""
+
+    def copy(done: asyncio.Future[Any]) -> None:
+        if future.done():
+            return
+        if done.cancelled():
+            future.cancel()
+        elif done.exception() is not None:
+            future.set_exception(done.exception())  # type: ignore[arg-type]
+        else:
+            future.set_result(done.result())
+
+    def cancel_work(page_side: asyncio.Future[Any]) -> None:
+        if page_side.cancelled():
+            work.cancel()
+
+    work.add_done_callback(copy)
+    future.add_done_callback(cancel_work)
+
+
+def _running_loop(method: str) -> asyncio.AbstractEventLoop:
+    # Checked before anything is recorded, so the timeline never shows a call that did not run.
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise SdkUsageError(
+            f"{method}() needs a running event loop: await it in async code, or in a sync "
+            f"test pass the method uncalled, lcw.run(lcw.sdk.{method})"
+        ) from None
 
 
 async def _returning(action: Callable[[], T]) -> T:
@@ -121,11 +153,12 @@ class LiveChatSDK:
     def _call_async(
         self, method: str, detail: Mapping[str, Any], action: Callable[[], Awaitable[T]]
     ) -> asyncio.Future[T]:
+        loop = _running_loop(method)
         future: asyncio.Future[T]
         if self._runs_now(method, detail):
             future = asyncio.ensure_future(action())
         else:
-            future = asyncio.get_running_loop().create_future()
+            future = loop.create_future()
             self._enqueue(_QueuedCall(method, action, future))
         future.add_done_callback(_mark_retrieved, context=_NO_CONTEXT)
         return future
@@ -140,8 +173,8 @@ class LiveChatSDK:
         just before it and listeners added after the call still hear its events. It only
         saves the task and coroutine that nothing would wait in.
         """
+        loop = _running_loop(method)
         runs_now = self._runs_now(method, detail)
-        loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if runs_now:
             loop.call_soon(_settle, future, action)
@@ -155,22 +188,27 @@ class LiveChatSDK:
             self._queue = []
         self._queue.append(call)
 
-    async def replay_queued(self) -> None:
-        """Run the calls queued before ``lcw:ready``, in the order they were made."""
+    def replay_queued(self) -> None:
+        """Make the calls queued before ``lcw:ready`` again, in order, as the page made them.
+
+        Each is made as it would have been right after ``lcw:ready``: a call that returns an
+        awaitable starts and is not waited for, so a slow chat start does not hold back the
+        calls queued behind it. A call whose awaitable the page cancelled is not made.
+        """
         while self._queue:
             call = self._queue.pop(0)
+            if call.future is not None and call.future.cancelled():
+                self._widget.record(
+                    EntryKind.NOTE, "queued call cancelled: not replayed", {"method": call.method}
+                )
+                continue
             self._widget.record(EntryKind.NOTE, "replaying queued call", {"method": call.method})
             if call.future is None:
                 call.action()
                 continue
-            try:
-                result = await call.action()  # type: ignore[misc]
-            except Exception as exc:
-                if not call.future.done():
-                    call.future.set_exception(exc)
-            else:
-                if not call.future.done():
-                    call.future.set_result(result)
+            # A call queued with a future is one whose action returns an awaitable.
+            started = asyncio.ensure_future(cast(Awaitable[Any], call.action()))
+            _settle_from(call.future, started)
 
     def fail_queued(self, error: LcwError) -> None:
         """The widget failed to load: every queued call that awaits an answer gets ``error``."""
@@ -281,6 +319,11 @@ class LiveChatSDK:
         message = config.get("message")
         if message is not None and not isinstance(message, str):
             raise SdkUsageError("startProactiveChat: notificationUIConfig.message must be a string")
+        if options is not None and not isinstance(options, Mapping):
+            raise SdkUsageError(
+                f"startProactiveChat: options must be an object ({{inNewWindow}}), "
+                f"got {type(options).__name__}"
+            )
         in_new_window = bool((options or {}).get("inNewWindow", False))
         self._call(
             "startProactiveChat",

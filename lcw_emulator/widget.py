@@ -224,7 +224,7 @@ class Widget(AsyncIOEventEmitter):
         before = set(self._waiting)
         self.fire(LcwEvent.READY)
         started = self._waiting - before
-        await self.sdk.replay_queued()
+        self.sdk.replay_queued()
         if started:
             await asyncio.wait(started)
 

@@ -95,6 +95,55 @@ async def test_calls_before_ready_are_queued_and_replayed_in_order(org: Omnichan
     ]
 
 
+async def test_a_slow_queued_start_does_not_hold_back_the_calls_queued_after_it(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    widget.sdk.setContextProvider(slow_context(widget, 2))
+    pending = widget.sdk.startChat()
+    widget.sdk.setBotAuthTokenProvider(lambda url, callback: None)
+    before = org.clock.now()
+    await widget.load()  # the queued calls are made right after lcw:ready, none waited for
+    assert widget.bot_auth_token_provider is not None
+    assert org.clock.now() == before and not pending.done()
+    session = await pending
+    assert session.context == {"msdyn_cartvalue": 5}
+
+
+async def test_a_queued_call_the_page_cancelled_is_not_made(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    widget.sdk.startChat().cancel()
+    widget.sdk.getAgentAvailability().cancel()
+    closing = widget.sdk.closeChat()
+    await widget.load()
+    await closing
+    assert widget.session is None and org.sessions == []
+    assert "lcw:startChat" not in widget.timeline.event_names()
+    assert "lcw:getAgentAvailability" not in widget.timeline.event_names()
+    cancelled = widget.timeline.find("queued call cancelled: not replayed")
+    assert [entry.detail["method"] for entry in cancelled] == ["startChat", "getAgentAvailability"]
+    assert widget.timeline.find("no chat to close")  # the call not cancelled was made
+
+
+async def test_cancelling_a_replayed_start_cancels_the_start(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    widget.sdk.setContextProvider(slow_context(widget, 5))
+    pending = widget.sdk.startChat()
+    await widget.load()
+    await asyncio.sleep(0)  # the start is under way
+    pending.cancel()
+    await widget.clock.sleep(10)
+    assert widget.session is None and org.sessions == []
+
+
+def test_calls_that_return_an_awaitable_need_a_running_loop(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    for name in ("startChat", "closeChat", "getAgentAvailability"):
+        with pytest.raises(SdkUsageError, match=rf"{name}\(\) needs a running event loop"):
+            getattr(widget.sdk, name)()
+    assert len(widget.timeline) == 0  # nothing recorded for calls that were never made
+
+
 async def test_strict_mode_raises_where_the_real_widget_fails(org: Omnichannel) -> None:
     widget = org.widget(OPEN, strict=True)
     with pytest.raises(WidgetNotReadyError, match="the real widget would fail here"):
@@ -377,6 +426,14 @@ async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> 
     await asyncio.sleep(0)
     assert widget.session is not None
     assert "lcw:chatQueued" in widget.timeline.event_names()
+
+
+async def test_proactive_chat_refuses_options_that_are_not_an_object(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    with pytest.raises(SdkUsageError, match="startProactiveChat: options must be an object"):
+        widget.sdk.startProactiveChat({"message": "Need help?"}, True, "new")  # type: ignore[arg-type]
+    assert widget.proactive_invitation is None
 
 
 async def test_proactive_chat(org: Omnichannel) -> None:
