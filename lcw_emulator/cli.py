@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,6 +14,9 @@ from .errors import LcwError
 
 # Each verb module registers itself with add_parser(subparsers).
 VERBS = [run, verify, serve, keys, token]
+# The reader closed stdout (`| head -1`): 128 + SIGPIPE, what a shell reports for a command
+# a closed pipe killed. 1 would read as "token refused", 2 as unusable input.
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,11 +36,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a warning at shutdown
     except (UsageProblem, LcwError) as exc:
         print(f"lcw-emulator {args.verb}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The Python docs' recipe (signal module, "Note on SIGPIPE"): point stdout at
+        # devnull so the flush at shutdown cannot fail again, and exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     return code
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "collect_context",
     "describe_token",
     "request_token",
+    "require_token",
 ]
 
 AuthTokenCallback = Callable[..., None]
@@ -134,6 +135,15 @@ async def request_token(
             ErrorCode.NO_AUTH_TOKEN,
             f"the provider did not call back within {timeout:g} s{hint}",
         ) from None
+    return require_token(token)
+
+
+def require_token(token: object) -> str:
+    """The token a provider called back with, or :class:`LcwError` code 3 when it gave none.
+
+    ``None``, a blank string and anything that is not a string are no token. ``verify``
+    applies the same rule, so it judges an empty token as a chat start does.
+    """
     if token is None or (isinstance(token, str) and not token.strip()):
         raise LcwError(
             ErrorCode.NO_AUTH_TOKEN,

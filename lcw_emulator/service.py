@@ -40,6 +40,11 @@ class TokenJudgement:
     resolution: ContextResolution = attrs.field(factory=ContextResolution)
     error: LcwError | None = None
 
+    @classmethod
+    def refusal(cls, error: LcwError) -> TokenJudgement:
+        """A refusal made before the token's claims were read: no token, or no public keys."""
+        return cls(TokenVerdict(None, error.reason, error.claim), error=error)
+
     @property
     def valid(self) -> bool:
         return self.error is None

@@ -276,5 +276,26 @@ def test_verify_fetches_the_public_key_url(
     assert main(["verify", "--workstream", str(work_stream), "--at", str(START), token]) == 0
     assert "VALID for work stream 'By URL'" in capsys.readouterr().out
     endpoint.status = 404
-    assert main(["verify", "--workstream", str(work_stream), "--at", str(START), token]) == 2
-    assert "answered HTTP 404, so no token can be verified" in capsys.readouterr().err
+    assert main(["verify", "--workstream", str(work_stream), "--at", str(START), token]) == 1
+    out = capsys.readouterr().out
+    assert "lcw:error 4: Auth token provider provided invalid token" in out
+    assert f"reason:  the public key URL {endpoint.url('/keys')} answered HTTP 404" in out
+
+
+def test_verify_refuses_as_a_chat_start_when_nobody_serves_the_keys(
+    demo_keys: KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = closed_port_url()
+    with pytest.raises(LcwError) as refused:
+        asyncio.run(start(Omnichannel(clock=VirtualClock(start=START)), url, demo_keys))
+    work_stream = tmp_path / "ws.toml"
+    work_stream.write_text(f'name = "By URL"\n[auth]\npublic_key_url = "{url}"\n')
+    token = demo_keys.mint({"sub": "c", "iss": "x", "iat": START, "exp": START + 60}, with_kid=True)
+    argv = ["verify", "--workstream", str(work_stream), "--at", str(START), "--json", token]
+    assert main(argv) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False
+    assert (report["error_code"], report["error_message"]) == (4, refused.value.message)
+    assert report["reason"] == refused.value.reason
+    assert report["reason"].startswith(f"the public key URL {url} could not be fetched")
+    assert report["claim"] is None and report["claims"] is None and report["context"] == {}

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from lcw_emulator import LcwEmulator, LcwError
 from lcw_emulator.cli import main
+from lcw_emulator.token_providers import answering_with
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTOSO = str(ROOT / "scenarios" / "contoso.toml")
@@ -83,8 +90,6 @@ def test_token_from_file_and_stdin(
     token_file = tmp_path / "token.txt"
     token_file.write_text(sample_token() + "\n")
     assert verify(capsys, "--workstream", CONTOSO, "--at", AT, f"@{token_file}")[0] == 0
-    import io
-
     monkeypatch.setattr("sys.stdin", io.StringIO(sample_token()))
     assert verify(capsys, "--workstream", CONTOSO, "--at", AT, "-")[0] == 0
 
@@ -118,3 +123,140 @@ def test_missing_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["verify", "token-only"])
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("bom", "codec"),
+    [
+        (codecs.BOM_UTF8, "utf-8"),  # Notepad's "UTF-8 with BOM"
+        (codecs.BOM_UTF16_LE, "utf-16-le"),  # Windows PowerShell's `>`
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ],
+)
+def test_a_token_file_with_a_bom_is_read(
+    capsys: pytest.CaptureFixture[str],
+    sample_token: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bom: bytes,
+    codec: str,
+) -> None:
+    data = bom + (sample_token() + "\r\n").encode(codec)
+    token_file = tmp_path / "token.txt"
+    token_file.write_bytes(data)
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, f"@{token_file}")
+    assert (code, out.split(" for ")[0]) == (0, "VALID")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))  # PowerShell's `|`
+    assert verify(capsys, "--workstream", CONTOSO, "--at", AT, "-")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"eyJhbGciOi\xe9x", "neither UTF-8 nor UTF-16 with a BOM (invalid continuation byte"),
+        (codecs.BOM_UTF16_LE + b"e\x00y", "neither UTF-8 nor UTF-16 with a BOM (truncated data"),
+        ("eyJhbGciOi".encode("utf-16-le"), "NUL characters (UTF-16 without a BOM?"),
+    ],
+)
+def test_a_token_file_that_is_not_text_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, data: bytes, message: str
+) -> None:
+    token_file = tmp_path / "token.txt"
+    token_file.write_bytes(data)
+    code, out, err = verify(capsys, "--workstream", CONTOSO, f"@{token_file}")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"lcw-emulator verify: cannot read the token from {token_file}: ")
+    assert message in err and err.count("\n") == 1
+
+
+def chat_start_refusal(answer: object) -> LcwError:
+    """What a chat start on the Contoso stream raises when the provider calls back ``answer``."""
+    with LcwEmulator(CONTOSO) as lcw:
+        lcw.sdk.setAuthTokenProvider(answering_with(answer))
+        with pytest.raises(LcwError) as refused:
+            lcw.run(lcw.sdk.startChat)
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    ("token", "stdin", "answer"),
+    [
+        ("", None, ""),
+        ("  ", None, "  "),
+        ("-", "\n", ""),  # the token service printed nothing
+        ("null", None, None),  # what `jq .token` prints when there is no token
+        ("-", "null\n", None),
+    ],
+)
+def test_no_token_is_judged_as_a_chat_start_judges_it(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    token: str,
+    stdin: str | None,
+    answer: object,
+) -> None:
+    expected = chat_start_refusal(answer)
+    assert expected.code == 3
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, token)
+    assert code == 1
+    assert f"  lcw:error 3: {expected.message}\n  reason:  {expected.reason}\n" in out
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--json", token)
+    assert code == 1
+    assert json.loads(out) == {
+        "valid": False,
+        "error_code": 3,
+        "error_message": "Auth token provider didn't provide any token",
+        "reason": expected.reason,
+        "claim": None,
+        "claims": None,
+        "context": {},
+        "created": [],
+        "dropped": [],
+    }
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_work_stream_without_auth_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+    sample_token: Callable[..., str],
+    tmp_path: Path,
+    as_json: bool,
+) -> None:
+    unauthenticated = tmp_path / "ws.toml"
+    unauthenticated.write_text('name = "Unauthenticated"\n')
+    args = ["--workstream", str(unauthenticated), *(["--json"] if as_json else []), sample_token()]
+    code, out, err = verify(capsys, *args)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"lcw-emulator verify: {unauthenticated}: work stream 'Unauthenticated' has no chat "
+        "authentication ([auth]), so no token can be verified\n"
+    )
+
+
+@pytest.mark.parametrize("unbuffered", [True, False])
+def test_a_reader_that_leaves_early_ends_verify_quietly(
+    sample_token: Callable[..., str], unbuffered: bool
+) -> None:
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    if unbuffered:  # common in Docker and CI images: each print writes at once
+        env["PYTHONUNBUFFERED"] = "1"
+    argv = ["verify", "--workstream", CONTOSO, "--at", AT, sample_token()]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line, as `| head -0` would be
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "lcw_emulator", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import math
 import sys
 from pathlib import Path
@@ -37,13 +38,45 @@ def load_work_stream(path: str) -> WorkStream:
         raise UsageProblem(str(exc)) from None
 
 
+# Windows PowerShell's `>` writes UTF-16 with a BOM, and Notepad may add one to UTF-8.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decode_text(data: bytes, what: str, source: str) -> str:
+    """``data`` as text: UTF-8 with or without a BOM, or UTF-16 with one; stripped."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UsageProblem(
+            f"cannot read {what} from {source}: it is neither UTF-8 nor UTF-16 with a BOM "
+            f"({exc.reason} at byte {exc.start})"
+        ) from None
+    # NULs decode as UTF-8 but are no text: most likely UTF-16 (or UTF-32) without a BOM.
+    if "\0" in text:
+        raise UsageProblem(
+            f"cannot read {what} from {source}: it holds NUL characters "
+            "(UTF-16 without a BOM? save it as UTF-8)"
+        )
+    return text.strip()
+
+
 def read_text_argument(value: str, what: str) -> str:
     """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value."""
     if value == "-":
-        return sys.stdin.read().strip()
+        # The bytes, not sys.stdin's locale decoding, so a pipe reads as a file does.
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:  # replaced by a text-only stream (tests do this)
+            return sys.stdin.read().strip()
+        return _decode_text(stdin.read(), what, "standard input")
     if value.startswith("@"):
         try:
-            return Path(value[1:]).read_text(encoding="utf-8").strip()
+            data = Path(value[1:]).read_bytes()
         except OSError as exc:
             raise UsageProblem(f"cannot read {what} from {value[1:]}: {exc.strerror}") from None
+        return _decode_text(data, what, value[1:])
     return value

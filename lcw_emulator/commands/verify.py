@@ -9,6 +9,7 @@ import time
 
 from ..clock import VirtualClock, describe_instant
 from ..errors import LcwError
+from ..providers import require_token
 from ..service import OmnichannelService, TokenJudgement
 from ._common import (
     EXIT_FAILED,
@@ -44,16 +45,24 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     work_stream = load_work_stream(args.workstream)
-    token = read_text_argument(args.token, "the token")
+    if work_stream.auth is None:
+        # A chat start on this stream never asks for a token: the file is the problem.
+        raise UsageProblem(
+            f"{args.workstream}: work stream {work_stream.name!r} has no chat authentication "
+            "([auth]), so no token can be verified"
+        )
+    text = read_text_argument(args.token, "the token")
     at = args.at if args.at is not None else time.time()
     service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
-    keys = None
-    if work_stream.auth is not None and work_stream.auth.public_key_url is not None:
-        try:  # fetch the keys from the public key URL, as a chat start would
-            keys = asyncio.run(service.public_keys(work_stream, token))
-        except LcwError as exc:
-            raise UsageProblem(exc.reason) from None
-    judgement = service.judge_token(work_stream, token, keys=keys)
+    try:
+        # In the order of a chat start: the provider's answer, then the public key URL.
+        # "null" is JSON null, what `jq .token` prints when the service sent no token.
+        token = require_token(None if text.strip() == "null" else text)
+        keys = asyncio.run(service.public_keys(work_stream, token))
+    except LcwError as exc:
+        judgement = TokenJudgement.refusal(exc)
+    else:
+        judgement = service.judge_token(work_stream, token, keys=keys)
     if args.json:
         print(json.dumps(judgement.to_dict(), indent=2, sort_keys=True, default=str))
     else:
