@@ -97,6 +97,8 @@ async def request_token(
             answer.set_exception(
                 LcwError(ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}")
             )
+        elif timed_out:  # the wait ended without an answer; it did not call back
+            record(EntryKind.NOTE, "provider raised after the timeout", {"error": _failure(exc)})
         else:
             record(EntryKind.NOTE, "provider raised after calling back", {"error": _failure(exc)})
 

@@ -333,3 +333,22 @@ async def test_a_provider_that_raises_after_calling_back_still_counts_sync_or_as
         assert session.authenticated
         [note] = widget.timeline.find("provider raised after calling back")
         assert note.detail == {"error": "RuntimeError: cleanup failed"}
+
+
+async def test_a_provider_that_raises_after_the_timeout_is_noted_as_such(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    widget = await loaded(org, contoso)
+
+    async def gives_up(callback: Callable[[str], None]) -> None:
+        await widget.clock.sleep(15)
+        raise RuntimeError("token service gave up")
+
+    widget.sdk.setAuthTokenProvider(gives_up)
+    with pytest.raises(LcwError) as caught:
+        await widget.sdk.startChat()
+    assert caught.value.code == 3
+    await widget.clock.sleep(10)
+    [note] = widget.timeline.find("provider raised after the timeout")
+    assert note.detail == {"error": "RuntimeError: token service gave up"}
+    assert not widget.timeline.find("provider raised after calling back")
