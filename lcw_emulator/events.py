@@ -17,6 +17,7 @@ from typing import Any, overload
 import attrs
 
 __all__ = [
+    "ENTRY_NAMES",
     "LCW_EVENTS",
     "EntryKind",
     "LcwEvent",
@@ -54,6 +55,55 @@ class EntryKind(enum.StrEnum):
     PROVIDER = "provider"  # a provider was called, called back, or misbehaved
     SERVICE = "service"  # Omnichannel's verdict: token, context, session
     NOTE = "note"  # something ignored or worth knowing (a second callback)
+
+
+# The name of every provider, service and note entry the emulator records (events are
+# LCW_EVENTS, SDK calls sdk.JAVASCRIPT_METHODS). Scenarios refuse a name outside these,
+# since a misspelt one could never match; tests/test_scenario_checks.py holds this table
+# to the names the recorders actually write.
+ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
+    {
+        EntryKind.PROVIDER: frozenset(
+            {
+                "auth token provider called",
+                "auth token callback",
+                "context provider called",
+                "context provider answered",
+                "bot auth token provider called",
+                "bot auth callback",
+            }
+        ),
+        EntryKind.SERVICE: frozenset(
+            {
+                "chat session created",
+                "token refused",
+                "public keys fetched",
+                "getAgentAvailability refused",
+            }
+        ),
+        EntryKind.NOTE: frozenset(
+            {
+                "callback ignored",
+                "provider raised after calling back",
+                "provider raised after the timeout",
+                "replaying queued call",
+                "queued call cancelled: not replayed",
+                "listener raised",
+                "page reloaded",
+                "chat already in progress",
+                "chat already starting",
+                "chat still starting: it closes once started",
+                "no chat to close",
+                "proactive invitation shown",
+                "public keys not refetched",
+                "customContext overrides the context provider",
+                "custom context ignored: an authenticated chat takes context from the "
+                "token's lwicontexts only",
+                "auth token provider not called: the work stream has no chat authentication",
+            }
+        ),
+    }
+)
 
 
 @attrs.frozen

@@ -38,6 +38,7 @@ the format reference.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import json
 import math
@@ -50,8 +51,8 @@ import attrs
 
 from .auth import KeyPair
 from .errors import ConfigurationError, ErrorCode
-from .events import LCW_EVENTS, TimelineEntry
-from .sdk import LiveChatSDK
+from .events import ENTRY_NAMES, LCW_EVENTS, EntryKind, TimelineEntry
+from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
 from .session import SessionState
 from .widget import WidgetState
 from .workstream import WorkStream, read_toml, unknown_keys
@@ -60,6 +61,7 @@ __all__ = [
     "ACTIONS",
     "DEFAULT_START",
     "EXPECTATIONS",
+    "TIMELINE_NAMES",
     "TIME_TOLERANCE",
     "AcceptProactiveChat",
     "Action",
@@ -97,7 +99,10 @@ __all__ = [
     "Wait",
     "is_work_stream_file",
     "load_scenario",
+    "read_step",
     "relative_time",
+    "typed_equal",
+    "typed_subset",
 ]
 
 # When a scenario names no start: 2023-11-14T22:13:20Z, a round and recent instant.
@@ -124,6 +129,42 @@ def relative_time(value: object) -> float | None:
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# Every name a timeline entry can have, so every name an events or never pattern may use.
+TIMELINE_NAMES = LCW_EVENTS | JAVASCRIPT_METHODS | frozenset().union(*ENTRY_NAMES.values())
+
+
+def typed_equal(actual: Any, expected: Any) -> bool:
+    """Equality that tells ``true`` from ``1`` (TOML and JSON do; Python does not).
+
+    Numbers compare by value (``1`` is ``1.0``, as JavaScript has one number type);
+    tables and lists compare whole, item by item.
+    """
+    if isinstance(expected, Mapping):
+        return (
+            isinstance(actual, Mapping)
+            and set(actual) == set(expected)
+            and all(typed_equal(actual[key], expected[key]) for key in expected)
+        )
+    if isinstance(expected, list | tuple):
+        return (
+            isinstance(actual, list | tuple)
+            and len(actual) == len(expected)
+            and all(typed_equal(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(actual) is type(expected) and actual == expected
+    return bool(actual == expected)
+
+
+def typed_subset(actual: Any, expected: Any) -> bool:
+    """``expected`` is in ``actual``: its tables a subset (nested ones too), values typed_equal."""
+    if isinstance(expected, Mapping):
+        return isinstance(actual, Mapping) and all(
+            key in actual and typed_subset(actual[key], value) for key, value in expected.items()
+        )
+    return typed_equal(actual, expected)
 
 
 # -- providers ----------------------------------------------------------------
@@ -383,8 +424,9 @@ class EventPattern:
 
     ``name`` matches an entry by its exact name (an ``lcw:*`` event, an SDK
     method, ``auth token callback``...) with ``detail`` a subset of its
-    payload; ``note`` matches a note whose text contains it. ``at`` pins the
-    virtual time, in seconds after the expectation's origin.
+    payload, compared typed (:func:`typed_subset`); ``note`` matches a note
+    whose text contains it. ``at`` pins the virtual time, in seconds after the
+    expectation's origin.
     """
 
     name: str | None = None
@@ -398,7 +440,10 @@ class EventPattern:
         if self.note is not None:
             return entry.kind.value == "note" and self.note in entry.name
         assert self.name is not None
-        return entry.matches(self.name, self.detail)
+        # Not TimelineEntry.matches: that compares with Python's ==, where true is 1.
+        return entry.name == self.name and (
+            self.detail is None or typed_subset(entry.detail, self.detail)
+        )
 
     def describe(self) -> str:
         text = f"note {self.note!r}" if self.note is not None else str(self.name)
@@ -622,6 +667,23 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario.from_dict(data, base_dir=file.parent, source=str(file))
 
 
+def read_step(
+    number: int,
+    raw: Mapping[str, Any],
+    *,
+    work_stream: WorkStream,
+    source: str | None = None,
+) -> Step:
+    """Step ``number``, given as a file's ``[[steps]]`` table, checked as the file reader does.
+
+    For :class:`~lcw_emulator.scenario_runner.ScenarioRun`'s methods, so a script's
+    arguments meet the same rules as a file's; ``provider`` may also be a
+    :class:`ProviderSpec` (a file names its ``[providers.NAME]``). Raises
+    :class:`ConfigurationError` naming the step and what is wrong.
+    """
+    return _Reader(Path("."), source).step(number, raw, {}, work_stream, None, None)
+
+
 def is_work_stream_file(data: Mapping[str, Any]) -> bool:
     """True for a parsed work stream file, which sits beside scenarios but is not one."""
     work_stream_keys = {"auth", "context_variables", "queue", "queues", "routing_rules"}
@@ -657,6 +719,8 @@ _PROVIDER_KEYS = {
     "algorithm",
 }
 _STATES = (*(state.value for state in SessionState), "none")
+# What expect session checks on the current session, so what state = "none" cannot have.
+_ABOUT_A_SESSION = ("queue", "agent", "authenticated", "customer", "messages")
 _WIDGET_STATES = tuple(state.value for state in WidgetState)
 _SOURCES = ("lwicontexts", "customContext", "contextProvider", "none")
 
@@ -744,13 +808,15 @@ class _Reader:
             raise self.fail('a scenario needs a workstream: workstream = "FILE" or [workstream]')
         work_stream = self.work_stream(data["workstream"])
         start = self.start(data["start"]) if "start" in data else DEFAULT_START
+        self.where = "[widget]"
         widget = self.table(data.get("widget", {}), "[widget]", _WIDGET_KEYS)
-        strict = self.boolean(widget.get("strict", False), "[widget].strict")
+        strict = self.boolean(widget.get("strict", False), "strict")
         load_failure = (
-            self.string(widget["load_failure"], "[widget].load_failure")
+            self.string(widget["load_failure"], "load_failure")
             if "load_failure" in widget
             else None
         )
+        self.where = "scenario"
         default_key = (
             self.string(data["private_key"], "private_key") if "private_key" in data else None
         )
@@ -855,6 +921,15 @@ class _Reader:
         omit = self.strings(table.get("omit", []), "omit")
         if omit and claims is None:
             raise self.fail("omit removes claims from a minted token; give claims too")
+        if claims is not None:
+            # A misspelt name would omit nothing, and the token would quietly keep the claim.
+            present = set(claims) | set(TIME_CLAIMS)
+            absent = [name for name in omit if name not in present]
+            if absent:
+                raise self.fail(
+                    f"omit: {', '.join(map(repr, absent))} is not a claim of this token "
+                    f"(its claims: {', '.join(sorted(present))})"
+                )
         signer: KeyPair | str | None = None
         algorithm = "RS256"
         with_kid = False
@@ -1015,7 +1090,11 @@ class _Reader:
         arguments = self._arguments(cls, raw, "do")
         for key, value in list(arguments.items()):
             if key == "provider":
-                spec = self.provider_ref(value, providers, work_stream, default_key, default_kid)
+                spec = (
+                    value
+                    if isinstance(value, ProviderSpec)
+                    else self.provider_ref(value, providers, work_stream, default_key, default_kid)
+                )
                 if cls is SetAuthTokenProvider and not spec.usable_for_auth:
                     raise self.fail(
                         f"provider {spec.name!r} answers with a context, not a token; "
@@ -1096,6 +1175,18 @@ class _Reader:
             raise self.fail("name the error: code = 1..8, or type = " + " | ".join(ERROR_TYPES))
         if cls is ExpectContext and "values" in arguments and "includes" in arguments:
             raise self.fail("give values (the whole context) or includes (part of it), not both")
+        if cls is ExpectContext and arguments.get("includes") == {}:
+            raise self.fail(
+                "includes = {} checks nothing; name a key and its value "
+                "(values = {} checks that the context is empty)"
+            )
+        if cls is ExpectSession and arguments.get("state") == "none":
+            about = [key for key in _ABOUT_A_SESSION if key in arguments]
+            if about:
+                raise self.fail(
+                    f'state = "none" expects no chat session, so it has no '
+                    f"{' or '.join(about)} to check; drop {'it' if len(about) == 1 else 'them'}"
+                )
         expectation = cls(number=number, **arguments)
         if len(_fields(expectation)) == 0:
             raise self.fail("says nothing to check; name at least one field")
@@ -1132,11 +1223,8 @@ class _Reader:
                 f"{where} needs a name (an event or entry) or a note (text it contains)"
             )
         name = self.string(item["name"], f"{where}.name") if "name" in item else None
-        if name is not None and name.startswith("lcw:") and name not in LCW_EVENTS:
-            raise self.fail(
-                f"{where}: {name!r} is not a documented event "
-                f"(known: {', '.join(sorted(LCW_EVENTS))})"
-            )
+        if name is not None and name not in TIMELINE_NAMES:
+            raise self.fail(f"{where}: {_unknown_name(name)}")
         if "note" in item and "detail" in item:
             raise self.fail(f"{where}: a note has no detail to match")
         return EventPattern(
@@ -1145,6 +1233,19 @@ class _Reader:
             detail=self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None,
             at=self.number(item["at"], f"{where}.at") if "at" in item else None,
         )
+
+
+def _unknown_name(name: str) -> str:
+    """Why ``name`` cannot be matched, and what was probably meant."""
+    if name.startswith("lcw:"):
+        return f"{name!r} is not a documented event (known: {', '.join(sorted(LCW_EVENTS))})"
+    text = f"{name!r} is not a name the timeline records"
+    if any(name in note for note in ENTRY_NAMES[EntryKind.NOTE]):
+        return f"{text}; to match part of a note's text, use {{ note = {json.dumps(name)} }}"
+    close = difflib.get_close_matches(name, sorted(TIMELINE_NAMES), n=1)
+    if close:
+        return f"{text} (did you mean {close[0]!r}?)"
+    return f'{text} (docs/scenarios.md, "What the timeline records", lists them)'
 
 
 def _kind(value: object) -> str:

@@ -76,7 +76,9 @@ from .scenario import (
     StartProactiveChat,
     Step,
     Wait,
+    read_step,
     relative_time,
+    typed_equal,
 )
 from .session import ChatSession
 from .token_providers import (
@@ -282,6 +284,10 @@ class ScenarioRun:
     raises is kept for an ``expect_error`` step rather than propagated. Each
     ``expect_*`` method checks at once and returns its :class:`Check`.
     :meth:`finish` ends the run and returns the :class:`ScenarioResult`.
+
+    Every method's arguments are checked as a file's step is (:func:`.scenario.read_step`):
+    what a file would refuse raises :class:`~lcw_emulator.errors.ConfigurationError`,
+    naming the step.
     """
 
     def __init__(
@@ -548,26 +554,46 @@ class ScenarioRun:
 
     # -- the Python API: one method per step kind
 
+    def _read(self, head: str, verb: str, **arguments: Any) -> Step:
+        """The step these arguments describe (``None``: not given), checked as a file's is."""
+        raw = {head: verb}
+        raw.update(
+            (key, _as_file_value(value)) for key, value in arguments.items() if value is not None
+        )
+        return read_step(
+            self.last_step + 1, raw, work_stream=self.widget.work_stream, source=self.source
+        )
+
+    def _provider_step(
+        self,
+        cls: type[SetAuthTokenProvider | SetContextProvider],
+        provider: ProviderSpec | Callable[..., object],
+    ) -> Step:
+        if isinstance(provider, ProviderSpec):
+            return self._read("do", cls.verb, provider=provider)
+        # The page's own function, or whatever a page might pass: the SDK judges it.
+        return cls(provider=provider)
+
     async def load(self) -> None:
-        await self.run(Load())
+        await self.run(self._read("do", "load"))
 
     async def set_auth_token_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
-        await self.run(SetAuthTokenProvider(provider=provider))
+        await self.run(self._provider_step(SetAuthTokenProvider, provider))
 
     async def remove_auth_token_provider(self) -> None:
-        await self.run(RemoveAuthTokenProvider())
+        await self.run(self._read("do", "remove_auth_token_provider"))
 
     async def get_auth_token_provider(self) -> str | None:
-        return await self.run(GetAuthTokenProvider())  # type: ignore[no-any-return]
+        return await self.run(self._read("do", "get_auth_token_provider"))  # type: ignore[no-any-return]
 
     async def set_context_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
-        await self.run(SetContextProvider(provider=provider))
+        await self.run(self._provider_step(SetContextProvider, provider))
 
     async def remove_context_provider(self) -> None:
-        await self.run(RemoveContextProvider())
+        await self.run(self._read("do", "remove_context_provider"))
 
     async def get_context_provider(self) -> str | None:
-        return await self.run(GetContextProvider())  # type: ignore[no-any-return]
+        return await self.run(self._read("do", "get_context_provider"))  # type: ignore[no-any-return]
 
     async def start_chat(
         self,
@@ -577,54 +603,65 @@ class ScenarioRun:
         wait: bool = True,
     ) -> ChatSession | None:
         """``startChat``; the session, or ``None`` when it failed or is still running."""
-        return await self.run(  # type: ignore[no-any-return]
-            StartChat(custom_context=custom_context, in_new_window=in_new_window, wait=wait)
+        step = self._read(
+            "do",
+            "start_chat",
+            custom_context=custom_context,
+            in_new_window=in_new_window,
+            wait=wait,
         )
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def close_chat(self, *, wait: bool = True) -> None:
-        await self.run(CloseChat(wait=wait))
+        await self.run(self._read("do", "close_chat", wait=wait))
 
     async def start_proactive_chat(
         self, message: str | None = None, *, show_prechat: bool = True, in_new_window: bool = False
     ) -> None:
         await self.run(
-            StartProactiveChat(
-                message=message, show_prechat=show_prechat, in_new_window=in_new_window
+            self._read(
+                "do",
+                "start_proactive_chat",
+                message=message,
+                show_prechat=show_prechat,
+                in_new_window=in_new_window,
             )
         )
 
     async def accept_proactive_chat(self, *, wait: bool = True) -> ChatSession | None:
-        return await self.run(AcceptProactiveChat(wait=wait))  # type: ignore[no-any-return]
+        step = self._read("do", "accept_proactive_chat", wait=wait)
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def get_agent_availability(self, *, wait: bool = True) -> dict[str, Any] | None:
-        return await self.run(GetAgentAvailability(wait=wait))  # type: ignore[no-any-return]
+        step = self._read("do", "get_agent_availability", wait=wait)
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def set_bot_auth_token_provider(self, *, show: bool = True) -> None:
-        await self.run(SetBotAuthTokenProvider(show=show))
+        await self.run(self._read("do", "set_bot_auth_token_provider", show=show))
 
     async def bot_sign_in(self, url: str = "https://bot.example/token") -> bool | None:
-        return await self.run(BotSignIn(url=url))  # type: ignore[no-any-return]
+        return await self.run(self._read("do", "bot_sign_in", url=url))  # type: ignore[no-any-return]
 
     async def minimize(self) -> None:
-        await self.run(Minimize())
+        await self.run(self._read("do", "minimize"))
 
     async def maximize(self) -> None:
-        await self.run(Maximize())
+        await self.run(self._read("do", "maximize"))
 
     async def send_message(self, text: str) -> None:
-        await self.run(SendMessage(text=text))
+        await self.run(self._read("do", "send_message", text=text))
 
     async def agent_accepts(self, agent: str = "Agent") -> None:
-        await self.run(AgentAccepts(agent=agent))
+        await self.run(self._read("do", "agent_accepts", agent=agent))
 
     async def agent_says(self, text: str) -> None:
-        await self.run(AgentSays(text=text))
+        await self.run(self._read("do", "agent_says", text=text))
 
     async def agent_ends(self) -> None:
-        await self.run(AgentEnds())
+        await self.run(self._read("do", "agent_ends"))
 
     async def wait(self, seconds: float) -> None:
-        await self.run(Wait(seconds=seconds))
+        await self.run(self._read("do", "wait", seconds=seconds))
 
     async def expect_events(
         self,
@@ -632,10 +669,12 @@ class ScenarioRun:
         within: float | None = None,
         since: int | None = None,
     ) -> Check:
-        """These entries, in this order: names, ``{"name", "detail", "at"}`` or ``{"note"}``."""
-        return await self.run(  # type: ignore[no-any-return]
-            ExpectEvents(events=_patterns(events), within=within, since=since)
-        )
+        """These entries, in this order: names, ``{"name", "detail", "at"}`` or ``{"note"}``.
+
+        ``since`` names an earlier step (1 to :attr:`last_step`); ``None`` counts from the start.
+        """
+        step = self._read("expect", "events", events=list(events), within=within, since=since)
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def expect_never(
         self,
@@ -643,9 +682,8 @@ class ScenarioRun:
         within: float | None = None,
         since: int | None = None,
     ) -> Check:
-        return await self.run(  # type: ignore[no-any-return]
-            ExpectNever(events=_patterns(events), within=within, since=since)
-        )
+        step = self._read("expect", "never", events=list(events), within=within, since=since)
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def expect_error(
         self,
@@ -655,9 +693,8 @@ class ScenarioRun:
         reason: str | None = None,
         step: int | None = None,
     ) -> Check:
-        return await self.run(  # type: ignore[no-any-return]
-            ExpectError(code=code, type=type, reason=reason, step=step)
-        )
+        expectation = self._read("expect", "error", code=code, type=type, reason=reason, step=step)
+        return await self.run(expectation)  # type: ignore[no-any-return]
 
     async def expect_context(
         self,
@@ -668,37 +705,30 @@ class ScenarioRun:
         created: Iterable[str] | None = None,
         source: str | None = None,
     ) -> Check:
-        dropped_map = (
-            None
-            if dropped is None
-            else dict(dropped)
-            if isinstance(dropped, Mapping)
-            else dict.fromkeys(dropped, "")
+        step = self._read(
+            "expect",
+            "context",
+            values=values,
+            includes=includes,
+            dropped=dropped if dropped is None or isinstance(dropped, Mapping) else list(dropped),
+            created=None if created is None else list(created),
+            source=source,
         )
-        return await self.run(  # type: ignore[no-any-return]
-            ExpectContext(
-                values=values,
-                includes=includes,
-                dropped=dropped_map,
-                created=None if created is None else tuple(created),
-                source=source,
-            )
-        )
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def expect_session(self, **fields: Any) -> Check:
         """Fields: ``state``, ``queue``, ``agent``, ``authenticated``, ``customer``,
         ``messages``, ``sessions``."""
-        return await self.run(ExpectSession(**fields))  # type: ignore[no-any-return]
+        return await self.run(self._read("expect", "session", **fields))  # type: ignore[no-any-return]
 
     async def expect_availability(self, **fields: Any) -> Check:
         """Fields of the last getAgentAvailability answer: ``isAgentAvailable=True``..."""
-        return await self.run(ExpectAvailability(fields=fields))  # type: ignore[no-any-return]
+        step = self._read("expect", "availability", **fields)
+        return await self.run(step)  # type: ignore[no-any-return]
 
     async def expect_widget(self, **fields: Any) -> Check:
         """``state``, ``minimized``, ``queued``, ``auth_token_provider``, ``context_provider``..."""
-        if "queued" in fields and fields["queued"] is not None:
-            fields["queued"] = tuple(fields["queued"])
-        return await self.run(ExpectWidget(**fields))  # type: ignore[no-any-return]
+        return await self.run(self._read("expect", "widget", **fields))  # type: ignore[no-any-return]
 
     # -- checking
 
@@ -751,11 +781,21 @@ class ScenarioRun:
                 raised.claimed_by = step.number
         if matching:
             return None
-        wanted = f"code {step.code}" if step.code is not None else step.type
+        named = [] if step.code is None else [f"code {step.code}"]
+        if step.type is not None:
+            named.append(f"type {step.type}")
+        wanted = " and ".join(named)
         where = f" at step {step.step}" if step.step is not None else ""
         if not candidates:
             return f"expected an error with {wanted}{where}; no step raised any"
-        raised_list = "; ".join(raised.describe() for raised in candidates)
+
+        def differs(raised: RaisedError) -> str:
+            # The code may match: then the type is what differed, and the message must say so.
+            if step.type is None or isinstance(raised.error, cls):
+                return ""
+            return f" (its type is {type(raised.error).__name__}, not {step.type})"
+
+        raised_list = "; ".join(raised.describe() + differs(raised) for raised in candidates)
         text = f" whose reason contains {step.reason!r}" if step.reason else ""
         return f"expected an error with {wanted}{text}{where}; raised instead: {raised_list}"
 
@@ -770,14 +810,14 @@ class ScenarioRun:
             return session
         problems: list[str] = []
         context = session.context
-        if step.values is not None and not _same(context, step.values):
+        if step.values is not None and not typed_equal(context, step.values):
             problems.append(f"context is {_show(context)}, expected {_show(step.values)}")
             problems.extend(f"dropped {item.key}: {item.reason}" for item in session.dropped)
         if step.includes is not None:
             missing = {
                 key: value
                 for key, value in step.includes.items()
-                if key not in context or not _same(context[key], value)
+                if key not in context or not typed_equal(context[key], value)
             }
             if missing:
                 problems.append(f"context {_show(context)} lacks {_show(missing)}")
@@ -840,7 +880,7 @@ class ScenarioRun:
         }
         for key, value in actual.items():
             expected = getattr(step, key)
-            if expected is not None and not _same(value, expected):
+            if expected is not None and not typed_equal(value, expected):
                 problems.append(f"{key} is {_show(value)}, expected {_show(expected)}")
         if problems and session.history:
             trail = ", ".join(
@@ -862,7 +902,7 @@ class ScenarioRun:
         wrong = {
             key: answer.get(key)
             for key, value in step.fields.items()
-            if not _same(answer.get(key), value)
+            if not typed_equal(answer.get(key), value)
         }
         if wrong:
             return f"the last answer has {_show(wrong)}; it was {_show(dict(answer))}"
@@ -881,7 +921,7 @@ class ScenarioRun:
         problems = [
             f"{key} is {_show(value)}, expected {_show(getattr(step, key))}"
             for key, value in actual.items()
-            if getattr(step, key) is not None and not _same(value, getattr(step, key))
+            if getattr(step, key) is not None and not typed_equal(value, getattr(step, key))
         ]
         return "; ".join(problems) or None
 
@@ -943,16 +983,16 @@ def _near_misses(pattern: EventPattern, entries: list[TimelineEntry], origin: fl
     return f" (recorded as {pattern.name}: {shown})"
 
 
-def _patterns(events: Iterable[str | Mapping[str, Any] | EventPattern]) -> tuple[EventPattern, ...]:
-    patterns = []
-    for event in events:
-        if isinstance(event, EventPattern):
-            patterns.append(event)
-        elif isinstance(event, str):
-            patterns.append(EventPattern(name=event))
-        else:
-            patterns.append(EventPattern(**event))
-    return tuple(patterns)
+def _as_file_value(value: Any) -> Any:
+    """A script's argument as the file would give it: lists as lists, patterns as tables."""
+    if isinstance(value, EventPattern):
+        fields = attrs.fields(EventPattern)
+        return {
+            f.name: getattr(value, f.name) for f in fields if getattr(value, f.name) is not None
+        }
+    if isinstance(value, list | tuple):
+        return [_as_file_value(item) for item in value]
+    return value
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -962,25 +1002,6 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 def _provider_name(provider: object) -> str | None:
     return None if provider is None else getattr(provider, "__name__", type(provider).__name__)
-
-
-def _same(actual: Any, expected: Any) -> bool:
-    """Equality that tells ``true`` from ``1`` (TOML and JSON do; Python does not)."""
-    if isinstance(expected, Mapping):
-        return (
-            isinstance(actual, Mapping)
-            and set(actual) == set(expected)
-            and all(_same(actual[key], expected[key]) for key in expected)
-        )
-    if isinstance(expected, list | tuple):
-        return (
-            isinstance(actual, list | tuple)
-            and len(actual) == len(expected)
-            and all(_same(a, e) for a, e in zip(actual, expected, strict=True))
-        )
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return type(actual) is type(expected) and actual == expected
-    return bool(actual == expected)
 
 
 def _show(value: Any) -> str:

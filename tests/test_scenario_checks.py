@@ -1,0 +1,398 @@
+"""Checks that cannot fail are refused: entry names, empty or contradictory fields, the Python API.
+
+Every rule the file reader applies holds for a script's ``ScenarioRun`` too, and comparisons
+are typed wherever an expectation compares.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from lcw_emulator import ConfigurationError, Scenario, ScenarioResult, ScenarioRun, run_scenario
+from lcw_emulator.events import ENTRY_NAMES, LCW_EVENTS
+from lcw_emulator.report import render_text
+from lcw_emulator.scenario import (
+    TIMELINE_NAMES,
+    ExpectNever,
+    ProviderSpec,
+    is_work_stream_file,
+    load_scenario,
+    typed_subset,
+)
+from lcw_emulator.sdk import JAVASCRIPT_METHODS
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+PACKAGE = ROOT / "lcw_emulator"
+DOCS = ROOT / "docs" / "scenarios.md"
+
+HEAD = """
+name = "test"
+workstream = "contoso.toml"
+start = 1700000000
+private_key = "keys/private.pem"
+[providers.good]
+claims = { sub = "contact-1", iss = "contosohelp.com", lwicontexts = { msdyn_isvip = "true" } }
+"""
+STARTED = (
+    HEAD
+    + """
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "good"
+[[steps]]
+do = "start_chat"
+"""
+)
+
+
+def scenario(text: str) -> Scenario:
+    """A scenario from TOML text, with paths relative to scenarios/ (contoso.toml, keys/)."""
+    return Scenario.from_dict(tomllib.loads(text), base_dir=SCENARIOS, source="test.toml")
+
+
+def refusal(text: str) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        scenario(text)
+    return str(caught.value)
+
+
+def run(text: str) -> ScenarioResult:
+    return run_scenario(scenario(text))
+
+
+def verdicts(result: ScenarioResult) -> list[bool]:
+    return [check.passed for check in result.checks]
+
+
+# -- #1: the timeline's names are a closed set -----------------------------------
+
+
+@pytest.mark.parametrize("verb", ["never", "events"])
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("auth token provider caled", "(did you mean 'auth token provider called'?)"),
+        ("setAuthTokenprovider", "(did you mean 'setAuthTokenProvider'?)"),
+        ("token rejected", "(did you mean 'token refused'?)"),
+        ("custom context ignored", "; to match part of a note's text, use { note = \"custom"),
+        ("zzz", '(docs/scenarios.md, "What the timeline records", lists them)'),
+    ],
+)
+def test_a_misspelt_entry_name_is_refused_with_file_and_step(
+    verb: str, name: str, hint: str
+) -> None:
+    message = refusal(STARTED + f'[[steps]]\nexpect = "{verb}"\nevents = ["lcw:ready", "{name}"]\n')
+    assert message.startswith(
+        f"test.toml: step 4 (expect {verb}): events[2]: {name!r} is not a name the timeline records"
+    ), message
+    assert hint in message
+
+
+def test_every_name_the_timeline_records_is_accepted() -> None:
+    names = ", ".join(f'"{name}"' for name in sorted(TIMELINE_NAMES))
+    (_, _, _, never) = scenario(
+        STARTED + f'[[steps]]\nexpect = "never"\nevents = [{names}]\n'
+    ).steps
+    assert isinstance(never, ExpectNever) and len(never.events) == len(TIMELINE_NAMES)
+
+
+def _recorded_literals() -> set[tuple[str, str]]:
+    """``(kind, name)`` for every ``record(EntryKind.KIND, "name", ...)`` in the package."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            func, (kind, name) = node.func, node.args[:2]
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if (
+                called == "record"
+                and isinstance(kind, ast.Attribute)
+                and isinstance(name, ast.Constant)
+                and isinstance(name.value, str)
+            ):
+                found.add((kind.attr, name.value))
+    return found
+
+
+def _string_constants() -> set[str]:
+    """Every string literal in the package, except the table of names itself."""
+    return {
+        node.value
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "events.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+
+
+def test_the_names_are_the_ones_the_recorders_write() -> None:
+    recorded = _recorded_literals()
+    assert len(recorded) > 15, recorded  # the scan finds the recorders
+    known = {
+        "SDK_CALL": JAVASCRIPT_METHODS,
+        "EVENT": LCW_EVENTS,
+        **{kind.name: names for kind, names in ENTRY_NAMES.items()},
+    }
+    unlisted = sorted(f"{kind} {name!r}" for kind, name in recorded if name not in known[kind])
+    assert not unlisted, (
+        f"recorded but not in events.ENTRY_NAMES (and docs/scenarios.md): {unlisted}"
+    )
+    literals = _string_constants()
+    stale = sorted(name for names in ENTRY_NAMES.values() for name in names if name not in literals)
+    assert not stale, f"in events.ENTRY_NAMES but recorded nowhere: {stale}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        path
+        for path in SCENARIOS.glob("*.toml")
+        if not is_work_stream_file(tomllib.loads(path.read_text(encoding="utf-8")))
+    ),
+    ids=lambda path: path.stem,
+)
+def test_what_the_bundled_scenarios_record_is_named_in_the_set(path: Path) -> None:
+    result = run_scenario(load_scenario(path))
+    assert {entry.name for entry in result.timeline} <= TIMELINE_NAMES
+
+
+def test_the_format_reference_lists_every_name() -> None:
+    section = DOCS.read_text(encoding="utf-8").split("## What the timeline records")[1]
+    section = section.split("\n## ")[0]
+    missing = sorted(
+        name
+        for name in JAVASCRIPT_METHODS | set().union(*ENTRY_NAMES.values())
+        if f"`{name}`" not in section
+    )
+    assert not missing
+
+
+# -- #3: detail is compared typed ------------------------------------------------
+
+NUMBER_VIP = """
+name = "test"
+start = 1700000000
+[workstream]
+name = "msdyn_isvip declared as Number"
+[[workstream.context_variables]]
+name = "msdyn_isvip"
+type = "Number"
+[[steps]]
+do = "load"
+[[steps]]
+do = "start_chat"
+custom_context = { msdyn_isvip = 1 }
+[[steps]]
+do = "get_agent_availability"
+"""
+
+
+def test_event_detail_tells_true_from_1() -> None:
+    result = run(
+        NUMBER_VIP
+        + """
+[[steps]]
+expect = "events"
+events = [{ name = "chat session created", detail = { context = { msdyn_isvip = true } } }]
+[[steps]]
+expect = "events"
+events = [{ name = "lcw:getAgentAvailability", detail = { isAgentAvailable = 1 } }]
+[[steps]]
+expect = "never"
+events = [{ name = "lcw:getAgentAvailability", detail = { isAgentAvailable = 1 } }]
+[[steps]]
+expect = "events"
+events = [{ name = "chat session created", detail = { context = { msdyn_isvip = 1.0 } } }]
+[[steps]]
+expect = "events"
+events = [{ name = "lcw:getAgentAvailability", detail = { averageWaitTime = 0 } }]
+"""
+    )
+    # true is not 1 either way round; 1 is 1.0 and 0.0 is 0, as in expect context.
+    assert verdicts(result) == [False, False, True, True, True], render_text(result)
+
+
+def test_typed_subset_holds_for_nested_tables_and_lists() -> None:
+    actual = {"a": {"b": [1, True], "c": "x"}, "d": 2}
+    assert typed_subset(actual, {"a": {"b": [1.0, True]}})
+    assert not typed_subset(actual, {"a": {"b": [True, True]}})
+    assert not typed_subset(actual, {"a": {"b": [1]}})  # a list is compared whole
+    assert not typed_subset(actual, {"d": "2"})
+
+
+# -- #12: fields that would check nothing -----------------------------------------
+
+REFUSED = {
+    "state none with what describes a session": (
+        '[[steps]]\nexpect = "session"\nstate = "none"\nqueue = "VIP"\nagent = "Sam"\n',
+        'test.toml: step 1 (expect session): state = "none" expects no chat session, so it has '
+        "no queue or agent to check; drop them",
+    ),
+    "an empty includes": (
+        '[[steps]]\nexpect = "context"\nincludes = {}\n',
+        "test.toml: step 1 (expect context): includes = {} checks nothing",
+    ),
+    "omit names a claim the token does not carry": (
+        '[providers.p]\nclaims = { sub = "c", iss = "contosohelp.com" }\nomit = ["exp", "expp"]\n'
+        '[[steps]]\nexpect = "widget"\nstate = "ready"\n',
+        "test.toml: provider 'p': omit: 'expp' is not a claim of this token "
+        "(its claims: exp, iat, iss, nbf, sub)",
+    ),
+    "an unknown key in [widget]": (
+        '[widget]\nstrikt = true\n[[steps]]\nexpect = "widget"\nstate = "ready"\n',
+        "test.toml: [widget]: unknown key 'strikt' (known: load_failure, strict)",
+    ),
+    "a wrong type in [widget]": (
+        '[widget]\nstrict = "yes"\n[[steps]]\nexpect = "widget"\nstate = "ready"\n',
+        "test.toml: [widget]: strict must be true or false",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED), ids=sorted(REFUSED))
+def test_a_field_that_checks_nothing_is_refused(case: str) -> None:
+    body, message = REFUSED[case]
+    text = 'workstream = "contoso.toml"\nprivate_key = "keys/private.pem"\n' + body
+    assert refusal(text).startswith(message), refusal(text)
+
+
+def test_what_stays_accepted_beside_those_refusals() -> None:
+    result = run(
+        HEAD
+        + """
+[providers.noExp]
+claims = { sub = "c", iss = "contosohelp.com" }
+omit = ["exp"]
+[[steps]]
+expect = "session"
+state = "none"
+sessions = 0
+[[steps]]
+do = "load"
+[[steps]]
+do = "start_chat"
+custom_context = { a = 1 }
+[[steps]]
+expect = "error"
+code = 8
+"""
+    )
+    assert result.passed, render_text(result)
+    assert scenario(
+        'workstream = "contoso.toml"\n[[steps]]\nexpect = "context"\nvalues = {}\n'
+    ).steps
+
+
+# -- #10: an error of the right code and the wrong type ---------------------------
+
+
+def test_a_type_mismatch_says_the_type_differed() -> None:
+    result = run(
+        HEAD
+        + """
+[[steps]]
+do = "load"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "error"
+code = 8
+type = "WidgetNotReadyError"
+"""
+    )
+    problem = next(check.problem for check in result.failures if check.step == 3)
+    assert problem is not None
+    assert problem.startswith("expected an error with code 8 and type WidgetNotReadyError; ")
+    assert problem.endswith("(its type is LcwError, not WidgetNotReadyError)"), problem
+
+
+# -- #2: the Python API checks its arguments as the file does ---------------------
+
+
+async def test_a_script_is_refused_what_a_file_is_refused() -> None:
+    run = ScenarioRun(SCENARIOS / "contoso.toml", start=1709283600)
+    assert run.last_step == 0
+    with pytest.raises(ConfigurationError, match=r"^step 1 \(expect events\): since = 0 must"):
+        await run.expect_events("lcw:ready", since=run.last_step)
+    await run.load()
+    await run.start_chat()  # no auth token provider: code 8
+    await run.expect_error(8)
+    await run.wait(1)
+    refused = {
+        "never lcw:eror": (
+            lambda: run.expect_never("lcw:eror"),
+            r"^step 5 \(expect never\): events\[1\]: 'lcw:eror' is not a documented event",
+        ),
+        "never a misspelt entry": (
+            lambda: run.expect_never({"name": "auth token provider caled"}),
+            r"^step 5 \(expect never\): events\[1\]: 'auth token provider caled' is not a name",
+        ),
+        "never nothing": (lambda: run.expect_never(), r"^step 5 \(expect never\): events must be"),
+        "events nothing": (
+            lambda: run.expect_events(),
+            r"^step 5 \(expect events\): events must be",
+        ),
+        "session nothing": (
+            lambda: run.expect_session(),
+            r"^step 5 \(expect session\): says nothing",
+        ),
+        "session misspelt": (
+            lambda: run.expect_session(stat="queued"),
+            r"^step 5 \(expect session\): unknown key 'stat'",
+        ),
+        "since 0": (
+            lambda: run.expect_never("lcw:error", since=0),
+            r"^step 5 \(expect never\): since = 0 must name an earlier step \(1 to 4\)",
+        ),
+        "since 99": (
+            lambda: run.expect_events("lcw:ready", since=99),
+            r"^step 5 \(expect events\): since = 99 must name an earlier step \(1 to 4\)",
+        ),
+        "error nothing": (lambda: run.expect_error(), r"^step 5 \(expect error\): name the error"),
+        "error code 5": (
+            lambda: run.expect_error(5),
+            r"^step 5 \(expect error\): code 5 is not a documented lcw:error code",
+        ),
+        "negative wait": (lambda: run.wait(-1), r"^step 5 \(wait\): seconds cannot be below 0"),
+        "a context provider for auth": (
+            lambda: run.set_auth_token_provider(ProviderSpec(name="ctx", context={"a": 1})),
+            r"^step 5 \(set_auth_token_provider\): provider 'ctx' answers with a context",
+        ),
+    }
+    for case, (call, message) in refused.items():
+        with pytest.raises(ConfigurationError, match=message):
+            await call()
+        assert run.last_step == 4, f"{case}: a refused step does not run"
+    # What the file accepts, the script still may: lcw:error did happen.
+    assert not (await run.expect_never("lcw:error")).passed
+    assert not (await run.expect_never("lcw:error", since=2)).passed
+    assert (await run.expect_never("lcw:error", since=4)).passed
+    assert (await run.expect_events({"name": "lcw:error", "detail": {"errorCode": 8}})).passed
+    assert not (
+        await run.expect_events({"name": "lcw:error", "detail": {"errorCode": True}})
+    ).passed
+    assert (await run.expect_session(state="none", sessions=0)).passed
+    await run.finish()
+
+
+# -- #13: the Python API's example in the format reference runs as written --------
+
+
+def test_the_python_api_example_in_the_format_reference_passes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    section = DOCS.read_text(encoding="utf-8").split("## Scenario scripts: the Python API")[1]
+    block = section.split("```python\n")[1].split("```")[0]
+    monkeypatch.chdir(ROOT)  # the example's paths are relative to the repository root
+    exec(compile(block, str(DOCS), "exec"), {"__name__": "docs_example"})
+    report = capsys.readouterr().out
+    assert "FAILED" not in report, report
+    assert report.rstrip().splitlines()[-1].startswith("PASS  (script)  my token service"), report
