@@ -23,6 +23,8 @@ __all__ = [
     "LcwEvent",
     "Timeline",
     "TimelineEntry",
+    "typed_equal",
+    "typed_subset",
 ]
 
 
@@ -116,16 +118,40 @@ class TimelineEntry:
     detail: Mapping[str, Any] = attrs.field(factory=dict)
 
     def matches(self, name: str, subset: Mapping[str, Any] | None = None) -> bool:
-        """True when this entry has ``name`` and its detail contains ``subset``."""
-        return self.name == name and (subset is None or _contains(self.detail, subset))
+        """True when this entry has ``name`` and its detail contains ``subset`` (typed)."""
+        return self.name == name and (subset is None or typed_subset(self.detail, subset))
 
 
-def _contains(actual: Any, expected: Any) -> bool:
+def typed_equal(actual: Any, expected: Any) -> bool:
+    """Equality that tells ``true`` from ``1`` (TOML and JSON do; Python does not).
+
+    Numbers compare by value (``1`` is ``1.0``, as JavaScript has one number type);
+    tables and lists compare whole, item by item.
+    """
+    if isinstance(expected, Mapping):
+        return (
+            isinstance(actual, Mapping)
+            and set(actual) == set(expected)
+            and all(typed_equal(actual[key], expected[key]) for key in expected)
+        )
+    if isinstance(expected, list | tuple):
+        return (
+            isinstance(actual, list | tuple)
+            and len(actual) == len(expected)
+            and all(typed_equal(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(actual) is type(expected) and actual == expected
+    return bool(actual == expected)
+
+
+def typed_subset(actual: Any, expected: Any) -> bool:
+    """``expected`` is in ``actual``: its tables a subset (nested ones too), values typed_equal."""
     if isinstance(expected, Mapping):
         return isinstance(actual, Mapping) and all(
-            key in actual and _contains(actual[key], value) for key, value in expected.items()
+            key in actual and typed_subset(actual[key], value) for key, value in expected.items()
         )
-    return bool(actual == expected)
+    return typed_equal(actual, expected)
 
 
 # Most entries carry no detail: they all share one read-only empty mapping.

@@ -101,8 +101,6 @@ __all__ = [
     "load_scenario",
     "read_step",
     "relative_time",
-    "typed_equal",
-    "typed_subset",
 ]
 
 # When a scenario names no start: 2023-11-14T22:13:20Z, a round and recent instant.
@@ -133,38 +131,6 @@ def _json(value: object) -> str:
 
 # Every name a timeline entry can have, so every name an events or never pattern may use.
 TIMELINE_NAMES = LCW_EVENTS | JAVASCRIPT_METHODS | frozenset().union(*ENTRY_NAMES.values())
-
-
-def typed_equal(actual: Any, expected: Any) -> bool:
-    """Equality that tells ``true`` from ``1`` (TOML and JSON do; Python does not).
-
-    Numbers compare by value (``1`` is ``1.0``, as JavaScript has one number type);
-    tables and lists compare whole, item by item.
-    """
-    if isinstance(expected, Mapping):
-        return (
-            isinstance(actual, Mapping)
-            and set(actual) == set(expected)
-            and all(typed_equal(actual[key], expected[key]) for key in expected)
-        )
-    if isinstance(expected, list | tuple):
-        return (
-            isinstance(actual, list | tuple)
-            and len(actual) == len(expected)
-            and all(typed_equal(a, e) for a, e in zip(actual, expected, strict=True))
-        )
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return type(actual) is type(expected) and actual == expected
-    return bool(actual == expected)
-
-
-def typed_subset(actual: Any, expected: Any) -> bool:
-    """``expected`` is in ``actual``: its tables a subset (nested ones too), values typed_equal."""
-    if isinstance(expected, Mapping):
-        return isinstance(actual, Mapping) and all(
-            key in actual and typed_subset(actual[key], value) for key, value in expected.items()
-        )
-    return typed_equal(actual, expected)
 
 
 # -- providers ----------------------------------------------------------------
@@ -424,7 +390,7 @@ class EventPattern:
 
     ``name`` matches an entry by its exact name (an ``lcw:*`` event, an SDK
     method, ``auth token callback``...) with ``detail`` a subset of its
-    payload, compared typed (:func:`typed_subset`); ``note`` matches a note
+    payload, compared typed (:func:`.events.typed_subset`); ``note`` matches a note
     whose text contains it. ``at`` pins the virtual time, in seconds after the
     expectation's origin.
     """
@@ -440,10 +406,7 @@ class EventPattern:
         if self.note is not None:
             return entry.kind.value == "note" and self.note in entry.name
         assert self.name is not None
-        # Not TimelineEntry.matches: that compares with Python's ==, where true is 1.
-        return entry.name == self.name and (
-            self.detail is None or typed_subset(entry.detail, self.detail)
-        )
+        return entry.matches(self.name, self.detail)
 
     def describe(self) -> str:
         text = f"note {self.note!r}" if self.note is not None else str(self.name)

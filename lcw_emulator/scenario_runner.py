@@ -35,7 +35,7 @@ from . import errors
 from .auth import KeyPair, mint_token
 from .clock import Clock, VirtualClock
 from .errors import ChatStateError, LcwError
-from .events import LcwEvent, TimelineEntry
+from .events import LcwEvent, TimelineEntry, typed_equal
 from .org import Omnichannel
 from .providers import AuthTokenProvider, ContextProvider
 from .scenario import (
@@ -78,7 +78,6 @@ from .scenario import (
     Wait,
     read_step,
     relative_time,
-    typed_equal,
 )
 from .session import ChatSession
 from .token_providers import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lcw_emulator import ConfigurationError, Scenario, ScenarioResult, ScenarioRun, run_scenario
-from lcw_emulator.events import ENTRY_NAMES, LCW_EVENTS
+from lcw_emulator.events import ENTRY_NAMES, LCW_EVENTS, EntryKind, Timeline, typed_subset
 from lcw_emulator.report import render_text
 from lcw_emulator.scenario import (
     TIMELINE_NAMES,
@@ -21,7 +21,6 @@ from lcw_emulator.scenario import (
     ProviderSpec,
     is_work_stream_file,
     load_scenario,
-    typed_subset,
 )
 from lcw_emulator.sdk import JAVASCRIPT_METHODS
 
@@ -218,6 +217,14 @@ events = [{ name = "lcw:getAgentAvailability", detail = { averageWaitTime = 0 } 
     )
     # true is not 1 either way round; 1 is 1.0 and 0.0 is 0, as in expect context.
     assert verdicts(result) == [False, False, True, True, True], render_text(result)
+
+
+def test_timeline_lookups_are_typed_too() -> None:
+    # The pytest plugin's and LcwEmulator's assertions read the timeline through find().
+    timeline = Timeline()
+    timeline.record(0.0, EntryKind.EVENT, "lcw:getAgentAvailability", {"isAgentAvailable": True})
+    assert timeline.find("lcw:getAgentAvailability", {"isAgentAvailable": True})
+    assert not timeline.find("lcw:getAgentAvailability", {"isAgentAvailable": 1})
 
 
 def test_typed_subset_holds_for_nested_tables_and_lists() -> None:
