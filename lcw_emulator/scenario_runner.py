@@ -147,12 +147,15 @@ def _numeric_date(moment: float) -> int | float:
 def auth_provider(spec: ProviderSpec, clock: Clock) -> AuthTokenProvider:
     """The auth token provider ``spec`` describes, as a page would pass it."""
     provider: Callable[..., object]
-    if spec.kind == "raising":
-        provider = raising(spec.message)
-    elif spec.kind == "never":
-        provider = never_answering()
-    elif spec.kind == "garbage":
-        provider = answering_with(spec.value)
+    if spec.kind in ("raising", "never", "garbage"):
+        if spec.kind == "raising":
+            provider = raising(spec.message)
+        elif spec.kind == "never":
+            provider = never_answering()
+        else:
+            provider = answering_with(spec.value)
+        if spec.delay:
+            provider = delayed(provider, spec.delay, clock=clock)
     else:
         token_at = _token_source(spec, clock)
         make: Callable[[str], Callable[..., object]] = {
@@ -162,10 +165,13 @@ def auth_provider(spec: ProviderSpec, clock: Clock) -> AuthTokenProvider:
         }[spec.kind]
 
         def provider(callback: Callable[..., None]) -> object:
-            return make(token_at())(callback)
+            # Minted when the widget calls, as a token service mints on request: with a
+            # delay, the token ages on its way back and may expire in transit.
+            answer = make(token_at())
+            if spec.delay:
+                return delayed(answer, spec.delay, clock=clock)(callback)
+            return answer(callback)
 
-    if spec.delay:
-        provider = delayed(provider, spec.delay, clock=clock)
     provider.__name__ = spec.name
     return provider
 

@@ -73,11 +73,12 @@ def delayed(answer: str | AuthTokenProvider, seconds: float, *, clock: Clock) ->
     """Wait ``seconds`` on ``clock``, then answer (a token, or another provider's answer)."""
     inner = static_token(answer) if isinstance(answer, str) else answer
 
-    async def delayed_provider(callback: AuthTokenCallback) -> None:
+    async def delayed_provider(callback: AuthTokenCallback) -> object:
         await clock.sleep(seconds)
         result = inner(callback)
         if inspect.isawaitable(result):
-            await result
+            result = await result
+        return result  # what the inner provider returned (a token, by mistake) stays seen
 
     return delayed_provider
 

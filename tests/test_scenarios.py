@@ -222,6 +222,55 @@ def test_minted_claims_are_relative_to_the_moment_the_provider_is_called() -> No
     assert provider.__name__ == "vipCustomer"
 
 
+def test_a_delayed_token_is_minted_when_called_and_can_expire_in_transit() -> None:
+    # A slow token service mints a 5 s token on request and hands it over 8 s later.
+    result = run(
+        HEAD
+        + """
+[providers.slowShortLived]
+claims = { sub = "c", iss = "contosohelp.com", iat = "now", exp = "+5" }
+delay = 8
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "slowShortLived"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "error"
+code = 4
+reason = "the token expired at exp 1700000005"
+"""
+    )
+    assert result.passed, render_text(result)
+    assert result.end == 1700000008
+
+
+def test_a_delayed_provider_that_returns_the_token_still_gets_the_hint() -> None:
+    result = run(
+        HEAD
+        + """
+[providers.returnsIt]
+claims = { sub = "c", iss = "contosohelp.com" }
+kind = "returning"
+delay = 2
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "returnsIt"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "error"
+code = 3
+reason = "the widget only takes the token passed to callback(token)"
+"""
+    )
+    assert result.passed, render_text(result)
+
+
 def test_omitted_claims_leave_the_token() -> None:
     result = run(
         STARTED.replace("[providers.good]", "[providers.good]\nomit = ['exp']")
