@@ -375,6 +375,17 @@ class ScenarioRun:
                 value = await self._guard(self._act(step), step)
             except LcwError as error:
                 self._raised.append(RaisedError(number, step.verb, error))
+            except ScenarioStuck as stuck:
+                # Recorded as a failed step before the caller hears of it, so a script that
+                # catches it and goes on cannot end with a run that passes or renumbers.
+                check = Check(number, f"step {number} ({step.verb}) finishes", False, str(stuck))
+                self._checks.append(check)
+                self._records.append(
+                    StepRecord(
+                        step, begin, len(self.widget.timeline), started_at, self.clock.now(), check
+                    )
+                )
+                raise
             await self._quiesce()
             self._harvest()
         self._records.append(
@@ -387,12 +398,8 @@ class ScenarioRun:
         for step in steps:
             try:
                 await self.run(step)
-            except ScenarioStuck as stuck:
-                number = len(self._records) + 1
-                self._checks.append(
-                    Check(number, f"step {number} ({step.verb}) finishes", False, str(stuck))
-                )
-                break
+            except ScenarioStuck:
+                break  # run() recorded the step and its failed check
         return await self.finish()
 
     async def finish(self) -> ScenarioResult:

@@ -681,7 +681,13 @@ async def test_a_step_that_waits_forever_is_stuck_not_hung() -> None:
     stuck = ScenarioRun(SCENARIOS / "contoso.toml", step_timeout=0.05)
     stuck.widget.on("lcw:ready", handler)
     with pytest.raises(ScenarioStuck, match="step 1 \\(load\\) did not finish"):
-        await stuck.load()  # the Python API raises: a script cannot go on from here
+        await stuck.load()  # the Python API raises
+    # A script that catches it and goes on still ends failed, the stuck step in its place.
+    await stuck.expect_widget(state="ready")
+    after = await stuck.finish()
+    assert not after.passed
+    assert [record.step.verb for record in after.steps] == ["load", "widget"]
+    assert [check.expectation for check in after.failures] == ["step 1 (load) finishes"]
     forever.cancel()
 
 
