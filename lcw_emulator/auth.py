@@ -355,12 +355,18 @@ def _refuse_constant(constant: str) -> Any:
     raise _NotJson(constant)
 
 
+# Strict JSON, as .NET's reader is: Python's json (and so PyJWT) reads NaN and Infinity. One
+# decoder for every call: json.loads with a keyword builds a new one each time.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _strict_json(data: bytes) -> Any:
+    """``json.loads(data)``, refusing NaN and Infinity."""
+    return _STRICT_JSON.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+
+
 def _parse_segment(segment: str) -> Any:
-    # Strict JSON, as .NET's reader is: Python's json (and so PyJWT) reads NaN and Infinity.
-    return json.loads(
-        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)),
-        parse_constant=_refuse_constant,
-    )
+    return _strict_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 def _constant_in(segment: str) -> str | None:
@@ -463,7 +469,7 @@ def _claims_in_one_parse(
         return None
     try:
         decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
-        claims = json.loads(decoded["payload"], parse_constant=_refuse_constant)
+        claims = _strict_json(decoded["payload"])
     except (jwt.PyJWTError, ValueError, RecursionError):
         return None
     if not isinstance(claims, dict):
