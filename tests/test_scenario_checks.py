@@ -11,8 +11,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from scenario_texts import HEAD, ROOT, SCENARIOS, STARTED, run, scenario
 
-from lcw_emulator import ConfigurationError, Scenario, ScenarioResult, ScenarioRun, run_scenario
+from lcw_emulator import ConfigurationError, ScenarioResult, ScenarioRun, run_scenario
 from lcw_emulator.events import ENTRY_NAMES, LCW_EVENTS, EntryKind, Timeline, typed_subset
 from lcw_emulator.report import render_text
 from lcw_emulator.scenario import (
@@ -24,46 +25,14 @@ from lcw_emulator.scenario import (
 )
 from lcw_emulator.sdk import JAVASCRIPT_METHODS
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
 PACKAGE = ROOT / "lcw_emulator"
 DOCS = ROOT / "docs" / "scenarios.md"
-
-HEAD = """
-name = "test"
-workstream = "contoso.toml"
-start = 1700000000
-private_key = "keys/private.pem"
-[providers.good]
-claims = { sub = "contact-1", iss = "contosohelp.com", lwicontexts = { msdyn_isvip = "true" } }
-"""
-STARTED = (
-    HEAD
-    + """
-[[steps]]
-do = "load"
-[[steps]]
-do = "set_auth_token_provider"
-provider = "good"
-[[steps]]
-do = "start_chat"
-"""
-)
-
-
-def scenario(text: str) -> Scenario:
-    """A scenario from TOML text, with paths relative to scenarios/ (contoso.toml, keys/)."""
-    return Scenario.from_dict(tomllib.loads(text), base_dir=SCENARIOS, source="test.toml")
 
 
 def refusal(text: str) -> str:
     with pytest.raises(ConfigurationError) as caught:
         scenario(text)
     return str(caught.value)
-
-
-def run(text: str) -> ScenarioResult:
-    return run_scenario(scenario(text))
 
 
 def verdicts(result: ScenarioResult) -> list[bool]:

@@ -12,11 +12,11 @@ from types import ModuleType
 
 import jwt
 import pytest
+from scenario_texts import HEAD, ROOT, SCENARIOS, STARTED, run, scenario
 
 from lcw_emulator import (
     ConfigurationError,
     KeyPair,
-    Scenario,
     ScenarioResult,
     ScenarioRun,
     VirtualClock,
@@ -38,9 +38,6 @@ from lcw_emulator.scenario import (
 )
 from lcw_emulator.scenario_runner import ScenarioStuck, auth_provider, context_provider
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
-
 
 def _is_scenario(path: Path) -> bool:
     return not is_work_stream_file(tomllib.loads(path.read_text(encoding="utf-8")))
@@ -58,35 +55,6 @@ def _script(path: Path) -> ModuleType:
     return module
 
 
-def scenario(text: str) -> Scenario:
-    """A scenario from TOML text, with paths relative to scenarios/ (contoso.toml, keys/)."""
-    return Scenario.from_dict(tomllib.loads(text), base_dir=SCENARIOS, source="test.toml")
-
-
-def run(text: str) -> ScenarioResult:
-    return run_scenario(scenario(text))
-
-
-HEAD = """
-name = "test"
-workstream = "contoso.toml"
-start = 1700000000
-private_key = "keys/private.pem"
-[providers.good]
-claims = { sub = "contact-1", iss = "contosohelp.com", lwicontexts = { msdyn_isvip = "true" } }
-"""
-STARTED = (
-    HEAD
-    + """
-[[steps]]
-do = "load"
-[[steps]]
-do = "set_auth_token_provider"
-provider = "good"
-[[steps]]
-do = "start_chat"
-"""
-)
 # The chat starts at once; its provider calls back 4 s later.
 SLOW_STARTED = (
     HEAD
