@@ -133,6 +133,10 @@ def _describe(value: object) -> str:
         return "a boolean"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r}, not a finite number (NaN and Infinity are not JSON)"
+    if isinstance(value, int) and abs(value) >= _DOUBLE_LIMIT:
+        return (
+            f"a number of {len(str(abs(value)))} digits, beyond a double (Infinity in JavaScript)"
+        )
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
@@ -152,10 +156,16 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+# Past this an integer is no double: JavaScript reads it as Infinity, which JSON cannot carry.
+_DOUBLE_LIMIT = 2**1024
+
+
 def _is_primitive(value: object) -> bool:
-    return isinstance(value, str | int | float | bool) and not (
-        isinstance(value, float) and not math.isfinite(value)
-    )
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < _DOUBLE_LIMIT
+    return isinstance(value, str | bool)
 
 
 def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:

@@ -183,6 +183,16 @@ def test_lwicontexts_refusals(claim: object, why: str) -> None:
     assert why in refusal.reason
 
 
+def test_a_number_beyond_a_double_is_refused_not_a_crash() -> None:
+    # JavaScript reads such a literal as Infinity, which JSON cannot carry.
+    refusal = parse_lwicontexts(json.dumps({"a": 10**400}))
+    assert isinstance(refusal, ContextRefusal)
+    assert "401 digits, beyond a double" in refusal.reason
+    dropped = resolve_context({"a": 10**400}, DECLARED).dropped
+    assert [item.key for item in dropped] == ["a"] and "beyond a double" in dropped[0].reason
+    assert coerce(10**300, VariableType.TEXT) == "1e+300"
+
+
 def test_lwicontexts_accepts_primitive_values() -> None:
     parsed = parse_lwicontexts('{"a": "x", "b": 1, "c": 2.5, "d": true}')
     assert parsed == {"a": "x", "b": 1, "c": 2.5, "d": True}
