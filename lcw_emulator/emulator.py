@@ -32,7 +32,14 @@ from typing import Any, TypeVar, overload
 
 from .clock import VirtualClock
 from .errors import LcwError
-from .events import LCW_EVENTS, EntryKind, Timeline, TimelineEntry
+from .events import (
+    LCW_EVENTS,
+    EntryKind,
+    Timeline,
+    TimelineEntry,
+    typed_equal,
+    unknown_detail_keys,
+)
 from .key_source import PublicKeySource
 from .org import Omnichannel
 from .sdk import LiveChatSDK
@@ -61,13 +68,18 @@ def _event_name(name: str) -> str:
     raise ValueError(f"{name!r} is not an lcw:* event the widget fires{hint}")
 
 
+def _entry_kind(kind: EntryKind | str | None) -> EntryKind | None:
+    if kind is None or isinstance(kind, EntryKind):
+        return kind
+    try:
+        return EntryKind(kind)
+    except ValueError:
+        known = ", ".join(repr(item.value) for item in EntryKind)
+        raise ValueError(f"kind {kind!r} is not an entry kind (known: {known})") from None
+
+
 def _describe(name: str, detail: Mapping[str, Any] | None) -> str:
     return f"{name} with detail containing {dict(detail)!r}" if detail else name
-
-
-def _same(actual: Any, expected: Any) -> bool:
-    # Typed equality: context values keep their type (True is not 1, 1 is not "1").
-    return type(actual) is type(expected) and bool(actual == expected)
 
 
 class TimelineAssertions:
@@ -94,8 +106,15 @@ class TimelineAssertions:
     # -- events ---------------------------------------------------------------
 
     def emitted(self, event: str, /, **detail: Any) -> list[TimelineEntry]:
-        """The ``lcw:*`` events named ``event`` whose detail contains ``detail``."""
+        """The ``lcw:*`` events named ``event`` whose detail contains ``detail``.
+
+        Raises :class:`ValueError` for a detail key the event never carries (``code`` for
+        ``errorCode``), which would make ``assert_not_emitted`` pass whatever happened.
+        """
         name = _event_name(event)
+        problem = unknown_detail_keys(name, detail)
+        if problem:
+            raise ValueError(problem)
         return [e for e in self.timeline.events if e.matches(name, detail or None)]
 
     def assert_emitted(self, event: str, /, **detail: Any) -> TimelineEntry:
@@ -134,23 +153,27 @@ class TimelineAssertions:
     # -- any entry ------------------------------------------------------------
 
     def recorded(
-        self, name: str, /, *, kind: EntryKind | None = None, **detail: Any
+        self, name: str, /, *, kind: EntryKind | str | None = None, **detail: Any
     ) -> list[TimelineEntry]:
-        """Entries named ``name`` (of ``kind``, if given) whose detail contains ``detail``."""
+        """Entries named ``name`` (of ``kind``, if given) whose detail contains ``detail``.
+
+        ``kind`` is an :class:`EntryKind` or its value as the timeline prints it (``"sdk"``).
+        """
+        wanted = _entry_kind(kind)
         return [
             entry
             for entry in self.timeline.find(name, detail or None)
-            if kind is None or entry.kind is kind
+            if wanted is None or entry.kind is wanted
         ]
 
     def assert_recorded(
-        self, name: str, /, *, kind: EntryKind | None = None, **detail: Any
+        self, name: str, /, *, kind: EntryKind | str | None = None, **detail: Any
     ) -> TimelineEntry:
         """Assert any entry (SDK call, provider step, service verdict, note) was recorded."""
         __tracebackhide__ = True
         found = self.recorded(name, kind=kind, **detail)
         if not found:
-            of_kind = f" ({kind.value})" if kind is not None else ""
+            of_kind = f" ({_entry_kind(kind)})" if kind is not None else ""
             raise self._fail(
                 f"Expected {_describe(name, detail)}{of_kind} to have been recorded. "
                 f"{self._others(name)}"
@@ -254,7 +277,7 @@ class TimelineAssertions:
                 else "missing"
             )
             for key, value in expected.items()
-            if key not in context or not _same(context[key], value)
+            if key not in context or not typed_equal(context[key], value)
         ]
         if exact:
             problems += [
@@ -388,6 +411,7 @@ class LcwEmulator(TimelineAssertions):
                 "LcwEmulator.run() needs the sync form (with LcwEmulator(...) as lcw:); "
                 "inside async code, await the SDK directly"
             )
+        self._require_no_running_loop("run()", work)
 
         async def call() -> Any:
             result = work(*args, **kwargs) if callable(work) else work
@@ -400,13 +424,32 @@ class LcwEmulator(TimelineAssertions):
             return self._runner.run(call())
         except LcwError as error:
             # A documented failure: its code and reason say what went wrong (and the
-            # timeline how), so the traceback ends at the test's own line.
-            raise error.with_traceback(None) from None
+            # timeline how), so the traceback ends at the test's own line; what caused it
+            # (the page's own provider raising) keeps its traceback.
+            raise error.with_traceback(None) from error.__cause__
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock by ``seconds`` and let woken tasks run (``with`` only)."""
+        self._require_no_running_loop("advance()")
         self.clock.advance(seconds)
         self.run(self.clock.settle)
+
+    @staticmethod
+    def _require_no_running_loop(method: str, work: object = None) -> None:
+        # The sync form runs its own loop; inside a running one (an async test, where the
+        # lcw fixture is the same object) asyncio would only say "cannot be called from a
+        # running event loop".
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if inspect.iscoroutine(work):
+            work.close()  # never run: spare the caller a "never awaited" warning
+        raise RuntimeError(
+            f"LcwEmulator.{method} drives the emulator's own loop from sync code; in an async "
+            "test, await instead: await lcw.sdk.startChat(), and await lcw.clock.sleep(seconds) "
+            "to let virtual time pass"
+        )
 
     # -- async ----------------------------------------------------------------
 

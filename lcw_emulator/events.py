@@ -8,16 +8,19 @@ asserts on it.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import itertools
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
 import attrs
 
 __all__ = [
+    "AVAILABILITY_FIELDS",
     "ENTRY_NAMES",
+    "EVENT_DETAIL_KEYS",
     "LCW_EVENTS",
     "EntryKind",
     "LcwEvent",
@@ -25,6 +28,7 @@ __all__ = [
     "TimelineEntry",
     "typed_equal",
     "typed_subset",
+    "unknown_detail_keys",
 ]
 
 
@@ -47,6 +51,46 @@ class LcwEvent(enum.StrEnum):
 
 
 LCW_EVENTS = frozenset(event.value for event in LcwEvent)
+
+# What getAgentAvailability answers, and so lcw:getAgentAvailability's detail.
+AVAILABILITY_FIELDS = (
+    "queueId",
+    "isQueueAvailable",
+    "StartTimeOfNextOperatingHour",
+    "EndTimeOfNextOperatingHour",
+    "nexttransitiontime",
+    "positionInQueue",
+    "isAgentAvailable",
+    "averageWaitTime",
+)
+
+# The keys each event's detail may carry as the widget fires it (events not named carry none):
+# a check on a key an event never carries could never fail. tests/test_widget.py holds this
+# table to what the widget fires.
+EVENT_DETAIL_KEYS: Mapping[str, frozenset[str]] = types.MappingProxyType(
+    {
+        LcwEvent.ERROR.value: frozenset({"errorCode", "errorDescription", "reason"}),
+        LcwEvent.ON_MESSAGE_RECEIVED.value: frozenset({"messageType", "channelData", "text"}),
+        LcwEvent.GET_AGENT_AVAILABILITY.value: frozenset(AVAILABILITY_FIELDS),
+    }
+)
+
+
+def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
+    """Why ``keys`` cannot all be in ``event``'s detail, or ``None`` when they can."""
+    known = EVENT_DETAIL_KEYS.get(event, frozenset())
+    unknown = sorted(set(keys) - known)
+    if not unknown:
+        return None
+    by_lower = {name.lower(): name for name in known}
+    hints = []
+    for key in unknown:
+        # Case-blind, and "code" for "errorCode": the slips people make with these names.
+        close = [name for name in sorted(known) if key.lower() in name.lower()]
+        close += [by_lower[m] for m in difflib.get_close_matches(key.lower(), sorted(by_lower))]
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    carries = f"its keys: {', '.join(sorted(known))}" if known else "it carries no detail"
+    return f"{event} has no detail {', '.join(hints)}; {carries}"
 
 
 class EntryKind(enum.StrEnum):

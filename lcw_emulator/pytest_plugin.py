@@ -39,6 +39,7 @@ a loop and its virtual clock follows whichever loop waits on it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,20 @@ def _options(node: pytest.Item) -> LcwOptions:
             )
         for key, value in given.items():
             chosen.setdefault(key, value)
+    for key in ("strict", "load"):
+        if key in chosen and not isinstance(chosen[key], bool):
+            pytest.fail(
+                f"@pytest.mark.lcw: {key} must be True or False, got {chosen[key]!r}",
+                pytrace=False,
+            )
+    start = chosen.get("start")
+    if start is not None and (
+        isinstance(start, bool) or not isinstance(start, int | float) or not math.isfinite(start)
+    ):
+        pytest.fail(
+            f"@pytest.mark.lcw: start must be epoch seconds (a finite number), got {start!r}",
+            pytrace=False,
+        )
     return LcwOptions(**chosen)
 
 
@@ -140,7 +155,14 @@ def _resolve(path: str | Path, request: pytest.FixtureRequest) -> Path:
     if candidate.is_absolute():
         return candidate
     beside_test = request.path.parent / candidate
-    return beside_test if beside_test.exists() else request.config.rootpath / candidate
+    in_rootdir = request.config.rootpath / candidate
+    if not beside_test.exists() and not in_rootdir.exists():
+        pytest.fail(
+            f"@pytest.mark.lcw: no work stream file {str(path)!r} beside the test "
+            f"({beside_test}) or in the rootdir ({in_rootdir})",
+            pytrace=False,
+        )
+    return beside_test if beside_test.exists() else in_rootdir
 
 
 @pytest.fixture

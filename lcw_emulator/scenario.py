@@ -51,7 +51,14 @@ import attrs
 
 from .auth import KeyPair
 from .errors import ConfigurationError, ErrorCode
-from .events import ENTRY_NAMES, LCW_EVENTS, EntryKind, TimelineEntry
+from .events import (
+    AVAILABILITY_FIELDS,
+    ENTRY_NAMES,
+    LCW_EVENTS,
+    EntryKind,
+    TimelineEntry,
+    unknown_detail_keys,
+)
 from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
 from .session import SessionState
 from .widget import WidgetState
@@ -508,18 +515,6 @@ class ExpectSession(Expectation):
     customer: str | None = None
     messages: int | None = None
     sessions: int | None = None
-
-
-AVAILABILITY_FIELDS = (
-    "queueId",
-    "isQueueAvailable",
-    "StartTimeOfNextOperatingHour",
-    "EndTimeOfNextOperatingHour",
-    "nexttransitiontime",
-    "positionInQueue",
-    "isAgentAvailable",
-    "averageWaitTime",
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -1190,10 +1185,15 @@ class _Reader:
             raise self.fail(f"{where}: {_unknown_name(name)}")
         if "note" in item and "detail" in item:
             raise self.fail(f"{where}: a note has no detail to match")
+        detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
+        if name in LCW_EVENTS and detail is not None:
+            problem = unknown_detail_keys(name, detail)
+            if problem:
+                raise self.fail(f"{where}.detail: {problem}")
         return EventPattern(
             name=name,
             note=self.string(item["note"], f"{where}.note") if "note" in item else None,
-            detail=self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None,
+            detail=detail,
             at=self.number(item["at"], f"{where}.at") if "at" in item else None,
         )
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -123,10 +124,11 @@ def _token_source(spec: ProviderSpec, clock: Clock) -> Callable[[], str]:
 
     def mint() -> str:
         now = clock.now()
+        # exp rounded up, so the token is valid for all of its hour (see minted_token).
         payload: dict[str, Any] = {
-            "iat": int(now),
-            "nbf": int(now),
-            "exp": int(now) + TOKEN_LIFETIME,
+            "iat": math.floor(now),
+            "nbf": math.floor(now),
+            "exp": math.ceil(now + TOKEN_LIFETIME),
         }
         for name, value in claims.items():
             offset = relative_time(value) if name in TIME_CLAIMS else None

@@ -92,8 +92,9 @@ def _running_loop(method: str) -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
     except RuntimeError:
         raise SdkUsageError(
-            f"{method}() needs a running event loop: await it in async code, or in a sync "
-            f"test pass the method uncalled, lcw.run(lcw.sdk.{method})"
+            f"{method}() needs a running asyncio event loop (under anyio, its asyncio backend; "
+            f"trio is not supported): await it in async code, or in a sync test pass the "
+            f"method uncalled, lcw.run(lcw.sdk.{method})"
         ) from None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,8 +57,11 @@ def minted_token(
     """
 
     def minted_token_provider(callback: AuthTokenCallback) -> None:
-        now = int(clock.now())
-        payload: dict[str, Any] = {"iat": now, "nbf": now, "exp": int(now + lifetime)}
+        now = clock.now()
+        # Whole seconds, as token services write them: iat and nbf never after now, and exp
+        # never before now + lifetime, so the token is valid for all of its lifetime.
+        issued = math.floor(now)
+        payload: dict[str, Any] = {"iat": issued, "nbf": issued, "exp": math.ceil(now + lifetime)}
         if context is not None:
             payload["lwicontexts"] = json.dumps(dict(context))
         payload.update(claims)

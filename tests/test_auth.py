@@ -12,8 +12,9 @@ from typing import Any
 import jwt
 import pytest
 
-from lcw_emulator import ChatAuthSettings, KeyPair, load_public_keys, mint_token
+from lcw_emulator import ChatAuthSettings, KeyPair, VirtualClock, load_public_keys, mint_token
 from lcw_emulator.auth import TokenVerdict, validate_token
+from lcw_emulator.token_providers import minted_token
 
 NOW = 1542622100
 CLAIMS: dict[str, Any] = {
@@ -273,6 +274,21 @@ def test_settings_say_what_is_missing(keys: KeyPair) -> None:
         ChatAuthSettings(algorithms=("HS256",))
     with pytest.raises(ValueError, match="unknown: ES999"):
         ChatAuthSettings(algorithms=("ES999",), keys=keys.public_keys())
+
+
+def test_a_minted_token_is_valid_for_all_of_its_lifetime(keys: KeyPair) -> None:
+    # Whole seconds: iat rounded down, exp rounded up, never a second short of the lifetime.
+    clock = VirtualClock(start=1_700_000_000.9)
+    tokens: list[str] = []
+    minted_token(keys, {"sub": "c", "iss": "x"}, clock=clock, lifetime=60)(tokens.append)
+    claims = jwt.decode(tokens[0], options={"verify_signature": False})
+    assert (claims["iat"], claims["nbf"], claims["exp"]) == (
+        1_700_000_000,
+        1_700_000_000,
+        1_700_000_061,
+    )
+    settings = ChatAuthSettings(keys=keys.public_keys())
+    assert validate_token(tokens[0], settings, 1_700_000_000.9 + 59.99).accepted
 
 
 def test_minted_tokens_are_standard_jwts(keys: KeyPair) -> None:

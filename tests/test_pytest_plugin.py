@@ -163,15 +163,26 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
         @pytest.mark.lcw(workstream=42)
         def test_not_a_work_stream(lcw):
             pass
+
+        @pytest.mark.lcw(start="2026-01-01")
+        def test_start_not_a_number(lcw):
+            pass
+
+        @pytest.mark.lcw(strict="no")
+        def test_strict_not_a_boolean(lcw):
+            pass
         """
     )
     result = run(project)
-    result.assert_outcomes(errors=3)
+    result.assert_outcomes(errors=5)
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.lcw: unknown option speed (known: load, start, strict, workstream)",
-            "*@pytest.mark.lcw: *missing.toml: cannot read work stream file*",
+            "*@pytest.mark.lcw: no work stream file 'missing.toml' beside the test (*) "
+            "or in the rootdir (*)",
             "*@pytest.mark.lcw: workstream must be a WorkStream or a TOML path, got int",
+            "*@pytest.mark.lcw: start must be epoch seconds (a finite number), got '2026-01-01'",
+            "*@pytest.mark.lcw: strict must be True or False, got 'no'",
         ],
         consecutive=False,
     )

@@ -71,6 +71,16 @@ def test_every_name_the_timeline_records_is_accepted() -> None:
     assert isinstance(never, ExpectNever) and len(never.events) == len(TIMELINE_NAMES)
 
 
+def test_a_detail_key_an_event_never_carries_is_refused() -> None:
+    # Without this, never lcw:error with detail { code = 4 } would hold whatever fired.
+    message = refusal(
+        STARTED
+        + '[[steps]]\nexpect = "never"\nevents = [{ name = "lcw:error", detail = { code = 4 } }]\n'
+    )
+    assert ".detail: lcw:error has no detail 'code' (did you mean 'errorCode'?)" in message
+    assert "step 4 (expect never)" in message
+
+
 def _recorded_literals() -> set[tuple[str, str]]:
     """``(kind, name)`` for every ``record(EntryKind.KIND, "name", ...)`` in the package."""
     found = set()

@@ -179,8 +179,52 @@ def test_assert_not_emitted_and_once(started: LcwEmulator) -> None:
     assert "Expected lcw:chatQueued not to have been emitted; it was, 1 time(s)" in message
     started.run(started.sdk.startChat)  # a chat in progress: maximised, not started again
     started.assert_emitted_once("lcw:startChat")
-    message = failure(lambda: started.assert_emitted_once("lcw:chatQueued", foo=1))
+    message = failure(lambda: started.assert_emitted_once("lcw:error", errorCode=4))
     assert "emitted 0 times" in message
+
+
+def test_a_detail_key_the_event_never_carries_is_refused(started: LcwEmulator) -> None:
+    # Otherwise assert_not_emitted("lcw:error", code=4) would pass whatever fired.
+    with pytest.raises(
+        ValueError, match="lcw:error has no detail 'code' \\(did you mean 'errorCode'"
+    ):
+        started.assert_not_emitted("lcw:error", code=4)
+    with pytest.raises(ValueError, match="lcw:chatQueued has no detail 'session'; it carries no"):
+        started.assert_not_emitted("lcw:chatQueued", session="chat-0001")
+    started.assert_not_emitted("lcw:error", errorCode=4)
+
+
+def test_assert_recorded_takes_a_kind_as_the_timeline_prints_it(started: LcwEmulator) -> None:
+    assert started.assert_recorded("startChat", kind="sdk").kind is EntryKind.SDK_CALL
+    failure(lambda: started.assert_recorded("startChat", kind="note"))
+    with pytest.raises(ValueError, match="kind 'sdkk' is not an entry kind"):
+        started.assert_recorded("startChat", kind="sdkk")
+
+
+def test_the_sync_form_says_what_to_do_inside_an_async_test() -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+
+        async def inside_a_running_loop() -> None:
+            with pytest.raises(RuntimeError, match="in an async test, await instead"):
+                lcw.advance(5)
+            with pytest.raises(RuntimeError, match="in an async test, await instead"):
+                lcw.run(lcw.sdk.startChat())  # closed unrun: no "never awaited" warning
+
+        asyncio.run(inside_a_running_loop())
+        assert lcw.clock.now() == SAMPLE_START  # advance() refused before moving time
+
+
+def test_a_failing_provider_keeps_its_traceback_in_the_sync_form() -> None:
+    def buggy_provider(callback: Callable[[str], None]) -> None:
+        callback({}["token"])  # the page's own bug
+
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(buggy_provider)
+        with pytest.raises(LcwError) as caught:
+            lcw.run(lcw.sdk.startChat)
+    assert caught.value.code == 2
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert caught.value.__cause__.__traceback__ is not None
 
 
 def test_assert_recorded_covers_provider_and_service_steps(started: LcwEmulator) -> None:
@@ -216,6 +260,15 @@ def test_assert_context_compares_typed_values(started: LcwEmulator) -> None:
     assert "Dropped:\n  msdyn_cartvalue:" in message
     message = failure(lambda: started.assert_context({}, exact=True))
     assert "msdyn_isvip: not expected, got True" in message
+
+
+def test_assert_context_takes_1_for_1_0_but_not_true(sample_token: Callable[..., str]) -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(static_token(sample_token({"msdyn_cartvalue": "1e4"})))
+        lcw.run(lcw.sdk.startChat)
+        lcw.assert_context({"msdyn_cartvalue": 10000})  # 10000.0: JavaScript has one number
+        message = failure(lambda: lcw.assert_context({"msdyn_cartvalue": "10000"}))
+    assert "expected '10000' (str), got 10000.0 (float)" in message
 
 
 def test_assert_dropped_returns_the_reason(started: LcwEmulator) -> None:

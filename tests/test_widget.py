@@ -21,7 +21,7 @@ from lcw_emulator import (
     WidgetNotReadyError,
     WorkStream,
 )
-from lcw_emulator.events import LCW_EVENTS, EntryKind
+from lcw_emulator.events import EVENT_DETAIL_KEYS, LCW_EVENTS, EntryKind
 from lcw_emulator.sdk import JAVASCRIPT_METHODS
 from lcw_emulator.token_providers import static_token
 
@@ -139,7 +139,7 @@ async def test_cancelling_a_replayed_start_cancels_the_start(org: Omnichannel) -
 def test_calls_that_return_an_awaitable_need_a_running_loop(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     for name in ("startChat", "closeChat", "getAgentAvailability"):
-        with pytest.raises(SdkUsageError, match=rf"{name}\(\) needs a running event loop"):
+        with pytest.raises(SdkUsageError, match=rf"{name}\(\) needs a running asyncio event loop"):
             getattr(widget.sdk, name)()
     assert len(widget.timeline) == 0  # nothing recorded for calls that were never made
 
@@ -426,6 +426,28 @@ async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> 
     await asyncio.sleep(0)
     assert widget.session is not None
     assert "lcw:chatQueued" in widget.timeline.event_names()
+
+
+async def test_events_carry_exactly_the_detail_keys_the_table_lists(org: Omnichannel) -> None:
+    # EVENT_DETAIL_KEYS is what assertions and scenarios check detail keys against.
+    widget = org.widget(OPEN)
+    await widget.load()
+    await widget.sdk.getAgentAvailability()
+    widget.sdk.setContextProvider(lambda: 1 / 0)
+    with pytest.raises(LcwError):
+        await widget.sdk.startChat()
+    widget.sdk.removeContextProvider()
+    session = await widget.sdk.startChat()
+    session.accept("Alex")
+    session.agent_says("Hello")
+    widget.send_message("Hi")
+    session.end_by_agent()
+    await widget.sdk.closeChat()
+    seen: dict[str, set[str]] = {}
+    for entry in widget.timeline.events:  # system messages carry no text: keys it may carry
+        seen.setdefault(entry.name, set()).update(entry.detail)
+    assert seen == {name: set(EVENT_DETAIL_KEYS.get(name, ())) for name in seen}
+    assert set(EVENT_DETAIL_KEYS) <= set(seen)
 
 
 async def test_proactive_chat_refuses_options_that_are_not_an_object(org: Omnichannel) -> None:

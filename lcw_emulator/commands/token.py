@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -86,12 +87,12 @@ def _claim_value(text: str) -> Any:
 
 def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
     """The payload ``token`` signs, from the parsed arguments."""
-    issued = int(now)
+    issued = math.floor(now)
     claims: dict[str, Any] = {
         "sub": args.sub,
         "iat": issued,
         "nbf": issued,
-        "exp": int(issued + args.lifetime),
+        "exp": math.ceil(now + args.lifetime),  # valid for all of --lifetime
         "iss": args.iss,
     }
     context = _pairs(args.context, "--context")
