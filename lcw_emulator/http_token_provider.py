@@ -9,9 +9,10 @@ A page's provider fetches a token from its own service and calls back with it::
     }
 
 :func:`http_token_provider` is that provider for the emulated widget, built on
-httpx (``pip install 'lcw-emulator[http]'``). Point it at your token service on
-loopback (or pass an ``httpx.AsyncClient`` with an ASGI/WSGI transport to reach
-an app in-process) and the widget judges the tokens your real code mints.
+httpx (the ``http`` extra: ``pip install -e '.[http]'`` in a checkout, or
+``pip install httpx``). Point it at your token service on loopback (or pass an
+``httpx.AsyncClient`` with an ASGI transport to reach an app in-process) and the
+widget judges the tokens your real code mints.
 
 While it waits on the socket it holds the clock, so a virtual clock does not
 jump over real I/O: the work stream's provider timeout counts only virtual time.
@@ -26,7 +27,8 @@ try:
     import httpx
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "lcw_emulator.http_token_provider needs httpx: pip install 'lcw-emulator[http]'"
+        "lcw_emulator.http_token_provider needs httpx, the http extra: "
+        "pip install -e '.[http]' in the lcw-emulator checkout, or pip install httpx"
     ) from exc
 
 from .clock import Clock

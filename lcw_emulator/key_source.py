@@ -200,7 +200,8 @@ class HttpKeySource:
             raise LcwError(
                 ErrorCode.INVALID_AUTH_TOKEN,
                 f"the work stream's public key URL {url} cannot be fetched: httpx is not "
-                "installed (pip install 'lcw-emulator[http]')",
+                "installed (the http extra: pip install -e '.[http]' in the lcw-emulator "
+                "checkout, or pip install httpx)",
             ) from None
         self.fetches.append(url)
 

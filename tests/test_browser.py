@@ -452,7 +452,7 @@ def test_serve_without_aiohttp_names_the_extra(
     assert main(["serve", "--port", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err
-    assert "pip install 'lcw-emulator[browser]'" in err
+    assert "pip install -e '.[browser]' in the lcw-emulator checkout" in err
 
 
 def test_serve_refuses_unusable_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         print(
             "lcw-emulator serve: needs aiohttp; install the browser extra: "
-            "pip install 'lcw-emulator[browser]'",
+            "pip install -e '.[browser]' in the lcw-emulator checkout, or pip install aiohttp",
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
