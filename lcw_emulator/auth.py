@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import datetime as dt
 import json
 import math
@@ -146,7 +147,10 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     if stripped.startswith("-----BEGIN"):
         return (PublicKey(_load_pem(stripped, "PEM public key")),)
     try:
-        document = json.loads(stripped)
+        document = _STRICT_JSON.decode(stripped)
+    except _NotJson as exc:
+        # NaN compares false with everything: an expiry of NaN would never pass.
+        raise ValueError(f"the key document is not JSON: it holds {exc.constant}") from None
     except ValueError:
         raise ValueError(
             "expected a PEM public key, a JSON key array [{kid, publicKey, expiry}] "
@@ -155,7 +159,15 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     if isinstance(document, list):
         keys = tuple(_key_array_entry(entry, i) for i, entry in enumerate(document))
     elif isinstance(document, Mapping) and isinstance(document.get("keys"), list):
-        keys = tuple(_jwks_entry(entry, i) for i, entry in enumerate(document["keys"]))
+        # As .NET's JsonWebKeySet.GetSigningKeys: a key for encryption (use "enc") never
+        # verifies a signature.
+        keys = tuple(
+            _jwks_entry(entry, i)
+            for i, entry in enumerate(document["keys"])
+            if not isinstance(entry, Mapping) or entry.get("use", "sig") == "sig"
+        )
+        if not keys and document["keys"]:
+            raise ValueError('the JWKS holds no signing keys (use "sig"): each is for encryption')
     else:
         raise ValueError('JSON keys must be a key array [...] or a JWKS document {"keys": [...]}')
     if not keys:
@@ -344,7 +356,7 @@ class _Accepted:
 
 
 class _NotJson(ValueError):
-    """A JSON text holding NaN, Infinity or -Infinity, which Python reads and JSON forbids."""
+    """JSON Python reads and a strict reader refuses (NaN, UTF-16...); ``constant`` says what."""
 
     def __init__(self, constant: str) -> None:
         super().__init__(constant)
@@ -355,28 +367,65 @@ def _refuse_constant(constant: str) -> Any:
     raise _NotJson(constant)
 
 
-# Strict JSON, as .NET's reader is: Python's json (and so PyJWT) reads NaN and Infinity. One
-# decoder for every call: json.loads with a keyword builds a new one each time.
+# Strict JSON, as .NET's reader (System.Text.Json's Utf8JsonReader) is, where Python's json
+# (and so PyJWT) is lenient: UTF-8 only, no byte order mark, no NaN or Infinity, no lone
+# surrogate escape, at most 64 levels deep. One decoder for every call: json.loads with a
+# keyword builds a new one each time.
 _STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+MAX_JSON_DEPTH = 64
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _strict_json(data: bytes) -> Any:
-    """``json.loads(data)``, refusing NaN and Infinity."""
-    return _STRICT_JSON.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+    """``json.loads(data)`` as a strict reader takes it; :class:`_NotJson` saying why not."""
+    if data.startswith(codecs.BOM_UTF8):
+        raise _NotJson("a UTF-8 byte order mark")
+    try:
+        text = data.decode("utf-8")  # strict: UTF-16, UTF-32 and encoded surrogates fail
+    except UnicodeDecodeError as exc:
+        raise _NotJson(f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    value = _STRICT_JSON.decode(text)
+    # Cheap tests first: a walk only for the rare text that could fail it.
+    deep = text.count("{") + text.count("[") > MAX_JSON_DEPTH
+    if deep or _SURROGATE_ESCAPE.search(text):
+        _check_tree(value, 1)
+    return value
+
+
+def _check_tree(value: Any, depth: int) -> None:
+    if isinstance(value, dict | list):
+        if depth > MAX_JSON_DEPTH:
+            raise _NotJson(f"values nested more than {MAX_JSON_DEPTH} levels deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                _check_tree(key, depth)
+            _check_tree(item, depth + 1)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _NotJson("a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)") from None
 
 
 def _parse_segment(segment: str) -> Any:
     return _strict_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
-def _constant_in(segment: str) -> str | None:
-    """The NaN or Infinity a segment's JSON holds, if it holds one and is otherwise readable."""
+def _not_strict_json(segment: str) -> str | None:
+    """What a segment's JSON holds that a strict reader refuses, or ``None``."""
     try:
         _parse_segment(segment)
     except _NotJson as exc:
         return exc.constant
     except (ValueError, RecursionError):
-        return None  # not JSON for other reasons, which PyJWT words
+        # Not JSON at all, which PyJWT words; unless PyJWT's lenient reader would take it.
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        try:
+            json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        return f"bytes that are not UTF-8 (they read as {json.detect_encoding(raw)})"
     return None
 
 
@@ -527,12 +576,12 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
     if claims is not None:
         return _judge_claims(claims, settings, now)
     for part, segment, claim in zip(_SEGMENTS[:2], parts, ("header", "token"), strict=False):
-        constant = _constant_in(segment)
-        if constant is not None:
+        problem = _not_strict_json(segment)
+        if problem is not None:
             return TokenVerdict.refuse(
                 claim,
-                f"the token {part} is not JSON: it holds {constant}, which JSON does not allow "
-                "(RFC 8259); serialise numbers as finite values",
+                f"the token {part} is not JSON as a strict reader takes it (RFC 8259, RFC 7519 "
+                f"section 7.2: UTF-8, no NaN or Infinity): it holds {problem}",
             )
     try:
         header = jwt.get_unverified_header(token)

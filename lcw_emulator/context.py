@@ -72,10 +72,10 @@ class ContextVariable:
     def __attrs_post_init__(self) -> None:
         if not self.name:
             raise ValueError("a context variable needs a name")
-        if len(self.name) > MAX_NAME_LENGTH:
+        if _js_length(self.name) > MAX_NAME_LENGTH:
             raise ValueError(
-                f"context variable name {self.name[:20]!r}... is {len(self.name)} characters; "
-                f"the limit is {MAX_NAME_LENGTH}"
+                f"context variable name {self.name[:20]!r}... is {_js_length(self.name)} "
+                f"characters; the limit is {MAX_NAME_LENGTH}"
             )
 
 
@@ -133,7 +133,7 @@ def _describe(value: object) -> str:
         return "a boolean"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r}, not a finite number (NaN and Infinity are not JSON)"
-    if isinstance(value, int) and abs(value) >= _DOUBLE_LIMIT:
+    if isinstance(value, int) and not isinstance(value, bool) and _beyond_a_double(value):
         return (
             f"a number of {len(str(abs(value)))} digits, beyond a double (Infinity in JavaScript)"
         )
@@ -156,15 +156,26 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-# Past this an integer is no double: JavaScript reads it as Infinity, which JSON cannot carry.
-_DOUBLE_LIMIT = 2**1024
+def _js_length(text: str) -> int:
+    """The length JavaScript and .NET give ``text``: UTF-16 code units (an emoji is 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _beyond_a_double(value: int) -> bool:
+    # JavaScript reads such an integer as Infinity, which JSON cannot carry; the test is the
+    # conversion itself, since integers just below 2**1024 round up past the largest double.
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
 
 
 def _is_primitive(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return abs(value) < _DOUBLE_LIMIT
+        return not _beyond_a_double(value)
     return isinstance(value, str | bool)
 
 
@@ -201,9 +212,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
                 f"lwicontexts[{key!r}] holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
                 "without its pair); that is not Unicode text and has no UTF-8 form"
             )
-        if len(key) > MAX_NAME_LENGTH:
+        if _js_length(key) > MAX_NAME_LENGTH:
             return ContextRefusal(
-                f"lwicontexts key {key[:20]!r}... is {len(key)} characters; "
+                f"lwicontexts key {key[:20]!r}... is {_js_length(key)} characters; "
                 f"the limit is {MAX_NAME_LENGTH}"
             )
         if not _is_primitive(value):
@@ -211,9 +222,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
                 f"lwicontexts[{key!r}] is {_describe(value)}; only primitive values "
                 "(string, number, boolean) are allowed"
             )
-        if len(_as_text(value)) > MAX_VALUE_LENGTH:
+        if _js_length(_as_text(value)) > MAX_VALUE_LENGTH:
             return ContextRefusal(
-                f"lwicontexts[{key!r}] is {len(_as_text(value))} characters; "
+                f"lwicontexts[{key!r}] is {_js_length(_as_text(value))} characters; "
                 f"the limit is {MAX_VALUE_LENGTH}"
             )
     return parsed
@@ -312,10 +323,10 @@ def resolve_context(
         if not isinstance(key, str) or not key:
             dropped.append(DroppedContext(str(key), "a context key must be a non-empty string"))
             continue
-        if len(key) > MAX_NAME_LENGTH:
+        if _js_length(key) > MAX_NAME_LENGTH:
             dropped.append(
                 DroppedContext(
-                    key, f"name is {len(key)} characters; the limit is {MAX_NAME_LENGTH}"
+                    key, f"name is {_js_length(key)} characters; the limit is {MAX_NAME_LENGTH}"
                 )
             )
             continue
@@ -337,11 +348,12 @@ def resolve_context(
             )
             continue
         assert isinstance(value, str | int | float | bool)
-        if len(_as_text(value)) > MAX_VALUE_LENGTH:
+        if _js_length(_as_text(value)) > MAX_VALUE_LENGTH:
             dropped.append(
                 DroppedContext(
                     key,
-                    f"value is {len(_as_text(value))} characters; the limit is {MAX_VALUE_LENGTH}",
+                    f"value is {_js_length(_as_text(value))} characters; "
+                    f"the limit is {MAX_VALUE_LENGTH}",
                 )
             )
             continue

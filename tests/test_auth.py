@@ -200,6 +200,27 @@ def test_key_array_selects_by_kid_and_honours_expiry() -> None:
     )
 
 
+def test_a_jwks_key_for_encryption_never_verifies_a_signature(keys: KeyPair) -> None:
+    # As .NET's JsonWebKeySet.GetSigningKeys: only keys with no use or use "sig" sign.
+    signing, encrypting = keys.jwks()["keys"][0], dict(keys.jwks()["keys"][0], use="enc")
+    with pytest.raises(ValueError, match="holds no signing keys"):
+        load_public_keys(json.dumps({"keys": [encrypting]}))
+    other = KeyPair.generate(kid="other")
+    mixed = load_public_keys(
+        json.dumps({"keys": [dict(encrypting, kid="x"), other.jwks()["keys"][0]]})
+    )
+    assert [key.kid for key in mixed] == ["other"]
+    assert [key.kid for key in load_public_keys(json.dumps({"keys": [signing]}))] == [keys.kid]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_key_document_holding_nan_is_refused(keys: KeyPair, constant: str) -> None:
+    # NaN compares false with everything: an expiry of NaN would never pass.
+    text = json.dumps(keys.key_array(expiry=1.5)).replace("1.5", constant)
+    with pytest.raises(ValueError, match=f"the key document is not JSON: it holds {constant}"):
+        load_public_keys(text)
+
+
 def test_kid_must_match_the_signing_key() -> None:
     first, second = KeyPair.generate(kid="a"), KeyPair.generate(kid="b")
     jwks = {"keys": first.jwks()["keys"] + second.jwks()["keys"]}

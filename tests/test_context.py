@@ -193,6 +193,23 @@ def test_a_number_beyond_a_double_is_refused_not_a_crash() -> None:
     assert coerce(10**300, VariableType.TEXT) == "1e+300"
 
 
+def test_limits_count_characters_as_javascript_does() -> None:
+    # UTF-16 code units: an emoji is two, so 2,001 of them pass the 4,000 limit.
+    emoji = "\U0001f600"
+    refusal = parse_lwicontexts(json.dumps({"a": emoji * 2001}))
+    assert isinstance(refusal, ContextRefusal)
+    assert "is 4002 characters; the limit is 4000" in refusal.reason
+    assert parse_lwicontexts(json.dumps({"a": emoji * 2000})) == {"a": emoji * 2000}
+    dropped = resolve_context({emoji * 51: "x"}, DECLARED).dropped
+    assert "name is 102 characters; the limit is 100" in dropped[0].reason
+
+
+def test_an_integer_that_rounds_past_the_largest_double_is_refused() -> None:
+    refusal = parse_lwicontexts(json.dumps({"a": 2**1024 - 1}))
+    assert isinstance(refusal, ContextRefusal) and "beyond a double" in refusal.reason
+    assert resolve_context({"a": 2**1024 - 1}, DECLARED).dropped[0].key == "a"
+
+
 def test_lwicontexts_accepts_primitive_values() -> None:
     parsed = parse_lwicontexts('{"a": "x", "b": 1, "c": 2.5, "d": true}')
     assert parsed == {"a": "x", "b": 1, "c": 2.5, "d": True}

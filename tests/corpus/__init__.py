@@ -281,6 +281,14 @@ def _claims_without_dates() -> dict[str, Any]:
     return {"sub": SUB, "iss": ISSUER, "lwicontexts": CONTEXT}
 
 
+def _nested(levels: int) -> list[Any]:
+    """A list ``levels`` deep: inside the payload object, one level more."""
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 def _context(text: object) -> Callable[[Forge], str]:
     return _claims(lwicontexts=text)
 
@@ -589,8 +597,49 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
             b'{"sub": "\xff\xfe", "iat": 1542622040, "exp": 1542625700, "iss": "contosohelp.com"}'
         ),
         "token",
-        "cannot be decoded",
+        "bytes that are not UTF-8",
     ),
+    # What Python's json (and so PyJWT) reads and a strict reader (.NET's Utf8JsonReader)
+    # refuses: JSON in a JWT is UTF-8 without a byte order mark (RFC 7519 section 7.2).
+    TokenCase(
+        "payload-utf16",
+        lambda f: f.raw(_RS, json.dumps(f.claims()).encode("utf-16"), rsa=f.demo),
+        "token",
+        "bytes that are not UTF-8",
+    ),
+    TokenCase(
+        "payload-utf8-bom",
+        lambda f: f.raw(_RS, b"\xef\xbb\xbf" + json.dumps(f.claims()).encode(), rsa=f.demo),
+        "token",
+        "a UTF-8 byte order mark",
+    ),
+    TokenCase(
+        "header-utf16",
+        lambda f: f.raw(json.dumps(_RS).encode("utf-16-le"), f.claims(), rsa=f.demo),
+        "header",
+        "bytes that are not UTF-8",
+    ),
+    TokenCase(
+        "sub-lone-surrogate-escape",
+        lambda f: f.raw(_RS, json.dumps(f.claims(sub="\ud800")).encode(), rsa=f.demo),
+        "token",
+        "a lone UTF-16 surrogate",
+    ),
+    TokenCase(
+        "sub-encoded-surrogate-bytes",
+        lambda f: f.raw(
+            _RS, json.dumps(f.claims(sub="@")).encode().replace(b"@", b"\xed\xa0\x80"), rsa=f.demo
+        ),
+        "token",
+        "bytes that are not UTF-8",
+    ),
+    TokenCase(
+        "payload-nested-65-deep",
+        lambda f: f.raw(_RS, f.claims(deep=_nested(64)), rsa=f.demo),
+        "token",
+        "nested more than 64 levels deep",
+    ),
+    ok("payload-nested-64-deep", lambda f: f.raw(_RS, f.claims(deep=_nested(63)), rsa=f.demo)),
     TokenCase(
         "lwicontexts-non-utf8-bytes",
         _raw_payload(
@@ -598,7 +647,7 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
             b'"lwicontexts": "{\\"msdyn_cartvalue\\": \\"\xc3\\"}"}'
         ),
         "token",
-        "cannot be decoded",
+        "bytes that are not UTF-8",
     ),
     TokenCase(
         "oversize-token",
@@ -714,6 +763,18 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
         "must be a JSON-serialised string, got an object",
     ),
     TokenCase("lwicontexts-number", _context(10000), "lwicontexts", "JSON-serialised string"),
+    TokenCase(
+        "lwicontexts-integer-rounding-past-a-double",  # 2**1024 - 1 rounds up to infinity
+        _context(json.dumps({"msdyn_cartvalue": 2**1024 - 1})),
+        "lwicontexts",
+        "beyond a double",
+    ),
+    TokenCase(
+        "lwicontexts-value-of-2001-emoji",  # 4002 UTF-16 code units, as JavaScript counts
+        _context(json.dumps({"msdyn_cartvalue": "\U0001f600" * 2001})),
+        "lwicontexts",
+        "is 4002 characters; the limit is 4000",
+    ),
     TokenCase("lwicontexts-null", _context(None), "lwicontexts", "got null"),
     TokenCase(
         "lwicontexts-not-json",
