@@ -407,6 +407,19 @@ class EventPattern:
     detail: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
     at: float | None = None
 
+    def __attrs_post_init__(self) -> None:
+        # Checked here too, not only by the file reader, so a pattern a script builds by
+        # hand cannot look for a name or detail key that is never recorded (a never check on
+        # it would hold whatever happened).
+        if (self.name is None) == (self.note is None):
+            raise ValueError("an event pattern needs a name or a note, not both")
+        if self.name is not None and self.name not in TIMELINE_NAMES:
+            raise ValueError(_unknown_name(self.name))
+        if self.name in LCW_EVENTS and self.detail is not None:
+            problem = unknown_detail_keys(self.name, self.detail)
+            if problem:
+                raise ValueError(problem)
+
     def matches(self, entry: TimelineEntry, origin: float) -> bool:
         if self.at is not None and abs(entry.at - origin - self.at) > TIME_TOLERANCE:
             return False

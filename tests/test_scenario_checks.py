@@ -18,6 +18,7 @@ from lcw_emulator.events import ENTRY_NAMES, LCW_EVENTS, EntryKind, Timeline, ty
 from lcw_emulator.report import render_text
 from lcw_emulator.scenario import (
     TIMELINE_NAMES,
+    EventPattern,
     ExpectNever,
     ProviderSpec,
     is_work_stream_file,
@@ -79,6 +80,17 @@ def test_a_detail_key_an_event_never_carries_is_refused() -> None:
     )
     assert ".detail: lcw:error has no detail 'code' (did you mean 'errorCode'?)" in message
     assert "step 4 (expect never)" in message
+
+
+def test_a_pattern_built_by_hand_is_checked_too() -> None:
+    # ScenarioRun.run(step) takes hand-built steps; their patterns must not be vacuous either.
+    with pytest.raises(ValueError, match="did you mean 'token refused'"):
+        EventPattern(name="token refusd")
+    with pytest.raises(ValueError, match="lcw:error has no detail 'code'"):
+        EventPattern(name="lcw:error", detail={"code": 4})
+    with pytest.raises(ValueError, match="a name or a note"):
+        EventPattern()
+    assert EventPattern(name="lcw:error", detail={"errorCode": 4}).name == "lcw:error"
 
 
 def _recorded_literals() -> set[tuple[str, str]]:
