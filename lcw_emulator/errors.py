@@ -82,11 +82,14 @@ class LcwError(Exception):
     @property
     def detail(self) -> dict[str, object]:
         """The ``lcw:error`` event detail: documented keys plus our ``reason``."""
-        return {
+        detail: dict[str, object] = {
             "errorCode": int(self.code) if self.code is not None else None,
             "errorDescription": self.message,
             "reason": self.reason,
         }
+        if self.code is ErrorCode.WIDGET_LOAD_FAILED:
+            detail["errorDetail"] = self.reason  # the reference: code 7, "see errorDetail"
+        return detail
 
 
 class SdkUsageError(LcwError, TypeError):

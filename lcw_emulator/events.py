@@ -69,7 +69,7 @@ AVAILABILITY_FIELDS = (
 # table to what the widget fires.
 EVENT_DETAIL_KEYS: Mapping[str, frozenset[str]] = types.MappingProxyType(
     {
-        LcwEvent.ERROR.value: frozenset({"errorCode", "errorDescription", "reason"}),
+        LcwEvent.ERROR.value: frozenset({"errorCode", "errorDescription", "reason", "errorDetail"}),
         LcwEvent.ON_MESSAGE_RECEIVED.value: frozenset({"messageType", "channelData", "text"}),
         LcwEvent.GET_AGENT_AVAILABILITY.value: frozenset(AVAILABILITY_FIELDS),
     }

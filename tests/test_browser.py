@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, AppRunner, TCPSite
 
@@ -396,6 +396,21 @@ async def test_sdk_answers_and_refusals_over_the_bridge(
     assert "99" in (await page.next("protocol-error"))["reason"]
 
 
+async def test_a_malformed_message_is_a_protocol_error_and_the_page_stays(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    await page.next("event", name="lcw:ready")
+    for method in (["startChat"], {"name": "startChat"}):
+        refused = await page.result(await page.call(method))  # type: ignore[arg-type]
+        assert refused["ok"] is False and "no SDK method" in refused["error"]["reason"]
+    await page.socket.send_str("[" * 100_000 + "]" * 100_000)  # too deep for json to read
+    assert "one JSON object" in (await page.next("protocol-error"))["reason"]
+    answered = await page.result(await page.call("getAgentAvailability"))
+    assert answered["ok"] is True  # the same connection still works
+
+
 async def test_the_bot_auth_token_provider_reaches_the_page(
     served: Any, docs_work_stream: WorkStream
 ) -> None:
@@ -461,6 +476,11 @@ def test_serve_refuses_unusable_input(capsys: pytest.CaptureFixture[str], tmp_pa
     assert main(["serve", "--workstream", str(tmp_path / "missing.toml")]) == 2
     err = capsys.readouterr().err
     assert "missing.toml" in err and "Traceback" not in err
+    for start in ("nan", "inf"):
+        with pytest.raises(SystemExit) as exited:  # argparse's usage error
+            main(["serve", "--start", start])
+        assert exited.value.code == 2
+        assert "must be a finite number" in capsys.readouterr().err
 
 
 async def test_serve_runs_and_serves_the_shim() -> None:
@@ -548,8 +568,10 @@ async def live_server() -> AsyncIterator[Callable[..., Any]]:
     """Serve on 127.0.0.1, an ephemeral port; yields ``serve(work_stream, clock) -> (url, app)``."""
     runners: list[AppRunner] = []
 
-    async def serve(work_stream: WorkStream, clock: Clock) -> tuple[str, Application]:
-        app = make_app(Omnichannel(clock=clock), work_stream)
+    async def serve(
+        work_stream: WorkStream, clock: Clock, **options: Any
+    ) -> tuple[str, Application]:
+        app = make_app(Omnichannel(clock=clock), work_stream, **options)
         # A page that does not leave must not hold the test for aiohttp's default 60 s.
         runner = AppRunner(app, shutdown_timeout=2.0)
         await runner.setup()
@@ -630,6 +652,57 @@ async def test_chromium_runs_the_documented_sample(
             "TypeError: setAuthTokenProvider: authTokenProvider must be a function"
         )
         assert problems == []
+
+
+async def test_chromium_says_when_the_server_went_away(
+    chromium: Any, live_server: Any, docs_work_stream: WorkStream
+) -> None:
+    async with asyncio.timeout(BROWSER_TEST_LIMIT):
+        url, app = await live_server(docs_work_stream, RealClock(start=SAMPLE_START))
+        page, problems = await open_demo(chromium, url)
+        await page.wait_for_selector('#status[data-state="queued"]')
+        await app.shutdown()  # closes every page's socket, as stopping the server does
+        await page.wait_for_selector('#status[data-state="disconnected"]')
+        assert "went away" in await page.inner_text("#status")
+        failed = await page.evaluate(
+            """() => Microsoft.Omnichannel.LiveChatWidget.SDK.getAgentAvailability()
+                       .then(() => "answered", error => error.message)"""
+        )
+        assert failed.startswith("the lcw-emulator server went away")  # at once, not never
+        assert [p for p in problems if "went away" not in p] == []
+        assert any("went away" in p for p in problems)  # the console says so too
+
+
+STRICT_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  // Before lcw:ready: a strict widget refuses the call, as the real one fails.
+  Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider(function early(callback) {});
+  window.addEventListener("lcw:ready", function () { window.__readyHeard = true; });
+</script>"""
+
+
+async def test_chromium_a_refused_setter_leaves_the_getter_as_it_was(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async def strict_page(request: web.Request) -> web.Response:
+        return web.Response(text=STRICT_PAGE, content_type="text/html")
+
+    app = make_app(Omnichannel(clock=RealClock(start=SAMPLE_START)), docs_work_stream, strict=True)
+    app.router.add_get("/strict.html", strict_page)  # same origin as the shim and socket
+    runner = AppRunner(app, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await TCPSite(runner, "127.0.0.1", 0).start()
+        async with asyncio.timeout(BROWSER_TEST_LIMIT):
+            page, _ = await open_demo(
+                chromium, f"http://127.0.0.1:{runner.addresses[0][1]}/strict.html"
+            )
+            await page.wait_for_function("window.__readyHeard === true")
+            # Refused by the strict widget, so not set in the page either (JavaScript's null).
+            assert await page.evaluate(
+                "Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider() === null"
+            )
+    finally:
+        await runner.cleanup()
 
 
 async def test_chromium_expired_token_is_error_4(

@@ -231,6 +231,7 @@ async def test_code_7_load_failure(org: Omnichannel, contoso: WorkStream) -> Non
             "errorCode": 7,
             "errorDescription": "Live chat widget scripts failed to load",
             "reason": "storage is disabled in this browser",
+            "errorDetail": "storage is disabled in this browser",  # "see errorDetail"
         }
     ]
     with pytest.raises(LcwError) as queued_error:

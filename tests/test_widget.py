@@ -443,8 +443,12 @@ async def test_events_carry_exactly_the_detail_keys_the_table_lists(org: Omnicha
     widget.send_message("Hi")
     session.end_by_agent()
     await widget.sdk.closeChat()
+    failing = org.widget(OPEN, load_failure="storage disabled")  # code 7 adds errorDetail
+    with pytest.raises(LcwError):
+        await failing.load()
+    assert failing.timeline.events[-1].detail["errorDetail"] == "storage disabled"
     seen: dict[str, set[str]] = {}
-    for entry in widget.timeline.events:  # system messages carry no text: keys it may carry
+    for entry in [*widget.timeline.events, *failing.timeline.events]:  # keys it may carry
         seen.setdefault(entry.name, set()).update(entry.detail)
     assert seen == {name: set(EVENT_DETAIL_KEYS.get(name, ())) for name in seen}
     assert set(EVENT_DETAIL_KEYS) <= set(seen)

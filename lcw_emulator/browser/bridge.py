@@ -200,13 +200,17 @@ class PageBridge:
     def _protocol_error(self, reason: str) -> None:
         self._emit({"type": "protocol-error", "reason": reason})
 
+    def refuse(self, reason: str) -> None:
+        """Tell the page its message was refused (``protocol-error``), and go on."""
+        self._protocol_error(reason[:500])
+
     # -- incoming -------------------------------------------------------------
 
     def receive_text(self, text: str) -> None:
         """Handle one message from the page (JSON text)."""
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to read
             self._protocol_error("a message must be one JSON object")
             return
         if not isinstance(message, dict):
@@ -240,8 +244,8 @@ class PageBridge:
         call_id = message.get("id")
         method = message.get("method")
         args = message.get("args", [])
-        if method not in SDK_METHODS:
-            self._reply_error(call_id, LookupError(f"no SDK method {method!r}"))
+        if not isinstance(method, str) or method not in SDK_METHODS:
+            self._reply_error(call_id, LookupError(f"no SDK method {method!r}"[:200]))
             return
         if not isinstance(args, list):
             self._reply_error(call_id, TypeError("args must be an array"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable
 from importlib import resources
 
@@ -116,8 +117,17 @@ async def _page_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         async for message in socket:
             if message.type is WSMsgType.TEXT:
-                bridge.receive_text(message.data)
+                try:
+                    bridge.receive_text(message.data)
+                except Exception as exc:  # the page's message, not the server, is at fault
+                    bridge.refuse(f"the message could not be handled ({type(exc).__name__}: {exc})")
             elif message.type is WSMsgType.ERROR:
+                # e.g. a message over 1 MiB: the page is told why it was closed, the log too
+                print(
+                    f"lcw-emulator serve: closed a page's connection: {socket.exception()}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 break
     finally:
         app[_SOCKETS].discard(socket)

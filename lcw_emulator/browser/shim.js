@@ -39,6 +39,7 @@
   var outbox = [];
   var nextId = 1;
   var socket = null;
+  var gone = null;  // why the server connection ended, once it has: calls fail from then on
 
   function announce(name, detail) {
     // Emulator bookkeeping uses its own prefix so lcw:* listeners never see it.
@@ -80,6 +81,11 @@
   function call(method, args) {
     var id = nextId++;
     return new Promise(function (resolve, reject) {
+      if (gone) {
+        // Nothing would ever answer: say so rather than leave the promise pending forever.
+        reject(new Error(gone));
+        return;
+      }
       pending[id] = { method: method, resolve: resolve, reject: reject };
       send({ type: "call", id: id, method: method, args: args || [] });
     });
@@ -89,6 +95,17 @@
   // unhandled rejection in the page.
   function fireAndForget(method, args) {
     call(method, args).catch(function (error) {
+      console.error("Microsoft.Omnichannel.LiveChatWidget.SDK." + method + ": " + error.message);
+    });
+  }
+
+  // The getters answer from the page at once, as the real SDK's do; a set the widget refuses
+  // (strict mode, before lcw:ready) is undone, so they never return what Python never took.
+  function setProvider(kind, method, fn) {
+    var previous = providers[kind];
+    providers[kind] = fn;
+    call(method, [handleFor(fn)]).catch(function (error) {
+      if (providers[kind] === fn) providers[kind] = previous;
       console.error("Microsoft.Omnichannel.LiveChatWidget.SDK." + method + ": " + error.message);
     });
   }
@@ -207,21 +224,23 @@
     socket.addEventListener("message", function (event) {
       receive(JSON.parse(event.data));
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       emulator.connected = false;
+      gone = "the lcw-emulator server went away (WebSocket closed, code " + event.code +
+        (event.reason ? ": " + event.reason : "") + "); start it again and reload the page";
+      console.error("lcw-emulator: " + gone);
       Object.keys(pending).forEach(function (id) {
-        pending[id].reject(new Error("the lcw-emulator server went away"));
+        pending[id].reject(new Error(gone));
         delete pending[id];
       });
-      announce("disconnected", null);
+      announce("disconnected", { code: event.code, reason: event.reason, message: gone });
     });
   }
 
   var SDK = {
     setContextProvider: function (contextProvider) {
       requireFunction("setContextProvider", contextProvider, "contextProvider");
-      providers.context = contextProvider;
-      fireAndForget("setContextProvider", [handleFor(contextProvider)]);
+      setProvider("context", "setContextProvider", contextProvider);
     },
     getContextProvider: function () {
       fireAndForget("getContextProvider");
@@ -233,8 +252,7 @@
     },
     setAuthTokenProvider: function (authTokenProvider) {
       requireFunction("setAuthTokenProvider", authTokenProvider, "authTokenProvider");
-      providers.auth = authTokenProvider;
-      fireAndForget("setAuthTokenProvider", [handleFor(authTokenProvider)]);
+      setProvider("auth", "setAuthTokenProvider", authTokenProvider);
     },
     getAuthTokenProvider: function () {
       fireAndForget("getAuthTokenProvider");
@@ -272,8 +290,7 @@
     },
     setBotAuthTokenProvider: function (botAuthTokenProvider) {
       requireFunction("setBotAuthTokenProvider", botAuthTokenProvider, "botAuthTokenProvider");
-      providers.bot = botAuthTokenProvider;
-      fireAndForget("setBotAuthTokenProvider", [handleFor(botAuthTokenProvider)]);
+      setProvider("bot", "setBotAuthTokenProvider", botAuthTokenProvider);
     },
   };
 

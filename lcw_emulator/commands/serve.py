@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..clock import Clock, RealClock, VirtualClock, describe_instant
 from ..org import Omnichannel
-from ._common import EXIT_OK, EXIT_UNUSABLE, UsageProblem, load_work_stream
+from ._common import EXIT_OK, EXIT_UNUSABLE, UsageProblem, finite_float, load_work_stream
 
 DEFAULT_PORT = 8765
 
@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.add_argument(
         "--start",
-        type=float,
+        type=finite_float,
         metavar="EPOCH_SECONDS",
         help="the emulator's time when the server starts (default: now); 1542622100 puts "
         "the documentation's sample token inside its validity window",
