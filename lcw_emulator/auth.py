@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import codecs
 import datetime as dt
 import json
@@ -38,6 +39,7 @@ __all__ = [
     "TokenVerdict",
     "load_public_keys",
     "mint_token",
+    "time_claims",
     "validate_token",
 ]
 
@@ -136,6 +138,11 @@ def _jwks_entry(entry: object, index: int) -> PublicKey:
     return PublicKey(jwk.key, kid if isinstance(kid, str) and kid else None)
 
 
+def _for_another_use(entry: object) -> bool:
+    use = entry.get("use") if isinstance(entry, Mapping) else None
+    return isinstance(use, str) and bool(use.strip()) and use != "sig"
+
+
 def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     """Read the public key endpoint's answer in any accepted form.
 
@@ -150,7 +157,7 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
         document = _STRICT_JSON.decode(stripped)
     except _NotJson as exc:
         # NaN compares false with everything: an expiry of NaN would never pass.
-        raise ValueError(f"the key document is not JSON: it holds {exc.constant}") from None
+        raise ValueError(f"the key document is not JSON: it holds {exc.problem}") from None
     except ValueError:
         raise ValueError(
             "expected a PEM public key, a JSON key array [{kid, publicKey, expiry}] "
@@ -159,15 +166,17 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     if isinstance(document, list):
         keys = tuple(_key_array_entry(entry, i) for i, entry in enumerate(document))
     elif isinstance(document, Mapping) and isinstance(document.get("keys"), list):
-        # As .NET's JsonWebKeySet.GetSigningKeys: a key for encryption (use "enc") never
-        # verifies a signature.
+        # As .NET's JsonWebKeySet.GetSigningKeys: a key whose use is other than "sig" (say
+        # "enc") never verifies a signature; no use, or a blank one, is a signing key.
         keys = tuple(
             _jwks_entry(entry, i)
             for i, entry in enumerate(document["keys"])
-            if not isinstance(entry, Mapping) or entry.get("use", "sig") == "sig"
+            if not _for_another_use(entry)
         )
         if not keys and document["keys"]:
-            raise ValueError('the JWKS holds no signing keys (use "sig"): each is for encryption')
+            raise ValueError(
+                'the JWKS holds no signing keys: each names a use other than "sig" (say "enc")'
+            )
     else:
         raise ValueError('JSON keys must be a key array [...] or a JWKS document {"keys": [...]}')
     if not keys:
@@ -356,11 +365,11 @@ class _Accepted:
 
 
 class _NotJson(ValueError):
-    """JSON Python reads and a strict reader refuses (NaN, UTF-16...); ``constant`` says what."""
+    """JSON Python reads and a strict reader refuses (NaN, UTF-16...); ``problem`` says what."""
 
-    def __init__(self, constant: str) -> None:
-        super().__init__(constant)
-        self.constant = constant
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _refuse_constant(constant: str) -> Any:
@@ -417,7 +426,7 @@ def _not_strict_json(segment: str) -> str | None:
     try:
         _parse_segment(segment)
     except _NotJson as exc:
-        return exc.constant
+        return exc.problem
     except (ValueError, RecursionError):
         # Not JSON at all, which PyJWT words; unless PyJWT's lenient reader would take it.
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
@@ -662,6 +671,16 @@ def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float
     return TokenVerdict({sys.intern(name): value for name, value in claims.items()})
 
 
+def time_claims(now: float, lifetime: float) -> dict[str, int]:
+    """``iat``, ``nbf`` and ``exp`` for a token minted at ``now`` to live ``lifetime`` seconds.
+
+    Whole seconds, as token services write them: ``iat`` and ``nbf`` never after ``now``,
+    ``exp`` never before ``now + lifetime``, so the token is valid for all of its lifetime.
+    """
+    issued = math.floor(now)
+    return {"iat": issued, "nbf": issued, "exp": math.ceil(now + lifetime)}
+
+
 def mint_token(
     claims: Mapping[str, Any],
     key: str | bytes | rsa.RSAPrivateKey,
@@ -682,7 +701,8 @@ def mint_token(
     if kid is not None:
         header["kid"] = kid
     payload = {
-        name: int(value.timestamp())
+        # As jwt.encode: a naive datetime is UTC, whatever the machine's time zone.
+        name: calendar.timegm(value.utctimetuple())
         if name in ("exp", "iat", "nbf") and isinstance(value, dt.datetime)
         else value
         for name, value in claims.items()

@@ -134,9 +134,8 @@ def _describe(value: object) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r}, not a finite number (NaN and Infinity are not JSON)"
     if isinstance(value, int) and not isinstance(value, bool) and _beyond_a_double(value):
-        return (
-            f"a number of {len(str(abs(value)))} digits, beyond a double (Infinity in JavaScript)"
-        )
+        # Not str(value): Python refuses to print integers of more than 4,300 digits.
+        return "a number beyond a double (Infinity in JavaScript)"
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
@@ -158,6 +157,8 @@ def _is_unicode(text: str) -> bool:
 
 def _js_length(text: str) -> int:
     """The length JavaScript and .NET give ``text``: UTF-16 code units (an emoji is 2)."""
+    if text.isascii():  # the usual case, spared an encoding on every chat start
+        return len(text)
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
@@ -281,7 +282,12 @@ def coerce(value: Primitive, to: VariableType) -> Primitive:
             return value
         text = value.strip()
         if _INTEGER.fullmatch(text):
-            return int(text)
+            whole = int(text)
+            if _beyond_a_double(whole):
+                raise ValueError(
+                    f"{value[:20]!r}... is beyond the largest number (it would be Infinity)"
+                )
+            return whole
         if _NUMBER.fullmatch(text):
             number = float(text)
             if not math.isfinite(number):

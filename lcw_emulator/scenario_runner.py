@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import attrs
 
 from . import errors
-from .auth import KeyPair, mint_token
+from .auth import KeyPair, mint_token, time_claims
 from .clock import Clock, VirtualClock
 from .errors import ChatStateError, LcwError
 from .events import LcwEvent, TimelineEntry, typed_equal
@@ -124,12 +123,7 @@ def _token_source(spec: ProviderSpec, clock: Clock) -> Callable[[], str]:
 
     def mint() -> str:
         now = clock.now()
-        # exp rounded up, so the token is valid for all of its hour (see minted_token).
-        payload: dict[str, Any] = {
-            "iat": math.floor(now),
-            "nbf": math.floor(now),
-            "exp": math.ceil(now + TOKEN_LIFETIME),
-        }
+        payload: dict[str, Any] = time_claims(now, TOKEN_LIFETIME)
         for name, value in claims.items():
             offset = relative_time(value) if name in TIME_CLAIMS else None
             payload[name] = value if offset is None else _numeric_date(now + offset)

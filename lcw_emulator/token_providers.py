@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .auth import KeyPair, mint_token
+from .auth import KeyPair, mint_token, time_claims
 from .clock import Clock
 from .providers import AuthTokenCallback, AuthTokenProvider
 
@@ -57,11 +56,7 @@ def minted_token(
     """
 
     def minted_token_provider(callback: AuthTokenCallback) -> None:
-        now = clock.now()
-        # Whole seconds, as token services write them: iat and nbf never after now, and exp
-        # never before now + lifetime, so the token is valid for all of its lifetime.
-        issued = math.floor(now)
-        payload: dict[str, Any] = {"iat": issued, "nbf": issued, "exp": math.ceil(now + lifetime)}
+        payload: dict[str, Any] = time_claims(clock.now(), lifetime)
         if context is not None:
             payload["lwicontexts"] = json.dumps(dict(context))
         payload.update(claims)

@@ -252,7 +252,14 @@ class Widget(AsyncIOEventEmitter):
             # A double click: the chat being started is the current chat, not a second one.
             self.record(EntryKind.NOTE, "chat already starting")
             self.maximize()
-            return await asyncio.shield(self._starting)
+            try:
+                return await asyncio.shield(self._starting)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # this call was cancelled
+                # The page cancelled the first call, not this one: this one starts the chat.
+                return await self.start_chat(custom_context)
         starting: asyncio.Future[ChatSession] = asyncio.get_running_loop().create_future()
         self._starting = starting
         try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
 import re
+import time
 from typing import Any
 
 import jwt
@@ -211,6 +213,26 @@ def test_a_jwks_key_for_encryption_never_verifies_a_signature(keys: KeyPair) -> 
     )
     assert [key.kid for key in mixed] == ["other"]
     assert [key.kid for key in load_public_keys(json.dumps({"keys": [signing]}))] == [keys.kid]
+
+
+@pytest.mark.parametrize("use", [None, "", "  "])
+def test_a_jwks_key_with_no_use_or_a_blank_one_signs(keys: KeyPair, use: object) -> None:
+    jwk = dict(keys.jwks()["keys"][0], use=use)
+    assert [key.kid for key in load_public_keys(json.dumps({"keys": [jwk]}))] == [keys.kid]
+
+
+def test_a_naive_datetime_claim_is_minted_as_utc(
+    keys: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As jwt.encode: whatever the machine's time zone.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        token = keys.mint({"sub": "c", "iss": "x", "exp": dt.datetime(2020, 1, 1)})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert jwt.decode(token, options={"verify_signature": False})["exp"] == 1577836800
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

@@ -399,6 +399,20 @@ async def test_a_start_that_fails_fails_for_the_double_click_too(org: Omnichanne
     assert (await widget.sdk.startChat()).state is SessionState.QUEUED  # nothing left stuck
 
 
+async def test_a_double_click_still_starts_when_the_page_gives_up_on_the_first(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.setContextProvider(slow_context(widget))
+    first, second = widget.sdk.startChat(), widget.sdk.startChat()
+    await asyncio.sleep(0)  # both under way: the first waits for its context
+    first.cancel()  # the page's own timeout withdraws the first call, not the second
+    session = await second
+    assert session.state is SessionState.QUEUED and org.sessions == [session]
+    assert first.cancelled()
+
+
 async def test_close_chat_while_it_starts_closes_it_once_started(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
 
-from ..auth import DEFAULT_ISSUER, KeyPair
+from ..auth import DEFAULT_ISSUER, KeyPair, time_claims
 from ._common import EXIT_OK, UsageProblem, finite_float
 
 # The documentation's sample contact, so a demo token needs no --sub.
@@ -87,14 +86,7 @@ def _claim_value(text: str) -> Any:
 
 def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
     """The payload ``token`` signs, from the parsed arguments."""
-    issued = math.floor(now)
-    claims: dict[str, Any] = {
-        "sub": args.sub,
-        "iat": issued,
-        "nbf": issued,
-        "exp": math.ceil(now + args.lifetime),  # valid for all of --lifetime
-        "iss": args.iss,
-    }
+    claims: dict[str, Any] = {"sub": args.sub, **time_claims(now, args.lifetime), "iss": args.iss}
     context = _pairs(args.context, "--context")
     if context:
         claims["lwicontexts"] = json.dumps(dict(context))
