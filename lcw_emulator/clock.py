@@ -110,6 +110,9 @@ class RealClock:
         yield
 
 
+_COMPACT_FROM = 256  # timers in the heap before cancelled ones are swept out
+
+
 class _VirtualTimer:
     __slots__ = ("callback", "cancelled", "when")
 
@@ -139,6 +142,7 @@ class VirtualClock:
         self._now = _finite(start, "start")
         self.auto_jump = auto_jump
         self._heap: list[tuple[float, int, _VirtualTimer]] = []
+        self._compact_at = _COMPACT_FROM
         self._order = itertools.count()
         self._holds = 0
         self._released: asyncio.Event | None = None
@@ -163,6 +167,8 @@ class VirtualClock:
     def call_at(self, when: float, callback: Callable[[], object]) -> ClockTimer:
         """Run ``callback`` when this clock reaches ``when`` (epoch seconds)."""
         timer = _VirtualTimer(max(_finite(when, "when"), self._now), callback)
+        if len(self._heap) >= self._compact_at:
+            self._compact()
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
         self._wake_driver()
         return timer
@@ -205,12 +211,17 @@ class VirtualClock:
                 task.cancel()
 
         timers: list[ClockTimer] = []
+        loop = asyncio.get_running_loop()
 
         def deadline() -> None:
             # The deadline is inclusive: an answer due at exactly the limit
             # wins. Re-arm at the same instant, which auto-jump only fires once
-            # the tasks woken at this instant have run.
-            timers.append(self.call_at(self._now, expire))
+            # the tasks woken at this instant have run; a clock moved by hand
+            # (advance) has no driver to wait for them, so a task does.
+            if self.auto_jump:
+                timers.append(self.call_at(self._now, expire))
+            else:
+                timers.append(_IdleTimer(loop, expire))
 
         timers.append(self.call_later(timeout, deadline))
         try:
@@ -238,7 +249,8 @@ class VirtualClock:
             if not self._heap or self._heap[0][0] > target:
                 break
             fired += self._fire_earliest()
-        self._now = target
+        # max: a timer's callback may itself have advanced the clock further.
+        self._now = max(self._now, target)
         return fired
 
     @contextlib.contextmanager
@@ -260,6 +272,14 @@ class VirtualClock:
             await asyncio.sleep(0)
             while _loop_busy(loop):
                 await asyncio.sleep(0)
+
+    def _compact(self) -> None:
+        # Cancelled timers leave the heap only from its front; behind a live timer far ahead,
+        # each chat's cancelled deadline would stay. Rebuilt when the heap doubles: amortised
+        # O(1) a timer, as asyncio does for its own.
+        self._heap = [item for item in self._heap if not item[2].cancelled]
+        heapq.heapify(self._heap)
+        self._compact_at = max(_COMPACT_FROM, 2 * len(self._heap))
 
     def _drop_cancelled(self) -> None:
         while self._heap and self._heap[0][2].cancelled:
@@ -311,6 +331,24 @@ class VirtualClock:
             self._drop_cancelled()
             if self._heap:
                 self._fire_earliest()
+
+
+class _IdleTimer:
+    """Run ``callback`` once no task on ``loop`` is ready to run (for a clock moved by hand)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+        self._task = loop.create_task(self._run(loop, callback), name="VirtualClock.deadline")
+        _DRIVERS.add(self._task)  # waiting for idle, it is no work for the others
+
+    @staticmethod
+    async def _run(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+        await asyncio.sleep(0)
+        while _loop_busy(loop):
+            await asyncio.sleep(0)
+        callback()
+
+    def cancel(self) -> None:
+        self._task.cancel()
 
 
 # Every clock's auto-jump driver, so that drivers do not count as work for one another: two

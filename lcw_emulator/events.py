@@ -132,6 +132,8 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "callback ignored",
                 "provider raised after calling back",
                 "provider raised after the timeout",
+                "provider raised after the start was cancelled",
+                "chat start cancelled while the provider worked",
                 "replaying queued call",
                 "queued call cancelled: not replayed",
                 "listener raised",

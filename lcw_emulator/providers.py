@@ -66,7 +66,13 @@ async def request_token(
 
     def callback(token: object = None, *_: object) -> None:
         if answer.done():
-            why = "after the timeout" if timed_out else "a second time"
+            why = (
+                "after the timeout"
+                if timed_out
+                else "after the chat start was cancelled"
+                if answer.cancelled()
+                else "a second time"
+            )
             record(
                 EntryKind.NOTE,
                 "callback ignored",
@@ -99,6 +105,12 @@ async def request_token(
             )
         elif timed_out:  # the wait ended without an answer; it did not call back
             record(EntryKind.NOTE, "provider raised after the timeout", {"error": _failure(exc)})
+        elif answer.cancelled():  # the chat start was cancelled while it worked
+            record(
+                EntryKind.NOTE,
+                "provider raised after the start was cancelled",
+                {"error": _failure(exc)},
+            )
         else:
             record(EntryKind.NOTE, "provider raised after calling back", {"error": _failure(exc)})
 
@@ -123,6 +135,9 @@ async def request_token(
         returned = result
     try:
         token = await clock.wait_for(answer, timeout)
+    except asyncio.CancelledError:
+        record(EntryKind.NOTE, "chat start cancelled while the provider worked", {})
+        raise
     except TimeoutError:
         # The provider keeps running, as a page's promise would; whatever it
         # calls back later is ignored and noted.

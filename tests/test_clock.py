@@ -54,6 +54,43 @@ async def test_two_clocks_on_one_loop_both_jump() -> None:
     assert (first.now(), second.now()) == (9, 1007)
 
 
+async def test_an_answer_at_the_deadline_wins_when_time_is_moved_by_hand() -> None:
+    # Inclusive, as with auto-jump: advance() has no driver, so the answer due at the same
+    # instant still runs before the deadline is judged.
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    async def answers_at_10() -> str:
+        await clock.sleep(10)
+        return "token"
+
+    waiting = asyncio.ensure_future(clock.wait_for(answers_at_10(), 10))
+    for _ in range(3):  # the wait and the answering task both under way
+        await asyncio.sleep(0)
+    clock.advance(10)
+    assert await waiting == "token"
+    never = asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 5))
+    await asyncio.sleep(0)
+    clock.advance(5)
+    with pytest.raises(TimeoutError):
+        await never
+
+
+def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    clock.call_later(30, lambda: clock.advance(60))
+    clock.advance(31)
+    assert clock.now() == 90
+
+
+def test_cancelled_timers_do_not_pile_up_behind_a_live_one() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    clock.call_later(3600, lambda: None)  # a live timer far ahead keeps the heap's front
+    for _ in range(10_000):
+        clock.call_later(10, lambda: None).cancel()
+    assert clock.pending == 1
+    assert len(clock._heap) < 1_000  # swept as it grows, not kept one per cancelled timer
+
+
 def test_cancelled_timers_do_not_fire() -> None:
     clock = VirtualClock(auto_jump=False)
     fired: list[str] = []

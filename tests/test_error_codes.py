@@ -336,6 +336,36 @@ async def test_a_provider_that_raises_after_calling_back_still_counts_sync_or_as
         assert note.detail == {"error": "RuntimeError: cleanup failed"}
 
 
+async def test_a_cancelled_start_is_noted_and_what_the_provider_does_later_says_so(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    for late in ("calls back", "raises"):
+        widget = await loaded(org, contoso)
+
+        async def slow(
+            callback: Callable[[str], None], late: str = late, clock: Any = widget.clock
+        ) -> None:
+            await clock.sleep(5)
+            if late == "raises":
+                raise ConnectionResetError("token service went away")
+            callback(sample_token())
+
+        widget.sdk.setAuthTokenProvider(slow)
+        start = widget.sdk.startChat()
+        await widget.clock.sleep(2)
+        start.cancel()  # the page gives up after 2 s
+        await widget.clock.sleep(10)
+        assert widget.timeline.find("chat start cancelled while the provider worked")
+        notes = [entry.name for entry in widget.timeline.of_kind(EntryKind.NOTE)]
+        assert "provider raised after calling back" not in notes
+        if late == "raises":
+            assert "provider raised after the start was cancelled" in notes
+        else:
+            [ignored] = widget.timeline.find("callback ignored")
+            assert "after the chat start was cancelled" in ignored.detail["why"]
+        assert widget.session is None
+
+
 async def test_a_provider_that_raises_after_the_timeout_is_noted_as_such(
     org: Omnichannel, contoso: WorkStream
 ) -> None:
