@@ -217,6 +217,12 @@ async def collect_context(
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
+                if inspect.iscoroutine(result) and (
+                    inspect.getcoroutinestate(result) == inspect.CORO_CREATED
+                ):
+                    # Cancelled before the provider's coroutine ever ran: closing it spares
+                    # the page a "coroutine was never awaited" warning for a start it gave up.
+                    result.close()
                 raise  # the chat start itself is being cancelled
             raise LcwError(
                 ErrorCode.CONTEXT_PROVIDER_FAILED,
