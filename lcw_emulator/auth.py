@@ -117,7 +117,10 @@ def _key_array_entry(entry: object, index: int) -> PublicKey:
     if "-----BEGIN" not in material:
         # The documented form is the PEM text, base64-encoded once more.
         try:
-            material = base64.b64decode(material, validate=True).decode("utf-8")
+            # Line breaks allowed: base64 tools wrap at 76 characters, and .NET's
+            # Convert.FromBase64String ignores whitespace.
+            compact = "".join(material.split())
+            material = base64.b64decode(compact, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise ValueError(f"{where} (kid {kid!r}): 'publicKey' is not base64 PEM") from None
     key = _load_pem(material, f"{where} (kid {kid!r})")
@@ -138,6 +141,29 @@ def _jwks_entry(entry: object, index: int) -> PublicKey:
     return PublicKey(jwk.key, kid if isinstance(kid, str) and kid else None)
 
 
+def _jwks_signing_keys(entries: list[Any]) -> tuple[PublicKey, ...]:
+    """The RSA signing keys of a JWKS, the others skipped; ValueError when none is left.
+
+    As .NET's JsonWebKeySet.GetSigningKeys: a key whose use is other than "sig" (say "enc")
+    never verifies a signature, no use or a blank one is a signing key, and a key that
+    cannot sign here (EC, an encryption algorithm) is passed over, not a reason to refuse
+    the set: a token names its key by kid.
+    """
+    usable: list[PublicKey] = []
+    skipped: list[str] = []
+    for index, entry in enumerate(entries):
+        if _for_another_use(entry):
+            skipped.append(f'JWKS key {index}: use {entry["use"]!r} is not "sig"')
+            continue
+        try:
+            usable.append(_jwks_entry(entry, index))
+        except ValueError as exc:
+            skipped.append(str(exc))
+    if entries and not usable:
+        raise ValueError(f"the JWKS holds no RSA signing key ({'; '.join(skipped)})")
+    return tuple(usable)
+
+
 def _for_another_use(entry: object) -> bool:
     use = entry.get("use") if isinstance(entry, Mapping) else None
     return isinstance(use, str) and bool(use.strip()) and use != "sig"
@@ -150,7 +176,8 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     ``[{"kid", "publicKey", "expiry"}]`` and a JWKS document ``{"keys": [...]}``.
     Raises :class:`ValueError` saying what is wrong.
     """
-    stripped = text.strip()
+    # A byte order mark is the endpoint's text encoding, not the document (.NET strips it).
+    stripped = text.lstrip("\ufeff").strip()
     if stripped.startswith("-----BEGIN"):
         return (PublicKey(_load_pem(stripped, "PEM public key")),)
     try:
@@ -166,17 +193,7 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     if isinstance(document, list):
         keys = tuple(_key_array_entry(entry, i) for i, entry in enumerate(document))
     elif isinstance(document, Mapping) and isinstance(document.get("keys"), list):
-        # As .NET's JsonWebKeySet.GetSigningKeys: a key whose use is other than "sig" (say
-        # "enc") never verifies a signature; no use, or a blank one, is a signing key.
-        keys = tuple(
-            _jwks_entry(entry, i)
-            for i, entry in enumerate(document["keys"])
-            if not _for_another_use(entry)
-        )
-        if not keys and document["keys"]:
-            raise ValueError(
-                'the JWKS holds no signing keys: each names a use other than "sig" (say "enc")'
-            )
+        keys = _jwks_signing_keys(document["keys"])
     else:
         raise ValueError('JSON keys must be a key array [...] or a JWKS document {"keys": [...]}')
     if not keys:

@@ -259,6 +259,13 @@ def _js_number_text(value: float) -> str:
     return f"{sign}{shown}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
 
 
+def _as_javascript_number(value: int | float) -> int | float:
+    # Every JavaScript number is a double: an integer past 2**53 is held rounded, as it is.
+    if isinstance(value, int) and abs(value) > _MAX_SAFE_INTEGER:
+        return float(value)
+    return value
+
+
 def _as_text(value: Primitive) -> str:
     # The way JavaScript's String() would show it, since the page is JS.
     if isinstance(value, bool):
@@ -279,7 +286,7 @@ def coerce(value: Primitive, to: VariableType) -> Primitive:
         if isinstance(value, bool):
             raise ValueError(f"{_as_text(value)} is a boolean, not a number")
         if isinstance(value, int | float):
-            return value
+            return _as_javascript_number(value)
         text = value.strip()
         if _INTEGER.fullmatch(text):
             whole = int(text)
@@ -287,7 +294,7 @@ def coerce(value: Primitive, to: VariableType) -> Primitive:
                 raise ValueError(
                     f"{value[:20]!r}... is beyond the largest number (it would be Infinity)"
                 )
-            return whole
+            return _as_javascript_number(whole)
         if _NUMBER.fullmatch(text):
             number = float(text)
             if not math.isfinite(number):

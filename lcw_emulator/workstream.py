@@ -25,6 +25,7 @@ from .auth import (
 )
 from .context import ContextVariable, Primitive, VariableType
 from .errors import ConfigurationError
+from .events import typed_equal
 
 __all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml", "unknown_keys"]
 
@@ -77,9 +78,8 @@ class RoutingRule:
     def applies(self, context: Mapping[str, Primitive]) -> bool:
         if self.variable not in context:
             return False
-        value = context[self.variable]
-        # Compare typed values; True must not equal 1 here.
-        return type(value) is type(self.equals) and value == self.equals
+        # Typed: true is not 1, but 10000 is 10000.0, as JavaScript has one number type.
+        return typed_equal(context[self.variable], self.equals)
 
 
 def _default_queues() -> tuple[Queue, ...]:

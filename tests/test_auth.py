@@ -205,7 +205,7 @@ def test_key_array_selects_by_kid_and_honours_expiry() -> None:
 def test_a_jwks_key_for_encryption_never_verifies_a_signature(keys: KeyPair) -> None:
     # As .NET's JsonWebKeySet.GetSigningKeys: only keys with no use or use "sig" sign.
     signing, encrypting = keys.jwks()["keys"][0], dict(keys.jwks()["keys"][0], use="enc")
-    with pytest.raises(ValueError, match="holds no signing keys"):
+    with pytest.raises(ValueError, match=r"holds no RSA signing key .JWKS key 0: use .enc. is not"):
         load_public_keys(json.dumps({"keys": [encrypting]}))
     other = KeyPair.generate(kid="other")
     mixed = load_public_keys(
@@ -213,6 +213,34 @@ def test_a_jwks_key_for_encryption_never_verifies_a_signature(keys: KeyPair) -> 
     )
     assert [key.kid for key in mixed] == ["other"]
     assert [key.kid for key in load_public_keys(json.dumps({"keys": [signing]}))] == [keys.kid]
+
+
+def test_a_jwks_key_that_cannot_sign_here_is_passed_over_not_fatal(keys: KeyPair) -> None:
+    # jose's exportJWK beside an EC key or an encryption key: the token names its key by kid.
+    ec = {
+        "kty": "EC",
+        "crv": "P-256",
+        "kid": "ec",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    }
+    oaep = dict(KeyPair.generate(kid="enc").jwks()["keys"][0], alg="RSA-OAEP-256", kid="enc")
+    del oaep["use"]
+    document = {"keys": [ec, oaep, keys.jwks()["keys"][0]]}
+    assert [key.kid for key in load_public_keys(json.dumps(document))] == [keys.kid]
+    with pytest.raises(ValueError, match=r"holds no RSA signing key .JWKS key 0: .*RSA"):
+        load_public_keys(json.dumps({"keys": [ec]}))
+
+
+def test_a_key_array_takes_base64_wrapped_at_76_and_a_document_with_a_bom(keys: KeyPair) -> None:
+    [entry] = keys.key_array()
+    wrapped = "\n".join(
+        entry["publicKey"][i : i + 76] for i in range(0, len(entry["publicKey"]), 76)
+    )
+    [key] = load_public_keys(json.dumps([dict(entry, publicKey=wrapped)]))
+    assert key.kid == keys.kid
+    assert load_public_keys("\ufeff" + keys.public_pem)[0].pem == keys.public_pem
+    assert load_public_keys("\ufeff" + json.dumps(keys.jwks()))[0].kid == keys.kid
 
 
 @pytest.mark.parametrize("use", [None, "", "  "])

@@ -30,6 +30,9 @@ DECLARED = (
         (" 42 ", VariableType.NUMBER, 42),
         ("-3.5", VariableType.NUMBER, -3.5),
         ("1e3", VariableType.NUMBER, 1000.0),
+        # Past 2**53 a JavaScript number is a rounded double, and so is the typed value.
+        ("12345678901234567890", VariableType.NUMBER, 12345678901234567890.0),
+        (2**53 + 1, VariableType.NUMBER, float(2**53)),
         (7, VariableType.NUMBER, 7),
         (2.5, VariableType.NUMBER, 2.5),
         ("false", VariableType.BOOLEAN, False),

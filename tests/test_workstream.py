@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lcw_emulator import ConfigurationError, KeyPair, VariableType, WorkStream
+from lcw_emulator.workstream import RoutingRule
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -130,3 +131,12 @@ def test_key_array_file_with_expiry_is_kept(tmp_path: Path, demo_keys: KeyPair) 
     (tmp_path / "keys.json").write_text(json.dumps(demo_keys.key_array(expiry=1600000000)))
     ws = WorkStream.from_toml(write(tmp_path, 'name = "x"\n[auth]\npublic_key = "keys.json"'))
     assert ws.auth is not None and ws.auth.keys[0].expiry == 1600000000
+
+
+def test_routing_compares_numbers_by_value_and_never_true_with_1() -> None:
+    # A token service writing "10000.00" (toFixed) routes as one writing "10000" does.
+    rule = RoutingRule(variable="cart", equals=10000, queue="BigCart")
+    assert rule.applies({"cart": 10000}) and rule.applies({"cart": 10000.0})
+    assert RoutingRule(variable="cart", equals=10000.0, queue="BigCart").applies({"cart": 10000})
+    assert not RoutingRule(variable="vip", equals=1, queue="VIP").applies({"vip": True})
+    assert not RoutingRule(variable="vip", equals=True, queue="VIP").applies({"vip": 1})

@@ -88,7 +88,7 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     for variable in judgement.resolution.variables:
         origin = " (created at run time)" if variable.created else ""
         lines.append(
-            f"  context: {variable.name} = {json.dumps(variable.value)} "
+            f"  context: {variable.name} = {json.dumps(variable.value, ensure_ascii=False)} "
             f"({variable.type.value}){origin}"
         )
     for dropped in judgement.resolution.dropped:
