@@ -188,7 +188,18 @@ def typed_equal(actual: Any, expected: Any) -> bool:
         )
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(actual) is type(expected) and actual == expected
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        # As JavaScript compares them: both doubles, so 12345678901234567890 (beyond 2**53) is
+        # the double it rounds to.
+        return _as_double(actual) == _as_double(expected)
     return bool(actual == expected)
+
+
+def _as_double(number: int | float) -> int | float:
+    try:
+        return float(number)
+    except OverflowError:  # no double holds it (JavaScript's Infinity): compared exactly
+        return number
 
 
 def typed_subset(actual: Any, expected: Any) -> bool:

@@ -705,6 +705,55 @@ async def test_chromium_a_refused_setter_leaves_the_getter_as_it_was(
         await runner.cleanup()
 
 
+LOAD_FAILED_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  window.addEventListener("lcw:error", function () {
+    // After a failed load the widget takes nothing: code 7, as Python raises.
+    Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider(function late(callback) {});
+    window.__errorHeard = true;
+  });
+</script>"""
+
+
+async def test_chromium_a_setter_after_a_failed_load_is_not_left_set(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async def failed_page(request: web.Request) -> web.Response:
+        return web.Response(text=LOAD_FAILED_PAGE, content_type="text/html")
+
+    app = make_app(
+        Omnichannel(clock=RealClock(start=SAMPLE_START)),
+        docs_work_stream,
+        load_failure="no storage",
+    )
+    app.router.add_get("/failed.html", failed_page)
+    runner = AppRunner(app, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await TCPSite(runner, "127.0.0.1", 0).start()
+        async with asyncio.timeout(BROWSER_TEST_LIMIT):
+            page, problems = await open_demo(
+                chromium, f"http://127.0.0.1:{runner.addresses[0][1]}/failed.html"
+            )
+            await page.wait_for_function("window.__errorHeard === true")
+            await page.wait_for_function(
+                "Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider() === null"
+            )
+            assert any("widget failed to load" in problem for problem in problems)
+            # A page message over the server's 1 MiB limit: the page says so, not "went away".
+            await page.evaluate(
+                """() => Microsoft.Omnichannel.LiveChatWidget.SDK.startProactiveChat(
+                           {message: "x".repeat(2000000)})"""
+            )
+            await page.wait_for_function("window.LcwEmulator.connected === false")
+            failed = await page.evaluate(
+                """() => Microsoft.Omnichannel.LiveChatWidget.SDK.getAgentAvailability()
+                           .then(() => "answered", error => error.message)"""
+            )
+            assert "a message was over its 1 MiB limit" in failed
+    finally:
+        await runner.cleanup()
+
+
 async def test_chromium_expired_token_is_error_4(
     chromium: Any, live_server: Any, docs_work_stream: WorkStream
 ) -> None:

@@ -75,6 +75,10 @@ def test_human_output(capsys: pytest.CaptureFixture[str], sample_token: Callable
         == "VALID for work stream 'Contoso help' at 1542622100 (2018-11-19T10:08:20Z)"
     )
     assert "  context: msdyn_cartvalue = 10000 (Number)" in out
+    # "10000.00" (a toFixed) is the same number, shown as JavaScript shows it.
+    fixed = sample_token({"msdyn_cartvalue": "10000.00", "msdyn_isvip": "false"})
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, fixed)
+    assert "  context: msdyn_cartvalue = 10000 (Number)" in out
     code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "not.a.jwt")
     assert code == 1
     assert "lcw:error 4: Auth token provider provided invalid token" in out

@@ -140,3 +140,6 @@ def test_routing_compares_numbers_by_value_and_never_true_with_1() -> None:
     assert RoutingRule(variable="cart", equals=10000.0, queue="BigCart").applies({"cart": 10000})
     assert not RoutingRule(variable="vip", equals=1, queue="VIP").applies({"vip": True})
     assert not RoutingRule(variable="vip", equals=True, queue="VIP").applies({"vip": 1})
+    # Past 2**53 the page holds a rounded double; the digits it sent still name that number.
+    big = RoutingRule(variable="account", equals=12345678901234567890, queue="Big")
+    assert big.applies({"account": 12345678901234567890.0})

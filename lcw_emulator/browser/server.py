@@ -122,7 +122,7 @@ async def _page_socket(request: web.Request) -> web.WebSocketResponse:
                 except Exception as exc:  # the page's message, not the server, is at fault
                     bridge.refuse(f"the message could not be handled ({type(exc).__name__}: {exc})")
             elif message.type is WSMsgType.ERROR:
-                # e.g. a message over 1 MiB: the page is told why it was closed, the log too
+                # e.g. a message over 1 MiB: the page sees close code 1009 and says so
                 print(
                     f"lcw-emulator serve: closed a page's connection: {socket.exception()}",
                     file=sys.stderr,

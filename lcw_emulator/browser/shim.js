@@ -78,7 +78,9 @@
     return typeof value + " " + String(value);
   }
 
-  function call(method, args) {
+  // rejectCoded: a coded refusal rejects too (a setter must know it was refused); by default
+  // it resolves null, as the page already heard it as an lcw:error event.
+  function call(method, args, rejectCoded) {
     var id = nextId++;
     return new Promise(function (resolve, reject) {
       if (gone) {
@@ -86,7 +88,7 @@
         reject(new Error(gone));
         return;
       }
-      pending[id] = { method: method, resolve: resolve, reject: reject };
+      pending[id] = { method: method, resolve: resolve, reject: reject, rejectCoded: !!rejectCoded };
       send({ type: "call", id: id, method: method, args: args || [] });
     });
   }
@@ -104,7 +106,7 @@
   function setProvider(kind, method, fn) {
     var previous = providers[kind];
     providers[kind] = fn;
-    call(method, [handleFor(fn)]).catch(function (error) {
+    call(method, [handleFor(fn)], true).catch(function (error) {
       if (providers[kind] === fn) providers[kind] = previous;
       console.error("Microsoft.Omnichannel.LiveChatWidget.SDK." + method + ": " + error.message);
     });
@@ -174,13 +176,13 @@
       return;
     }
     var error = message.error || {};
-    if (error.code !== null && error.code !== undefined) {
+    var failure = new Error(error.reason || error.message || "the emulator refused the call");
+    failure.name = error.name || "Error";
+    if (error.code !== null && error.code !== undefined && !waiting.rejectCoded) {
       // A coded failure already reached the page as an lcw:error event.
       waiting.resolve(null);
       return;
     }
-    var failure = new Error(error.reason || error.message || "the emulator refused the call");
-    failure.name = error.name || "Error";
     waiting.reject(failure);
   }
 
@@ -226,8 +228,11 @@
     });
     socket.addEventListener("close", function (event) {
       emulator.connected = false;
-      gone = "the lcw-emulator server went away (WebSocket closed, code " + event.code +
-        (event.reason ? ": " + event.reason : "") + "); start it again and reload the page";
+      gone = event.code === 1009
+        ? "the lcw-emulator server closed the connection: a message was over its 1 MiB limit " +
+          "(WebSocket code 1009); reload the page"
+        : "the lcw-emulator server went away (WebSocket closed, code " + event.code +
+          (event.reason ? ": " + event.reason : "") + "); start it again and reload the page";
       console.error("lcw-emulator: " + gone);
       Object.keys(pending).forEach(function (id) {
         pending[id].reject(new Error(gone));

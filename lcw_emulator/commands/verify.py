@@ -88,11 +88,17 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     for variable in judgement.resolution.variables:
         origin = " (created at run time)" if variable.created else ""
         lines.append(
-            f"  context: {variable.name} = {json.dumps(variable.value, ensure_ascii=False)} "
-            f"({variable.type.value}){origin}"
+            f"  context: {variable.name} = {_shown(variable.value)} ({variable.type.value}){origin}"
         )
     for dropped in judgement.resolution.dropped:
         lines.append(f"  dropped: {dropped.key}: {dropped.reason}")
     if not judgement.resolution.variables and not judgement.resolution.dropped:
         lines.append("  context: (none: the token has no lwicontexts)")
     return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    """A context value as the page's JavaScript shows it: 10000, not 10000.0; text as text."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        value = int(value)
+    return json.dumps(value, ensure_ascii=False)
