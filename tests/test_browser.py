@@ -9,6 +9,7 @@ they skip locally with a message, and fail when the ``CI`` variable is set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -680,29 +681,36 @@ STRICT_PAGE = """<!doctype html><script src="/shim.js"></script><script>
 </script>"""
 
 
-async def test_chromium_a_refused_setter_leaves_the_getter_as_it_was(
-    chromium: Any, docs_work_stream: WorkStream
-) -> None:
-    async def strict_page(request: web.Request) -> web.Response:
-        return web.Response(text=STRICT_PAGE, content_type="text/html")
+@contextlib.asynccontextmanager
+async def page_of_our_own(
+    chromium: Any, work_stream: WorkStream, html: str, **options: Any
+) -> AsyncIterator[tuple[Any, list[str]]]:
+    """``html`` served beside the shim and socket (same origin), opened in Chromium."""
 
-    app = make_app(Omnichannel(clock=RealClock(start=SAMPLE_START)), docs_work_stream, strict=True)
-    app.router.add_get("/strict.html", strict_page)  # same origin as the shim and socket
+    async def own_page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = make_app(Omnichannel(clock=RealClock(start=SAMPLE_START)), work_stream, **options)
+    app.router.add_get("/page.html", own_page)
     runner = AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()
     try:
         await TCPSite(runner, "127.0.0.1", 0).start()
         async with asyncio.timeout(BROWSER_TEST_LIMIT):
-            page, _ = await open_demo(
-                chromium, f"http://127.0.0.1:{runner.addresses[0][1]}/strict.html"
-            )
-            await page.wait_for_function("window.__readyHeard === true")
-            # Refused by the strict widget, so not set in the page either (JavaScript's null).
-            assert await page.evaluate(
-                "Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider() === null"
-            )
+            yield await open_demo(chromium, f"http://127.0.0.1:{runner.addresses[0][1]}/page.html")
     finally:
         await runner.cleanup()
+
+
+async def test_chromium_a_refused_setter_leaves_the_getter_as_it_was(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with page_of_our_own(chromium, docs_work_stream, STRICT_PAGE, strict=True) as (page, _):
+        await page.wait_for_function("window.__readyHeard === true")
+        # Refused by the strict widget, so not set in the page either (JavaScript's null).
+        assert await page.evaluate(
+            "Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider() === null"
+        )
 
 
 LOAD_FAILED_PAGE = """<!doctype html><script src="/shim.js"></script><script>
@@ -717,41 +725,25 @@ LOAD_FAILED_PAGE = """<!doctype html><script src="/shim.js"></script><script>
 async def test_chromium_a_setter_after_a_failed_load_is_not_left_set(
     chromium: Any, docs_work_stream: WorkStream
 ) -> None:
-    async def failed_page(request: web.Request) -> web.Response:
-        return web.Response(text=LOAD_FAILED_PAGE, content_type="text/html")
-
-    app = make_app(
-        Omnichannel(clock=RealClock(start=SAMPLE_START)),
-        docs_work_stream,
-        load_failure="no storage",
-    )
-    app.router.add_get("/failed.html", failed_page)
-    runner = AppRunner(app, shutdown_timeout=2.0)
-    await runner.setup()
-    try:
-        await TCPSite(runner, "127.0.0.1", 0).start()
-        async with asyncio.timeout(BROWSER_TEST_LIMIT):
-            page, problems = await open_demo(
-                chromium, f"http://127.0.0.1:{runner.addresses[0][1]}/failed.html"
-            )
-            await page.wait_for_function("window.__errorHeard === true")
-            await page.wait_for_function(
-                "Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider() === null"
-            )
-            assert any("widget failed to load" in problem for problem in problems)
-            # A page message over the server's 1 MiB limit: the page says so, not "went away".
-            await page.evaluate(
-                """() => Microsoft.Omnichannel.LiveChatWidget.SDK.startProactiveChat(
-                           {message: "x".repeat(2000000)})"""
-            )
-            await page.wait_for_function("window.LcwEmulator.connected === false")
-            failed = await page.evaluate(
-                """() => Microsoft.Omnichannel.LiveChatWidget.SDK.getAgentAvailability()
-                           .then(() => "answered", error => error.message)"""
-            )
-            assert "a message was over its 1 MiB limit" in failed
-    finally:
-        await runner.cleanup()
+    async with page_of_our_own(
+        chromium, docs_work_stream, LOAD_FAILED_PAGE, load_failure="no storage"
+    ) as (page, problems):
+        await page.wait_for_function("window.__errorHeard === true")
+        await page.wait_for_function(
+            "Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider() === null"
+        )
+        assert any("widget failed to load" in problem for problem in problems)
+        # A page message over the server's 1 MiB limit: the page says so, not "went away".
+        await page.evaluate(
+            """() => Microsoft.Omnichannel.LiveChatWidget.SDK.startProactiveChat(
+                       {message: "x".repeat(2000000)})"""
+        )
+        await page.wait_for_function("window.LcwEmulator.connected === false")
+        failed = await page.evaluate(
+            """() => Microsoft.Omnichannel.LiveChatWidget.SDK.getAgentAvailability()
+                       .then(() => "answered", error => error.message)"""
+        )
+        assert "a message was over its 1 MiB limit" in failed
 
 
 async def test_chromium_expired_token_is_error_4(
