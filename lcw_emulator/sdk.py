@@ -99,7 +99,7 @@ def _running_loop(method: str) -> asyncio.AbstractEventLoop:
 
 
 async def _returning(action: Callable[[], T]) -> T:
-    # A queued call is replayed by awaiting it, whether or not its work waits.
+    # A queued call that returns an awaitable is replayed as one, whether or not its work waits.
     return action()
 
 
