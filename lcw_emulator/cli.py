@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        # Text the output cannot encode (an ASCII or cp1252 stream, Windows redirected to a
+        # file) is escaped, never a UnicodeEncodeError that would exit 1, read as "refused".
+        reconfigure(errors="backslashreplace")
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at shutdown

@@ -147,6 +147,8 @@ class VirtualClock:
         self._holds = 0
         self._released: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
+        self._by_hand = 0
+        self._idle: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -218,10 +220,13 @@ class VirtualClock:
             # wins. Re-arm at the same instant, which auto-jump only fires once
             # the tasks woken at this instant have run; a clock moved by hand
             # (advance) has no driver to wait for them, so a task does.
-            if self.auto_jump:
+            if self.auto_jump and not self._by_hand:
                 timers.append(self.call_at(self._now, expire))
             else:
-                timers.append(_IdleTimer(loop, expire))
+                idle = _IdleTimer(loop, expire)
+                self._idle.add(idle._task)
+                idle._task.add_done_callback(self._idle.discard)
+                timers.append(idle)
 
         timers.append(self.call_later(timeout, deadline))
         try:
@@ -244,11 +249,15 @@ class VirtualClock:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
         target = self._now + seconds
         fired = 0
-        while True:
-            self._drop_cancelled()
-            if not self._heap or self._heap[0][0] > target:
-                break
-            fired += self._fire_earliest()
+        self._by_hand += 1
+        try:
+            while True:
+                self._drop_cancelled()
+                if not self._heap or self._heap[0][0] > target:
+                    break
+                fired += self._fire_earliest()
+        finally:
+            self._by_hand -= 1
         # max: a timer's callback may itself have advanced the clock further.
         self._now = max(self._now, target)
         return fired
@@ -268,10 +277,17 @@ class VirtualClock:
         loop = asyncio.get_running_loop()
         # Holding parks the auto-jump driver, which would otherwise count as work
         # on every turn and keep this loop spinning.
+        me = asyncio.current_task()
         with self.hold():
-            await asyncio.sleep(0)
-            while _loop_busy(loop):
+            if me is not None:
+                _DRIVERS.add(me)  # waiting for idle, as the deadlines it waits for do
+            try:
                 await asyncio.sleep(0)
+                while _loop_busy(loop) or self._idle:
+                    await asyncio.sleep(0)
+            finally:
+                if me is not None:
+                    _DRIVERS.discard(me)
 
     def _compact(self) -> None:
         # Cancelled timers leave the heap only from its front; behind a live timer far ahead,

@@ -54,10 +54,11 @@ async def test_two_clocks_on_one_loop_both_jump() -> None:
     assert (first.now(), second.now()) == (9, 1007)
 
 
-async def test_an_answer_at_the_deadline_wins_when_time_is_moved_by_hand() -> None:
+@pytest.mark.parametrize("auto_jump", [False, True])
+async def test_an_answer_at_the_deadline_wins_when_time_is_moved_by_hand(auto_jump: bool) -> None:
     # Inclusive, as with auto-jump: advance() has no driver, so the answer due at the same
-    # instant still runs before the deadline is judged.
-    clock = VirtualClock(start=0, auto_jump=False)
+    # instant still runs before the deadline is judged, whether or not auto-jump is on.
+    clock = VirtualClock(start=0, auto_jump=auto_jump)
 
     async def answers_at_10() -> str:
         await clock.sleep(10)
@@ -71,6 +72,8 @@ async def test_an_answer_at_the_deadline_wins_when_time_is_moved_by_hand() -> No
     never = asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 5))
     await asyncio.sleep(0)
     clock.advance(5)
+    await clock.settle()  # settle waits for the deadline judged at this instant
+    assert never.done()
     with pytest.raises(TimeoutError):
         await never
 

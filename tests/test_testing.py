@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,6 +200,17 @@ def test_assert_recorded_takes_a_kind_as_the_timeline_prints_it(started: LcwEmul
     failure(lambda: started.assert_recorded("startChat", kind="note"))
     with pytest.raises(ValueError, match="kind 'sdkk' is not an entry kind"):
         started.assert_recorded("startChat", kind="sdkk")
+
+
+def test_advance_delivers_a_timeout_on_a_clock_moved_by_hand() -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(never_answering())
+        lcw.clock.auto_jump = False
+        started: list[asyncio.Future[Any]] = []
+        lcw.run(lambda: started.append(lcw.sdk.startChat()))
+        lcw.advance(10)  # "lets woken tasks run": the timeout judged at 10 s among them
+        assert started[0].done()
+        lcw.assert_error(3, match="did not call back within 10 s")
 
 
 def test_the_sync_form_says_what_to_do_inside_an_async_test() -> None:

@@ -264,3 +264,29 @@ def test_a_reader_that_leaves_early_ends_verify_quietly(
         os.close(write_end)
     assert done.stderr.decode() == ""
     assert done.returncode == 141
+
+
+def test_non_ascii_context_on_an_ascii_output_is_escaped_not_a_crash(
+    sample_token: Callable[..., str],
+) -> None:
+    env = dict(os.environ, PYTHONIOENCODING="ascii")  # as a cp1252 or ASCII stream would be
+    token = sample_token({"msdyn_cartvalue": "10", "msdyn_page": "Z\u00fcrich \u2615"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lcw_emulator",
+            "verify",
+            "--workstream",
+            CONTOSO,
+            "--at",
+            AT,
+            token,
+        ],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert 'msdyn_page = "Z\\xfcrich \\u2615"' in done.stdout.decode("ascii")
