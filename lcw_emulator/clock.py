@@ -223,10 +223,7 @@ class VirtualClock:
             if self.auto_jump and not self._by_hand:
                 timers.append(self.call_at(self._now, expire))
             else:
-                idle = _IdleTimer(loop, expire)
-                self._idle.add(idle._task)
-                idle._task.add_done_callback(self._idle.discard)
-                timers.append(idle)
+                timers.append(_IdleTimer(loop, expire, pending=self._idle))
 
         timers.append(self.call_later(timeout, deadline))
         try:
@@ -350,11 +347,22 @@ class VirtualClock:
 
 
 class _IdleTimer:
-    """Run ``callback`` once no task on ``loop`` is ready to run (for a clock moved by hand)."""
+    """Run ``callback`` once no task on ``loop`` is ready to run (for a clock moved by hand).
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+    Its task sits in ``pending`` until it is done, so that ``settle`` can wait for it.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        callback: Callable[[], object],
+        *,
+        pending: set[asyncio.Task[None]],
+    ) -> None:
         self._task = loop.create_task(self._run(loop, callback), name="VirtualClock.deadline")
         _DRIVERS.add(self._task)  # waiting for idle, it is no work for the others
+        pending.add(self._task)
+        self._task.add_done_callback(pending.discard)
 
     @staticmethod
     async def _run(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
