@@ -35,6 +35,7 @@ __all__ = [
     "ResolvedVariable",
     "VariableType",
     "coerce",
+    "javascript_text",
     "parse_lwicontexts",
     "resolve_context",
 ]
@@ -223,9 +224,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
                 f"lwicontexts[{key!r}] is {_describe(value)}; only primitive values "
                 "(string, number, boolean) are allowed"
             )
-        if _js_length(_as_text(value)) > MAX_VALUE_LENGTH:
+        if _js_length(javascript_text(value)) > MAX_VALUE_LENGTH:
             return ContextRefusal(
-                f"lwicontexts[{key!r}] is {_js_length(_as_text(value))} characters; "
+                f"lwicontexts[{key!r}] is {_js_length(javascript_text(value))} characters; "
                 f"the limit is {MAX_VALUE_LENGTH}"
             )
     return parsed
@@ -266,8 +267,8 @@ def _as_javascript_number(value: int | float) -> int | float:
     return value
 
 
-def _as_text(value: Primitive) -> str:
-    # The way JavaScript's String() would show it, since the page is JS.
+def javascript_text(value: Primitive) -> str:
+    """``value`` as JavaScript's ``String()`` shows it, since the page is JavaScript."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -281,10 +282,10 @@ def _as_text(value: Primitive) -> str:
 def coerce(value: Primitive, to: VariableType) -> Primitive:
     """Coerce ``value`` to the declared type or raise :class:`ValueError` saying why."""
     if to is VariableType.TEXT:
-        return _as_text(value)
+        return javascript_text(value)
     if to is VariableType.NUMBER:
         if isinstance(value, bool):
-            raise ValueError(f"{_as_text(value)} is a boolean, not a number")
+            raise ValueError(f"{javascript_text(value)} is a boolean, not a number")
         if isinstance(value, int | float):
             return _as_javascript_number(value)
         text = value.strip()
@@ -361,11 +362,11 @@ def resolve_context(
             )
             continue
         assert isinstance(value, str | int | float | bool)
-        if _js_length(_as_text(value)) > MAX_VALUE_LENGTH:
+        if _js_length(javascript_text(value)) > MAX_VALUE_LENGTH:
             dropped.append(
                 DroppedContext(
                     key,
-                    f"value is {_js_length(_as_text(value))} characters; "
+                    f"value is {_js_length(javascript_text(value))} characters; "
                     f"the limit is {MAX_VALUE_LENGTH}",
                 )
             )
@@ -380,7 +381,9 @@ def resolve_context(
         variable = by_name.get(key)
         if variable is None:
             kept.append(
-                ResolvedVariable(key, _as_text(value), VariableType.TEXT, displayable, created=True)
+                ResolvedVariable(
+                    key, javascript_text(value), VariableType.TEXT, displayable, created=True
+                )
             )
             continue
         try:

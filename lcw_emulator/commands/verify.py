@@ -8,6 +8,7 @@ import json
 import time
 
 from ..clock import VirtualClock, describe_instant
+from ..context import Primitive, javascript_text
 from ..errors import LcwError
 from ..providers import require_token
 from ..service import OmnichannelService, TokenJudgement
@@ -97,8 +98,8 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     return "\n".join(lines)
 
 
-def _shown(value: object) -> str:
-    """A context value as the page's JavaScript shows it: 10000, not 10000.0; text as text."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        value = int(value)
-    return json.dumps(value, ensure_ascii=False)
+def _shown(value: Primitive) -> str:
+    """A context value as the page's JavaScript shows it: 10000, not 10000.0; text quoted."""
+    return (
+        json.dumps(value, ensure_ascii=False) if isinstance(value, str) else javascript_text(value)
+    )
