@@ -263,13 +263,16 @@ class TokenVerdict:
         return cls(None, reason, claim)
 
 
+_INFINITIES = (math.inf, -math.inf)
+
+
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
     """The claim as seconds, or a refusal reason."""
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         kind = "a string" if isinstance(value, str) else type(value).__name__
         return f"{name} must be a NumericDate (seconds since the epoch), got {kind} {value!r}"
-    if value != value or value in (float("inf"), float("-inf")):
+    if value != value or value in _INFINITIES:
         return f"{name} must be a finite number"
     if abs(value) >= _MILLISECONDS_THRESHOLD:
         return (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import enum
-import itertools
 import types
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
@@ -222,15 +221,20 @@ class Timeline:
     __slots__ = ("_flat",)
 
     def __init__(self) -> None:
-        # One flat list of (at, kind, name, detail pairs) runs, not an entry object each:
+        # One flat list of (at, kind, name, detail) runs, not an entry object each:
         # every chat keeps its timeline, and a suite holds thousands of chats, so each
         # entry object would be one more thing for the cyclic garbage collector to walk on
         # every full collection. Entries are built when read.
         self._flat: list[Any] = []
 
     def _entry(self, start: int) -> TimelineEntry:
-        at, kind, name, pairs = self._flat[start : start + _STRIDE]
-        detail = dict(zip(pairs[::2], pairs[1::2], strict=True)) if pairs else _NO_DETAIL
+        at, kind, name, keys_then_values = self._flat[start : start + _STRIDE]
+        half = len(keys_then_values) // 2
+        detail = (
+            dict(zip(keys_then_values[:half], keys_then_values[half:], strict=True))
+            if keys_then_values
+            else _NO_DETAIL
+        )
         return TimelineEntry(at, kind, name, detail)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
@@ -257,10 +261,10 @@ class Timeline:
         self, at: float, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None
     ) -> None:
         """Append an entry; ``detail`` is copied, so the caller may reuse its mapping."""
-        # A flat (key, value, key, value...) tuple is a third of a dict's size, and one that
+        # A flat tuple of the keys, then the values, is a third of a dict's size, and one that
         # holds only strings and numbers drops out of the garbage collector's sight.
-        pairs = tuple(itertools.chain.from_iterable(detail.items())) if detail else ()
-        self._flat += (at, kind, name, pairs)
+        keys_then_values = (*detail, *detail.values()) if detail else ()
+        self._flat += (at, kind, name, keys_then_values)
 
     def of_kind(self, kind: EntryKind) -> list[TimelineEntry]:
         return [entry for entry in self if entry.kind is kind]
