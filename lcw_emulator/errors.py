@@ -8,6 +8,7 @@ claim failed and why, so a failing test explains itself.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 __all__ = [
     "ChatStateError",
@@ -77,7 +78,14 @@ class LcwError(Exception):
         return f"[{int(self.code)}] {self.message}: {self.reason}"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+        claim = f", claim={self.claim!r}" if self.claim is not None else ""
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r}{claim})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An exception pickles as cls(*args), and ours take their fields by name: rebuilt
+        # from its state instead, an error raised in a worker process reaches the parent
+        # whole (copy.copy goes this way too).
+        return (_rebuilt, (type(self), self.args, self.__dict__))
 
     @property
     def detail(self) -> dict[str, object]:
@@ -90,6 +98,12 @@ class LcwError(Exception):
         if self.code is ErrorCode.WIDGET_LOAD_FAILED:
             detail["errorDetail"] = self.reason  # the reference: code 7, "see errorDetail"
         return detail
+
+
+def _rebuilt(cls: type[LcwError], args: tuple[object, ...], state: dict[str, Any]) -> LcwError:
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class SdkUsageError(LcwError, TypeError):

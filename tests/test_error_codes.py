@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import pickle
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,11 +12,16 @@ from typing import Any
 import pytest
 
 from lcw_emulator import (
+    ChatStateError,
+    ConfigurationError,
     ErrorCode,
     LcwError,
     Omnichannel,
+    RateLimitedError,
+    SdkUsageError,
     VirtualClock,
     Widget,
+    WidgetNotReadyError,
     WorkStream,
 )
 from lcw_emulator.events import EntryKind
@@ -383,3 +390,37 @@ async def test_a_provider_that_raises_after_the_timeout_is_noted_as_such(
     [note] = widget.timeline.find("provider raised after the timeout")
     assert note.detail == {"error": "RuntimeError: token service gave up"}
     assert not widget.timeline.find("provider raised after calling back")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        LcwError(ErrorCode.INVALID_AUTH_TOKEN, "the token expired", claim="exp"),
+        LcwError(ErrorCode.WIDGET_LOAD_FAILED, "the CDN is down"),
+        SdkUsageError("setAuthTokenProvider: authTokenProvider must be a function"),
+        WidgetNotReadyError("startChat"),
+        ConfigurationError("no [auth] table", source="ws.toml"),
+        RateLimitedError("getAgentAvailability is limited"),
+        ChatStateError("chat chat-0001 is already closed"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_errors_survive_pickling_and_copying_whole(error: LcwError) -> None:
+    # What a worker process (multiprocessing, pytest-xdist, a process pool) sends back.
+    for copied in (pickle.loads(pickle.dumps(error)), copy.copy(error), copy.deepcopy(error)):
+        assert type(copied) is type(error)
+        assert (copied.code, copied.message, copied.reason, copied.claim) == (
+            error.code,
+            error.message,
+            error.reason,
+            error.claim,
+        )
+        assert (str(copied), repr(copied), copied.args) == (str(error), repr(error), error.args)
+        assert copied.detail == error.detail
+
+
+def test_the_repr_of_a_refusal_names_its_claim() -> None:
+    error = LcwError(ErrorCode.INVALID_AUTH_TOKEN, "the token expired", claim="exp")
+    assert repr(error) == (
+        "LcwError(code=<ErrorCode.INVALID_AUTH_TOKEN: 4>, reason='the token expired', claim='exp')"
+    )
