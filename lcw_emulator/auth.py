@@ -66,12 +66,18 @@ _SEGMENTS = ("header", "payload", "signature")
 class PublicKey:
     """One RSA public key the work stream trusts, with its ``kid`` and expiry."""
 
-    key: rsa.RSAPublicKey = attrs.field(eq=False, repr=False)
+    # Compared by its numbers: two loads of one PEM are the same key, two keys are not.
+    key: rsa.RSAPublicKey = attrs.field(
+        eq=attrs.cmp_using(eq=lambda a, b: a.public_numbers() == b.public_numbers()),
+        hash=False,
+        repr=False,
+    )
     kid: str | None = None
     expiry: float | None = None  # epoch seconds; None never expires
 
     @property
     def pem(self) -> str:
+        """The key as PEM text (SubjectPublicKeyInfo), as a work stream file holds it."""
         return self.key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode("ascii")

@@ -20,9 +20,10 @@ import attrs
 
 from .errors import ErrorCode, LcwError, SdkUsageError, WidgetNotReadyError
 from .events import EntryKind
-from .providers import AuthTokenProvider, ContextProvider
+from .providers import AuthTokenProvider, ContextProvider, describe_token
 
 if TYPE_CHECKING:
+    from .service import AgentAvailability
     from .session import ChatSession
     from .widget import Widget
 
@@ -105,9 +106,9 @@ async def _returning(action: Callable[[], T]) -> T:
 
 def _require_callable(method: str, value: object, parameter: str) -> None:
     if not callable(value):
-        raise SdkUsageError(
-            f"{method}: {parameter} must be a function, got {type(value).__name__} {value!r}"[:200]
-        )
+        # Shown as a token is: what was passed by mistake is often the token itself.
+        shown = f"str {describe_token(value)}" if isinstance(value, str) else describe_token(value)
+        raise SdkUsageError(f"{method}: {parameter} must be a function, got {shown}")
 
 
 def _name(provider: object) -> str:
@@ -269,9 +270,9 @@ class LiveChatSDK:
 
     def start_chat(
         self,
-        options: Mapping[str, Any] | None = None,
+        options: Mapping[str, object] | None = None,
         *,
-        custom_context: Mapping[str, Any] | None = None,
+        custom_context: Mapping[str, object] | None = None,
         in_new_window: bool | None = None,
     ) -> asyncio.Future[ChatSession]:
         """Start a chat; ``await`` it for the :class:`ChatSession`.
@@ -309,9 +310,9 @@ class LiveChatSDK:
 
     def start_proactive_chat(
         self,
-        notification_ui_config: Mapping[str, Any] | None = None,
+        notification_ui_config: Mapping[str, object] | None = None,
         show_prechat: bool = True,
-        options: Mapping[str, Any] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> None:
         """Show a proactive chat invitation (``{message}``; default message when absent)."""
         config = notification_ui_config or {}
@@ -332,7 +333,7 @@ class LiveChatSDK:
             lambda: self._widget.start_proactive_chat(message, show_prechat, in_new_window),
         )
 
-    def get_agent_availability(self) -> asyncio.Future[dict[str, Any]]:
+    def get_agent_availability(self) -> asyncio.Future[AgentAvailability]:
         """Ask whether agents are available (100 calls a minute per org, then HTTP 429)."""
         return self._call_soon("getAgentAvailability", {}, self._widget.agent_availability)
 

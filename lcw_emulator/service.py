@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
@@ -23,7 +23,7 @@ from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
 from .workstream import WorkStream
 
-__all__ = ["AGENT_AVAILABILITY_LIMIT", "OmnichannelService", "TokenJudgement"]
+__all__ = ["AGENT_AVAILABILITY_LIMIT", "AgentAvailability", "OmnichannelService", "TokenJudgement"]
 
 # getAgentAvailability: "100 calls per minute per org", then HTTP 429.
 AGENT_AVAILABILITY_LIMIT = 100
@@ -32,13 +32,35 @@ AGENT_AVAILABILITY_WINDOW = 60.0
 _NO_TRANSITION = "0001-01-01T00:00:00Z"
 
 
+def _said(error: LcwError | None) -> tuple[object, ...] | None:
+    if error is None:
+        return None
+    return (type(error), error.code, error.message, error.reason, error.claim)
+
+
+class AgentAvailability(TypedDict):
+    """What getAgentAvailability answers, and so ``lcw:getAgentAvailability``'s detail."""
+
+    queueId: str
+    isQueueAvailable: bool
+    StartTimeOfNextOperatingHour: str
+    EndTimeOfNextOperatingHour: str
+    nexttransitiontime: str
+    positionInQueue: int
+    isAgentAvailable: bool
+    averageWaitTime: float  # minutes
+
+
 @attrs.frozen
 class TokenJudgement:
     """Everything Omnichannel concludes from one token at one moment."""
 
     verdict: TokenVerdict
     resolution: ContextResolution = attrs.field(factory=ContextResolution)
-    error: LcwError | None = None
+    # Compared by what it says: an exception compares by identity.
+    error: LcwError | None = attrs.field(
+        default=None, eq=attrs.cmp_using(eq=lambda a, b: _said(a) == _said(b)), hash=False
+    )
 
     @classmethod
     def refusal(cls, error: LcwError) -> TokenJudgement:
@@ -178,7 +200,7 @@ class OmnichannelService:
         self.sessions.append(session)
         return session
 
-    def agent_availability(self, work_stream: WorkStream) -> dict[str, Any]:
+    def agent_availability(self, work_stream: WorkStream) -> AgentAvailability:
         """What getAgentAvailability answers, within the org's documented rate limit."""
         now = self.clock.now()
         calls = self._availability_calls

@@ -24,7 +24,7 @@ from .errors import ErrorCode, LcwError, RateLimitedError, SdkUsageError
 from .events import EntryKind, LcwEvent, Timeline
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
 from .sdk import LiveChatSDK
-from .service import OmnichannelService
+from .service import AgentAvailability, OmnichannelService
 from .session import ChatSession, SessionState, SessionUpdate
 from .workstream import WorkStream
 
@@ -392,7 +392,7 @@ class Widget(AsyncIOEventEmitter):
             raise SdkUsageError("there is no chat to send a message in; start one first")
         self.session.customer_says(text)
 
-    def agent_availability(self) -> dict[str, Any]:
+    def agent_availability(self) -> AgentAvailability:
         """What getAgentAvailability answers now (it never waits, so the SDK needs no task)."""
         try:
             result = self.service.agent_availability(self.work_stream)

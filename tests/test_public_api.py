@@ -1,0 +1,62 @@
+"""Properties of the public values a user compares, prints and logs."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+
+from lcw_emulator import ChatAuthSettings, KeyPair, Omnichannel, SdkUsageError, WorkStream
+from lcw_emulator.events import AVAILABILITY_FIELDS
+from lcw_emulator.service import AgentAvailability
+
+
+async def test_get_agent_availability_answers_the_fields_its_type_names(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    widget = org.widget(contoso)
+    await widget.load()
+    answer = await widget.sdk.getAgentAvailability()
+    hints = typing.get_type_hints(AgentAvailability)
+    assert tuple(hints) == tuple(answer) == AVAILABILITY_FIELDS
+    for field, value in answer.items():
+        assert isinstance(value, hints[field]), (field, value)
+
+
+def test_public_keys_compare_by_their_key_material(demo_keys: KeyPair, other_keys: KeyPair) -> None:
+    same_again = KeyPair.from_private_pem(demo_keys.private_pem, kid=demo_keys.kid)
+    assert demo_keys.public_keys(with_kid=True) == same_again.public_keys(with_kid=True)
+    assert hash(demo_keys.public_keys()) == hash(same_again.public_keys())
+    imposter = KeyPair.from_private_pem(other_keys.private_pem, kid=demo_keys.kid)
+    assert demo_keys.public_keys(with_kid=True) != imposter.public_keys(with_kid=True)
+
+
+def test_an_org_refuses_a_second_work_stream_of_the_same_name_trusting_another_key(
+    demo_keys: KeyPair, other_keys: KeyPair
+) -> None:
+    org = Omnichannel()
+    org.widget(WorkStream("Support", auth=ChatAuthSettings(keys=demo_keys.public_keys())))
+    org.widget(WorkStream("Support", auth=ChatAuthSettings(keys=demo_keys.public_keys())))
+    with pytest.raises(ValueError, match="already has a different work stream named 'Support'"):
+        org.widget(WorkStream("Support", auth=ChatAuthSettings(keys=other_keys.public_keys())))
+
+
+def test_judgements_of_the_same_token_compare_equal(
+    org: Omnichannel, contoso: WorkStream, sample_token: typing.Callable[..., str]
+) -> None:
+    token = sample_token()
+    assert org.judge_token(contoso, token) == org.judge_token(contoso, token)
+    assert org.judge_token(contoso, "not.a.token") == org.judge_token(contoso, "not.a.token")
+    assert org.judge_token(contoso, token) != org.judge_token(contoso, "not.a.token")
+
+
+async def test_a_token_passed_instead_of_a_provider_is_not_echoed_whole(
+    org: Omnichannel, contoso: WorkStream, sample_token: typing.Callable[..., str]
+) -> None:
+    token = sample_token()
+    widget = org.widget(contoso)
+    await widget.load()
+    with pytest.raises(SdkUsageError) as caught:
+        widget.sdk.setAuthTokenProvider(token)  # type: ignore[arg-type]
+    assert token not in str(caught.value)
+    assert f"got str {token[:16]}... ({len(token)} chars)" in str(caught.value)

@@ -1,0 +1,38 @@
+"""What a strictly typed user sees: checked by ``mypy --strict`` in ``.ci/run``, never run.
+
+Each ``assert_type`` fails the type check when a public call's type widens (to ``Any``, say),
+which would let a typo in a user's test pass unchecked.
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from lcw_emulator import ChatSession, LcwEmulator, LcwError, Widget
+from lcw_emulator.errors import ErrorCode
+from lcw_emulator.service import AgentAvailability
+
+
+def sync_calls(lcw: LcwEmulator) -> None:
+    assert_type(lcw.run(lcw.sdk.startChat), ChatSession)
+    assert_type(lcw.run(lcw.sdk.start_chat, {"customContext": {"plan": "gold"}}), ChatSession)
+    assert_type(lcw.run(lcw.sdk.startChat()), ChatSession)
+    assert_type(lcw.run(lcw.sdk.getAgentAvailability), AgentAvailability)
+    assert_type(lcw.run(lcw.sdk.closeChat), None)
+    assert_type(lcw.run(lcw.widget.load), None)
+    assert_type(lcw.run(lambda: 5), int)
+
+
+async def async_calls(widget: Widget) -> None:
+    session = await widget.sdk.startChat()
+    assert_type(session, ChatSession)
+    assert_type(session.customer_id, str | None)
+    availability = await widget.sdk.getAgentAvailability()
+    assert_type(availability["positionInQueue"], int)
+    assert_type(availability["isAgentAvailable"], bool)
+
+
+def error_fields(error: LcwError) -> None:
+    assert_type(error.code, ErrorCode | None)
+    assert_type(error.reason, str)
+    assert_type(error.claim, str | None)
