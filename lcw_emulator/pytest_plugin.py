@@ -62,7 +62,8 @@ DEFAULT_SUB = "lcw-test-contact"
 _MARKER_HELP = (
     "lcw(workstream=None, *, start=None, strict=False, load=True): configure the lcw_ fixtures "
     "of lcw-emulator: work stream (WorkStream or TOML path), virtual clock start (epoch "
-    "seconds; default now), strict SDK calls before lcw:ready, load the widget"
+    "seconds; default the real time now plus 10 s), strict SDK calls before lcw:ready, load the "
+    "widget"
 )
 
 
