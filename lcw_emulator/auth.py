@@ -262,10 +262,12 @@ class TokenVerdict:
 
     @property
     def accepted(self) -> bool:
+        """True when Omnichannel would take the token (its claims are then in ``claims``)."""
         return self.claims is not None
 
     @classmethod
     def refuse(cls, claim: str, reason: str) -> TokenVerdict:
+        """A refusal: ``claim`` names the claim or header field at fault, ``reason`` why."""
         return cls(None, reason, claim)
 
 
@@ -762,6 +764,7 @@ class KeyPair:
 
     @classmethod
     def from_private_pem(cls, pem: str | bytes, kid: str = "key-1") -> KeyPair:
+        """Load an unencrypted RSA private key from PEM; :class:`ValueError` for any other key."""
         data = pem.encode("ascii") if isinstance(pem, str) else pem
         key = serialization.load_pem_private_key(data, password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
@@ -770,6 +773,7 @@ class KeyPair:
 
     @property
     def private_pem(self) -> str:
+        """The private key as unencrypted PKCS#8 PEM, for the token service that signs."""
         return self.private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -778,6 +782,7 @@ class KeyPair:
 
     @property
     def public_pem(self) -> str:
+        """The public key as PEM, for the work stream's chat authentication settings."""
         return PublicKey(self.private_key.public_key()).pem
 
     def key_array(self, expiry: float | None = None) -> list[dict[str, Any]]:
@@ -804,6 +809,7 @@ class KeyPair:
         with_kid: bool = False,
         headers: Mapping[str, Any] | None = None,
     ) -> str:
+        """Sign ``claims`` as an RS256 token (:func:`mint_token`); ``with_kid`` names the key."""
         return mint_token(
             claims, self.private_key, kid=self.kid if with_kid else None, headers=headers
         )

@@ -20,6 +20,7 @@ EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``lcw-emulator`` command line: run, verify, serve, keys and token."""
     parser = argparse.ArgumentParser(
         prog="lcw-emulator",
         description="Emulate the Omnichannel live chat widget: no browser, no org, no network.",

@@ -56,6 +56,7 @@ class VariableType(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> VariableType:
+        """The type named ``value``, in any case (``"number"``); :class:`ValueError` if none."""
         for member in cls:
             if member.value.lower() == value.strip().lower():
                 return member
@@ -99,6 +100,7 @@ class DroppedContext:
     reason: str
 
     def to_dict(self) -> dict[str, str]:
+        """``{key, reason}``, as the timeline and ``verify --json`` show it."""
         return {"key": self.key, "reason": self.reason}
 
 

@@ -363,6 +363,7 @@ class LcwEmulator(TimelineAssertions):
 
     @property
     def work_stream(self) -> WorkStream:
+        """The work stream the widget is bound to."""
         return self.widget.work_stream
 
     @property

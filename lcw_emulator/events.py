@@ -243,6 +243,10 @@ class Timeline:
     def __len__(self) -> int:
         return len(self._flat) // _STRIDE
 
+    def __repr__(self) -> str:
+        # The entries themselves are a print(timeline.format()) away.
+        return f"<Timeline of {len(self)} entries>"
+
     @overload
     def __getitem__(self, index: int) -> TimelineEntry: ...
 
@@ -267,6 +271,7 @@ class Timeline:
         self._flat += (at, kind, name, keys_then_values)
 
     def of_kind(self, kind: EntryKind) -> list[TimelineEntry]:
+        """The entries of one kind (SDK calls, events, provider calls...), in order."""
         return [entry for entry in self if entry.kind is kind]
 
     @property
@@ -275,9 +280,11 @@ class Timeline:
         return self.of_kind(EntryKind.EVENT)
 
     def event_names(self) -> list[str]:
+        """The names of the ``lcw:*`` events fired, in order."""
         return [entry.name for entry in self.events]
 
     def find(self, name: str, subset: Mapping[str, Any] | None = None) -> list[TimelineEntry]:
+        """The entries named ``name`` whose detail holds ``subset`` (see ``matches``)."""
         return [entry for entry in self if entry.matches(name, subset)]
 
     def format(self) -> str:

@@ -78,6 +78,7 @@ class LcwOptions:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``lcw`` marker, so ``--strict-markers`` runs take it."""
     config.addinivalue_line("markers", _MARKER_HELP)
 
 

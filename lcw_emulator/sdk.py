@@ -236,6 +236,7 @@ class LiveChatSDK:
         return self._widget.context_provider
 
     def remove_context_provider(self) -> None:
+        """Remove the context provider: later chats take context from customContext only."""
         self._call(
             "removeContextProvider", {}, lambda: setattr(self._widget, "context_provider", None)
         )
@@ -260,6 +261,7 @@ class LiveChatSDK:
         return self._widget.auth_token_provider
 
     def remove_auth_token_provider(self) -> None:
+        """Remove the auth token provider: an authenticated chat start then fails with code 8."""
         self._call(
             "removeAuthTokenProvider",
             {},

@@ -69,6 +69,7 @@ class TokenJudgement:
 
     @property
     def valid(self) -> bool:
+        """True when a chat start with this token would open a session."""
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,6 +36,8 @@ CONTEXT_PROVIDER_TIMEOUT = DEFAULT_PROVIDER_TIMEOUT
 
 
 class WidgetState(enum.StrEnum):
+    """Where the widget is in loading: before ``lcw:ready``, ready, or failed (code 7)."""
+
     NOT_LOADED = "not loaded"
     READY = "ready"
     FAILED = "failed"  # the scripts failed to load (code 7)
@@ -134,6 +136,7 @@ class Widget(AsyncIOEventEmitter):
     # -- events ---------------------------------------------------------------
 
     def record(self, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None) -> None:
+        """Add an entry to the timeline at the clock's time now (no event is emitted)."""
         self.timeline.record(self.clock.now(), kind, name, detail)
 
     def fire(self, event: LcwEvent, detail: Mapping[str, Any] | None = None) -> None:
@@ -410,6 +413,7 @@ class Widget(AsyncIOEventEmitter):
     def start_proactive_chat(
         self, message: str | None, show_prechat: bool, in_new_window: bool
     ) -> ProactiveInvitation:
+        """Show a proactive invitation as ``startProactiveChat`` does (no message: the default)."""
         self.proactive_invitation = ProactiveInvitation(
             message or DEFAULT_PROACTIVE_MESSAGE, show_prechat, in_new_window
         )
@@ -475,6 +479,7 @@ class Widget(AsyncIOEventEmitter):
 
     @property
     def chat_in_progress(self) -> bool:
+        """True while the current chat is queued or active (not ended or closed)."""
         return self.session is not None and self.session.state in (
             SessionState.QUEUED,
             SessionState.ACTIVE,
