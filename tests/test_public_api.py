@@ -60,3 +60,10 @@ async def test_a_token_passed_instead_of_a_provider_is_not_echoed_whole(
         widget.sdk.setAuthTokenProvider(token)  # type: ignore[arg-type]
     assert token not in str(caught.value)
     assert f"got str {token[:16]}... ({len(token)} chars)" in str(caught.value)
+
+
+async def test_a_timeline_prints_as_its_size(org: Omnichannel, contoso: WorkStream) -> None:
+    widget = org.widget(contoso)
+    await widget.load()
+    assert repr(widget.timeline) == f"<Timeline of {len(widget.timeline)} entries>"
+    assert len(widget.timeline) == 1  # lcw:ready
