@@ -45,7 +45,9 @@ def _finite(value: float, name: str) -> float:
 class ClockTimer(Protocol):
     """A scheduled callback that can still be called off."""
 
-    def cancel(self) -> None: ...
+    def cancel(self) -> None:
+        """Call off the callback if it has not run yet; harmless once it has."""
+        ...
 
 
 class Clock(Protocol):
@@ -92,21 +94,29 @@ class RealClock:
         return f"RealClock(start={self.start!r})" if self.start is not None else "RealClock()"
 
     def now(self) -> float:
+        """Epoch seconds: wall time, or ``start`` plus the seconds since the clock was made."""
         if self.start is None:
             return time.time()
         return self.start + (time.monotonic() - self._origin)
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
+        """Run ``callback`` on the running event loop after ``delay`` wall seconds (at least 0)."""
         return asyncio.get_running_loop().call_later(max(delay, 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds`` wall seconds (a negative wait counts as 0)."""
         await asyncio.sleep(max(seconds, 0.0))
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """Await ``awaitable`` for at most ``timeout`` wall seconds.
+
+        Then it is cancelled and :class:`TimeoutError` raised.
+        """
         return await asyncio.wait_for(awaitable, timeout)
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
+        """Hold nothing: wall time never skips over outside work."""
         yield
 
 
@@ -154,6 +164,7 @@ class VirtualClock:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
 
     def now(self) -> float:
+        """The virtual time in epoch seconds; only :meth:`advance` or an auto-jump moves it."""
         return self._now
 
     @property
@@ -176,9 +187,14 @@ class VirtualClock:
         return timer
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
+        """Run ``callback`` after ``delay`` virtual seconds (negative counts as 0).
+
+        A NaN or infinite delay raises :class:`ValueError`.
+        """
         return self.call_at(self._now + max(delay, 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds`` of virtual time; 0 or less yields once."""
         await self.sleep_until(self._now + max(seconds, 0.0))
 
     async def sleep_until(self, when: float) -> None:
@@ -199,6 +215,11 @@ class VirtualClock:
             timer.cancel()
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """Await ``awaitable`` for at most ``timeout`` virtual seconds.
+
+        Then it is cancelled and :class:`TimeoutError` raised. The deadline is inclusive: an
+        answer due at exactly ``timeout`` seconds wins.
+        """
         task = asyncio.ensure_future(awaitable)
         if task.done():
             # Answered already (a provider that called back at once): there is no deadline
@@ -261,6 +282,7 @@ class VirtualClock:
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
+        """Keep auto-jump from moving time while the block runs (real I/O); holds nest."""
         self._holds += 1
         try:
             yield

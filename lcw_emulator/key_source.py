@@ -108,6 +108,7 @@ class StaticKeySource:
         clock: Clock,
         record: KeyRecorder | None = None,
     ) -> tuple[PublicKey, ...]:
+        """Answer :attr:`keys` for any URL or ``kid``; each call counts in :attr:`requests`."""
         self.requests += 1
         return self.keys
 
@@ -158,6 +159,12 @@ class HttpKeySource:
         clock: Clock,
         record: KeyRecorder | None = None,
     ) -> tuple[PublicKey, ...]:
+        """The keys at ``settings.public_key_url``, from the cache while fresh and knowing ``kid``.
+
+        A stale cache refetches; an unknown ``kid`` refetches at most once per
+        :attr:`refetch_interval`. Without a URL, the settings' own keys. Raises :class:`LcwError`
+        code 4 when the keys cannot be fetched or read.
+        """
         record = record or _ignore
         url = settings.public_key_url
         if url is None:

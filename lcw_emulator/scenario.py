@@ -176,21 +176,28 @@ class ProviderSpec:
 
     @property
     def gives_token(self) -> bool:
+        """True when it has a token to give: a literal ``token``, or ``claims`` to mint one."""
         return self.token is not None or self.claims is not None
 
     @property
     def usable_for_auth(self) -> bool:
+        """Whether it can be an auth token provider: the answering kinds need a token."""
         if self.kind in ("answer", "twice", "returning"):
             return self.gives_token
         return True
 
     @property
     def usable_for_context(self) -> bool:
+        """Whether it can be a context provider.
+
+        An ``answer`` needs a ``context``; ``raising``, ``never`` and ``garbage`` always can.
+        """
         if self.kind == "answer":
             return self.context is not None
         return self.kind in ("raising", "never", "garbage")
 
     def describe(self) -> str:
+        """Its name, then its kind unless ``answer`` and its delay: ``slow never after 5 s``."""
         parts = [self.name]
         if self.kind != "answer":
             parts.append(self.kind)
@@ -252,43 +259,58 @@ class Expectation(Step):
     """A step that checks what happened so far."""
 
     def describe(self) -> str:
+        """The expectation as one line: ``expect VERB: key=value ...``."""
         return f"expect {self.verb}: {_fields(self)}".rstrip(": ")
 
 
 @attrs.frozen(kw_only=True)
 class Load(Action):
+    """The page loads the widget: ``lcw:ready`` fires and calls queued before it are made."""
+
     verb = "load"
 
 
 @attrs.frozen(kw_only=True)
 class SetAuthTokenProvider(Action):
+    """``setAuthTokenProvider``: ``provider`` is a :class:`ProviderSpec` or the page's function."""
+
     verb = "set_auth_token_provider"
     provider: ProviderSpec | Callable[..., object]
 
 
 @attrs.frozen(kw_only=True)
 class RemoveAuthTokenProvider(Action):
+    """``removeAuthTokenProvider``: the widget has no auth token provider afterwards."""
+
     verb = "remove_auth_token_provider"
 
 
 @attrs.frozen(kw_only=True)
 class GetAuthTokenProvider(Action):
+    """``getAuthTokenProvider``: the step's value is the provider's name, or ``None``."""
+
     verb = "get_auth_token_provider"
 
 
 @attrs.frozen(kw_only=True)
 class SetContextProvider(Action):
+    """``setContextProvider``: ``provider`` is a :class:`ProviderSpec` or the page's function."""
+
     verb = "set_context_provider"
     provider: ProviderSpec | Callable[..., object]
 
 
 @attrs.frozen(kw_only=True)
 class RemoveContextProvider(Action):
+    """``removeContextProvider``: the widget has no context provider afterwards."""
+
     verb = "remove_context_provider"
 
 
 @attrs.frozen(kw_only=True)
 class GetContextProvider(Action):
+    """``getContextProvider``: the step's value is the provider's name, or ``None``."""
+
     verb = "get_context_provider"
 
 
@@ -304,12 +326,16 @@ class StartChat(Action):
 
 @attrs.frozen(kw_only=True)
 class CloseChat(Action):
+    """``closeChat``; ``wait = False`` does not wait for the outcome, as a page may not."""
+
     verb = "close_chat"
     wait: bool = True
 
 
 @attrs.frozen(kw_only=True)
 class StartProactiveChat(Action):
+    """``startProactiveChat``: show an invitation with ``message`` (default text when absent)."""
+
     verb = "start_proactive_chat"
     message: str | None = None
     show_prechat: bool = True
@@ -326,6 +352,8 @@ class AcceptProactiveChat(Action):
 
 @attrs.frozen(kw_only=True)
 class GetAgentAvailability(Action):
+    """``getAgentAvailability``; ``wait = False`` does not wait for the answer."""
+
     verb = "get_agent_availability"
     wait: bool = True
 
@@ -348,11 +376,15 @@ class BotSignIn(Action):
 
 @attrs.frozen(kw_only=True)
 class Minimize(Action):
+    """The customer minimises the widget (``lcw:onMinimize``)."""
+
     verb = "minimize"
 
 
 @attrs.frozen(kw_only=True)
 class Maximize(Action):
+    """The customer maximises the widget (``lcw:onMaximize``)."""
+
     verb = "maximize"
 
 
@@ -366,12 +398,16 @@ class SendMessage(Action):
 
 @attrs.frozen(kw_only=True)
 class AgentAccepts(Action):
+    """Agent ``agent`` accepts the queued chat, which becomes active."""
+
     verb = "agent_accepts"
     agent: str = "Agent"
 
 
 @attrs.frozen(kw_only=True)
 class AgentSays(Action):
+    """The agent sends ``text`` to the customer in the active chat."""
+
     verb = "agent_says"
     text: str
 
@@ -421,6 +457,10 @@ class EventPattern:
                 raise ValueError(problem)
 
     def matches(self, entry: TimelineEntry, origin: float) -> bool:
+        """True for an entry with ``name`` and ``detail`` (a typed subset), or a note with ``note``.
+
+        With ``at``, the entry must also be ``at`` seconds after ``origin`` (to the microsecond).
+        """
         if self.at is not None and abs(entry.at - origin - self.at) > TIME_TOLERANCE:
             return False
         if self.note is not None:
@@ -429,6 +469,7 @@ class EventPattern:
         return entry.matches(self.name, self.detail)
 
     def describe(self) -> str:
+        """The pattern as reports show it: name or ``note '...'``, detail as JSON, ``at +Ns``."""
         text = f"note {self.note!r}" if self.note is not None else str(self.name)
         if self.detail:
             text += f" {_json(self.detail)}"
@@ -461,6 +502,7 @@ class ExpectEvents(Expectation):
     since: int | None = None
 
     def describe(self) -> str:
+        """``expect events:`` with each pattern, then the ``since``/``within`` window."""
         events = ", ".join(pattern.describe() for pattern in self.events)
         return f"expect events: {events}{_window(self.since, self.within)}"
 
@@ -475,6 +517,7 @@ class ExpectNever(Expectation):
     since: int | None = None
 
     def describe(self) -> str:
+        """``expect never:`` with each pattern, then the ``since``/``within`` window."""
         events = ", ".join(pattern.describe() for pattern in self.events)
         return f"expect never: {events}{_window(self.since, self.within)}"
 
@@ -538,6 +581,7 @@ class ExpectAvailability(Expectation):
     fields: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
     def describe(self) -> str:
+        """``expect availability:`` with the fields to check as JSON."""
         return f"expect availability: {_json(dict(self.fields))}"
 
 
@@ -621,6 +665,10 @@ class Scenario:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
+        """Read and validate a scenario file, as :func:`load_scenario` does.
+
+        A file that cannot be used raises :class:`ConfigurationError` saying what is wrong.
+        """
         return load_scenario(path)
 
     @classmethod

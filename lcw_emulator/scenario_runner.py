@@ -239,6 +239,7 @@ class RaisedError:
         return str(error) if error.code is not None else f"{type(error).__name__}: {error.reason}"
 
     def describe(self) -> str:
+        """``step 2 (start_chat) raised [4] ...``: the error and the step that raised it."""
         return f"step {self.step} ({self.verb}) raised {self.text}"
 
 
@@ -260,10 +261,12 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
+        """True when every check held: each expectation, no unexpected error, no stuck step."""
         return all(check.passed for check in self.checks)
 
     @property
     def failures(self) -> tuple[Check, ...]:
+        """The checks that did not hold, in the order they were made."""
         return tuple(check for check in self.checks if not check.passed)
 
 
@@ -323,6 +326,7 @@ class ScenarioRun:
     def from_scenario(
         cls, scenario: Scenario, *, step_timeout: float = STEP_TIMEOUT
     ) -> ScenarioRun:
+        """A new run of ``scenario``'s work stream, start and widget settings; no step runs yet."""
         return cls(
             scenario.work_stream,
             start=scenario.start,
@@ -341,6 +345,7 @@ class ScenarioRun:
 
     @property
     def timeline(self) -> list[TimelineEntry]:
+        """A copy of every entry the widget's timeline holds so far, in order."""
         return list(self.widget.timeline)
 
     @property
@@ -583,24 +588,42 @@ class ScenarioRun:
         return cls(provider=provider)
 
     async def load(self) -> None:
+        """Load the widget: ``lcw:ready`` fires, then the SDK calls queued before it are made.
+
+        A load failure set on the run (``load_failure``) is kept as code 7 for ``expect_error``.
+        """
         await self.run(self._read("do", "load"))
 
     async def set_auth_token_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
+        """``setAuthTokenProvider`` with a :class:`ProviderSpec` or the page's own function.
+
+        A spec that answers with a context raises :class:`ConfigurationError`; anything the SDK
+        refuses (not a function) is kept as an :class:`SdkUsageError` for ``expect_error``.
+        """
         await self.run(self._provider_step(SetAuthTokenProvider, provider))
 
     async def remove_auth_token_provider(self) -> None:
+        """``removeAuthTokenProvider``: the widget has no auth token provider afterwards."""
         await self.run(self._read("do", "remove_auth_token_provider"))
 
     async def get_auth_token_provider(self) -> str | None:
+        """``getAuthTokenProvider``: the current provider's name, or ``None`` when none is set."""
         return await self.run(self._read("do", "get_auth_token_provider"))  # type: ignore[no-any-return]
 
     async def set_context_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
+        """``setContextProvider`` with a :class:`ProviderSpec` or the page's own function.
+
+        A spec that answers with a token raises :class:`ConfigurationError`; anything the SDK
+        refuses (not a function) is kept as an :class:`SdkUsageError` for ``expect_error``.
+        """
         await self.run(self._provider_step(SetContextProvider, provider))
 
     async def remove_context_provider(self) -> None:
+        """``removeContextProvider``: the widget has no context provider afterwards."""
         await self.run(self._read("do", "remove_context_provider"))
 
     async def get_context_provider(self) -> str | None:
+        """``getContextProvider``: the current provider's name, or ``None`` when none is set."""
         return await self.run(self._read("do", "get_context_provider"))  # type: ignore[no-any-return]
 
     async def start_chat(
@@ -621,11 +644,13 @@ class ScenarioRun:
         return await self.run(step)  # type: ignore[no-any-return]
 
     async def close_chat(self, *, wait: bool = True) -> None:
+        """``closeChat`` (with no chat open, only a note); ``wait=False`` does not wait for it."""
         await self.run(self._read("do", "close_chat", wait=wait))
 
     async def start_proactive_chat(
         self, message: str | None = None, *, show_prechat: bool = True, in_new_window: bool = False
     ) -> None:
+        """``startProactiveChat``: show an invitation with ``message`` (default text if None)."""
         await self.run(
             self._read(
                 "do",
@@ -637,38 +662,66 @@ class ScenarioRun:
         )
 
     async def accept_proactive_chat(self, *, wait: bool = True) -> ChatSession | None:
+        """The customer accepts the invitation; the chat starts, as with :meth:`start_chat`.
+
+        With no invitation shown, an :class:`SdkUsageError` is kept for ``expect_error``.
+        """
         step = self._read("do", "accept_proactive_chat", wait=wait)
         return await self.run(step)  # type: ignore[no-any-return]
 
     async def get_agent_availability(self, *, wait: bool = True) -> dict[str, Any] | None:
+        """``getAgentAvailability``: the answer, or ``None`` when it failed or is still running.
+
+        Over 100 calls a minute the org refuses with :class:`RateLimitedError` (HTTP 429), kept
+        for ``expect_error``.
+        """
         step = self._read("do", "get_agent_availability", wait=wait)
         return await self.run(step)  # type: ignore[no-any-return]
 
     async def set_bot_auth_token_provider(self, *, show: bool = True) -> None:
+        """``setBotAuthTokenProvider`` with a provider that calls back ``{"show": show}``."""
         await self.run(self._read("do", "set_bot_auth_token_provider", show=show))
 
     async def bot_sign_in(self, url: str = "https://bot.example/token") -> bool | None:
+        """The bot asks for sign-in at ``url``; the value is the ``show`` called back, or ``None``.
+
+        With no bot auth token provider set, an :class:`SdkUsageError` is kept for ``expect_error``.
+        """
         return await self.run(self._read("do", "bot_sign_in", url=url))  # type: ignore[no-any-return]
 
     async def minimize(self) -> None:
+        """The customer minimises the widget (``lcw:onMinimize``)."""
         await self.run(self._read("do", "minimize"))
 
     async def maximize(self) -> None:
+        """The customer maximises the widget (``lcw:onMaximize``)."""
         await self.run(self._read("do", "maximize"))
 
     async def send_message(self, text: str) -> None:
+        """The customer sends ``text`` in the current chat.
+
+        With no chat an :class:`SdkUsageError`, with one ended or closed a :class:`ChatStateError`
+        is kept for ``expect_error``.
+        """
         await self.run(self._read("do", "send_message", text=text))
 
     async def agent_accepts(self, agent: str = "Agent") -> None:
+        """Agent ``agent`` accepts the queued chat; otherwise a :class:`ChatStateError` is kept."""
         await self.run(self._read("do", "agent_accepts", agent=agent))
 
     async def agent_says(self, text: str) -> None:
+        """The agent sends ``text``; outside an active chat a :class:`ChatStateError` is kept."""
         await self.run(self._read("do", "agent_says", text=text))
 
     async def agent_ends(self) -> None:
+        """The agent ends the active conversation; otherwise a :class:`ChatStateError` is kept."""
         await self.run(self._read("do", "agent_ends"))
 
     async def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass, firing the timers due meanwhile.
+
+        A negative or non-finite number raises :class:`ConfigurationError`.
+        """
         await self.run(self._read("do", "wait", seconds=seconds))
 
     async def expect_events(
@@ -690,6 +743,11 @@ class ScenarioRun:
         within: float | None = None,
         since: int | None = None,
     ) -> Check:
+        """None of these entries happened (patterns as for :meth:`expect_events`).
+
+        ``since`` names an earlier step to count from (default: the run's start); ``within``
+        looks only that many seconds past it.
+        """
         step = self._read("expect", "never", events=list(events), within=within, since=since)
         return await self.run(step)  # type: ignore[no-any-return]
 
@@ -701,6 +759,12 @@ class ScenarioRun:
         reason: str | None = None,
         step: int | None = None,
     ) -> Check:
+        """An earlier step raised an error with the ``code`` and ``type`` given, ``reason`` in it.
+
+        Claims every matching error so far, so :meth:`finish` does not fail on it; ``step`` names
+        the one step to look at. Naming neither a code nor a type, or a code that is not a
+        documented ``lcw:error`` code, raises :class:`ConfigurationError`.
+        """
         expectation = self._read("expect", "error", code=code, type=type, reason=reason, step=step)
         return await self.run(expectation)  # type: ignore[no-any-return]
 
@@ -713,6 +777,11 @@ class ScenarioRun:
         created: Iterable[str] | None = None,
         source: str | None = None,
     ) -> Check:
+        """The current chat's resolved context: ``values`` exactly, or ``includes`` at least.
+
+        ``dropped`` lists the keys the session did not keep (or maps each to text its reason
+        contains), ``created`` the keys created as Text, ``source`` where the context came from.
+        """
         step = self._read(
             "expect",
             "context",

@@ -37,11 +37,14 @@ class SessionState(enum.StrEnum):
 
     @property
     def is_final(self) -> bool:
+        """True only for ``CLOSED``: an ended chat still waits for the customer to close it."""
         return self is SessionState.CLOSED
 
 
 @attrs.frozen
 class StateChange:
+    """One entry of a session's history: the virtual time, the state entered and why."""
+
     at: float
     state: SessionState
     reason: str
@@ -49,6 +52,8 @@ class StateChange:
 
 @attrs.frozen
 class ChatMessage:
+    """One chat message: when, from ``customer`` or ``agent``, its text and ``SESSION-mN`` id."""
+
     at: float
     sender: str  # "customer" or "agent"
     text: str
@@ -109,6 +114,7 @@ class ChatSession:
         return sub if isinstance(sub, str) else None
 
     def subscribe(self, subscriber: Callable[[SessionUpdate], None]) -> None:
+        """Call ``subscriber`` with every :class:`SessionUpdate` until the chat closes."""
         self._subscribers.append(subscriber)
 
     def accept(self, agent: str = "Agent") -> None:

@@ -64,6 +64,7 @@ class Queue:
 
     @property
     def queue_id(self) -> str:
+        """The ``queueId`` getAgentAvailability reports: the name lower-cased, spaces as hyphens."""
         return self.name.lower().replace(" ", "-")
 
 
@@ -76,6 +77,7 @@ class RoutingRule:
     queue: str
 
     def applies(self, context: Mapping[str, Primitive]) -> bool:
+        """True when ``context`` has ``variable`` typed-equal to ``equals`` (``true`` is not 1)."""
         if self.variable not in context:
             return False
         # Typed: true is not 1, but 10000 is 10000.0, as JavaScript has one number type.
@@ -111,9 +113,11 @@ class WorkStream:
 
     @property
     def requires_authentication(self) -> bool:
+        """True when chat authentication is set (``[auth]``): a chat start needs a token."""
         return self.auth is not None
 
     def variable(self, name: str) -> ContextVariable | None:
+        """The declared context variable named exactly ``name`` (case-sensitive), or ``None``."""
         return next((v for v in self.context_variables if v.name == name), None)
 
     def route(self, context: Mapping[str, Primitive]) -> Queue:
@@ -124,6 +128,7 @@ class WorkStream:
         return self.queues[0]
 
     def queue(self, name: str) -> Queue:
+        """The queue named exactly ``name``; raises :class:`KeyError` when there is none."""
         for queue in self.queues:
             if queue.name == name:
                 return queue
