@@ -21,7 +21,9 @@ say what was recorded when they fail.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import inspect
+import math
 import os
 import re
 import time
@@ -60,11 +62,13 @@ Step = str | tuple[str, Mapping[str, Any]]
 
 def _event_name(name: str) -> str:
     """``name`` when it is a documented ``lcw:*`` event; a helpful ValueError otherwise."""
+    __tracebackhide__ = True
     if name in LCW_EVENTS:
         return str(name)
     guess = f"lcw:{name}" if not name.startswith("lcw:") else name
-    close = [event for event in sorted(LCW_EVENTS) if event.lower() == guess.lower()]
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    by_lower = {event.lower(): event for event in LCW_EVENTS}
+    close = difflib.get_close_matches(guess.lower(), sorted(by_lower), n=1)  # case, typos
+    hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
     raise ValueError(f"{name!r} is not an lcw:* event the widget fires{hint}")
 
 
@@ -111,6 +115,7 @@ class TimelineAssertions:
         Raises :class:`ValueError` for a detail key the event never carries (``code`` for
         ``errorCode``), which would make ``assert_not_emitted`` pass whatever happened.
         """
+        __tracebackhide__ = True  # a misspelt name or key is the test's line, not ours
         name = _event_name(event)
         problem = unknown_detail_keys(name, detail)
         if problem:
@@ -475,6 +480,8 @@ def start_time(start: float | None) -> float:
     stamps ``iat`` with the real clock: a token minted a second after the clock
     was made would be "issued in the future". Starting a little ahead keeps
     such tokens valid (it reads as Omnichannel's clock running 10 s ahead of
-    your service's) and is far shorter than any token's lifetime.
+    your service's) and is far shorter than any token's lifetime. It is a whole
+    second, as token services write ``iat`` and ``exp``: a token minted at it for
+    60 s then expires exactly 60 s later, not up to a second after.
     """
-    return time.time() + DEFAULT_START_AHEAD if start is None else float(start)
+    return math.floor(time.time()) + DEFAULT_START_AHEAD if start is None else float(start)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from lcw_emulator import LcwError
+from lcw_emulator.emulator import LcwEmulator
+from lcw_emulator.token_providers import static_token
 
 pytest_plugins = ["pytester"]
 
@@ -18,7 +23,9 @@ asyncio_default_fixture_loop_scope = function
 
 def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
     # Hypothesis's plugin costs about a second per in-process run and plays no part here.
-    return project.runpytest("-p", "no:hypothesispytest", *args)
+    # pytester loads every installed plugin itself: pytest-randomly, where a developer has
+    # it, would shuffle these projects' tests, some of which build on the one before.
+    return project.runpytest("-p", "no:hypothesispytest", "-p", "no:randomly", *args)
 
 
 @pytest.fixture
@@ -83,6 +90,8 @@ def test_fixtures_in_a_sync_test_without_any_async_plugin(project: pytest.Pytest
 def test_the_marker_configures_work_stream_start_and_strictness(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
+        from pathlib import Path
+
         import pytest
 
         from lcw_emulator import KeyPair, WidgetNotReadyError, WorkStream
@@ -110,7 +119,7 @@ def test_the_marker_configures_work_stream_start_and_strictness(project: pytest.
             assert lcw_workstream.name == "Built in code"
 
         def test_the_contoso_token_service(lcw, lcw_clock):
-            signer = KeyPair.from_private_pem(open("keys/private.pem").read())
+            signer = KeyPair.from_private_pem(Path("keys/private.pem").read_text())
             lcw.sdk.setAuthTokenProvider(
                 minted_token(
                     signer,
@@ -288,3 +297,43 @@ def test_async_tests_with_anyio(project: pytest.Pytester) -> None:
         """
     )
     run(project, "-p", "no:asyncio").assert_outcomes(passed=1)
+
+
+def test_a_minted_token_lives_exactly_its_lifetime_from_the_default_start(
+    lcw: LcwEmulator, lcw_token: Callable[..., str]
+) -> None:
+    # The default start is a whole second, as the token's iat and exp are: a token minted
+    # for 60 s is refused 60 s later, whenever the test runs.
+    assert lcw.clock.now() == int(lcw.clock.now())
+    token = lcw_token(lifetime=60)
+    lcw.advance(60)
+    lcw.sdk.setAuthTokenProvider(static_token(token))
+    with pytest.raises(LcwError) as refused:
+        lcw.run(lcw.sdk.startChat)
+    assert (refused.value.code, refused.value.claim) == (4, "exp")
+
+
+def test_a_conftest_may_name_the_plugin_too(project: pytest.Pytester) -> None:
+    # As a checkout's conftest or `-p lcw_emulator.pytest_plugin` would: one plugin, not two.
+    project.makeconftest('pytest_plugins = ["lcw_emulator.pytest_plugin"]')
+    project.makepyfile(
+        """
+        def test_the_fixture_is_there(lcw):
+            assert lcw.widget.is_ready
+        """
+    )
+    run(project).assert_outcomes(passed=1)
+    run(project, "-p", "lcw_emulator.pytest_plugin").assert_outcomes(passed=1)
+
+
+def test_a_misspelt_event_fails_at_the_test_s_own_line(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_typo(lcw):
+            lcw.assert_not_emitted("lcw:eror", errorCode=3)
+        """
+    )
+    result = run(project, "--tb=short")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*'lcw:eror' is not an lcw:* event*did you mean 'lcw:error'*"])
+    assert "emulator.py" not in result.stdout.str()

@@ -86,7 +86,9 @@ def test_without_a_work_stream_the_chat_is_unauthenticated() -> None:
 def test_the_default_start_is_a_little_ahead_of_the_real_time() -> None:
     before = time.time()
     emulator = LcwEmulator()
-    assert before + 10 <= emulator.clock.now() <= time.time() + 10
+    # A whole second, as the iat and exp of the tokens it will judge.
+    assert int(before) + 10 <= emulator.clock.now() <= time.time() + 10
+    assert emulator.clock.now() == int(emulator.clock.now())
     assert LcwEmulator(start=5).clock.now() == 5
 
 
