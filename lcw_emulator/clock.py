@@ -16,7 +16,7 @@ import itertools
 import math
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Protocol, TypeVar
 
 __all__ = ["Clock", "ClockTimer", "RealClock", "VirtualClock", "describe_instant"]
@@ -124,11 +124,17 @@ _COMPACT_FROM = 256  # timers in the heap before cancelled ones are swept out
 
 
 class _VirtualTimer:
-    __slots__ = ("callback", "cancelled", "when")
+    __slots__ = ("abort", "callback", "cancelled", "when")
 
-    def __init__(self, when: float, callback: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[[], object],
+        abort: Callable[[], object] | None = None,
+    ) -> None:
         self.when = when
         self.callback = callback
+        self.abort = abort  # what cancel_pending does instead: cancel what waits on it
         self.cancelled = False
 
     def cancel(self) -> None:
@@ -177,9 +183,18 @@ class VirtualClock:
         self._drop_cancelled()
         return self._heap[0][0] if self._heap else None
 
-    def call_at(self, when: float, callback: Callable[[], object]) -> ClockTimer:
-        """Run ``callback`` when this clock reaches ``when`` (epoch seconds)."""
-        timer = _VirtualTimer(max(_finite(when, "when"), self._now), callback)
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[], object],
+        *,
+        abort: Callable[[], object] | None = None,
+    ) -> ClockTimer:
+        """Run ``callback`` when this clock reaches ``when`` (epoch seconds).
+
+        ``abort`` is called instead if :meth:`cancel_pending` cancels the timer first.
+        """
+        timer = _VirtualTimer(max(_finite(when, "when"), self._now), callback, abort)
         if len(self._heap) >= self._compact_at:
             self._compact()
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
@@ -208,7 +223,7 @@ class VirtualClock:
             if not future.done():
                 future.set_result(None)
 
-        timer = self.call_at(when, wake)
+        timer = self.call_at(when, wake, abort=future.cancel)
         try:
             await future
         finally:
@@ -218,13 +233,18 @@ class VirtualClock:
         """Await ``awaitable`` for at most ``timeout`` virtual seconds.
 
         Then it is cancelled and :class:`TimeoutError` raised. The deadline is inclusive: an
-        answer due at exactly ``timeout`` seconds wins.
+        answer due at exactly ``timeout`` seconds wins. An infinite ``timeout`` waits as long
+        as it takes, as :func:`asyncio.wait_for` does; NaN raises :class:`ValueError`.
         """
+        if math.isnan(timeout):  # checked before the awaitable starts, so it never runs
+            if isinstance(awaitable, Coroutine):
+                awaitable.close()  # spare the caller a "never awaited" warning
+            raise ValueError("timeout must be a number of seconds, got nan")
         task = asyncio.ensure_future(awaitable)
-        if task.done():
-            # Answered already (a provider that called back at once): there is no deadline
-            # to arm, and no auto-jump driver to start for one.
-            return task.result()
+        if task.done() or timeout == math.inf:
+            # Answered already (a provider that called back at once), or no limit: there is
+            # no deadline to arm, and no auto-jump driver to start for one.
+            return await task
         timed_out = False
 
         def expire() -> None:
@@ -246,7 +266,7 @@ class VirtualClock:
             else:
                 timers.append(_IdleTimer(loop, expire, pending=self._idle))
 
-        timers.append(self.call_later(timeout, deadline))
+        timers.append(self.call_at(self._now + max(timeout, 0.0), deadline, abort=task.cancel))
         try:
             return await task
         except asyncio.CancelledError:
@@ -279,6 +299,30 @@ class VirtualClock:
         # max: a timer's callback may itself have advanced the clock further.
         self._now = max(self._now, target)
         return fired
+
+    def cancel_pending(self) -> int:
+        """Cancel everything waiting on this clock, as a test's teardown does.
+
+        A task sleeping on it, or waiting for an answer within a deadline (a chat start
+        waiting for its token), gets :class:`asyncio.CancelledError` the next time its loop
+        runs, so nothing a finished test started goes on into the next one on a shared
+        loop. Returns how many timers were pending. The clock can be used again after.
+        """
+        heap, self._heap = self._heap, []
+        self._compact_at = _COMPACT_FROM
+        aborts = []
+        for _, _, timer in heap:
+            if not timer.cancelled:
+                timer.cancelled = True
+                aborts.append(timer.abort)
+        waiting = [self._driver, *self._idle]
+        self._driver = None
+        for cancel in [*aborts, *(task.cancel for task in waiting if task is not None)]:
+            if cancel is None:
+                continue
+            with contextlib.suppress(RuntimeError):  # its loop closed: none of it runs again
+                cancel()
+        return len(aborts)
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:

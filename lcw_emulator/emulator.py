@@ -21,6 +21,7 @@ say what was recorded when they fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import inspect
 import math
@@ -350,6 +351,7 @@ class LcwEmulator(TimelineAssertions):
             if not isinstance(org.clock, VirtualClock):
                 raise ValueError("LcwEmulator needs an org on a VirtualClock")
             clock = org.clock
+        self._owns_clock = clock is None
         self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
         if workstream is None:
@@ -395,9 +397,19 @@ class LcwEmulator(TimelineAssertions):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._stop_work()
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+    def _stop_work(self) -> None:
+        # Whatever the emulator started on a loop that outlives it (an async test's loop
+        # shared by a module) must not go on into the next test: a chat start waiting for
+        # its token, the clock's timers and auto-jump, the page's async listeners.
+        if self._owns_clock:
+            self.clock.cancel_pending()
+        with contextlib.suppress(RuntimeError):  # their loop closed: none of them runs again
+            self.widget.cancel()
 
     @overload
     def run(self, work: Awaitable[T], /) -> T: ...
@@ -470,7 +482,7 @@ class LcwEmulator(TimelineAssertions):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        return None
+        self._stop_work()
 
 
 def start_time(start: float | None) -> float:

@@ -136,12 +136,18 @@ def lcw_keys() -> KeyPair:
 
 
 @pytest.fixture
-def lcw_clock(lcw_options: LcwOptions) -> VirtualClock:
-    """The virtual clock: ``start`` from the marker, or the real time now plus 10 s."""
+def lcw_clock(lcw_options: LcwOptions) -> Iterator[VirtualClock]:
+    """The virtual clock: ``start`` from the marker, or the real time now plus 10 s.
+
+    At teardown, whatever still waits on it (a chat start waiting for its token) is
+    cancelled, so it cannot go on into the next test on a shared event loop.
+    """
     from .clock import VirtualClock
     from .emulator import start_time
 
-    return VirtualClock(start=start_time(lcw_options.start))
+    clock = VirtualClock(start=start_time(lcw_options.start))
+    yield clock
+    clock.cancel_pending()
 
 
 @pytest.fixture

@@ -225,3 +225,54 @@ def test_real_clock_with_a_start_moves_at_wall_speed_from_there() -> None:
     time.sleep(0.01)
     assert clock.now() - first >= 0.01
     assert repr(clock) == "RealClock(start=1542622100)"
+
+
+async def test_cancel_pending_cancels_what_waits_on_the_clock() -> None:
+    clock = VirtualClock(start=100)
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    sleeper = asyncio.ensure_future(clock.sleep(30))
+    waiter = asyncio.ensure_future(clock.wait_for(answer, 10))
+    await asyncio.sleep(0)
+    assert clock.pending == 2
+    assert clock.cancel_pending() == 2
+    assert clock.pending == 0
+    # Cancelled, not timed out: nothing fires as though 10 s had passed.
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    with pytest.raises(asyncio.CancelledError):
+        await sleeper
+    assert answer.cancelled()
+    assert clock.now() == 100
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "VirtualClock.auto_jump"] == []
+    await clock.sleep(5)  # the clock goes on working
+    assert clock.now() == 105
+
+
+def test_cancel_pending_after_the_loop_closed_is_harmless() -> None:
+    # A fixture's teardown may come after its test's event loop closed.
+    clock = VirtualClock(start=0, auto_jump=False)
+    loop = asyncio.new_event_loop()
+    sleeper = loop.create_task(clock.sleep(30))
+    loop.run_until_complete(asyncio.sleep(0))  # the sleep is armed on the clock
+    loop.close()
+    assert clock.cancel_pending() == 1
+    assert clock.pending == 0
+    assert not sleeper.done()  # its loop will never run it again
+
+
+async def test_wait_for_without_a_limit_or_with_nan() -> None:
+    clock = VirtualClock(start=0)
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    clock.call_later(3600, lambda: answer.set_result("late"))
+    assert await clock.wait_for(answer, float("inf")) == "late"
+    assert clock.now() == 3600
+
+    started = False
+
+    async def work() -> None:
+        nonlocal started
+        started = True
+
+    with pytest.raises(ValueError, match="timeout must be a number of seconds, got nan"):
+        await clock.wait_for(work(), float("nan"))
+    assert not started

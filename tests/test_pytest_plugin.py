@@ -337,3 +337,34 @@ def test_a_misspelt_event_fails_at_the_test_s_own_line(project: pytest.Pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*'lcw:eror' is not an lcw:* event*did you mean 'lcw:error'*"])
     assert "emulator.py" not in result.stdout.str()
+
+
+def test_a_chat_start_left_waiting_does_not_go_on_into_the_next_test(
+    project: pytest.Pytester,
+) -> None:
+    # On a loop the module shares, test A's chat start (waiting for a token that never
+    # comes) would time out during test B and fire A's listeners there.
+    project.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        from lcw_emulator.token_providers import never_answering
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+        HEARD = []
+
+        async def test_a_gives_up_while_a_chat_is_starting(lcw, request):
+            lcw.widget.on("lcw:error", lambda event: HEARD.append(request.node.name))
+            lcw.sdk.setAuthTokenProvider(never_answering())
+            lcw.sdk.startChat()
+            await asyncio.sleep(0)
+
+        async def test_b_hears_nothing_of_test_a(lcw):
+            await asyncio.sleep(0.01)
+            assert HEARD == []
+            assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+        """
+    )
+    run(project, "-W", "error").assert_outcomes(passed=2)
