@@ -1005,9 +1005,9 @@ class _Reader:
         key_path = key_path or default_key
         if key_path is None:
             auth = work_stream.auth
-            if auth is not None and auth.secret:
-                algorithm = next(a for a in auth.algorithms if a.startswith("HS"))
-                return auth.secret, algorithm, False
+            hmac = [a for a in auth.algorithms if a.startswith("HS")] if auth is not None else []
+            if auth is not None and auth.secret and hmac:
+                return auth.secret, hmac[0], False
             raise self.fail(
                 "claims are minted into a token, which needs a signing key: "
                 'private_key = "keys/private.pem" (here or at the top of the file), '
@@ -1020,6 +1020,8 @@ class _Reader:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise self.fail(f"private_key: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise self.fail(f"private_key {path} is not PEM text (it is not UTF-8)") from None
         try:
             pair = _private_key(text, kid or "key-1")
         except (ValueError, TypeError) as exc:

@@ -106,6 +106,11 @@ class WorkStream:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"context variable declared twice: {', '.join(repeated)}")
+        ids = [queue.queue_id for queue in self.queues]
+        repeated = sorted({q.name for q in self.queues if ids.count(q.queue_id) > 1})
+        if repeated:
+            # Routing and getAgentAvailability tell queues apart by name and queueId.
+            raise ValueError(f"queues with the same name or queueId: {', '.join(repeated)}")
         queue_names = {queue.name for queue in self.queues}
         for rule in self.routing_rules:
             if rule.queue not in queue_names:
@@ -309,6 +314,10 @@ class _Reader:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise self.fail(f"[auth].public_key: cannot read {path}: {exc.strerror}") from None
+            except UnicodeDecodeError:
+                raise self.fail(
+                    f"[auth].public_key: {path} is not PEM or JSON text (it is not UTF-8)"
+                ) from None
             where = f"[auth].public_key ({path})"
         try:
             return load_public_keys(text)

@@ -31,6 +31,7 @@ from lcw_emulator.scenario import (
     ExpectWidget,
     Load,
     ProviderSpec,
+    Scenario,
     SetContextProvider,
     StartChat,
     is_work_stream_file,
@@ -700,3 +701,22 @@ def test_the_diagram_in_the_format_reference_is_the_real_one() -> None:
     shown = text.split("```mermaid\n")[1].split("```")[0]
     result = run_scenario(load_scenario(SCENARIOS / "provider_timeout_exact.toml"))
     assert shown == mermaid(result) + "\n"
+
+
+def test_signing_key_problems_are_refused_as_configuration(tmp_path: Path) -> None:
+    public = (SCENARIOS / "keys" / "public.pem").resolve()
+    (tmp_path / "ws.toml").write_text(
+        f'name = "x"\n[auth]\npublic_key = "{public}"\nsecret = "s"\nalgorithms = ["RS256"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "binary.pem").write_bytes(b"0\x82\x04\xa4\xff\xfe")
+    steps = '[providers.p]\nclaims = { sub = "x" }\n[[steps]]\ndo = "load"\n'
+
+    def load(text: str) -> Scenario:
+        return Scenario.from_dict(tomllib.loads(text), base_dir=tmp_path, source="test.toml")
+
+    # A secret the work stream keeps for no HS algorithm signs nothing.
+    with pytest.raises(ConfigurationError, match="needs a signing key"):
+        load('workstream = "ws.toml"\n' + steps)
+    with pytest.raises(ConfigurationError, match=r"binary\.pem is not PEM text"):
+        load('workstream = "ws.toml"\nprivate_key = "binary.pem"\n' + steps)

@@ -112,6 +112,12 @@ def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
         ),
         ('name = "x"\n[[routing_rules]]\nvariable = "a"', "needs equals, queue"),
         ('name = "x"\n[queue]\nname="a"\n[[queues]]\nname="b"', "not both"),
+        # Routing and getAgentAvailability tell queues apart by name and by queueId.
+        ('name = "x"\n[[queues]]\nname="A"\n[[queues]]\nname="A"', "same name or queueId: A"),
+        (
+            'name = "x"\n[[queues]]\nname="Gold club"\n[[queues]]\nname="gold-club"',
+            "same name or queueId: Gold club, gold-club",
+        ),
     ],
 )
 def test_bad_files_say_what_is_wrong(text: str, why: str, tmp_path: Path) -> None:
@@ -143,3 +149,10 @@ def test_routing_compares_numbers_by_value_and_never_true_with_1() -> None:
     # Past 2**53 the page holds a rounded double; the digits it sent still name that number.
     big = RoutingRule(variable="account", equals=12345678901234567890, queue="Big")
     assert big.applies({"account": 12345678901234567890.0})
+
+
+def test_a_public_key_file_that_is_not_text_says_so(tmp_path: Path) -> None:
+    (tmp_path / "key.der").write_bytes(b"\x30\x82\x01\x22\xff\xfe")
+    path = write(tmp_path, 'name = "x"\n[auth]\npublic_key = "key.der"')
+    with pytest.raises(ConfigurationError, match=r"\[auth\]\.public_key: .*key\.der is not PEM"):
+        WorkStream.from_toml(path)
