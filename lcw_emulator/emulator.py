@@ -386,7 +386,9 @@ class LcwEmulator(TimelineAssertions):
     # -- sync ----------------------------------------------------------------
 
     def __enter__(self) -> LcwEmulator:
-        self._runner = asyncio.Runner()
+        # A loop of its own that never becomes the thread's current loop: an async plugin
+        # (pytest-asyncio before 1.0) keeps its loop there, and closing ours must not end it.
+        self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
         if self.load:
             self._runner.run(self.widget.load())
         return self
