@@ -262,7 +262,7 @@ class VirtualClock:
             # the tasks woken at this instant have run; a clock moved by hand
             # (advance) has no driver to wait for them, so a task does.
             if self.auto_jump and not self._by_hand:
-                timers.append(self.call_at(self._now, expire))
+                timers.append(self.call_at(self._now, expire, abort=task.cancel))
             else:
                 timers.append(_IdleTimer(loop, expire, pending=self._idle))
 
