@@ -183,7 +183,7 @@ def _is_primitive(value: object) -> bool:
     return isinstance(value, str | bool)
 
 
-def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
+def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRefusal:
     """Check the ``lwicontexts`` claim and return its key/values.
 
     The documentation asks for "the serialized custom context": a JSON string
@@ -221,10 +221,12 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive] | ContextRefusal:
                 f"lwicontexts key {key[:20]!r}... is {_js_length(key)} characters; "
                 f"the limit is {MAX_NAME_LENGTH}"
             )
+        if value is None:
+            continue  # null is a primitive too: the entry carries no value and is dropped
         if not _is_primitive(value):
             return ContextRefusal(
                 f"lwicontexts[{key!r}] is {_describe(value)}; only primitive values "
-                "(string, number, boolean) are allowed"
+                "(string, number, boolean, null) are allowed"
             )
         if _js_length(javascript_text(value)) > MAX_VALUE_LENGTH:
             return ContextRefusal(
@@ -351,10 +353,9 @@ def resolve_context(
             dropped.append(DroppedContext(key, problem))
             continue
         if value is None or value == "":
-            # omnichannel-chat-sdk deletes such entries before the request.
-            dropped.append(
-                DroppedContext(key, "value is null or empty; the SDK deletes such entries")
-            )
+            # omnichannel-chat-sdk deletes such custom context entries before the request; a
+            # null in lwicontexts carries no value either.
+            dropped.append(DroppedContext(key, "value is null or empty, so no variable is set"))
             continue
         if not _is_primitive(value):
             dropped.append(

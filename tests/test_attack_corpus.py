@@ -247,7 +247,6 @@ ISSUE_COVERAGE: dict[str, tuple[str, ...]] = {
     "lwicontexts not JSON": ("lwicontexts-not-json",),
     "lwicontexts JSON but not an object": ("lwicontexts-json-array", "lwicontexts-json-null"),
     "lwicontexts nested values": ("lwicontexts-nested-object", "lwicontexts-nested-array"),
-    "lwicontexts null values": ("lwicontexts-null-value",),
     "lwicontexts over the limits": (
         "lwicontexts-101-keys",
         "lwicontexts-name-101-chars",

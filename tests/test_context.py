@@ -174,7 +174,6 @@ def test_more_than_100_variables_keeps_the_first_100() -> None:
         ('"text"', "got a string"),
         ('{"a": {"b": 1}}', "lwicontexts['a'] is an object"),
         ('{"a": [1]}', "lwicontexts['a'] is an array"),
-        ('{"a": null}', "lwicontexts['a'] is null"),
         (json.dumps({f"k{i}": i for i in range(101)}), "101 keys; at most 100"),
         (json.dumps({"k" * 101: 1}), "101 characters; the limit is 100"),
         (json.dumps({"k": "v" * 4001}), "4001 characters; the limit is 4000"),
@@ -184,6 +183,16 @@ def test_lwicontexts_refusals(claim: object, why: str) -> None:
     refusal = parse_lwicontexts(claim)
     assert isinstance(refusal, ContextRefusal)
     assert why in refusal.reason
+
+
+def test_a_null_in_lwicontexts_is_dropped_not_refused() -> None:
+    # null is one of JSON's primitives: the token stands and the entry sets no variable.
+    parsed = parse_lwicontexts('{"msdyn_cartvalue": "10000", "msdyn_coupon": null}')
+    assert parsed == {"msdyn_cartvalue": "10000", "msdyn_coupon": None}
+    resolution = resolve_context(parsed, DECLARED)
+    assert "msdyn_coupon" not in resolution.values
+    assert [item.key for item in resolution.dropped] == ["msdyn_coupon"]
+    assert "null or empty" in resolution.dropped[0].reason
 
 
 def test_a_number_beyond_a_double_is_refused_not_a_crash() -> None:

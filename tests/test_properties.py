@@ -313,7 +313,7 @@ def test_lwicontexts_is_parsed_or_refused(claim: object) -> None:
     for key, value in parsed.items():
         assert isinstance(key, str) and len(key) <= MAX_NAME_LENGTH
         key.encode("utf-8")
-        assert isinstance(value, str | int | float | bool)
+        assert value is None or isinstance(value, str | int | float | bool)
         assert not isinstance(value, float) or math.isfinite(value)
         if isinstance(value, str):
             assert len(value) <= MAX_VALUE_LENGTH
