@@ -90,6 +90,19 @@ def _load_pem(text: str, where: str) -> rsa.RSAPublicKey:
         raise ValueError(f"{where}: not a readable PEM public key ({exc})") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError(f"{where}: Omnichannel takes RSA keys, got {type(key).__name__}")
+    return _documented_size(key, where)
+
+
+# The chat authentication settings take "RSA256, 2048-bit" keys; a larger one is taken too.
+MIN_RSA_BITS = 2048
+
+
+def _documented_size(key: rsa.RSAPublicKey, where: str) -> rsa.RSAPublicKey:
+    if key.key_size < MIN_RSA_BITS:
+        raise ValueError(
+            f"{where}: a {key.key_size}-bit RSA key; Omnichannel takes RSA keys of "
+            f"{MIN_RSA_BITS} bits (the documented size) or more"
+        )
     return key
 
 
@@ -145,7 +158,9 @@ def _jwks_entry(entry: object, index: int) -> PublicKey:
     if not isinstance(jwk.key, rsa.RSAPublicKey):
         raise ValueError(f"{where}: Omnichannel takes RSA public keys (kty RSA)")
     kid = entry.get("kid")
-    return PublicKey(jwk.key, kid if isinstance(kid, str) and kid else None)
+    return PublicKey(
+        _documented_size(jwk.key, where), kid if isinstance(kid, str) and kid else None
+    )
 
 
 def _jwks_signing_keys(entries: list[Any]) -> tuple[PublicKey, ...]:

@@ -156,3 +156,17 @@ def test_a_public_key_file_that_is_not_text_says_so(tmp_path: Path) -> None:
     path = write(tmp_path, 'name = "x"\n[auth]\npublic_key = "key.der"')
     with pytest.raises(ConfigurationError, match=r"\[auth\]\.public_key: .*key\.der is not PEM"):
         WorkStream.from_toml(path)
+
+
+@pytest.mark.parametrize("form", ["pem", "key array", "jwks"])
+def test_a_key_smaller_than_the_documented_2048_bits_is_refused(form: str, tmp_path: Path) -> None:
+    small = KeyPair.generate(kid="small", bits=1024)
+    text = {
+        "pem": small.public_pem,
+        "key array": json.dumps(small.key_array()),
+        "jwks": json.dumps(small.jwks()),
+    }[form]
+    (tmp_path / "key.txt").write_text(text, encoding="utf-8")
+    path = write(tmp_path, 'name = "x"\n[auth]\npublic_key = "key.txt"')
+    with pytest.raises(ConfigurationError, match="a 1024-bit RSA key; Omnichannel takes RSA keys"):
+        WorkStream.from_toml(path)
