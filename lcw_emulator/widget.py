@@ -247,6 +247,10 @@ class Widget(AsyncIOEventEmitter):
 
     async def start_chat(self, custom_context: Mapping[str, object] | None = None) -> ChatSession:
         """Start a chat as ``startChat`` does (the SDK queues and records the call)."""
+        self.fire(LcwEvent.START_CHAT)  # documented as fired whenever startChat() is called
+        return await self._join_or_start(custom_context)
+
+    async def _join_or_start(self, custom_context: Mapping[str, object] | None) -> ChatSession:
         if self.session is not None and not self.session.state.is_final:
             self.record(EntryKind.NOTE, "chat already in progress", {"session": self.session.id})
             self.maximize()
@@ -262,7 +266,7 @@ class Widget(AsyncIOEventEmitter):
                 if current is not None and current.cancelling():
                     raise  # this call was cancelled
                 # The page cancelled the first call, not this one: this one starts the chat.
-                return await self.start_chat(custom_context)
+                return await self._join_or_start(custom_context)
         starting: asyncio.Future[ChatSession] = asyncio.get_running_loop().create_future()
         self._starting = starting
         try:
@@ -284,7 +288,6 @@ class Widget(AsyncIOEventEmitter):
         return session
 
     async def _start_new_chat(self, custom_context: Mapping[str, object] | None) -> ChatSession:
-        self.fire(LcwEvent.START_CHAT)
         try:
             session = await self._open_session(custom_context)
         except LcwError as error:
