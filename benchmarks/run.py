@@ -72,7 +72,7 @@ SCENARIOS = ROOT / "scenarios"
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 
 HS256_SECRET = "benchmark-shared-secret-of-32-bytes!"
-EXPECTED_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+EXPECTED_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
 
 # What the issue asks the emulator to reach.
 TARGET_RATIO = 1.5

@@ -67,7 +67,10 @@ async def scenario() -> ScenarioResult:
         await run.set_auth_token_provider(token_service(run, customer))
         await run.start_chat()
         record = CUSTOMERS[customer]
-        await run.expect_context({"msdyn_cartvalue": record["cart"], "msdyn_isvip": record["vip"]})
+        # msdyn_cartvalue is a Number; msdyn_isvip is Text, so it stays the string sent.
+        await run.expect_context(
+            {"msdyn_cartvalue": record["cart"], "msdyn_isvip": str(record["vip"]).lower()}
+        )
         await run.expect_session(state="queued", queue=queue, customer=customer)
         await run.close_chat()
     await run.expect_never({"name": "lcw:error"})

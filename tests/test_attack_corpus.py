@@ -40,7 +40,7 @@ from tests.corpus import (
 )
 
 SAMPLE_CONTEXT = {"msdyn_cartvalue": "10000", "msdyn_isvip": "false"}
-TYPED_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+TYPED_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,7 @@ DOCUMENTED_SAMPLE = "\n".join(
         "});",
     ]
 )
-SAMPLE_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+SAMPLE_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
 
 
 @pytest.fixture(scope="module")
@@ -640,7 +640,7 @@ async def test_chromium_runs_the_documented_sample(
         rows = await page.eval_on_selector_all(
             "#context tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
         )
-        assert rows == [["msdyn_cartvalue", "10000", "Number"], ["msdyn_isvip", "false", "Boolean"]]
+        assert rows == [["msdyn_cartvalue", "10000", "Number"], ["msdyn_isvip", '"false"', "Text"]]
         assert await page.evaluate("window.LcwEmulator.session.context") == SAMPLE_CONTEXT
         assert "queued in queue General" in await page.inner_text("#session")
         assert await page.get_attribute("#status", "data-state") == "queued"

@@ -52,8 +52,8 @@ async def test_the_sample_ported_line_by_line(contoso: WorkStream, demo_keys: Ke
     assert errors == []
     assert session.state is SessionState.QUEUED
     assert session.authenticated
-    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
-    assert [type(value) for value in session.context.values()] == [int, bool]
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
+    assert [type(value) for value in session.context.values()] == [int, str]
     assert session.dropped == ()
     assert session.queue.name == "General"
     assert widget.timeline.event_names() == ["lcw:ready", "lcw:startChat", "lcw:chatQueued"]
@@ -71,4 +71,4 @@ def test_the_bundled_script_runs_and_shows_the_context() -> None:
     assert result.returncode == 0, result.stderr
     assert "lcw:chatQueued" in result.stdout
     assert "msdyn_cartvalue = 10000 (Number)" in result.stdout
-    assert "msdyn_isvip = False (Boolean)" in result.stdout
+    assert "msdyn_isvip = 'false' (Text)" in result.stdout

@@ -167,7 +167,7 @@ async def test_callback_at_exactly_the_timeout_is_in_time(
     widget = await loaded(org, contoso)
     widget.sdk.setAuthTokenProvider(delayed(sample_token(), 10, clock=clock))
     session = await widget.sdk.startChat()
-    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ async def test_a_chat_starts_with_the_token_from_a_real_endpoint(
     )
     session = await widget.sdk.startChat()
 
-    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
     assert session.customer_id == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
     # The page's request, as the service saw it, at virtual time START.
     (request,) = endpoint.requests

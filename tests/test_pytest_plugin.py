@@ -130,7 +130,7 @@ def test_the_marker_configures_work_stream_start_and_strictness(project: pytest.
             )
             session = lcw.run(lcw.sdk.startChat)
             assert session.queue.name == "VIP"
-            lcw.assert_context({"msdyn_cartvalue": 10000, "msdyn_isvip": True})
+            lcw.assert_context({"msdyn_cartvalue": 10000, "msdyn_isvip": "true"})
         """
     )
     run(project).assert_outcomes(passed=5)

@@ -50,9 +50,13 @@ def test_the_documented_sample_timeline() -> None:
     assert '       +0.000  sdk       setAuthTokenProvider  provider="authTokenProvider"' in body
     assert (
         '       +0.000  service   chat session created  session="chat-0001" queue="General" '
-        'context={"msdyn_cartvalue": 10000, "msdyn_isvip": false} dropped=[]'
+        'context={"msdyn_cartvalue": 10000, "msdyn_isvip": "false"} dropped=[]'
     ) in body
-    assert re.search(r"^6  expect context: .* ok  # the strings became a Number", body, re.M)
+    assert re.search(
+        r"^6  expect context: .* ok  # msdyn_cartvalue became a Number; msdyn_isvip stays Text$",
+        body,
+        re.M,
+    )
     assert lines[-1].startswith("PASS  ") and lines[-1].endswith(
         "The documentation's authenticated sample  (4 of 4 checks held, 0 s virtual)"
     )
@@ -196,7 +200,7 @@ def test_the_diagram_tells_the_auth_flow() -> None:
         "    Provider-->>Widget: callback(eyJhbGciOiJSUzI1... (642 chars))",
         "    Widget->>Omnichannel: start chat with the token",
         "    Omnichannel-->>Widget: chat-0001 queued in General "
-        "(msdyn_cartvalue=10000, msdyn_isvip=false)",
+        '(msdyn_cartvalue=10000, msdyn_isvip="false")',
         "    Widget-->>Page: lcw:chatQueued",
     ]
 

@@ -446,7 +446,7 @@ def test_context_session_availability_and_widget_mismatches_say_what_they_saw() 
         + """
 [[steps]]
 expect = "context"
-values = { msdyn_isvip = false }
+values = { msdyn_isvip = "false" }
 [[steps]]
 expect = "session"
 state = "active"
@@ -461,7 +461,7 @@ minimized = true
     )
     problems = [check.problem for check in result.failures]
     assert problems == [
-        'context is {"msdyn_isvip": true}, expected {"msdyn_isvip": false}',
+        'context is {"msdyn_isvip": "true"}, expected {"msdyn_isvip": "false"}',
         'state is "queued", expected "active"; chat-0001: queued at +0s (chat started)',
         "getAgentAvailability never answered (no lcw:getAgentAvailability event)",
         "minimized is false, expected true",
@@ -469,7 +469,25 @@ minimized = true
 
 
 def test_booleans_are_not_numbers_in_expectations() -> None:
-    result = failing(STARTED + '[[steps]]\nexpect = "context"\nincludes = { msdyn_isvip = 1 }\n')
+    # The samples declare msdyn_isvip as Text, as a real org does; this work stream declares the
+    # emulator's Boolean, so the context holds a real boolean to compare with 1.
+    declares_a_boolean = """
+name = "test"
+start = 1700000000
+[workstream]
+name = "msdyn_isvip declared Boolean"
+[[workstream.context_variables]]
+name = "msdyn_isvip"
+type = "Boolean"
+[[steps]]
+do = "load"
+[[steps]]
+do = "start_chat"
+custom_context = { msdyn_isvip = "true" }
+"""
+    result = failing(
+        declares_a_boolean + '[[steps]]\nexpect = "context"\nincludes = { msdyn_isvip = 1 }\n'
+    )
     assert problem_of(result) == 'context {"msdyn_isvip": true} lacks {"msdyn_isvip": 1}'
 
 

@@ -34,7 +34,7 @@ def test_sync_form_loads_the_widget_and_runs_a_chat_start(sample_token: Callable
         lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
         session = lcw.run(lcw.sdk.startChat)
         assert session is lcw.session
-        assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+        assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
         lcw.assert_emitted("lcw:chatQueued")
         lcw.assert_no_error()
 
@@ -269,13 +269,14 @@ def test_assert_sequence_in_order_with_gaps(started: LcwEmulator) -> None:
 
 
 def test_assert_context_compares_typed_values(started: LcwEmulator) -> None:
-    started.assert_context({"msdyn_isvip": True})
-    message = failure(lambda: started.assert_context({"msdyn_isvip": "true", "tier": "gold"}))
-    assert "msdyn_isvip: expected 'true' (str), got True (bool)" in message
+    # Contoso declares msdyn_isvip as Text: the context holds the string, never the boolean.
+    started.assert_context({"msdyn_isvip": "true"})
+    message = failure(lambda: started.assert_context({"msdyn_isvip": True, "tier": "gold"}))
+    assert "msdyn_isvip: expected True (bool), got 'true' (str)" in message
     assert "tier: expected 'gold' (str), missing" in message
     assert "Dropped:\n  msdyn_cartvalue:" in message
     message = failure(lambda: started.assert_context({}, exact=True))
-    assert "msdyn_isvip: not expected, got True" in message
+    assert "msdyn_isvip: not expected, got 'true'" in message
 
 
 def test_assert_context_takes_1_for_1_0_but_not_true(sample_token: Callable[..., str]) -> None:

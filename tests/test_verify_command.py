@@ -28,13 +28,37 @@ def verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     return code, out, err
 
 
+def declaring_a_boolean(tmp_path: Path) -> str:
+    """Contoso's work stream with msdyn_isvip declared as the emulator's Boolean, not Text."""
+    public_key = (ROOT / "scenarios" / "keys" / "public.pem").as_posix()
+    path = tmp_path / "boolean.toml"
+    path.write_text(
+        'name = "Contoso help, Boolean VIP flag"\n'
+        f'[auth]\nalgorithms = ["RS256"]\npublic_key = "{public_key}"\n'
+        'issuer = "contosohelp.com"\n'
+        '[[context_variables]]\nname = "msdyn_cartvalue"\ntype = "Number"\n'
+        '[[context_variables]]\nname = "msdyn_isvip"\ntype = "Boolean"\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
 def test_valid_token_json(
-    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str], tmp_path: Path
 ) -> None:
     token = sample_token(
         context={"msdyn_cartvalue": "10000", "msdyn_isvip": "maybe", "page": "cart"}
     )
+    # Contoso declares msdyn_isvip as Text, as a real org does: "maybe" is a string like any other.
     code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert code == 0
+    report = json.loads(out)
+    assert report["context"] == {"msdyn_cartvalue": 10000, "msdyn_isvip": "maybe", "page": "cart"}
+    assert report["created"] == ["page"]
+    assert report["dropped"] == []
+    # Declared as the emulator's Boolean, it cannot take "maybe" and is dropped with its reason.
+    boolean = declaring_a_boolean(tmp_path)
+    code, out, _ = verify(capsys, "--workstream", boolean, "--at", AT, "--json", token)
     assert code == 0
     report = json.loads(out)
     assert report["valid"] is True

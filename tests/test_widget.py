@@ -259,7 +259,7 @@ async def test_authenticated_chat_ignores_custom_context(
     await widget.load()
     widget.sdk.setAuthTokenProvider(static_token(sample_token()))
     session = await widget.sdk.startChat(custom_context={"msdyn_isvip": True})
-    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": False}
+    assert session.context == {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
     assert any("custom context ignored" in note for note in session.notes)
     assert session.customer_id == "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
 

@@ -23,15 +23,30 @@ def test_contoso_sample_work_stream(contoso: WorkStream) -> None:
     assert contoso.name == "Contoso help"
     assert [(v.name, v.type) for v in contoso.context_variables] == [
         ("msdyn_cartvalue", VariableType.NUMBER),
-        ("msdyn_isvip", VariableType.BOOLEAN),
+        ("msdyn_isvip", VariableType.TEXT),  # the admin UI offers Text or Number
     ]
     assert contoso.auth is not None
     assert contoso.auth.issuer == "contosohelp.com"
     assert contoso.auth.provider_timeout == 10
     assert contoso.requires_authentication
-    assert contoso.route({"msdyn_isvip": True}).name == "VIP"
-    assert contoso.route({"msdyn_isvip": False}).name == "General"
-    assert contoso.route({"msdyn_isvip": 1}).name == "General"  # typed: 1 is not true
+    assert contoso.route({"msdyn_isvip": "true"}).name == "VIP"
+    assert contoso.route({"msdyn_isvip": "false"}).name == "General"
+    assert contoso.route({"msdyn_isvip": True}).name == "General"  # typed: true is not "true"
+
+
+def test_routing_on_a_boolean_variable_is_typed() -> None:
+    # The emulator's Boolean type (an extension): its rule compares booleans.
+    vip_flag = WorkStream.from_dict(
+        {
+            "name": "VIP flag declared Boolean",
+            "context_variables": [{"name": "msdyn_isvip", "type": "Boolean"}],
+            "queues": [{"name": "General"}, {"name": "VIP"}],
+            "routing_rules": [{"variable": "msdyn_isvip", "equals": True, "queue": "VIP"}],
+        }
+    )
+    assert vip_flag.route({"msdyn_isvip": True}).name == "VIP"
+    assert vip_flag.route({"msdyn_isvip": False}).name == "General"
+    assert vip_flag.route({"msdyn_isvip": 1}).name == "General"  # typed: 1 is not true
 
 
 @pytest.mark.parametrize("key_file", ["public.pem", "keys.json", "jwks.json"])

@@ -30,7 +30,7 @@ def test_our_tokens_start_an_authenticated_chat(lcw: LcwEmulator, token_url: str
     session = lcw.run(lcw.sdk.startChat)
 
     assert session.customer_id == "contact-42"
-    lcw.assert_context({"msdyn_cartvalue": 10000, "msdyn_isvip": False}, exact=True)
+    lcw.assert_context({"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}, exact=True)
     lcw.assert_sequence(
         ["auth token provider called", "auth token callback", "chat session created"]
     )
@@ -38,7 +38,7 @@ def test_our_tokens_start_an_authenticated_chat(lcw: LcwEmulator, token_url: str
 
 
 def test_vip_customers_reach_the_vip_queue(lcw: LcwEmulator, token_url: str) -> None:
-    lcw.sdk.setAuthTokenProvider(ask_our_service(lcw, token_url, msdyn_isvip=True))
+    lcw.sdk.setAuthTokenProvider(ask_our_service(lcw, token_url, msdyn_isvip="true"))
     session = lcw.run(lcw.sdk.startChat)
     assert session.queue.name == "VIP"
 
