@@ -36,7 +36,7 @@ from .org import Omnichannel
 from .scenario import Scenario, load_scenario
 from .scenario_runner import ScenarioResult, ScenarioRun, run_scenario
 from .sdk import LiveChatSDK
-from .service import OmnichannelService, TokenJudgement
+from .service import AgentAvailability, OmnichannelService, TokenJudgement
 from .session import ChatMessage, ChatSession, SessionState
 from .widget import CustomEvent, Widget, WidgetState
 from .workstream import Queue, RoutingRule, WorkStream
@@ -44,6 +44,7 @@ from .workstream import Queue, RoutingRule, WorkStream
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentAvailability",
     "ChatAuthSettings",
     "ChatMessage",
     "ChatSession",

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from lcw_emulator import ChatSession, LcwEmulator, LcwError, Widget
+from lcw_emulator import AgentAvailability, ChatSession, LcwEmulator, LcwError, Widget
 from lcw_emulator.errors import ErrorCode
-from lcw_emulator.service import AgentAvailability
 
 
 def sync_calls(lcw: LcwEmulator) -> None:
