@@ -122,6 +122,7 @@ class Widget(AsyncIOEventEmitter):
         # whether the page asked to close the chat before it existed.
         self._starting: asyncio.Future[ChatSession] | None = None
         self._close_when_started = False
+        self._joiners = 0  # calls waiting on the start in progress (a double click)
         self.handler_errors: tuple[BaseException, ...] = ()  # what listeners raised
         self.minimized = False
         self.proactive_invitation: ProactiveInvitation | None = None
@@ -216,6 +217,9 @@ class Widget(AsyncIOEventEmitter):
         """
         if self.state is WidgetState.READY:
             return
+        if self.state is WidgetState.FAILED and self.load_error is not None:
+            # The scripts failed once: no widget is on the page to fire lcw:error again.
+            raise self.load_error.with_traceback(None)
         if self.load_failure is not None:
             self.state = WidgetState.FAILED
             error = LcwError(ErrorCode.WIDGET_LOAD_FAILED, self.load_failure)
@@ -259,21 +263,26 @@ class Widget(AsyncIOEventEmitter):
             # A double click: the chat being started is the current chat, not a second one.
             self.record(EntryKind.NOTE, "chat already starting")
             self.maximize()
+            self._joiners += 1
             try:
                 return await asyncio.shield(self._starting)
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
                     raise  # this call was cancelled
-                # The page cancelled the first call, not this one: this one starts the chat.
-                return await self._join_or_start(custom_context)
+            finally:
+                self._joiners -= 1
+            # The page cancelled the first call, not this one: this one starts the chat.
+            return await self._join_or_start(custom_context)
         starting: asyncio.Future[ChatSession] = asyncio.get_running_loop().create_future()
         self._starting = starting
+        taken_over = False
         try:
             session = await self._start_new_chat(custom_context)
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 starting.cancel()
+                taken_over = self._joiners > 0  # a waiting call starts the chat instead
             else:
                 starting.set_exception(exc)
                 starting.exception()  # whoever else waits sees it; nobody may be waiting
@@ -282,7 +291,9 @@ class Widget(AsyncIOEventEmitter):
             starting.set_result(session)
         finally:
             self._starting = None
-            close_now, self._close_when_started = self._close_when_started, False
+            # A closeChat made while starting is for the chat a waiting call now starts.
+            close_now = self._close_when_started and not taken_over
+            self._close_when_started = self._close_when_started and taken_over
         if close_now:
             session.close("closed by the customer while the chat was starting")
         return session

@@ -448,6 +448,54 @@ async def test_close_chat_while_it_starts_closes_it_once_started(org: Omnichanne
     assert widget.timeline.find("chat still starting: it closes once started")
 
 
+async def test_a_close_while_starting_holds_when_a_second_click_takes_the_start_over(
+    org: Omnichannel,
+) -> None:
+    # The page cancels the first startChat; the second click, waiting on it, starts the
+    # chat instead: the closeChat made meanwhile is for that chat.
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.setContextProvider(slow_context(widget))
+    first = widget.sdk.startChat()
+    await asyncio.sleep(0)
+    await widget.sdk.closeChat()
+    second = widget.sdk.startChat()
+    await asyncio.sleep(0)
+    first.cancel()
+    session = await second
+    assert session.state is SessionState.CLOSED
+    assert not widget.chat_in_progress
+    # Nothing is left to close the next chat, started later.
+    assert (await widget.sdk.startChat()).state is SessionState.QUEUED
+
+
+async def test_a_close_while_starting_is_dropped_when_the_start_is_cancelled_alone(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.setContextProvider(slow_context(widget))
+    first = widget.sdk.startChat()
+    await asyncio.sleep(0)
+    await widget.sdk.closeChat()
+    first.cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert widget.session is None
+    assert (await widget.sdk.startChat()).state is SessionState.QUEUED
+
+
+async def test_a_second_load_after_the_scripts_failed_fires_no_second_error(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN, load_failure="cdn down")
+    for _ in range(2):
+        with pytest.raises(LcwError) as failed:
+            await widget.load()
+        assert failed.value.code == 7
+    assert widget.timeline.event_names() == ["lcw:error"]
+
+
 async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
