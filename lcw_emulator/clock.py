@@ -164,7 +164,8 @@ class VirtualClock:
         self._released: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
         self._by_hand = 0
-        self._idle: set[asyncio.Task[None]] = set()
+        # Deadlines armed under advance(): each one's task, and what cancel_pending cancels.
+        self._idle: dict[asyncio.Task[None], Callable[[], object]] = {}
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -255,6 +256,11 @@ class VirtualClock:
 
         timers: list[ClockTimer] = []
         loop = asyncio.get_running_loop()
+        # What cancel_pending cancels: the task waiting here, as if it were cancelled itself,
+        # rather than what it waits for (a provider's answer, which would read that as the
+        # provider failing).
+        waiter = asyncio.current_task()
+        abort = waiter.cancel if waiter is not None else task.cancel
 
         def deadline() -> None:
             # The deadline is inclusive: an answer due at exactly the limit
@@ -262,11 +268,11 @@ class VirtualClock:
             # the tasks woken at this instant have run; a clock moved by hand
             # (advance) has no driver to wait for them, so a task does.
             if self.auto_jump and not self._by_hand:
-                timers.append(self.call_at(self._now, expire, abort=task.cancel))
+                timers.append(self.call_at(self._now, expire, abort=abort))
             else:
-                timers.append(_IdleTimer(loop, expire, pending=self._idle))
+                timers.append(_IdleTimer(loop, expire, pending=self._idle, abort=abort))
 
-        timers.append(self.call_at(self._now + max(timeout, 0.0), deadline, abort=task.cancel))
+        timers.append(self.call_at(self._now + max(timeout, 0.0), deadline, abort=abort))
         try:
             return await task
         except asyncio.CancelledError:
@@ -315,6 +321,7 @@ class VirtualClock:
             if not timer.cancelled:
                 timer.cancelled = True
                 aborts.append(timer.abort)
+        aborts += self._idle.values()
         waiting = [self._driver, *self._idle]
         self._driver = None
         for cancel in [*aborts, *(task.cancel for task in waiting if task is not None)]:
@@ -415,7 +422,8 @@ class VirtualClock:
 class _IdleTimer:
     """Run ``callback`` once no task on ``loop`` is ready to run (for a clock moved by hand).
 
-    Its task sits in ``pending`` until it is done, so that ``settle`` can wait for it.
+    Its task sits in ``pending`` until it is done, so that ``settle`` can wait for it, with
+    ``abort``, which ``cancel_pending`` calls to cancel what waits on the deadline.
     """
 
     def __init__(
@@ -423,12 +431,13 @@ class _IdleTimer:
         loop: asyncio.AbstractEventLoop,
         callback: Callable[[], object],
         *,
-        pending: set[asyncio.Task[None]],
+        pending: dict[asyncio.Task[None], Callable[[], object]],
+        abort: Callable[[], object],
     ) -> None:
         self._task = loop.create_task(self._run(loop, callback), name="VirtualClock.deadline")
         _DRIVERS.add(self._task)  # waiting for idle, it is no work for the others
-        pending.add(self._task)
-        self._task.add_done_callback(pending.discard)
+        pending[self._task] = abort
+        self._task.add_done_callback(lambda task: pending.pop(task, None))
 
     @staticmethod
     async def _run(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:

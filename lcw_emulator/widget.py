@@ -269,6 +269,10 @@ class Widget(AsyncIOEventEmitter):
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
+                    if self._starting is None and self._joiners == 1:
+                        # The last call left to take the start over: a close meant for the
+                        # chat it would have started has nothing to close.
+                        self._close_when_started = False
                     raise  # this call was cancelled
             finally:
                 self._joiners -= 1

@@ -276,3 +276,29 @@ async def test_wait_for_without_a_limit_or_with_nan() -> None:
     with pytest.raises(ValueError, match="timeout must be a number of seconds, got nan"):
         await clock.wait_for(work(), float("nan"))
     assert not started
+
+
+@pytest.mark.parametrize("auto_jump", [True, False])
+async def test_cancel_pending_cancels_a_wait_whose_deadline_came_under_advance(
+    auto_jump: bool,
+) -> None:
+    # Moved by hand, the clock arms the inclusive deadline as a task of its own.
+    clock = VirtualClock(start=1000, auto_jump=auto_jump)
+    never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(clock.wait_for(never, 5))
+    await asyncio.sleep(0)
+    clock.advance(5)
+    clock.cancel_pending()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiter, 1)  # real seconds: a hang fails, it does not block
+
+
+async def test_cancel_pending_at_a_deadline_s_own_instant_cancels_its_wait() -> None:
+    clock = VirtualClock(start=0)
+    never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(clock.wait_for(never, 5))
+    await asyncio.sleep(0)
+    # Runs just after the deadline fired and re-armed itself for this same instant.
+    clock.call_at(5, clock.cancel_pending)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiter, 1)

@@ -325,3 +325,32 @@ def test_timeline_assertions_work_on_any_widget(org: Omnichannel, contoso: WorkS
     expect = TimelineAssertions(widget.timeline)
     message = failure(lambda: expect.assert_emitted("lcw:ready"))
     assert "(nothing recorded)" in message
+
+
+def test_the_sync_form_leaves_the_thread_s_current_loop_alone() -> None:
+    # pytest-asyncio before 1.0 keeps its loop there; the emulator's own loop must not
+    # replace it, nor closing ours leave the thread without one.
+    mine = asyncio.new_event_loop()
+    asyncio.set_event_loop(mine)
+    try:
+        with LcwEmulator():
+            pass
+        assert asyncio.get_event_loop_policy().get_event_loop() is mine
+    finally:
+        asyncio.set_event_loop(None)
+        mine.close()
+
+
+async def test_leaving_the_async_form_cancels_what_waits_on_its_clock() -> None:
+    async with LcwEmulator(start=0) as lcw:
+
+        async def slow_context() -> dict[str, str]:
+            await lcw.clock.sleep(3600)
+            return {"plan": "gold"}
+
+        lcw.sdk.setContextProvider(slow_context)
+        starting = lcw.sdk.startChat()
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(starting, 1)  # real seconds: a hang fails, it does not block
+    assert lcw.clock.now() == 0 and lcw.session is None

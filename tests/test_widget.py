@@ -18,6 +18,7 @@ from lcw_emulator import (
     SdkUsageError,
     SessionState,
     VirtualClock,
+    Widget,
     WidgetNotReadyError,
     WorkStream,
 )
@@ -448,17 +449,23 @@ async def test_close_chat_while_it_starts_closes_it_once_started(org: Omnichanne
     assert widget.timeline.find("chat still starting: it closes once started")
 
 
-async def test_a_close_while_starting_holds_when_a_second_click_takes_the_start_over(
-    org: Omnichannel,
-) -> None:
-    # The page cancels the first startChat; the second click, waiting on it, starts the
-    # chat instead: the closeChat made meanwhile is for that chat.
+async def closed_while_starting(org: Omnichannel) -> tuple[Widget, asyncio.Future[Any]]:
+    """A widget whose chat start waits for its context, and a closeChat made meanwhile."""
     widget = org.widget(OPEN)
     await widget.load()
     widget.sdk.setContextProvider(slow_context(widget))
     first = widget.sdk.startChat()
     await asyncio.sleep(0)
     await widget.sdk.closeChat()
+    return widget, first
+
+
+async def test_a_close_while_starting_holds_when_a_second_click_takes_the_start_over(
+    org: Omnichannel,
+) -> None:
+    # The page cancels the first startChat; the second click, waiting on it, starts the
+    # chat instead: the closeChat made meanwhile is for that chat.
+    widget, first = await closed_while_starting(org)
     second = widget.sdk.startChat()
     await asyncio.sleep(0)
     first.cancel()
@@ -472,16 +479,28 @@ async def test_a_close_while_starting_holds_when_a_second_click_takes_the_start_
 async def test_a_close_while_starting_is_dropped_when_the_start_is_cancelled_alone(
     org: Omnichannel,
 ) -> None:
-    widget = org.widget(OPEN)
-    await widget.load()
-    widget.sdk.setContextProvider(slow_context(widget))
-    first = widget.sdk.startChat()
-    await asyncio.sleep(0)
-    await widget.sdk.closeChat()
+    widget, first = await closed_while_starting(org)
     first.cancel()
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert widget.session is None
+    assert (await widget.sdk.startChat()).state is SessionState.QUEUED
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_close_while_starting_is_dropped_when_both_clicks_are_cancelled(
+    org: Omnichannel, turns: int
+) -> None:
+    # The second click, about to take the start over, is cancelled too (at any loop turn):
+    # the close has no chat to close, and must not close the next one.
+    widget, first = await closed_while_starting(org)
+    second = widget.sdk.startChat()
+    await asyncio.sleep(0)
+    first.cancel()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    second.cancel()
+    await asyncio.gather(first, second, return_exceptions=True)
     assert (await widget.sdk.startChat()).state is SessionState.QUEUED
 
 
