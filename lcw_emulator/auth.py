@@ -75,12 +75,20 @@ class PublicKey:
     kid: str | None = None
     expiry: float | None = None  # epoch seconds; None never expires
 
+    def __attrs_post_init__(self) -> None:
+        # Keys built in code too, not only those read from a work stream or key document.
+        _documented_size(self.key, f"public key{f' {self.kid!r}' if self.kid else ''}")
+
     @property
     def pem(self) -> str:
         """The key as PEM text (SubjectPublicKeyInfo), as a work stream file holds it."""
-        return self.key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode("ascii")
+        return _pem_of(self.key)
+
+
+def _pem_of(key: rsa.RSAPublicKey) -> str:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
 
 
 def _load_pem(text: str, where: str) -> rsa.RSAPublicKey:
@@ -798,7 +806,8 @@ class KeyPair:
     @property
     def public_pem(self) -> str:
         """The public key as PEM, for the work stream's chat authentication settings."""
-        return PublicKey(self.private_key.public_key()).pem
+        # Written out directly: a key too small for Omnichannel still has a PEM form.
+        return _pem_of(self.private_key.public_key())
 
     def key_array(self, expiry: float | None = None) -> list[dict[str, Any]]:
         """The documented key array form: ``[{kid, publicKey (base64 PEM), expiry}]``."""

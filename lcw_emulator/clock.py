@@ -42,6 +42,15 @@ def _finite(value: float, name: str) -> float:
     return number
 
 
+def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> None:
+    # Checked before the awaitable starts, so it never runs: NaN compares false with every
+    # time, which would make the deadline never come (or come at once).
+    if math.isnan(timeout):
+        if isinstance(awaitable, Coroutine):
+            awaitable.close()  # spare the caller a "never awaited" warning
+        raise ValueError("timeout must be a number of seconds, got nan")
+
+
 class ClockTimer(Protocol):
     """A scheduled callback that can still be called off."""
 
@@ -110,8 +119,10 @@ class RealClock:
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
         """Await ``awaitable`` for at most ``timeout`` wall seconds.
 
-        Then it is cancelled and :class:`TimeoutError` raised.
+        Then it is cancelled and :class:`TimeoutError` raised. NaN raises :class:`ValueError`,
+        as :meth:`VirtualClock.wait_for` does.
         """
+        _refuse_nan(awaitable, timeout)
         return await asyncio.wait_for(awaitable, timeout)
 
     @contextlib.contextmanager
@@ -237,10 +248,7 @@ class VirtualClock:
         answer due at exactly ``timeout`` seconds wins. An infinite ``timeout`` waits as long
         as it takes, as :func:`asyncio.wait_for` does; NaN raises :class:`ValueError`.
         """
-        if math.isnan(timeout):  # checked before the awaitable starts, so it never runs
-            if isinstance(awaitable, Coroutine):
-                awaitable.close()  # spare the caller a "never awaited" warning
-            raise ValueError("timeout must be a number of seconds, got nan")
+        _refuse_nan(awaitable, timeout)
         task = asyncio.ensure_future(awaitable)
         if task.done() or timeout == math.inf:
             # Answered already (a provider that called back at once), or no limit: there is

@@ -245,7 +245,8 @@ class Timeline:
 
     def __repr__(self) -> str:
         # The entries themselves are a print(timeline.format()) away.
-        return f"<Timeline of {len(self)} entries>"
+        size = len(self)
+        return f"<Timeline of {size} {'entry' if size == 1 else 'entries'}>"
 
     @overload
     def __getitem__(self, index: int) -> TimelineEntry: ...

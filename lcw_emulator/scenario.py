@@ -1005,9 +1005,9 @@ class _Reader:
         key_path = key_path or default_key
         if key_path is None:
             auth = work_stream.auth
-            hmac = [a for a in auth.algorithms if a.startswith("HS")] if auth is not None else []
-            if auth is not None and auth.secret and hmac:
-                return auth.secret, hmac[0], False
+            hs_algorithms = [a for a in auth.algorithms if a.startswith("HS")] if auth else []
+            if auth is not None and auth.secret and hs_algorithms:
+                return auth.secret, hs_algorithms[0], False
             raise self.fail(
                 "claims are minted into a token, which needs a signing key: "
                 'private_key = "keys/private.pem" (here or at the top of the file), '

@@ -79,6 +79,7 @@ from .scenario import (
     read_step,
     relative_time,
 )
+from .service import AgentAvailability
 from .session import ChatSession
 from .token_providers import (
     answering_twice,
@@ -669,7 +670,7 @@ class ScenarioRun:
         step = self._read("do", "accept_proactive_chat", wait=wait)
         return await self.run(step)  # type: ignore[no-any-return]
 
-    async def get_agent_availability(self, *, wait: bool = True) -> dict[str, Any] | None:
+    async def get_agent_availability(self, *, wait: bool = True) -> AgentAvailability | None:
         """``getAgentAvailability``: the answer, or ``None`` when it failed or is still running.
 
         Over 100 calls a minute the org refuses with :class:`RateLimitedError` (HTTP 429), kept

@@ -32,7 +32,7 @@ AGENT_AVAILABILITY_WINDOW = 60.0
 _NO_TRANSITION = "0001-01-01T00:00:00Z"
 
 
-def _said(error: LcwError | None) -> tuple[object, ...] | None:
+def _error_content(error: LcwError | None) -> tuple[object, ...] | None:
     if error is None:
         return None
     return (type(error), error.code, error.message, error.reason, error.claim)
@@ -59,7 +59,9 @@ class TokenJudgement:
     resolution: ContextResolution = attrs.field(factory=ContextResolution)
     # Compared by what it says: an exception compares by identity.
     error: LcwError | None = attrs.field(
-        default=None, eq=attrs.cmp_using(eq=lambda a, b: _said(a) == _said(b)), hash=False
+        default=None,
+        eq=attrs.cmp_using(eq=lambda a, b: _error_content(a) == _error_content(b)),
+        hash=False,
     )
 
     @classmethod

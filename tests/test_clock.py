@@ -302,3 +302,9 @@ async def test_cancel_pending_at_a_deadline_s_own_instant_cancels_its_wait() -> 
     clock.call_at(5, clock.cancel_pending)
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(waiter, 1)
+
+
+async def test_real_clock_wait_for_refuses_nan_as_the_virtual_one_does() -> None:
+    never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    with pytest.raises(ValueError, match="timeout must be a number of seconds, got nan"):
+        await RealClock().wait_for(never, float("nan"))

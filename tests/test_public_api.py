@@ -65,5 +65,13 @@ async def test_a_token_passed_instead_of_a_provider_is_not_echoed_whole(
 async def test_a_timeline_prints_as_its_size(org: Omnichannel, contoso: WorkStream) -> None:
     widget = org.widget(contoso)
     await widget.load()
-    assert repr(widget.timeline) == f"<Timeline of {len(widget.timeline)} entries>"
-    assert len(widget.timeline) == 1  # lcw:ready
+    assert repr(widget.timeline) == "<Timeline of 1 entry>"  # lcw:ready
+    widget.minimize()
+    assert repr(widget.timeline) == "<Timeline of 2 entries>"
+
+
+def test_a_key_built_in_code_under_the_documented_2048_bits_is_refused_too() -> None:
+    small = KeyPair.generate(kid="small", bits=1024)
+    with pytest.raises(ValueError, match="public key 'small': a 1024-bit RSA key"):
+        small.public_keys(with_kid=True)
+    assert small.public_pem.startswith("-----BEGIN PUBLIC KEY-----")  # still written out
