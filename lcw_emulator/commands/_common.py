@@ -32,6 +32,7 @@ def finite_float(text: str) -> float:
 
 
 def load_work_stream(path: str) -> WorkStream:
+    """The work stream file at ``path``, or :class:`UsageProblem` (exit 2) saying why not."""
     try:
         return WorkStream.from_toml(path)
     except ConfigurationError as exc:

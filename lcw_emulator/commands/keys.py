@@ -13,6 +13,7 @@ FILES = ("private.pem", "public.pem", "keys.json", "jwks.json")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``keys`` verb: ``--out``, ``--kid``, ``--force``."""
     parser = subparsers.add_parser(
         "keys",
         help="write a fresh RS256 key pair and its public key forms",
@@ -32,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write a fresh RS256 key pair and its public key forms; exit 2 rather than overwrite."""
     if not args.kid:
         raise UsageProblem("--kid cannot be empty")
     out = Path(args.out)

@@ -25,6 +25,7 @@ from ._common import EXIT_FAILED, EXIT_OK, UsageProblem
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` verb: scenario files or directories, ``--json``, ``--diagram``."""
     parser = subparsers.add_parser(
         "run",
         help="run scenario files and check their expectations",
@@ -88,6 +89,7 @@ def load_all(paths: list[str]) -> list[Scenario]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run every scenario; exit 0 when all passed, 1 when one failed (2: unusable input)."""
     scenarios = load_all(args.files)
     results = [run_scenario(scenario) for scenario in scenarios]
     try:
@@ -99,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(results: list[ScenarioResult], args: argparse.Namespace) -> None:
+    """Print each scenario's timeline and verdict, or the JSON report with ``--json``."""
     if args.json:
         print(json.dumps(json_report(results, diagram=args.diagram), indent=2, default=str))
     elif args.diagram == "mermaid":
@@ -114,6 +117,7 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> None:
 
 
 def json_report(results: list[ScenarioResult], *, diagram: str | None = None) -> dict[str, object]:
+    """The ``--json`` report: whether all passed, and each run as report.to_dict has it."""
     scenarios = []
     for result in results:
         report = to_dict(result)

@@ -23,6 +23,7 @@ def docs_sample_work_stream() -> Path:
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` verb: the SDK shim, bridge and demo page for a real browser."""
     parser = subparsers.add_parser(
         "serve",
         help="serve the SDK shim, a bridge and a demo page for a real browser",
@@ -87,6 +88,7 @@ def make_clock(mode: str, start: float | None) -> Clock:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; exit 2 when aiohttp (the browser extra) is missing."""
     try:
         from ..browser import server
     except ModuleNotFoundError as exc:

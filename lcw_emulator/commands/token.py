@@ -17,6 +17,7 @@ _DEFAULT_CLAIMS = ("sub", "iat", "nbf", "exp", "iss")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``token`` verb: the signing key, claims, context and lifetime."""
     parser = subparsers.add_parser(
         "token",
         help="mint a signed token (RS256) to stdout",
@@ -97,6 +98,7 @@ def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print a token signed with ``--key`` from the claims given; exit 2 on unusable input."""
     try:
         pem = Path(args.key).read_bytes()
     except OSError as exc:

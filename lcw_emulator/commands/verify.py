@@ -23,6 +23,7 @@ from ._common import (
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``verify`` verb: a token (or ``@file``, ``-``), ``--workstream``, ``--at``."""
     parser = subparsers.add_parser(
         "verify",
         help="judge a token as Omnichannel would at chat start",
@@ -45,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    """Judge the token; exit 0 when a chat start would take it, 1 when refused, 2 unusable."""
     work_stream = load_work_stream(args.workstream)
     if work_stream.auth is None:
         # A chat start on this stream never asks for a token: the file is the problem.
