@@ -438,10 +438,10 @@ async def test_wait_for_an_answer_still_to_come_keeps_its_inclusive_deadline() -
 def _as_task(self: LiveChatSDK, method: str, detail: Any, action: Callable[[], Any]) -> Any:
     """closeChat and getAgentAvailability the long way: a task around a coroutine."""
 
-    async def coroutine() -> Any:
+    async def coroutine(_: None) -> Any:
         return action()
 
-    return self._call_async(method, detail, coroutine)
+    return self._call_async(method, detail, coroutine, None)
 
 
 async def _page_that_does_not_wait(contoso: WorkStream, token: str, *, with_tasks: bool) -> str:
