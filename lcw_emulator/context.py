@@ -31,6 +31,7 @@ __all__ = [
     "ContextResolution",
     "ContextVariable",
     "DroppedContext",
+    "PackedResolution",
     "Primitive",
     "ResolvedVariable",
     "VariableType",
@@ -120,6 +121,36 @@ class ContextResolution:
     def created(self) -> tuple[str, ...]:
         """Names created at run time because the work stream does not declare them."""
         return tuple(variable.name for variable in self.variables if variable.created)
+
+    def pack(self) -> PackedResolution:
+        """The same facts as plain tuples of strings, numbers and booleans (see unpack)."""
+        return (
+            tuple(
+                (v.name, v.value, v.type.value, v.is_displayable, v.created) for v in self.variables
+            ),
+            tuple((item.key, item.reason) for item in self.dropped),
+        )
+
+    @classmethod
+    def unpack(cls, packed: PackedResolution) -> ContextResolution:
+        """The resolution :meth:`pack` made ``packed`` from."""
+        variables, dropped = packed
+        return cls(
+            tuple(
+                ResolvedVariable(name, value, VariableType(type_), displayable, created)
+                for name, value, type_, displayable, created in variables
+            ),
+            tuple(DroppedContext(key, reason) for key, reason in dropped),
+        )
+
+
+# A resolution as tuples that hold only strings, numbers and booleans, which CPython's cyclic
+# garbage collector stops tracking: a session keeps its resolution all its life, a suite
+# keeps thousands of sessions, and every object tracked is walked on every full collection.
+# (name, value, type, is_displayable, created) for each variable; (key, reason) for each drop.
+PackedResolution = tuple[
+    tuple[tuple[str, Primitive, str, bool, bool], ...], tuple[tuple[str, str], ...]
+]
 
 
 @attrs.frozen

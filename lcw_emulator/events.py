@@ -230,12 +230,14 @@ class Timeline:
     def _entry(self, start: int) -> TimelineEntry:
         at, kind, name, keys_then_values = self._flat[start : start + _STRIDE]
         half = len(keys_then_values) // 2
-        detail = (
-            dict(zip(keys_then_values[:half], keys_then_values[half:], strict=True))
-            if keys_then_values
-            else _NO_DETAIL
+        if not keys_then_values:
+            return TimelineEntry(at, kind, name, _NO_DETAIL)
+        values = keys_then_values[half:]
+        if tuple in map(type, values):  # stored for lists: see record
+            values = [list(value) if type(value) is tuple else value for value in values]
+        return TimelineEntry(
+            at, kind, name, dict(zip(keys_then_values[:half], values, strict=True))
         )
-        return TimelineEntry(at, kind, name, detail)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
         return (self._entry(start) for start in range(0, len(self._flat), _STRIDE))
@@ -265,11 +267,20 @@ class Timeline:
     def record(
         self, at: float, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None
     ) -> None:
-        """Append an entry; ``detail`` is copied, so the caller may reuse its mapping."""
+        """Append an entry; ``detail`` is copied, so the caller may reuse its mapping.
+
+        A detail is JSON-shaped: a sequence in it (a list or a tuple) reads back as a list.
+        """
         # A flat tuple of the keys, then the values, is a third of a dict's size, and one that
-        # holds only strings and numbers drops out of the garbage collector's sight.
-        keys_then_values = (*detail, *detail.values()) if detail else ()
-        self._flat += (at, kind, name, keys_then_values)
+        # holds only strings and numbers drops out of the garbage collector's sight. A list
+        # would keep it in sight, so a list value is kept as a tuple and read back as a list.
+        if not detail:
+            self._flat += (at, kind, name, ())
+            return
+        values: Iterable[Any] = detail.values()
+        if list in map(type, values):
+            values = [tuple(value) if type(value) is list else value for value in values]
+        self._flat += (at, kind, name, (*detail, *values))
 
     def of_kind(self, kind: EntryKind) -> list[TimelineEntry]:
         """The entries of one kind (SDK calls, events, provider calls...), in order."""

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from .clock import Clock
-from .context import ContextResolution, DroppedContext, Primitive
+from .context import ContextResolution, DroppedContext, PackedResolution, Primitive
 from .errors import ChatStateError
 from .workstream import Queue, WorkStream
 
@@ -39,6 +39,11 @@ class SessionState(enum.StrEnum):
     def is_final(self) -> bool:
         """True only for ``CLOSED``: an ended chat still waits for the customer to close it."""
         return self is SessionState.CLOSED
+
+
+def _packed(resolution: ContextResolution | PackedResolution) -> PackedResolution:
+    # attrs.evolve hands over the packed form it reads back.
+    return resolution.pack() if isinstance(resolution, ContextResolution) else resolution
 
 
 @attrs.frozen
@@ -69,7 +74,9 @@ class SessionUpdate:
     detail: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-@attrs.define(eq=False)
+# No on_setattr hooks: the one converter is for the constructor, and hooks would slow every
+# change of state.
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class ChatSession:
     """One chat, from the moment Omnichannel accepted the start."""
 
@@ -78,34 +85,53 @@ class ChatSession:
     queue: Queue
     clock: Clock = attrs.field(repr=False)
     authenticated: bool
-    resolution: ContextResolution = attrs.field(factory=ContextResolution, repr=False)
+    # Kept packed (see PackedResolution): read it as ``resolution``, ``context``, ``dropped``.
+    _resolution: PackedResolution = attrs.field(
+        alias="resolution",
+        default=((), ()),
+        converter=_packed,
+        repr=False,
+    )
     claims: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
     context_source: str | None = None  # "lwicontexts", "customContext", "contextProvider"
     notes: tuple[str, ...] = attrs.field(default=(), repr=False)
     state: SessionState = SessionState.QUEUED
     agent: str | None = None
-    history: list[StateChange] = attrs.field(factory=list, repr=False)
     messages: tuple[ChatMessage, ...] = attrs.field(default=(), repr=False)
-    _subscribers: list[Callable[[SessionUpdate], None]] = attrs.field(factory=list, repr=False)
+    # (at, state's value, reason) for each state entered: plain tuples, for the reason
+    # PackedResolution gives. Read as ``history``.
+    _changes: tuple[tuple[float, str, str], ...] = attrs.field(init=False, default=(), repr=False)
+    _subscribers: tuple[Callable[[SessionUpdate], None], ...] = attrs.field(
+        init=False, default=(), repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
-        if not self.history:
-            self.history.append(StateChange(self.clock.now(), self.state, "chat started"))
+        self._changes = ((self.clock.now(), self.state.value, "chat started"),)
+
+    @property
+    def resolution(self) -> ContextResolution:
+        """How the context was resolved: the variables kept, typed, and the keys dropped."""
+        return ContextResolution.unpack(self._resolution)
 
     @property
     def context(self) -> dict[str, Primitive]:
         """The resolved context: variable name to typed value."""
-        return self.resolution.values
+        return {name: value for name, value, *_ in self._resolution[0]}
 
     @property
     def dropped(self) -> tuple[DroppedContext, ...]:
         """Keys the session did not keep, each with its reason."""
-        return self.resolution.dropped
+        return tuple(DroppedContext(key, reason) for key, reason in self._resolution[1])
 
     @property
     def created(self) -> tuple[str, ...]:
         """Keys created at run time as Text because the work stream does not declare them."""
-        return self.resolution.created
+        return tuple(name for name, *_, created in self._resolution[0] if created)
+
+    @property
+    def history(self) -> list[StateChange]:
+        """Every state the session entered, in order, with when and why."""
+        return [StateChange(at, SessionState(state), why) for at, state, why in self._changes]
 
     @property
     def customer_id(self) -> str | None:
@@ -115,7 +141,7 @@ class ChatSession:
 
     def subscribe(self, subscriber: Callable[[SessionUpdate], None]) -> None:
         """Call ``subscriber`` with every :class:`SessionUpdate` until the chat closes."""
-        self._subscribers.append(subscriber)
+        self._subscribers = (*self._subscribers, subscriber)
 
     def accept(self, agent: str = "Agent") -> None:
         """An agent accepts the queued chat."""
@@ -153,7 +179,7 @@ class ChatSession:
         self._publish("closed", {"reason": reason})
         # Closed is final: nothing will be published again. Letting go of the subscribers
         # (the widget) means an org, which keeps every session, does not keep every page too.
-        self._subscribers.clear()
+        self._subscribers = ()
 
     def _require(self, state: SessionState, action: str) -> None:
         if self.state is not state:
@@ -163,7 +189,7 @@ class ChatSession:
 
     def _move(self, state: SessionState, reason: str) -> None:
         self.state = state
-        self.history.append(StateChange(self.clock.now(), state, reason))
+        self._changes = (*self._changes, (self.clock.now(), state.value, reason))
 
     def _message(self, sender: str, text: str) -> ChatMessage:
         message = ChatMessage(
@@ -174,5 +200,5 @@ class ChatSession:
 
     def _publish(self, kind: str, detail: Mapping[str, Any] | None = None) -> None:
         update = SessionUpdate(kind, self, dict(detail or {}))
-        for subscriber in list(self._subscribers):
+        for subscriber in self._subscribers:
             subscriber(update)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -60,6 +61,9 @@ class ProactiveInvitation:
     in_new_window: bool
 
 
+_EMITTER_LOCK = threading.Lock()
+
+
 def _takes_event(handler: Callable[..., Any]) -> bool:
     # JS listeners may ignore their event argument; Python ones cannot, so a
     # handler written without parameters (as in the documentation's samples)
@@ -98,6 +102,20 @@ class Widget(AsyncIOEventEmitter):
     """
 
     _reporting_error = False  # set while the page's own "error" listeners run
+    _handler_futures: set[asyncio.Future[Any]] | None = None  # see _waiting
+
+    @property
+    def _waiting(self) -> set[asyncio.Future[Any]]:
+        # pyee keeps the futures of running async listeners in a set made for every
+        # emitter, though most widgets never have an async listener: it is made here on
+        # first use instead, one object fewer that every chat holds for the collector.
+        if self._handler_futures is None:
+            self._handler_futures = set()
+        return self._handler_futures
+
+    @_waiting.setter
+    def _waiting(self, futures: set[asyncio.Future[Any]]) -> None:
+        self._handler_futures = futures or None
 
     def __init__(
         self,
@@ -108,6 +126,9 @@ class Widget(AsyncIOEventEmitter):
         load_failure: str | None = None,
     ) -> None:
         super().__init__()
+        # pyee makes a lock per emitter; every widget shares one (the package runs on one
+        # event loop, and pyee holds its lock only briefly, never two at once).
+        self._lock = _EMITTER_LOCK
         self.service = service
         self.work_stream = service.add_work_stream(work_stream)
         self.clock = service.clock
@@ -117,7 +138,9 @@ class Widget(AsyncIOEventEmitter):
         self.load_error: LcwError | None = None
         self.timeline = Timeline()
         self.session: ChatSession | None = None
-        self.sessions: list[ChatSession] = []
+        # The chats before the current one: most widgets have none, and an empty tuple is
+        # no object at all, where a list of sessions would be one more for every chat.
+        self._earlier_sessions: tuple[ChatSession, ...] = ()
         # While a chat start waits (for its token, its keys), what later starts wait on, and
         # whether the page asked to close the chat before it existed.
         self._starting: asyncio.Future[ChatSession] | None = None
@@ -130,6 +153,12 @@ class Widget(AsyncIOEventEmitter):
         self.context_provider: ContextProvider | None = None
         self.bot_auth_token_provider: Callable[..., object] | None = None
         self.sdk = LiveChatSDK(self)
+
+    @property
+    def sessions(self) -> list[ChatSession]:
+        """Every chat this widget started, oldest first; the last is :attr:`session`."""
+        current = [self.session] if self.session is not None else []
+        return [*self._earlier_sessions, *current]
 
     def __repr__(self) -> str:
         return f"<Widget {self.work_stream.name!r} {self.state.value}>"
@@ -228,9 +257,9 @@ class Widget(AsyncIOEventEmitter):
             self.sdk.fail_queued(error)
             raise error
         self.state = WidgetState.READY
-        before = set(self._waiting)
+        before = set(self._handler_futures or ())
         self.fire(LcwEvent.READY)
-        started = self._waiting - before
+        started = set(self._handler_futures or ()) - before
         self.sdk.replay_queued()
         if started:
             await asyncio.wait(started)
@@ -314,8 +343,9 @@ class Widget(AsyncIOEventEmitter):
                 )
             self.report(error)
             raise
+        if self.session is not None:
+            self._earlier_sessions = (*self._earlier_sessions, self.session)
         self.session = session
-        self.sessions.append(session)
         session.subscribe(self._session_changed)
         self.record(
             EntryKind.SERVICE,
