@@ -124,12 +124,11 @@ class ContextResolution:
 
     def pack(self) -> PackedResolution:
         """The same facts as plain tuples of strings, numbers and booleans (see unpack)."""
-        return (
-            tuple(
-                (v.name, v.value, v.type.value, v.is_displayable, v.created) for v in self.variables
-            ),
-            tuple((item.key, item.reason) for item in self.dropped),
-        )
+        variables = [
+            (v.name, v.value, v.type._value_, v.is_displayable, v.created) for v in self.variables
+        ]
+        dropped = [(item.key, item.reason) for item in self.dropped]
+        return tuple(variables), tuple(dropped)
 
     @classmethod
     def unpack(cls, packed: PackedResolution) -> ContextResolution:
@@ -182,6 +181,8 @@ def _describe(value: object) -> str:
 
 
 def _is_unicode(text: str) -> bool:
+    if text.isascii():  # the usual case, spared an encoding
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -207,6 +208,8 @@ def _beyond_a_double(value: int) -> bool:
 
 
 def _is_primitive(value: object) -> bool:
+    if type(value) is str:  # the usual case first
+        return True
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -304,6 +307,8 @@ def _as_javascript_number(value: int | float) -> int | float:
 
 def javascript_text(value: Primitive) -> str:
     """``value`` as JavaScript's ``String()`` shows it, since the page is JavaScript."""
+    if type(value) is str:  # the usual case first
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -346,6 +351,8 @@ def coerce(value: Primitive, to: VariableType) -> Primitive:
 
 def _unwrap(raw: object) -> tuple[object, bool, str | None]:
     """Split a custom context entry into (value, is_displayable, problem)."""
+    if isinstance(raw, str | int | float | None):  # the usual case, spared the Mapping ABC
+        return raw, False, None
     if isinstance(raw, Mapping):
         keys = {key.lower(): key for key in raw if isinstance(key, str)}
         if "value" not in keys:

@@ -106,7 +106,7 @@ class ChatSession:
     )
 
     def __attrs_post_init__(self) -> None:
-        self._changes = ((self.clock.now(), self.state.value, "chat started"),)
+        self._changes = ((self.clock.now(), self.state._value_, "chat started"),)
 
     @property
     def resolution(self) -> ContextResolution:
@@ -116,12 +116,13 @@ class ChatSession:
     @property
     def context(self) -> dict[str, Primitive]:
         """The resolved context: variable name to typed value."""
-        return {name: value for name, value, *_ in self._resolution[0]}
+        return {variable[0]: variable[1] for variable in self._resolution[0]}
 
     @property
     def dropped(self) -> tuple[DroppedContext, ...]:
         """Keys the session did not keep, each with its reason."""
-        return tuple(DroppedContext(key, reason) for key, reason in self._resolution[1])
+        dropped = self._resolution[1]
+        return tuple([DroppedContext(key, reason) for key, reason in dropped]) if dropped else ()
 
     @property
     def created(self) -> tuple[str, ...]:
@@ -189,7 +190,7 @@ class ChatSession:
 
     def _move(self, state: SessionState, reason: str) -> None:
         self.state = state
-        self._changes = (*self._changes, (self.clock.now(), state.value, reason))
+        self._changes = (*self._changes, (self.clock.now(), state._value_, reason))
 
     def _message(self, sender: str, text: str) -> ChatMessage:
         message = ChatMessage(

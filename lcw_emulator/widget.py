@@ -171,7 +171,7 @@ class Widget(AsyncIOEventEmitter):
 
     def fire(self, event: LcwEvent, detail: Mapping[str, Any] | None = None) -> None:
         """Record and emit an ``lcw:*`` event to its listeners."""
-        name = event.value
+        name: str = event._value_  # what .value returns, without enum's descriptor
         self.record(EntryKind.EVENT, name, detail)
         if self._events.get(name):  # most events of most chats have no listener
             self.emit(name, CustomEvent(name, detail))
