@@ -1,15 +1,11 @@
-"""What a chat leaves for CPython's cyclic garbage collector, and that keeping it small
-changes nothing a reader sees.
+"""Keeping a chat small for CPython's cyclic garbage collector changes nothing a reader sees.
 
 Every object the collector tracks is walked on every full collection, and a suite keeps
-thousands of closed chats: the fewer each holds, the less a big run pays, and the more
-nearly its cost grows in line with its size (issue 6).
+thousands of closed chats, so a session keeps its facts as plain tuples, which the collector
+stops tracking (how few objects a closed chat holds: tests/test_benchmarks_smoke.py).
 """
 
 from __future__ import annotations
-
-import gc
-from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,11 +18,9 @@ from lcw_emulator import (
     Timeline,
     VariableType,
     VirtualClock,
-    Widget,
     WorkStream,
 )
 from lcw_emulator.context import ContextResolution, resolve_context
-from lcw_emulator.token_providers import static_token
 
 NOW = 1542622100
 DECLARED = (
@@ -48,44 +42,6 @@ VALUES = st.one_of(
     ),
     st.lists(st.integers(), max_size=2),
 )
-
-
-async def _closed_chat(org: Omnichannel, work_stream: WorkStream, token: str) -> Widget:
-    """The documentation's page: a provider set from lcw:ready, a chat started and closed."""
-    widget = org.widget(work_stream)
-
-    @widget.on("lcw:ready")
-    def handle_ready() -> None:
-        widget.sdk.setAuthTokenProvider(static_token(token))
-
-    await widget.load()
-    await widget.sdk.startChat()
-    await widget.sdk.closeChat()
-    return widget
-
-
-def _tracked() -> int:
-    for _ in range(3):  # a tuple is untracked once the collector has seen its items are
-        gc.collect()
-    return len(gc.get_objects())
-
-
-async def test_a_closed_chat_leaves_few_objects_for_the_collector(
-    contoso: WorkStream, sample_token: Any
-) -> None:
-    org = Omnichannel(clock=VirtualClock(start=NOW))
-    token = sample_token()
-    await _closed_chat(org, contoso, token)  # warm: the verified-token cache, interned names
-    before = _tracked()
-    widgets = [await _closed_chat(org, contoso, token) for _ in range(50)]
-    per_chat = (_tracked() - before) / len(widgets)
-    assert all(w.session and w.session.state is SessionState.CLOSED for w in widgets)
-    # 15 today. Eight are the emulator's: the widget, its SDK, its timeline (two), the
-    # session, pyee's two listener tables, and the one timeline entry that holds the
-    # context. Seven are the page's listener and provider closures. Before the session's
-    # history, resolved context and subscribers were packed, and pyee's lock and task set
-    # and the widget's session list went, it was 27.
-    assert per_chat < 16, per_chat
 
 
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
