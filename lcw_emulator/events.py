@@ -229,12 +229,19 @@ class Timeline:
 
     def _entry(self, start: int) -> TimelineEntry:
         at, kind, name, keys_then_values = self._flat[start : start + _STRIDE]
-        half = len(keys_then_values) // 2
         if not keys_then_values:
             return TimelineEntry(at, kind, name, _NO_DETAIL)
+        lists = 0
+        if len(keys_then_values) % 2:  # led by which values were lists: see record
+            lists, *rest = keys_then_values
+            keys_then_values = tuple(rest)
+        half = len(keys_then_values) // 2
         values = keys_then_values[half:]
-        if tuple in map(type, values):  # stored for lists: see record
-            values = [list(value) if type(value) is tuple else value for value in values]
+        if lists:
+            values = tuple(
+                list(value) if lists >> position & 1 else value
+                for position, value in enumerate(values)
+            )
         return TimelineEntry(
             at, kind, name, dict(zip(keys_then_values[:half], values, strict=True))
         )
@@ -269,17 +276,21 @@ class Timeline:
     ) -> None:
         """Append an entry; ``detail`` is copied, so the caller may reuse its mapping.
 
-        A detail is JSON-shaped: a sequence in it (a list or a tuple) reads back as a list.
+        A list in the detail is copied too: each read gives a new list with what it held.
         """
         # A flat tuple of the keys, then the values, is a third of a dict's size, and one that
         # holds only strings and numbers drops out of the garbage collector's sight. A list
-        # would keep it in sight, so a list value is kept as a tuple and read back as a list.
+        # would keep it in sight, so a list value is kept as a tuple, and the tuple is led by
+        # an int saying which values to read back as lists.
         if not detail:
             self._flat += (at, kind, name, ())
             return
-        values: Iterable[Any] = detail.values()
+        values = detail.values()
         if list in map(type, values):
-            values = [tuple(value) if type(value) is list else value for value in values]
+            lists = sum(1 << i for i, value in enumerate(values) if type(value) is list)
+            kept = [tuple(value) if type(value) is list else value for value in values]
+            self._flat += (at, kind, name, (lists, *detail, *kept))
+            return
         self._flat += (at, kind, name, (*detail, *values))
 
     def of_kind(self, kind: EntryKind) -> list[TimelineEntry]:

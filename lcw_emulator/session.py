@@ -8,7 +8,7 @@ service never needs to know a widget exists.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -41,8 +41,8 @@ class SessionState(enum.StrEnum):
         return self is SessionState.CLOSED
 
 
+# The converters take the packed form as well, which is what attrs.evolve hands over.
 def _packed(resolution: ContextResolution | PackedResolution) -> PackedResolution:
-    # attrs.evolve hands over the packed form it reads back.
     return resolution.pack() if isinstance(resolution, ContextResolution) else resolution
 
 
@@ -53,6 +53,19 @@ class StateChange:
     at: float
     state: SessionState
     reason: str
+
+
+def _packed_changes(
+    changes: Iterable[StateChange | tuple[float, str, str]],
+) -> tuple[tuple[float, str, str], ...]:
+    if not changes:
+        return ()
+    return tuple(
+        (change.at, change.state._value_, change.reason)
+        if isinstance(change, StateChange)
+        else change
+        for change in changes
+    )
 
 
 @attrs.frozen
@@ -100,13 +113,16 @@ class ChatSession:
     messages: tuple[ChatMessage, ...] = attrs.field(default=(), repr=False)
     # (at, state's value, reason) for each state entered: plain tuples, for the reason
     # PackedResolution gives. Read as ``history``.
-    _changes: tuple[tuple[float, str, str], ...] = attrs.field(init=False, default=(), repr=False)
+    _changes: tuple[tuple[float, str, str], ...] = attrs.field(
+        alias="history", default=(), converter=_packed_changes, repr=False
+    )
     _subscribers: tuple[Callable[[SessionUpdate], None], ...] = attrs.field(
-        init=False, default=(), repr=False
+        alias="subscribers", default=(), converter=tuple, repr=False
     )
 
     def __attrs_post_init__(self) -> None:
-        self._changes = ((self.clock.now(), self.state._value_, "chat started"),)
+        if not self._changes:
+            self._changes = ((self.clock.now(), self.state._value_, "chat started"),)
 
     @property
     def resolution(self) -> ContextResolution:
@@ -131,7 +147,7 @@ class ChatSession:
 
     @property
     def history(self) -> list[StateChange]:
-        """Every state the session entered, in order, with when and why."""
+        """Every state the session entered, in order, with when and why (a new list each read)."""
         return [StateChange(at, SessionState(state), why) for at, state, why in self._changes]
 
     @property

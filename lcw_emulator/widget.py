@@ -61,7 +61,10 @@ class ProactiveInvitation:
     in_new_window: bool
 
 
-_EMITTER_LOCK = threading.Lock()
+# pyee makes a lock per emitter; every widget shares this one. pyee holds it only to read or
+# change a listener table, and re-entrant, it lets a listener's own __hash__ or __eq__, which
+# run under it, touch another widget's listeners.
+_EMITTER_LOCK = threading.RLock()
 
 
 def _takes_event(handler: Callable[..., Any]) -> bool:
@@ -117,6 +120,23 @@ class Widget(AsyncIOEventEmitter):
     def _waiting(self, futures: set[asyncio.Future[Any]]) -> None:
         self._handler_futures = futures or None
 
+    # pyee's three readers of that set, which would otherwise make it for every widget (a
+    # test's teardown cancels every widget's listeners).
+    async def wait_for_complete(self) -> None:
+        """Wait until every async listener still running has finished."""
+        if self._handler_futures:
+            await super().wait_for_complete()
+
+    def cancel(self) -> None:
+        """Cancel every async listener still running."""
+        if self._handler_futures:
+            super().cancel()
+
+    @property
+    def complete(self) -> bool:
+        """True when no async listener is still running."""
+        return not self._handler_futures
+
     def __init__(
         self,
         service: OmnichannelService,
@@ -126,9 +146,7 @@ class Widget(AsyncIOEventEmitter):
         load_failure: str | None = None,
     ) -> None:
         super().__init__()
-        # pyee makes a lock per emitter; every widget shares one (the package runs on one
-        # event loop, and pyee holds its lock only briefly, never two at once).
-        self._lock = _EMITTER_LOCK
+        self._lock = _EMITTER_LOCK  # type: ignore[assignment]  # an RLock, see _EMITTER_LOCK
         self.service = service
         self.work_stream = service.add_work_stream(work_stream)
         self.clock = service.clock
@@ -156,7 +174,7 @@ class Widget(AsyncIOEventEmitter):
 
     @property
     def sessions(self) -> list[ChatSession]:
-        """Every chat this widget started, oldest first; the last is :attr:`session`."""
+        """Every chat this widget started, oldest first, the last :attr:`session` (a new list)."""
         current = [self.session] if self.session is not None else []
         return [*self._earlier_sessions, *current]
 

@@ -7,10 +7,14 @@ stops tracking (how few objects a closed chat holds: tests/test_benchmarks_smoke
 
 from __future__ import annotations
 
+import threading
+
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lcw_emulator import (
+    ChatSession,
     ContextVariable,
     EntryKind,
     Omnichannel,
@@ -75,13 +79,105 @@ async def test_a_session_reads_its_packed_facts_back_unchanged(
     assert org.sessions == [first, second]
 
 
-def test_a_detail_is_json_shaped_its_sequences_read_back_as_lists() -> None:
+def test_a_detail_reads_back_as_recorded_with_its_lists_copied() -> None:
     timeline = Timeline()
     keys = ["a", "b"]
-    timeline.record(1.0, EntryKind.NOTE, "noted", {"keys": keys, "pair": ("x", 1), "n": 2})
+    detail = {"keys": keys, "pair": ("x", 1), "n": 2, "nested": [["deep"]], "none": None}
+    timeline.record(1.0, EntryKind.NOTE, "noted", detail)
+    timeline.record(2.0, EntryKind.NOTE, "no lists", {"pair": ("y", 2)})
     keys.append("added by the caller afterwards")
-    [entry] = timeline
-    assert entry.detail == {"keys": ["a", "b"], "pair": ["x", 1], "n": 2}
-    assert type(entry.detail["keys"]) is list and type(entry.detail["pair"]) is list
-    entry.detail["keys"].append("changed by a reader")
+    first, second = timeline
+    assert first.detail == {
+        "keys": ["a", "b"],
+        "pair": ("x", 1),
+        "n": 2,
+        "nested": [["deep"]],
+        "none": None,
+    }
+    assert type(first.detail["keys"]) is list and type(first.detail["pair"]) is tuple
+    assert second.detail == {"pair": ("y", 2)}
+    first.detail["keys"].append("changed by a reader")
     assert timeline[0].detail["keys"] == ["a", "b"]
+
+
+async def test_an_evolved_or_rebuilt_session_keeps_its_history(
+    org: Omnichannel, clock: VirtualClock
+) -> None:
+    widget = org.widget(WorkStream(name="Open", context_variables=DECLARED))
+    await widget.load()
+    session = await widget.sdk.startChat(custom_context={"msdyn_page": "home"})
+    clock.advance(3)
+    session.accept("Alex")
+    clock.advance(2)
+    copy = attrs.evolve(session, id="copy")
+    assert copy.history == session.history and len(copy.history) == 2
+    assert copy.resolution == session.resolution and copy.context == {"msdyn_page": "home"}
+    rebuilt = ChatSession(
+        id="rebuilt",
+        work_stream=session.work_stream,
+        queue=session.queue,
+        clock=clock,
+        authenticated=False,
+        history=session.history,
+    )
+    assert rebuilt.history == session.history
+
+
+async def test_async_listeners_are_still_awaited_waited_for_and_cancelled(
+    org: Omnichannel, clock: VirtualClock
+) -> None:
+    widget = org.widget(WorkStream(name="Open"))
+    widget.cancel()
+    await widget.wait_for_complete()  # nothing running: returns at once
+    assert widget.complete
+    heard: list[str] = []
+
+    @widget.on("lcw:ready")
+    async def slow_ready() -> None:
+        await clock.sleep(5)
+        heard.append("ready")
+
+    await widget.load()  # waits for async lcw:ready listeners
+    assert heard == ["ready"] and widget.complete
+
+    @widget.on("lcw:onMinimize")
+    async def slow_minimize() -> None:
+        await clock.sleep(5)
+        heard.append("minimized")
+
+    widget.minimize()
+    assert not widget.complete
+    await widget.wait_for_complete()
+    assert heard == ["ready", "minimized"] and widget.complete
+
+    widget.minimize()
+    widget.cancel()
+    assert widget.complete
+    await clock.sleep(10)
+    assert heard == ["ready", "minimized"]
+
+
+def test_a_listener_whose_hash_touches_another_widget_does_not_deadlock(
+    org: Omnichannel,
+) -> None:
+    # Every widget shares pyee's lock, and pyee hashes a listener while holding it.
+    first, second = org.widget(WorkStream(name="A")), org.widget(WorkStream(name="B"))
+
+    class Listener:
+        def __hash__(self) -> int:
+            second.remove_all_listeners()
+            return 1
+
+        def __call__(self) -> None:
+            pass
+
+    added = threading.Event()
+
+    def add() -> None:
+        first.on("lcw:ready", Listener())
+        added.set()
+
+    thread = threading.Thread(target=add, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert added.is_set(), "adding the listener deadlocked on the shared lock"
