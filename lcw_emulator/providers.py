@@ -134,7 +134,8 @@ async def request_token(
     else:
         returned = result
     try:
-        token = await clock.wait_for(answer, timeout)
+        # A provider that called back at once (the usual kind) leaves nothing to wait for.
+        token = answer.result() if answer.done() else await clock.wait_for(answer, timeout)
     except asyncio.CancelledError:
         record(EntryKind.NOTE, "chat start cancelled while the provider worked", {})
         raise

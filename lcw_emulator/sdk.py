@@ -293,6 +293,8 @@ class LiveChatSDK:
         the keyword arguments are the same in Python spelling. customContext
         overrides whatever the context provider would give.
         """
+        if options is None and custom_context is None and in_new_window is None:
+            return self._call_async("startChat", {}, self._widget.start_chat, None)
         if options is not None and not isinstance(options, Mapping):
             raise SdkUsageError(
                 f"startChat: options must be an object, got {type(options).__name__}"

@@ -275,9 +275,10 @@ class Widget(AsyncIOEventEmitter):
             self.sdk.fail_queued(error)
             raise error
         self.state = WidgetState.READY
-        before = set(self._handler_futures or ())
+        before = set(self._handler_futures) if self._handler_futures else ()
         self.fire(LcwEvent.READY)
-        started = set(self._handler_futures or ()) - before
+        # The async lcw:ready listeners this firing started (none, for most pages).
+        started = self._handler_futures and self._handler_futures.difference(before)
         self.sdk.replay_queued()
         if started:
             await asyncio.wait(started)
