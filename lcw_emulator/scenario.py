@@ -451,6 +451,8 @@ class EventPattern:
             raise ValueError("an event pattern needs a name or a note, not both")
         if self.name is not None and self.name not in TIMELINE_NAMES:
             raise ValueError(_unknown_name(self.name))
+        if self.note is not None and not _notes_containing(self.note):
+            raise ValueError(_unknown_note(self.note))
         if self.name in LCW_EVENTS and self.detail is not None:
             problem = unknown_detail_keys(self.name, self.detail)
             if problem:
@@ -1246,6 +1248,9 @@ class _Reader:
         name = self.string(item["name"], f"{where}.name") if "name" in item else None
         if name is not None and name not in TIMELINE_NAMES:
             raise self.fail(f"{where}: {_unknown_name(name)}")
+        note = self.string(item["note"], f"{where}.note") if "note" in item else None
+        if note is not None and not _notes_containing(note):
+            raise self.fail(f"{where}: {_unknown_note(note)}")
         if "note" in item and "detail" in item:
             raise self.fail(f"{where}: a note has no detail to match")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
@@ -1255,7 +1260,7 @@ class _Reader:
                 raise self.fail(f"{where}.detail: {problem}")
         return EventPattern(
             name=name,
-            note=self.string(item["note"], f"{where}.note") if "note" in item else None,
+            note=note,
             detail=detail,
             at=self.number(item["at"], f"{where}.at") if "at" in item else None,
         )
@@ -1272,6 +1277,19 @@ def _unknown_name(name: str) -> str:
     if close:
         return f"{text} (did you mean {close[0]!r}?)"
     return f'{text} (docs/scenarios.md, "What the timeline records", lists them)'
+
+
+def _notes_containing(text: str) -> list[str]:
+    return [note for note in ENTRY_NAMES[EntryKind.NOTE] if text in note]
+
+
+def _unknown_note(text: str) -> str:
+    """Why a note pattern ``text`` cannot match (no note the emulator writes contains it)."""
+    problem = f"no note the timeline records contains {text!r}"
+    close = difflib.get_close_matches(text, sorted(ENTRY_NAMES[EntryKind.NOTE]), n=1, cutoff=0.5)
+    if close:
+        return f"{problem} (did you mean {close[0]!r}?)"
+    return f'{problem} (docs/scenarios.md, "What the timeline records", lists the notes)'
 
 
 def _kind(value: object) -> str:

@@ -64,6 +64,31 @@ def test_a_misspelt_entry_name_is_refused_with_file_and_step(
     assert hint in message
 
 
+@pytest.mark.parametrize("verb", ["never", "events"])
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("calback ignored", "(did you mean 'callback ignored'?)"),
+        ("xyzzy", '(docs/scenarios.md, "What the timeline records", lists the notes)'),
+    ],
+)
+def test_note_text_that_no_note_contains_is_refused(verb: str, text: str, hint: str) -> None:
+    # A never check on it would hold whatever the widget noted.
+    message = refusal(STARTED + f'[[steps]]\nexpect = "{verb}"\nevents = [{{ note = "{text}" }}]\n')
+    assert message == (
+        f"test.toml: step 4 (expect {verb}): events[1]: "
+        f"no note the timeline records contains {text!r} {hint}"
+    ), message
+    with pytest.raises(ValueError, match="no note the timeline records contains"):
+        EventPattern(note=text)
+
+
+def test_part_of_any_note_is_accepted() -> None:
+    for note in ENTRY_NAMES[EntryKind.NOTE]:
+        for text in (note, note[: len(note) // 2], note.split()[-1]):
+            assert EventPattern(note=text).note == text
+
+
 def test_every_name_the_timeline_records_is_accepted() -> None:
     names = ", ".join(f'"{name}"' for name in sorted(TIMELINE_NAMES))
     (_, _, _, never) = scenario(
