@@ -40,8 +40,8 @@ from .events import (
     EntryKind,
     Timeline,
     TimelineEntry,
+    detail_problem,
     typed_equal,
-    unknown_detail_keys,
 )
 from .key_source import PublicKeySource
 from .org import Omnichannel
@@ -118,7 +118,7 @@ class TimelineAssertions:
         """
         __tracebackhide__ = True  # a misspelt name or key is the test's line, not ours
         name = _event_name(event)
-        problem = unknown_detail_keys(name, detail)
+        problem = detail_problem(name, detail)
         if problem:
             raise ValueError(problem)
         return [e for e in self.timeline.events if e.matches(name, detail or None)]

@@ -20,11 +20,14 @@ __all__ = [
     "AVAILABILITY_FIELDS",
     "ENTRY_NAMES",
     "EVENT_DETAIL_KEYS",
+    "EVENT_DETAIL_TYPES",
     "LCW_EVENTS",
     "EntryKind",
     "LcwEvent",
     "Timeline",
     "TimelineEntry",
+    "detail_problem",
+    "json_type",
     "typed_equal",
     "typed_subset",
     "unknown_detail_keys",
@@ -63,16 +66,55 @@ AVAILABILITY_FIELDS = (
     "averageWaitTime",
 )
 
-# The keys each event's detail may carry as the widget fires it (events not named carry none):
-# a check on a key an event never carries could never fail. tests/test_widget.py holds this
-# table to what the widget fires.
-EVENT_DETAIL_KEYS: Mapping[str, frozenset[str]] = types.MappingProxyType(
+# The JSON type of each key an event's detail may carry as the widget fires it (events not
+# named carry none): a check on a key an event never carries, or on a value of another type
+# (errorCode "3" for 3), could never match. tests/test_widget.py holds this table to what
+# the widget fires.
+EVENT_DETAIL_TYPES: Mapping[str, Mapping[str, str]] = types.MappingProxyType(
     {
-        LcwEvent.ERROR.value: frozenset({"errorCode", "errorDescription", "reason", "errorDetail"}),
-        LcwEvent.ON_MESSAGE_RECEIVED.value: frozenset({"messageType", "channelData", "text"}),
-        LcwEvent.GET_AGENT_AVAILABILITY.value: frozenset(AVAILABILITY_FIELDS),
+        LcwEvent.ERROR.value: {
+            "errorCode": "number",
+            "errorDescription": "string",
+            "reason": "string",
+            "errorDetail": "string",
+        },
+        LcwEvent.ON_MESSAGE_RECEIVED.value: {
+            "messageType": "string",
+            "channelData": "object",
+            "text": "string",
+        },
+        LcwEvent.GET_AGENT_AVAILABILITY.value: {
+            "queueId": "string",
+            "isQueueAvailable": "boolean",
+            "StartTimeOfNextOperatingHour": "string",
+            "EndTimeOfNextOperatingHour": "string",
+            "nexttransitiontime": "string",
+            "positionInQueue": "number",
+            "isAgentAvailable": "boolean",
+            "averageWaitTime": "number",
+        },
     }
 )
+EVENT_DETAIL_KEYS: Mapping[str, frozenset[str]] = types.MappingProxyType(
+    {event: frozenset(keys) for event, keys in EVENT_DETAIL_TYPES.items()}
+)
+
+
+def json_type(value: object) -> str:
+    """The JSON type ``value`` would have: string, number, boolean, object, array or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
 
 
 def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
@@ -90,6 +132,23 @@ def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     carries = f"its keys: {', '.join(sorted(known))}" if known else "it carries no detail"
     return f"{event} has no detail {', '.join(hints)}; {carries}"
+
+
+def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
+    """Why no ``event`` the widget fires can carry ``detail``: a key or a value's type."""
+    problem = unknown_detail_keys(event, detail)
+    if problem is not None:
+        return problem
+    declared = EVENT_DETAIL_TYPES.get(event, {})
+    for key, value in detail.items():
+        if json_type(value) != declared[key]:
+            expected, got = _a(declared[key]), _a(json_type(value))
+            return f"{event}'s {key} is {expected}, never {got} like {value!r}"[:200]
+    return None
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 class EntryKind(enum.StrEnum):

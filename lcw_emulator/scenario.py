@@ -57,7 +57,7 @@ from .events import (
     LCW_EVENTS,
     EntryKind,
     TimelineEntry,
-    unknown_detail_keys,
+    detail_problem,
 )
 from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
 from .session import SessionState
@@ -454,7 +454,7 @@ class EventPattern:
         if self.note is not None and not _notes_containing(self.note):
             raise ValueError(_unknown_note(self.note))
         if self.name in LCW_EVENTS and self.detail is not None:
-            problem = unknown_detail_keys(self.name, self.detail)
+            problem = detail_problem(self.name, self.detail)
             if problem:
                 raise ValueError(problem)
 
@@ -1255,7 +1255,7 @@ class _Reader:
             raise self.fail(f"{where}: a note has no detail to match")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
         if name in LCW_EVENTS and detail is not None:
-            problem = unknown_detail_keys(name, detail)
+            problem = detail_problem(name, detail)
             if problem:
                 raise self.fail(f"{where}.detail: {problem}")
         return EventPattern(

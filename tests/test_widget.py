@@ -22,7 +22,13 @@ from lcw_emulator import (
     WidgetNotReadyError,
     WorkStream,
 )
-from lcw_emulator.events import EVENT_DETAIL_KEYS, LCW_EVENTS, EntryKind
+from lcw_emulator.events import (
+    EVENT_DETAIL_KEYS,
+    EVENT_DETAIL_TYPES,
+    LCW_EVENTS,
+    EntryKind,
+    json_type,
+)
 from lcw_emulator.sdk import JAVASCRIPT_METHODS
 from lcw_emulator.token_providers import static_token
 
@@ -547,6 +553,8 @@ async def test_events_carry_exactly_the_detail_keys_the_table_lists(org: Omnicha
     seen: dict[str, set[str]] = {}
     for entry in [*widget.timeline.events, *failing.timeline.events]:  # keys it may carry
         seen.setdefault(entry.name, set()).update(entry.detail)
+        for key, value in entry.detail.items():  # and the JSON type of each
+            assert json_type(value) == EVENT_DETAIL_TYPES[entry.name][key], (entry.name, key)
     assert seen == {name: set(EVENT_DETAIL_KEYS.get(name, ())) for name in seen}
     assert set(EVENT_DETAIL_KEYS) <= set(seen)
 
