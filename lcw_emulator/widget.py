@@ -300,17 +300,19 @@ class Widget(AsyncIOEventEmitter):
     async def start_chat(self, custom_context: Mapping[str, object] | None = None) -> ChatSession:
         """Start a chat as ``startChat`` does (the SDK queues and records the call)."""
         self.fire(LcwEvent.START_CHAT)  # documented as fired whenever startChat() is called
+        if self.minimized:
+            # startChat shows the chat, so a minimised widget opens; one already open does not
+            # announce it again (the reference is silent on both).
+            self.maximize()
         return await self._join_or_start(custom_context)
 
     async def _join_or_start(self, custom_context: Mapping[str, object] | None) -> ChatSession:
         if self.session is not None and not self.session.state.is_final:
             self.record(EntryKind.NOTE, "chat already in progress", {"session": self.session.id})
-            self.maximize()
             return self.session
         if self._starting is not None:
             # A double click: the chat being started is the current chat, not a second one.
             self.record(EntryKind.NOTE, "chat already starting")
-            self.maximize()
             self._joiners += 1
             try:
                 return await asyncio.shield(self._starting)
