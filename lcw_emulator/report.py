@@ -168,13 +168,19 @@ def _failure(check: Check, result: ScenarioResult, paint: _Paint, color: bool) -
         f"  step {check.step}: {check.expectation}",
         f"    {paint('what went wrong:', 'red')} {check.problem}",
     ]
+    # An events or never check keeps the entries it looked at; the others, the lcw:* events.
+    label = (
+        "recorded by then"
+        if check.expectation.startswith(("expect events", "expect never"))
+        else "lcw:* events fired by then"
+    )
     if check.scope:
-        lines.append("    recorded by then:")
+        lines.append(f"    {label}:")
         lines.extend(
             f"    {render_entry(entry, result.start, color=color)}" for entry in check.scope
         )
     elif check.expectation.startswith("expect"):
-        lines.append("    recorded by then: nothing")
+        lines.append(f"    {label}: none")
     return lines
 
 

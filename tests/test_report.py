@@ -119,6 +119,25 @@ def test_a_failure_shows_the_step_the_expectation_and_what_was_recorded(tmp_path
     assert "2  expect events: lcw:ready, lcw:chatQueued  FAILED\n" in text
 
 
+def test_a_failed_state_check_says_it_shows_the_lcw_events(tmp_path: Path) -> None:
+    # Two SDK calls are queued, but a state check lists the lcw:* events, and there are none.
+    path = tmp_path / "queued.toml"
+    path.write_text(
+        f'workstream = "{SCENARIOS / "contoso.toml"}"\n'
+        "[providers.p]\ntoken = \"x\"\n"
+        '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "p"\n'
+        '[[steps]]\nexpect = "widget"\nauth_token_provider = true\n',
+        encoding="utf-8",
+    )
+    text = render_text(run_scenario(load_scenario(path)))
+    tail = text[text.index("\nFAIL  ") :].splitlines()
+    assert tail[-3:] == [
+        "  step 2: expect widget: auth_token_provider=true",
+        "    what went wrong: auth_token_provider is false, expected true",
+        "    lcw:* events fired by then: none",
+    ], text
+
+
 def test_render_entry() -> None:
     entry = result_of("documented_sample").timeline[0]
     assert render_entry(entry, entry.at - 1.5) == "    +1.500  event     lcw:ready"

@@ -100,7 +100,7 @@ def test_a_failing_expectation_exits_1_showing_step_expectation_and_events(
         '  step 4: expect session: queue="VIP"',
         '    what went wrong: queue is "General", expected "VIP"; '
         "chat-0001: queued at +0s (chat started)",
-        "    recorded by then:",
+        "    lcw:* events fired by then:",
         "        +0.000  event     lcw:ready",
         "        +0.000  event     lcw:startChat",
         "        +0.000  event     lcw:chatQueued",
