@@ -124,7 +124,7 @@ def test_a_failed_state_check_says_it_shows_the_lcw_events(tmp_path: Path) -> No
     path = tmp_path / "queued.toml"
     path.write_text(
         f'workstream = "{SCENARIOS / "contoso.toml"}"\n'
-        "[providers.p]\ntoken = \"x\"\n"
+        '[providers.p]\ntoken = "x"\n'
         '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "p"\n'
         '[[steps]]\nexpect = "widget"\nauth_token_provider = true\n',
         encoding="utf-8",
