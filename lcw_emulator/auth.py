@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import describe_instant
+from .errors import ErrorCode, LcwError
 
 __all__ = [
     "DEFAULT_ISSUER",
@@ -37,8 +38,10 @@ __all__ = [
     "KeyPair",
     "PublicKey",
     "TokenVerdict",
+    "describe_token",
     "load_public_keys",
     "mint_token",
+    "require_token",
     "time_claims",
     "validate_token",
 ]
@@ -730,6 +733,34 @@ def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float
     # Each chat session keeps its token's claims, and JSON decoding makes new strings for the
     # claim names of every token: interned, all sessions share one copy (~400 bytes a chat).
     return TokenVerdict({sys.intern(name): value for name, value in claims.items()})
+
+
+def describe_token(token: object) -> str:
+    """A short, safe rendering of what a provider handed over."""
+    if isinstance(token, str):
+        if len(token) <= 24:
+            return repr(token)
+        return f"{token[:16]}... ({len(token)} chars)"
+    return f"{type(token).__name__} {token!r}"[:60]
+
+
+def require_token(token: object) -> str:
+    """The token a provider called back with, or :class:`LcwError` code 3 when it gave none.
+
+    ``None``, a blank string and anything that is not a string are no token. ``verify``
+    applies the same rule, so it judges an empty token as a chat start does.
+    """
+    if token is None or (isinstance(token, str) and not token.strip()):
+        raise LcwError(
+            ErrorCode.NO_AUTH_TOKEN,
+            f"the provider called back with {describe_token(token)}: no token",
+        )
+    if not isinstance(token, str):
+        raise LcwError(
+            ErrorCode.NO_AUTH_TOKEN,
+            f"the provider called back with {describe_token(token)}; a token is a JWT string",
+        )
+    return token
 
 
 def time_claims(now: float, lifetime: float) -> dict[str, int]:

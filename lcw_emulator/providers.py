@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from .auth import describe_token, require_token
 from .clock import Clock
 from .errors import ErrorCode, LcwError
 from .events import EntryKind
@@ -32,15 +33,6 @@ AuthTokenCallback = Callable[..., None]
 AuthTokenProvider = Callable[[AuthTokenCallback], object]
 ContextProvider = Callable[[], object]
 Recorder = Callable[[EntryKind, str, Mapping[str, Any]], None]
-
-
-def describe_token(token: object) -> str:
-    """A short, safe rendering of what a provider handed over."""
-    if isinstance(token, str):
-        if len(token) <= 24:
-            return repr(token)
-        return f"{token[:16]}... ({len(token)} chars)"
-    return f"{type(token).__name__} {token!r}"[:60]
 
 
 def _failure(exc: BaseException) -> str:
@@ -154,25 +146,6 @@ async def request_token(
             f"the provider did not call back within {timeout:g} s{hint}",
         ) from None
     return require_token(token)
-
-
-def require_token(token: object) -> str:
-    """The token a provider called back with, or :class:`LcwError` code 3 when it gave none.
-
-    ``None``, a blank string and anything that is not a string are no token. ``verify``
-    applies the same rule, so it judges an empty token as a chat start does.
-    """
-    if token is None or (isinstance(token, str) and not token.strip()):
-        raise LcwError(
-            ErrorCode.NO_AUTH_TOKEN,
-            f"the provider called back with {describe_token(token)}: no token",
-        )
-    if not isinstance(token, str):
-        raise LcwError(
-            ErrorCode.NO_AUTH_TOKEN,
-            f"the provider called back with {describe_token(token)}; a token is a JWT string",
-        )
-    return token
 
 
 def _context_provider_raised(exc: BaseException) -> LcwError:

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 
 import attrs
 
-from .auth import PublicKey, TokenVerdict, validate_token
+from .auth import PublicKey, TokenVerdict, require_token, validate_token
 from .clock import Clock, RealClock
 from .context import ContextRefusal, ContextResolution, parse_lwicontexts, resolve_context
 from .errors import ErrorCode, LcwError, RateLimitedError
@@ -135,6 +135,19 @@ class OmnichannelService:
             auth, kid=token_kid(token), clock=self.clock, record=record
         )
 
+    async def judge(self, work_stream: WorkStream, token: object) -> TokenJudgement:
+        """Judge ``token`` for ``work_stream`` now, exactly as a chat start would.
+
+        As a chat start does, it takes no token as code 3 and fetches the keys behind a public
+        key URL first (a fetch that fails is code 4), then calls :meth:`judge_token`.
+        """
+        try:
+            token = require_token(token)
+            keys = await self.public_keys(work_stream, token)
+        except LcwError as error:
+            return TokenJudgement.refusal(error)
+        return self.judge_token(work_stream, token, keys=keys)
+
     def judge_token(
         self,
         work_stream: WorkStream,
@@ -142,15 +155,26 @@ class OmnichannelService:
         *,
         keys: tuple[PublicKey, ...] | None = None,
     ) -> TokenJudgement:
-        """Judge ``token`` for ``work_stream`` now, exactly as a chat start would.
+        """Judge ``token`` for ``work_stream`` now, as a chat start would, with keys at hand.
 
-        ``keys`` (fetched by :meth:`public_keys`) replace the work stream's own keys.
+        ``keys`` (fetched by :meth:`public_keys`) replace the work stream's own keys; a work
+        stream with a public key URL needs them (:meth:`judge` fetches them itself).
         """
         if work_stream.auth is None:
             verdict = TokenVerdict.refuse(
                 "token", f"work stream {work_stream.name!r} has no chat authentication settings"
             )
             return _refused(verdict)
+        if keys is None and work_stream.auth.public_key_url is not None:
+            raise ValueError(
+                f"work stream {work_stream.name!r} takes its keys from "
+                f"{work_stream.auth.public_key_url}: await judge(work_stream, token), which "
+                "fetches them, or pass keys=await public_keys(work_stream, token)"
+            )
+        try:
+            token = require_token(token)
+        except LcwError as error:
+            return TokenJudgement.refusal(error)
         settings = work_stream.auth if keys is None else attrs.evolve(work_stream.auth, keys=keys)
         verdict = validate_token(token, settings, self.clock.now())
         if verdict.claims is None:

@@ -299,3 +299,32 @@ def test_verify_refuses_as_a_chat_start_when_nobody_serves_the_keys(
     assert report["reason"] == refused.value.reason
     assert report["reason"].startswith(f"the public key URL {url} could not be fetched")
     assert report["claim"] is None and report["claims"] is None and report["context"] == {}
+
+
+async def test_judge_fetches_the_keys_and_judge_token_says_it_needs_them(
+    clock: VirtualClock, demo_keys: KeyPair
+) -> None:
+    # A token service's own test: the Python API answers as a chat start and as verify do.
+    source = StaticKeySource(demo_keys.public_keys(with_kid=True))
+    org = Omnichannel(clock=clock, key_source=source)
+    work_stream = url_work_stream("https://keys.invalid/jwks.json")
+    token = demo_keys.mint(
+        {"sub": "contact-1", "iss": "tokens.example", "iat": START, "exp": START + 60},
+        with_kid=True,
+    )
+    judgement = await org.judge(work_stream, token)
+    assert judgement.valid and source.requests == 1
+    with pytest.raises(ValueError, match=r"takes its keys from https://keys\.invalid/jwks\.json"):
+        org.judge_token(work_stream, token)
+    keys = await org.public_keys(work_stream, token)
+    assert org.judge_token(work_stream, token, keys=keys) == judgement
+
+
+@pytest.mark.parametrize("token", [None, "", "   ", 42])
+async def test_no_token_is_code_3_from_judge_and_judge_token_as_from_a_chat_start(
+    org: Omnichannel, contoso: WorkStream, token: object
+) -> None:
+    for judgement in (await org.judge(contoso, token), org.judge_token(contoso, token)):
+        assert judgement.error is not None and judgement.error.code is ErrorCode.NO_AUTH_TOKEN
+        assert judgement.error.reason is not None
+        assert judgement.error.reason.startswith("the provider called back with")

@@ -107,6 +107,12 @@ def test_human_output(capsys: pytest.CaptureFixture[str], sample_token: Callable
     assert code == 1
     assert "lcw:error 4: Auth token provider provided invalid token" in out
     assert "reason:" in out
+    for token, why in (
+        (sample_token({}), "lwicontexts is empty"),
+        (sample_token(lwicontexts=...), "the token has no lwicontexts"),
+    ):
+        code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+        assert code == 0 and f"  context: (none: {why})" in out, out
 
 
 def test_token_from_file_and_stdin(

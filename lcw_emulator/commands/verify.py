@@ -9,8 +9,6 @@ import time
 
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, javascript_text
-from ..errors import LcwError
-from ..providers import require_token
 from ..service import OmnichannelService, TokenJudgement
 from ._common import (
     EXIT_FAILED,
@@ -57,15 +55,9 @@ def run(args: argparse.Namespace) -> int:
     text = read_text_argument(args.token, "the token")
     at = args.at if args.at is not None else time.time()
     service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
-    try:
-        # In the order of a chat start: the provider's answer, then the public key URL.
-        # "null" is JSON null, what `jq .token` prints when the service sent no token.
-        token = require_token(None if text.strip() == "null" else text)
-        keys = asyncio.run(service.public_keys(work_stream, token))
-    except LcwError as exc:
-        judgement = TokenJudgement.refusal(exc)
-    else:
-        judgement = service.judge_token(work_stream, token, keys=keys)
+    # "null" is JSON null, what `jq .token` prints when the service sent no token.
+    token = None if text.strip() == "null" else text
+    judgement = asyncio.run(service.judge(work_stream, token))
     if args.json:
         print(json.dumps(judgement.to_dict(), indent=2, sort_keys=True, default=str))
     else:
@@ -96,7 +88,8 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     for dropped in judgement.resolution.dropped:
         lines.append(f"  dropped: {dropped.key}: {dropped.reason}")
     if not judgement.resolution.variables and not judgement.resolution.dropped:
-        lines.append("  context: (none: the token has no lwicontexts)")
+        why = "lwicontexts is empty" if "lwicontexts" in claims else "the token has no lwicontexts"
+        lines.append(f"  context: (none: {why})")
     return "\n".join(lines)
 
 
