@@ -252,6 +252,12 @@ class ChatAuthSettings:
     public_key_url: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.public_key_url is not None and not self.public_key_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(
+                f"public_key_url must be an http:// or https:// URL, got {self.public_key_url!r}"
+            )
         unknown = [alg for alg in self.algorithms if alg not in SUPPORTED_ALGORITHMS]
         if not self.algorithms or unknown:
             raise ValueError(
@@ -276,6 +282,11 @@ class ChatAuthSettings:
                 "provider timeout must be a finite number of seconds above 0, "
                 f"got {self.provider_timeout!r}"
             )
+        # Settings no token could pass, refused here rather than blamed on every token.
+        if self.issuer is not None and not self.issuer.strip():
+            raise ValueError("issuer must name the issuer (the token's iss), or be left out")
+        if self.max_token_bytes <= 0:
+            raise ValueError(f"max_token_bytes must be above 0, got {self.max_token_bytes}")
 
 
 @attrs.frozen

@@ -279,6 +279,9 @@ class _Reader:
         algorithms = table.get("algorithms", ["RS256"])
         if not isinstance(algorithms, list) or not all(isinstance(a, str) for a in algorithms):
             raise self.fail('[auth].algorithms must be a list of strings, like ["RS256"]')
+        if "public_key" in table and "public_key_url" in table:
+            # A chat start takes the URL's keys only, so the file's would be silently unused.
+            raise self.fail("[auth]: give public_key or public_key_url, not both")
         keys: tuple[PublicKey, ...] = ()
         if "public_key" in table:
             keys = self.public_keys(self.typed(table, "public_key", str, "[auth]"))
@@ -301,6 +304,8 @@ class _Reader:
                 if "public_key_url" in table
                 else None,
             )
+        except ConfigurationError:
+            raise  # a field of the wrong type, already saying which
         except ValueError as exc:
             raise self.fail(f"[auth]: {exc}") from None
 

@@ -121,6 +121,18 @@ def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
         ),
         ('name = "x"\n[queue]\naverage_wait_minutes = -nan', "must be a finite number"),
         ('name = "x"\n[auth]\nsecrte = "s"', "unknown key 'secrte'"),
+        # Settings no token could pass: refused here, not blamed on every token.
+        ('name = "x"\n[auth]\npublic_key_url = "https://k"\nissuer = " "', "issuer must name"),
+        (
+            'name = "x"\n[auth]\npublic_key_url = "https://k"\nmax_token_bytes = 0',
+            "max_token_bytes must be above 0, got 0",
+        ),
+        ('name = "x"\n[auth]\npublic_key_url = ""', "must be an http:// or https:// URL"),
+        ('name = "x"\n[auth]\npublic_key_url = "ftp://k"', "must be an http:// or https://"),
+        (
+            'name = "x"\n[auth]\npublic_key_url = "https://k"\npublic_key = "k.pem"',
+            "give public_key or public_key_url, not both",
+        ),
         (
             'name = "x"\n[[routing_rules]]\nvariable = "a"\nequals = 1\nqueue = "Nope"',
             "unknown queue 'Nope'",
@@ -141,6 +153,20 @@ def test_bad_files_say_what_is_wrong(text: str, why: str, tmp_path: Path) -> Non
         WorkStream.from_toml(path)
     assert why in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "why"),
+    [("secret = 5", "[auth].secret"), ("leeway = inf", "[auth].leeway"), ("issuer = 1", "issuer")],
+)
+def test_a_field_of_the_wrong_type_names_the_file_once(
+    field: str, why: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, f'name = "x"\n[auth]\nalgorithms = ["HS256"]\n{field}')
+    with pytest.raises(ConfigurationError) as caught:
+        WorkStream.from_toml(path)
+    message = str(caught.value)
+    assert message.count(str(path)) == 1 and why in message, message
 
 
 def test_missing_file(tmp_path: Path) -> None:
