@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import describe_instant
+from .context import json_integer
 from .errors import ErrorCode, LcwError
 
 __all__ = [
@@ -202,6 +203,9 @@ def _for_another_use(entry: object) -> bool:
     return isinstance(use, str) and bool(use.strip()) and use != "sig"
 
 
+_PEM_BLOCK = re.compile(r"-----BEGIN [^-]+-----.*?-----END [^-]+-----", re.DOTALL)
+
+
 def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     """Read the public key endpoint's answer in any accepted form.
 
@@ -212,7 +216,14 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     # A byte order mark is the endpoint's text encoding, not the document (.NET strips it).
     stripped = text.lstrip("\ufeff").strip()
     if stripped.startswith("-----BEGIN"):
-        return (PublicKey(_load_pem(stripped, "PEM public key")),)
+        # Several PEM keys one after another are several keys, none with a kid.
+        blocks = _PEM_BLOCK.findall(stripped) or [stripped]
+        return tuple(
+            PublicKey(
+                _load_pem(block, f"PEM public key {i}" if len(blocks) > 1 else "PEM public key")
+            )
+            for i, block in enumerate(blocks, start=1)
+        )
     try:
         document = _STRICT_JSON.decode(stripped)
     except _NotJson as exc:
@@ -311,12 +322,27 @@ class TokenVerdict:
 _INFINITIES = (math.inf, -math.inf)
 
 
+def _shown(value: object) -> str:
+    """A claim's value as the JSON it came from: null, true, a string "...", an object."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str):
+        shown = json.dumps(value, ensure_ascii=False)
+        if len(shown) > 40:
+            shown = shown[:36] + '..."'
+        return f"a string {shown}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return repr(value)[:40]
+
+
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
     """The claim as seconds, or a refusal reason."""
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        kind = "a string" if isinstance(value, str) else type(value).__name__
-        return f"{name} must be a NumericDate (seconds since the epoch), got {kind} {value!r}"
+        return f"{name} must be a NumericDate (seconds since the epoch), got {_shown(value)}"
     if value != value or value in _INFINITIES:
         return f"{name} must be a finite number"
     if abs(value) >= _MILLISECONDS_THRESHOLD:
@@ -344,14 +370,18 @@ def _canonical_base64url(segment: str) -> bool:
     return _BASE64URL_ALPHABET.index(segment[-1]) % (1 << unused_bits) == 0
 
 
-def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings, now: float) -> Any:
+def _select_keys(
+    header: Mapping[str, Any], alg: str, settings: ChatAuthSettings, now: float
+) -> tuple[Any, ...] | TokenVerdict:
+    # The keys to try, in order. Keys without a kid are all tried, as .NET's token handler
+    # tries every signing key for a token that names none (the reference is silent).
     if alg in _SYMMETRIC:
-        return settings.secret
+        return (settings.secret,)
     if not settings.keys:
         return TokenVerdict.refuse("kid", "the work stream has no public key loaded")
     identified = [key for key in settings.keys if key.kid is not None]
     if not identified:
-        return settings.keys[0].key
+        return tuple(key.key for key in settings.keys)
     kid = header.get("kid")
     known = ", ".join(repr(key.kid) for key in identified)
     if kid is None:
@@ -369,7 +399,7 @@ def _select_key(header: Mapping[str, Any], alg: str, settings: ChatAuthSettings,
             f"public key {kid!r} expired at {describe_instant(match.expiry)}; "
             f"now is {describe_instant(now)}",
         )
-    return match.key
+    return (match.key,)
 
 
 _CRIT_REFUSAL = (
@@ -450,7 +480,7 @@ def _refuse_constant(constant: str) -> Any:
 # (and so PyJWT) is lenient: UTF-8 only, no byte order mark, no NaN or Infinity, no lone
 # surrogate escape, at most 64 levels deep. One decoder for every call: json.loads with a
 # keyword builds a new one each time.
-_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
 MAX_JSON_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -556,8 +586,10 @@ def _verified_claims(token: str, header: dict[str, Any], key: Any) -> dict[str, 
     return claims
 
 
-def _judge_header(header: Mapping[str, Any], settings: ChatAuthSettings, now: float) -> Any:
-    """The key to verify the signature with, or the verdict refusing the header."""
+def _judge_header(
+    header: Mapping[str, Any], settings: ChatAuthSettings, now: float
+) -> tuple[Any, ...] | TokenVerdict:
+    """The keys to verify the signature with, in order, or the verdict refusing the header."""
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
         return TokenVerdict.refuse("alg", "the token header names no algorithm (alg)")
@@ -570,7 +602,7 @@ def _judge_header(header: Mapping[str, Any], settings: ChatAuthSettings, now: fl
         )
     if "crit" in header:
         return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} (crit: {header['crit']!r})")
-    return _select_key(header, alg, settings, now)
+    return _select_keys(header, alg, settings, now)
 
 
 def _claims_in_one_parse(
@@ -592,18 +624,22 @@ def _claims_in_one_parse(
         return None
     if not isinstance(header, dict):
         return None
-    key = _judge_header(header, settings, now)
-    if isinstance(key, TokenVerdict):
+    keys = _judge_header(header, settings, now)
+    if isinstance(keys, TokenVerdict):
         return None
-    try:
-        decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
-        claims = _strict_json(decoded["payload"])
-    except (jwt.PyJWTError, ValueError, RecursionError):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    _remember(token, header, claims, key)
-    return claims
+    for key in keys:
+        try:
+            decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
+            claims = _strict_json(decoded["payload"])
+        except jwt.InvalidSignatureError:
+            continue  # perhaps the next key's
+        except (jwt.PyJWTError, ValueError, RecursionError):
+            return None
+        if not isinstance(claims, dict):
+            return None
+        _remember(token, header, claims, key)
+        return claims
+    return None
 
 
 def validate_token(token: object, settings: ChatAuthSettings, now: float) -> TokenVerdict:
@@ -619,10 +655,10 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
     known = _remembered(token)
     if known is not None:
         # Accepted before, so it passes every rule that reads the token alone.
-        key = _judge_header(known.header, settings, now)
-        if isinstance(key, TokenVerdict):
-            return key
-        if any(seen is key for seen in known.keys):
+        keys = _judge_header(known.header, settings, now)
+        if isinstance(keys, TokenVerdict):
+            return keys
+        if any(seen is key for key in keys for seen in known.keys):
             return _judge_claims(known.claims_for_caller(), settings, now)
     parts = token.split(".")
     if len(parts) != 3:
@@ -674,19 +710,32 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
             # PyJWT refuses crit extensions it does not know before we see the header.
             return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} ({exc})")
         return TokenVerdict.refuse("header", f"cannot decode the token header: {exc}")
-    key = _judge_header(header, settings, now)
-    if isinstance(key, TokenVerdict):
-        return key
+    keys = _judge_header(header, settings, now)
+    if isinstance(keys, TokenVerdict):
+        return keys
+    for key in keys:
+        try:
+            claims = _verified_claims(token, header, key)
+        except jwt.InvalidSignatureError:
+            continue  # perhaps the next key's
+        except jwt.PyJWTError as exc:
+            return TokenVerdict.refuse("token", f"the token cannot be decoded: {exc}")
+        return _judge_claims(claims, settings, now)
     alg = header["alg"]
-    try:
-        claims = _verified_claims(token, header, key)
-    except jwt.InvalidSignatureError:
-        kid = header.get("kid")
-        which = f"the public key with kid {kid!r}" if kid else "the work stream's key"
-        return TokenVerdict.refuse("signature", f"the {alg} signature does not verify with {which}")
-    except jwt.PyJWTError as exc:
-        return TokenVerdict.refuse("token", f"the token cannot be decoded: {exc}")
-    return _judge_claims(claims, settings, now)
+    return TokenVerdict.refuse(
+        "signature", f"the {alg} signature does not verify with {_tried(header, keys, settings)}"
+    )
+
+
+def _tried(header: Mapping[str, Any], keys: tuple[Any, ...], settings: ChatAuthSettings) -> str:
+    """The keys a signature was checked with, as a refusal names them."""
+    if header.get("alg") in _SYMMETRIC:
+        return "the work stream's shared secret"
+    if any(key.kid is not None for key in settings.keys):  # chosen by the token's kid
+        return f"the public key with kid {header.get('kid')!r}"
+    if len(keys) > 1:
+        return f"any of the work stream's {len(keys)} public keys (none has a kid)"
+    return "the work stream's public key"
 
 
 def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float) -> TokenVerdict:
@@ -704,11 +753,13 @@ def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float
             )
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub.strip():
-        return TokenVerdict.refuse("sub", "sub must be a non-empty string (the contact's id)")
+        return TokenVerdict.refuse(
+            "sub", f"sub must be a non-empty string (the contact's id), got {_shown(sub)}"
+        )
     issuer = claims["iss"]
     if not isinstance(issuer, str) or not issuer.strip():
         return TokenVerdict.refuse(
-            "iss", f"iss must be a non-empty string (who issued the token), got {issuer!r}"[:200]
+            "iss", f"iss must be a non-empty string (who issued the token), got {_shown(issuer)}"
         )
     dates: dict[str, float] = {}
     for name in ("exp", "iat", "nbf"):
@@ -752,7 +803,10 @@ def describe_token(token: object) -> str:
         if len(token) <= 24:
             return repr(token)
         return f"{token[:16]}... ({len(token)} chars)"
-    return f"{type(token).__name__} {token!r}"[:60]
+    if token is None:
+        return "null"  # JavaScript's null or undefined, as the page gave it
+    shown = f"{type(token).__name__} {token!r}"
+    return shown if len(shown) <= 60 else f"{shown[:57]}..."
 
 
 def require_token(token: object) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "VariableType",
     "coerce",
     "javascript_text",
+    "json_integer",
     "parse_lwicontexts",
     "resolve_context",
 ]
@@ -164,8 +165,11 @@ def _describe(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{value!r}, not a finite number (NaN and Infinity are not JSON)"
+    if isinstance(value, float) and math.isinf(value):
+        # A literal such as 1e400 is valid JSON, read as Infinity; NaN is not JSON at all.
+        return "a number beyond a double (Infinity in JavaScript)"
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN, not a number JSON can carry"
     if isinstance(value, int) and not isinstance(value, bool) and _beyond_a_double(value):
         # Not str(value): Python refuses to print integers of more than 4,300 digits.
         return "a number beyond a double (Infinity in JavaScript)"
@@ -217,6 +221,28 @@ def _is_primitive(value: object) -> bool:
     return isinstance(value, str | bool)
 
 
+class _NotAJsonValue(ValueError):
+    def __init__(self, constant: str) -> None:
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _refuse_constant(constant: str) -> object:
+    raise _NotAJsonValue(constant)  # NaN, Infinity, -Infinity: Python's json takes them
+
+
+def json_integer(digits: str) -> int | float:
+    """A JSON integer as Python reads it, or infinity for one past any double.
+
+    Python refuses to read an integer of more than 4,300 digits; any of more than 400 is
+    beyond the largest double, and so Infinity to the page's JavaScript.
+    """
+    return math.inf if len(digits.lstrip("-")) > 400 else int(digits)
+
+
+_LWICONTEXTS_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
+
+
 def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRefusal:
     """Check the ``lwicontexts`` claim and return its key/values.
 
@@ -230,7 +256,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
             "(serialise the context object with JSON.stringify / json.dumps)"
         )
     try:
-        parsed = json.loads(claim)
+        parsed = _LWICONTEXTS_JSON.decode(claim)
+    except _NotAJsonValue as exc:
+        return ContextRefusal(f"lwicontexts is not valid JSON: {exc.constant} is not a JSON value")
     except ValueError as exc:
         return ContextRefusal(f"lwicontexts is not valid JSON: {exc}")
     except RecursionError:

@@ -59,6 +59,48 @@ def test_signature_by_another_key_is_refused(settings: ChatAuthSettings) -> None
     refused(judge(stranger.mint(CLAIMS), settings), "signature", "does not verify")
 
 
+def test_the_refusal_names_the_keys_the_signature_was_checked_with(
+    keys: KeyPair, settings: ChatAuthSettings
+) -> None:
+    stranger = KeyPair.generate(kid="contoso-2026")
+    # The work stream's one key has no kid, so the kid the token names is not what failed.
+    refused(
+        judge(stranger.mint(CLAIMS, with_kid=True), settings),
+        "signature",
+        "the RS256 signature does not verify with the work stream's public key",
+    )
+    by_kid = ChatAuthSettings(keys=keys.public_keys(with_kid=True), issuer="contosohelp.com")
+    forged = stranger.mint(CLAIMS, headers={"kid": "k1"})
+    refused(judge(forged, by_kid), "signature", "does not verify with the public key with kid 'k1'")
+    hs = ChatAuthSettings(algorithms=("HS256",), secret="s" * 32, issuer="contosohelp.com")
+    other = mint_token(CLAIMS, "t" * 32, algorithm="HS256")
+    refused(judge(other, hs), "signature", "does not verify with the work stream's shared secret")
+
+
+@pytest.mark.parametrize("form", ["jwks", "pem"])
+def test_every_key_without_a_kid_is_tried(form: str, keys: KeyPair) -> None:
+    # kid is optional in a JWKS; a token naming none is checked against each key in turn.
+    second, stranger = KeyPair.generate(), KeyPair.generate()
+    if form == "jwks":
+        jwks = [dict(pair.jwks()["keys"][0]) for pair in (keys, second)]
+        for jwk in jwks:
+            del jwk["kid"]
+        text = json.dumps({"keys": jwks})
+    else:
+        text = keys.public_pem + "\n" + second.public_pem
+    loaded = load_public_keys(text)
+    assert [key.kid for key in loaded] == [None, None]
+    both = ChatAuthSettings(keys=loaded, issuer="contosohelp.com")
+    for pair in (keys, second):
+        assert judge(pair.mint(CLAIMS), both).accepted
+        assert judge(pair.mint(CLAIMS), both).accepted  # and again, remembered
+    refused(
+        judge(stranger.mint(CLAIMS), both),
+        "signature",
+        "does not verify with any of the work stream's 2 public keys (none has a kid)",
+    )
+
+
 def test_tampered_payload_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
     header, _, signature = keys.mint(CLAIMS).split(".")
     changed = dict(CLAIMS, sub="someone-else")

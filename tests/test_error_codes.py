@@ -172,7 +172,11 @@ async def test_callback_at_exactly_the_timeout_is_in_time(
 
 @pytest.mark.parametrize(
     ("answer", "fragment"),
-    [(None, "None: no token"), ("", "'': no token"), (42, "int 42; a token is a JWT string")],
+    [
+        (None, "called back with null: no token"),
+        ("", "'': no token"),
+        (42, "int 42; a token is a JWT string"),
+    ],
 )
 async def test_code_3_provider_calls_back_with_nothing(
     answer: object, fragment: str, org: Omnichannel, contoso: WorkStream

@@ -743,6 +743,13 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
         "holds -Infinity",
     ),
     TokenCase("exp-overflowing", _raw_claims(f'"iat": {NOW - 60}, "exp": 1e400'), "exp", "finite"),
+    # More digits than Python reads as an int (4,300): still the exp claim's fault.
+    TokenCase(
+        "exp-5000-digits", _raw_claims(f'"iat": {NOW - 60}, "exp": {"9" * 5000}'), "exp", "finite"
+    ),
+    TokenCase("exp-null-shown-as-json", _claims(exp=None), "exp", "got null"),
+    TokenCase("exp-true-shown-as-json", _claims(exp=True), "exp", "got true"),
+    TokenCase("sub-a-number", _claims(sub=12345), "sub", "got 12345"),
     TokenCase(
         "header-nan",
         lambda f: f.raw(b'{"alg": "RS256", "typ": "JWT", "x5": NaN}', f.claims(), rsa=f.demo),
@@ -802,11 +809,31 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
     # null is one of JSON's (and JavaScript's) primitives: the token stands, the entry is
     # dropped, as the chat SDK deletes a custom context entry whose value is null.
     ok("lwicontexts-null-value", _context('{"msdyn_cartvalue": null}')),
+    # 1e400 and a 500-digit integer are valid JSON; no double holds them (JavaScript's
+    # Infinity), so the value is no primitive the page could have sent.
+    TokenCase(
+        "lwicontexts-overflowing-literal",
+        _context('{"msdyn_cartvalue": 1e400}'),
+        "lwicontexts",
+        "is a number beyond a double (Infinity in JavaScript)",
+    ),
+    TokenCase(
+        "lwicontexts-5000-digit-integer",
+        _context('{"msdyn_cartvalue": ' + "9" * 5000 + "}"),
+        "lwicontexts",
+        "is a number beyond a double (Infinity in JavaScript)",
+    ),
+    TokenCase(
+        "lwicontexts-infinity-literal",
+        _context('{"msdyn_cartvalue": -Infinity}'),
+        "lwicontexts",
+        "-Infinity is not a JSON value",
+    ),
     TokenCase(
         "lwicontexts-nan-value",
         _context('{"msdyn_cartvalue": NaN}'),
         "lwicontexts",
-        "not a finite number",
+        "NaN is not a JSON value",
     ),
     TokenCase(
         "lwicontexts-deeply-nested",
@@ -970,7 +997,9 @@ PROVIDER_CASES: tuple[ProviderCase, ...] = (
         "only takes the token passed to callback(token)",
         elapsed=10,
     ),
-    ProviderCase("answers-none", lambda f, c: answering_with(None), 3, "None: no token"),
+    ProviderCase(
+        "answers-none", lambda f, c: answering_with(None), 3, "called back with null: no token"
+    ),
     ProviderCase("answers-empty", lambda f, c: answering_with(""), 3, "with '': no token"),
     ProviderCase("answers-blank", lambda f, c: answering_with("   "), 3, "no token"),
     ProviderCase(
