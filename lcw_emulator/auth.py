@@ -680,10 +680,16 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         if stray is not None:
             # PyJWT crashes on a lone surrogate and decodes some strays leniently; a compact
             # JWS is base64url only (RFC 7515 section 7.1), as .NET's reader checks.
+            edges = (
+                "; the token starts or ends with whitespace (a trailing newline?), which the "
+                "widget hands over as the page gave it"
+                if token != token.strip()
+                else ""
+            )
             return TokenVerdict.refuse(
                 claim,
                 f"cannot decode the token {part}: {stray.group()!r} at position {stray.start()} "
-                "is not a base64url character (A-Z a-z 0-9 - _)",
+                f"is not a base64url character (A-Z a-z 0-9 - _){edges}",
             )
         if not _canonical_base64url(segment):
             # PyJWT refuses these too, but names every segment's failure as the header's.

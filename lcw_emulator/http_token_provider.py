@@ -45,10 +45,14 @@ class TokenEndpointError(Exception):
 
 
 def _token_from(response: httpx.Response, token_field: str) -> object:
-    """The token in a response: a JSON object's ``token_field``, a JSON string, or the text."""
+    """The token in a response: a JSON object's ``token_field``, a JSON string, or the text.
+
+    The text is taken as it is, as a page's ``response.text()`` takes it: a token service
+    that ends its answer with a newline gets the token refused, as the real widget would.
+    """
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
-        return response.text.strip()
+        return response.text
     try:
         body = response.json()
     except ValueError as exc:

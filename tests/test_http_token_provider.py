@@ -90,7 +90,7 @@ async def test_a_chat_starts_with_the_token_from_a_real_endpoint(
 @pytest.mark.parametrize(
     ("content_type", "body"),
     [
-        ("text/plain", "{token}\n"),
+        ("text/plain", "{token}"),
         ("application/jwt", "{token}"),
         ("application/json", '"{token}"'),
     ],
@@ -109,6 +109,25 @@ async def test_the_token_may_come_as_text_or_a_json_string(
     session = await widget.sdk.startChat()
     assert session.authenticated
     assert endpoint.requests[0].method == "GET"
+
+
+async def test_a_text_token_is_taken_as_the_page_takes_it_trailing_newline_too(
+    endpoint: LoopbackEndpoint,
+    widget: Widget,
+    clock: VirtualClock,
+    sample_token: Callable[..., str],
+) -> None:
+    # response.text() keeps a newline the token service ends its answer with.
+    endpoint.content_type = "text/plain"
+    endpoint.body = sample_token() + "\n"
+    widget.sdk.setAuthTokenProvider(http_token_provider(endpoint.url(), clock=clock, method="GET"))
+    with pytest.raises(LcwError) as refused:
+        await widget.sdk.startChat()
+    assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
+    assert refused.value.reason is not None and refused.value.reason.endswith(
+        "the token starts or ends with whitespace (a trailing newline?), which the widget "
+        "hands over as the page gave it"
+    )
 
 
 async def test_a_custom_token_field(
