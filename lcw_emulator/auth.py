@@ -715,6 +715,8 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         if "critical" in str(exc).lower():
             # PyJWT refuses crit extensions it does not know before we see the header.
             return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} ({exc})")
+        if "Key ID" in str(exc):  # PyJWT's words for a kid that is not a string
+            return TokenVerdict.refuse("kid", f"the header's kid must be a string ({exc})")
         return TokenVerdict.refuse("header", f"cannot decode the token header: {exc}")
     keys = _judge_header(header, settings, now)
     if isinstance(keys, TokenVerdict):
@@ -839,9 +841,16 @@ def time_claims(now: float, lifetime: float) -> dict[str, int]:
 
     Whole seconds, as token services write them: ``iat`` and ``nbf`` never after ``now``,
     ``exp`` never before ``now + lifetime``, so the token is valid for all of its lifetime.
+    Raises :class:`ValueError` when either is not a finite number of seconds.
     """
+    expires = now + lifetime
+    if not (math.isfinite(now) and math.isfinite(expires)):
+        raise ValueError(
+            f"a token minted at {now!r} s to live {lifetime!r} s expires at {expires!r} s, "
+            "which no NumericDate can hold"
+        )
     issued = math.floor(now)
-    return {"iat": issued, "nbf": issued, "exp": math.ceil(now + lifetime)}
+    return {"iat": issued, "nbf": issued, "exp": math.ceil(expires)}
 
 
 def mint_token(

@@ -87,7 +87,11 @@ def _claim_value(text: str) -> Any:
 
 def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
     """The payload ``token`` signs, from the parsed arguments."""
-    claims: dict[str, Any] = {"sub": args.sub, **time_claims(now, args.lifetime), "iss": args.iss}
+    try:
+        times = time_claims(now, args.lifetime)
+    except ValueError as exc:
+        raise UsageProblem(f"--at and --lifetime: {exc}") from None
+    claims: dict[str, Any] = {"sub": args.sub, **times, "iss": args.iss}
     context = _pairs(args.context, "--context")
     if context:
         claims["lwicontexts"] = json.dumps(dict(context))

@@ -540,8 +540,8 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
     TokenCase(
         "kid-not-a-string",
         lambda f: f.raw({"alg": "RS256", "kid": 2018}, f.claims(), rsa=f.demo),
-        "header",
-        "Key ID header parameter must be a string",
+        "kid",
+        "the header's kid must be a string (Key ID header parameter must be a string)",
         stream="keyring",
     ),
     ok("kid-of-current-key", lambda f: f.mint(kid="contoso-2018"), stream="keyring"),
