@@ -240,6 +240,16 @@ def lcw_token(
         **claims: Any,
     ) -> str:
         auth = lcw_workstream.auth
+        if auth is not None and auth.public_key_url is None and auth.keys:
+            ours = lcw_keys.private_key.public_key().public_numbers()
+            if all(key.key.public_numbers() != ours for key in auth.keys):
+                # Every chat would be refused on its signature, the token blamed.
+                raise ValueError(
+                    f"lcw_token signs with lcw_keys, a key work stream "
+                    f"{lcw_workstream.name!r} does not trust: override the lcw_keys fixture "
+                    "with the pair whose public key the work stream names (for example "
+                    "KeyPair.from_private_pem(Path('keys/private.pem').read_text()))"
+                )
         issuer = auth.issuer if auth is not None and auth.issuer is not None else DEFAULT_ISSUER
         payload: dict[str, Any] = {"sub": sub, "iss": issuer, **claims}
         tokens: list[str] = []

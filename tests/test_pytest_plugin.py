@@ -136,6 +136,37 @@ def test_the_marker_configures_work_stream_start_and_strictness(project: pytest.
     run(project).assert_outcomes(passed=5)
 
 
+def test_lcw_token_says_when_the_work_stream_does_not_trust_lcw_keys(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        """
+        from pathlib import Path
+
+        import pytest
+
+        from lcw_emulator import KeyPair
+
+        pytestmark = pytest.mark.lcw("contoso.toml", start=1542622100)
+
+        def test_the_default_keys(lcw_token):
+            with pytest.raises(ValueError, match="a key work stream 'Contoso help' does not trust"):
+                lcw_token()
+
+        class TestWithTheTrustedPair:
+            @pytest.fixture
+            def lcw_keys(self):
+                return KeyPair.from_private_pem(Path("keys/private.pem").read_text())
+
+            def test_a_chat_starts(self, lcw, lcw_token):
+                token = lcw_token(context={"msdyn_cartvalue": "5"})
+                lcw.sdk.setAuthTokenProvider(lambda callback: callback(token))
+                assert lcw.run(lcw.sdk.startChat).context["msdyn_cartvalue"] == 5
+        """
+    )
+    run(project).assert_outcomes(passed=2)
+
+
 def test_a_conftest_can_override_a_fixture(project: pytest.Pytester) -> None:
     project.makeconftest(
         """
