@@ -825,6 +825,8 @@ class ScenarioRun:
             case ExpectEvents():
                 origin, entries = self._scope(step.since)
                 problem, scope = _check_events(step, origin, entries), tuple(entries)
+                if problem is not None and step.since is not None:
+                    problem += self._before_since(step, origin, len(entries))
             case ExpectNever():
                 origin, entries = self._scope(step.since)
                 problem, scope = _check_never(step, origin, entries), tuple(entries)
@@ -843,6 +845,20 @@ class ScenarioRun:
         if problem is None:
             return Check(step.number, step.describe(), True)
         return Check(step.number, step.describe(), False, problem, scope)
+
+    def _before_since(self, step: ExpectEvents, origin: float, in_scope: int) -> str:
+        """Where a pattern that failed matched before ``since`` began, to say so."""
+        timeline = list(self.widget.timeline)
+        earlier, scoped = timeline[: len(timeline) - in_scope], timeline[len(timeline) - in_scope :]
+        for pattern in step.events:
+            if not any(pattern.matches(entry, origin) for entry in scoped):
+                hit = next((e for e in earlier if pattern.matches(e, origin)), None)
+                if hit is not None:
+                    return (
+                        f" (it happened at +{hit.at - self.start:g}s, before step {step.since}, "
+                        "where since starts looking)"
+                    )
+        return ""
 
     def _check_error(self, step: ExpectError) -> str | None:
         cls = getattr(errors, step.type) if step.type else LcwError
@@ -1014,6 +1030,10 @@ def _check_events(step: ExpectEvents, origin: float, entries: list[TimelineEntry
         )
         if found is None:
             after = f" after {matched[-1][0].describe()}" if matched else ""
+            wanted = step.events.count(pattern)
+            happened = sum(1 for entry in entries if pattern.matches(entry, origin))
+            if 0 < happened < wanted:
+                return f"{pattern.describe()} happened {happened} of the {wanted} times expected"
             earlier = any(pattern.matches(entry, origin) for entry in entries[:position])
             if earlier:
                 return f"{pattern.describe()} happened, but not{after} (order)"

@@ -442,3 +442,24 @@ def test_the_python_api_example_in_the_format_reference_passes(
     report = capsys.readouterr().out
     assert "FAILED" not in report, report
     assert report.rstrip().splitlines()[-1].startswith("PASS  (script)  my token service"), report
+
+
+def _problem(result: ScenarioResult) -> str | None:
+    [failed] = [check for check in result.checks if not check.passed]
+    return failed.problem
+
+
+def test_an_event_before_since_is_said_to_have_happened_before_it() -> None:
+    problem = _problem(
+        run(STARTED + '[[steps]]\nexpect = "events"\nsince = 3\nevents = ["lcw:ready"]\n')
+    )
+    assert problem == (
+        "lcw:ready did not happen (it happened at +0s, before step 3, where since starts looking)"
+    )
+
+
+def test_a_name_expected_twice_that_happened_once_says_how_many_times() -> None:
+    problem = _problem(
+        run(STARTED + '[[steps]]\nexpect = "events"\nevents = ["lcw:startChat", "lcw:startChat"]\n')
+    )
+    assert problem == "lcw:startChat happened 1 of the 2 times expected"
