@@ -199,7 +199,7 @@ class ProviderSpec:
     def describe(self) -> str:
         """Its name, then its kind unless ``answer`` and its delay: ``slow never after 5 s``."""
         parts = [self.name]
-        if self.kind != "answer":
+        if self.kind != "answer" and self.kind != self.name:
             parts.append(self.kind)
         if self.delay:
             parts.append(f"after {self.delay:g} s")
@@ -893,6 +893,11 @@ class _Reader:
         raise self.fail("workstream must be a file name or a [workstream] table")
 
     def start(self, value: object) -> float:
+        if isinstance(value, dt.date | dt.time) and not isinstance(value, dt.datetime):
+            raise self.fail(
+                f"start must be epoch seconds or an instant with a time zone, like "
+                f"2018-11-19T10:08:20Z; got the {type(value).__name__} {value.isoformat()}"
+            )
         if isinstance(value, dt.datetime):
             if value.tzinfo is None:
                 raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
@@ -1074,7 +1079,7 @@ class _Reader:
             verb = self.string(raw["do"], "do")
             verb = JS_NAMES.get(verb, verb)
             if verb not in ACTIONS:
-                raise self.fail(f"unknown action {raw['do']!r} (known: {', '.join(ACTIONS)})")
+                raise self.fail(f"unknown action {raw['do']!r}{_closest_action(verb)}")
             self.where = f"step {number} ({verb})"
             return self.action(
                 ACTIONS[verb], number, raw, providers, work_stream, default_key, default_kid
@@ -1195,7 +1200,8 @@ class _Reader:
             ):
                 arguments[key] = self.boolean(value, key)
         if cls is ExpectError and "code" not in arguments and "type" not in arguments:
-            raise self.fail("name the error: code = 1..8, or type = " + " | ".join(ERROR_TYPES))
+            codes = ", ".join(str(int(code)) for code in ErrorCode)
+            raise self.fail(f"name the error: code = {codes}, or type = " + " | ".join(ERROR_TYPES))
         if cls is ExpectContext and "values" in arguments and "includes" in arguments:
             raise self.fail("give values (the whole context) or includes (part of it), not both")
         if cls is ExpectContext and arguments.get("includes") == {}:
@@ -1277,6 +1283,19 @@ def _unknown_name(name: str) -> str:
     if close:
         return f"{text} (did you mean {close[0]!r}?)"
     return f'{text} (docs/scenarios.md, "What the timeline records", lists them)'
+
+
+def _closest_action(verb: str) -> str:
+    """A hint for an unknown action: the one meant, ignoring case and underscores, or the list."""
+    squashed = {name.replace("_", "").lower(): name for name in ACTIONS}
+    squashed.update({js.lower(): name for js, name in JS_NAMES.items()})
+    meant = squashed.get(verb.replace("_", "").lower())
+    if meant is None:
+        close = difflib.get_close_matches(verb.replace("_", "").lower(), list(squashed), n=1)
+        meant = squashed[close[0]] if close else None
+    if meant is not None:
+        return f" (did you mean {meant!r}?)"
+    return f" (known: {', '.join(ACTIONS)})"
 
 
 def _notes_containing(text: str) -> list[str]:

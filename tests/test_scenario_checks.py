@@ -463,3 +463,23 @@ def test_a_name_expected_twice_that_happened_once_says_how_many_times() -> None:
         run(STARTED + '[[steps]]\nexpect = "events"\nevents = ["lcw:startChat", "lcw:startChat"]\n')
     )
     assert problem == "lcw:startChat happened 1 of the 2 times expected"
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("startchat", "start_chat"),
+        ("sendMessage", "send_message"),
+        ("agent_accept", "agent_accepts"),
+    ],
+)
+def test_an_action_in_another_case_or_spelling_gets_a_did_you_mean(
+    written: str, meant: str
+) -> None:
+    message = refusal(HEAD + f'[[steps]]\ndo = "{written}"\n')
+    assert message.endswith(f"unknown action {written!r} (did you mean {meant!r}?)"), message
+
+
+def test_an_error_expectation_without_code_or_type_lists_the_documented_codes() -> None:
+    message = refusal(STARTED + '[[steps]]\nexpect = "error"\n')
+    assert "name the error: code = 1, 2, 3, 4, 7, 8, or type = " in message, message

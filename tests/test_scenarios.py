@@ -167,6 +167,13 @@ def test_start_takes_epoch_seconds_iso_text_or_a_toml_datetime() -> None:
     assert scenario(base + 'start = "2018-11-19T10:08:20Z"' + expect).start == 1542622100
     assert scenario(base + "start = 2018-11-19T10:08:20Z" + expect).start == 1542622100
     assert scenario(base + expect).start == 1_700_000_000
+    for value, kind in (("2024-03-01", "date 2024-03-01"), ("10:08:20", "time 10:08:20")):
+        with pytest.raises(ConfigurationError) as caught:
+            scenario(base + f"start = {value}" + expect)
+        assert str(caught.value).endswith(
+            "start must be epoch seconds or an instant with a time zone, like "
+            f"2018-11-19T10:08:20Z; got the {kind}"
+        )
 
 
 def test_relative_times() -> None:
