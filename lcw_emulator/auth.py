@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import describe_instant
-from .context import json_integer
+from .context import decode_json, json_integer
 from .errors import ErrorCode, LcwError
 
 __all__ = [
@@ -480,7 +480,8 @@ def _refuse_constant(constant: str) -> Any:
 # (and so PyJWT) is lenient: UTF-8 only, no byte order mark, no NaN or Infinity, no lone
 # surrogate escape, at most 64 levels deep. One decoder for every call: json.loads with a
 # keyword builds a new one each time.
-_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+_STRICT_LONG_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
 MAX_JSON_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -493,7 +494,7 @@ def _strict_json(data: bytes) -> Any:
         text = data.decode("utf-8")  # strict: UTF-16, UTF-32 and encoded surrogates fail
     except UnicodeDecodeError as exc:
         raise _NotJson(f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    value = _STRICT_JSON.decode(text)
+    value = decode_json(_STRICT_JSON, _STRICT_LONG_JSON, text)
     # Cheap tests first: a walk only for the rare text that could fail it.
     deep = text.count("{") + text.count("[") > MAX_JSON_DEPTH
     if deep or _SURROGATE_ESCAPE.search(text):

@@ -36,6 +36,7 @@ __all__ = [
     "ResolvedVariable",
     "VariableType",
     "coerce",
+    "decode_json",
     "javascript_text",
     "json_integer",
     "parse_lwicontexts",
@@ -240,7 +241,20 @@ def json_integer(digits: str) -> int | float:
     return math.inf if len(digits.lstrip("-")) > 400 else int(digits)
 
 
-_LWICONTEXTS_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
+_LWICONTEXTS_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+# The same, for the rare text with an integer longer than Python reads (a hook on every
+# integer would cost every chat start).
+_LWICONTEXTS_LONG_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
+
+
+def decode_json(decoder: json.JSONDecoder, long_ints: json.JSONDecoder, text: str) -> object:
+    """``decoder.decode(text)``, or ``long_ints``' for text holding an integer Python refuses."""
+    try:
+        return decoder.decode(text)
+    except ValueError as exc:
+        if "int_max_str_digits" not in str(exc):
+            raise
+    return long_ints.decode(text)
 
 
 def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRefusal:
@@ -256,7 +270,7 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
             "(serialise the context object with JSON.stringify / json.dumps)"
         )
     try:
-        parsed = _LWICONTEXTS_JSON.decode(claim)
+        parsed = decode_json(_LWICONTEXTS_JSON, _LWICONTEXTS_LONG_JSON, claim)
     except _NotAJsonValue as exc:
         return ContextRefusal(f"lwicontexts is not valid JSON: {exc.constant} is not a JSON value")
     except ValueError as exc:
