@@ -218,6 +218,11 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     if stripped.startswith("-----BEGIN"):
         # Several PEM keys one after another are several keys, none with a kid.
         blocks = _PEM_BLOCK.findall(stripped) or [stripped]
+        begun = stripped.count("-----BEGIN")
+        if begun != max(len(blocks), 1):
+            raise ValueError(
+                f"the PEM text begins {begun} blocks and ends {len(blocks)}: a key is cut short"
+            )
         return tuple(
             PublicKey(
                 _load_pem(block, f"PEM public key {i}" if len(blocks) > 1 else "PEM public key")
@@ -373,16 +378,17 @@ def _canonical_base64url(segment: str) -> bool:
 def _select_keys(
     header: Mapping[str, Any], alg: str, settings: ChatAuthSettings, now: float
 ) -> tuple[Any, ...] | TokenVerdict:
-    # The keys to try, in order. Keys without a kid are all tried, as .NET's token handler
-    # tries every signing key for a token that names none (the reference is silent).
+    # The keys to try, in order. A token naming no kid (or any kid, when no key has one) is
+    # tried with every key without a kid, as .NET's token handler tries every signing key
+    # for a token that names none (the reference is silent).
     if alg in _SYMMETRIC:
         return (settings.secret,)
     if not settings.keys:
         return TokenVerdict.refuse("kid", "the work stream has no public key loaded")
     identified = [key for key in settings.keys if key.kid is not None]
-    if not identified:
-        return tuple(key.key for key in settings.keys)
     kid = header.get("kid")
+    if not identified or (kid is None and len(identified) < len(settings.keys)):
+        return _unexpired(tuple(key for key in settings.keys if key.kid is None), now)
     known = ", ".join(repr(key.kid) for key in identified)
     if kid is None:
         return TokenVerdict.refuse(
@@ -400,6 +406,18 @@ def _select_keys(
             f"now is {describe_instant(now)}",
         )
     return (match.key,)
+
+
+def _unexpired(keys: tuple[PublicKey, ...], now: float) -> tuple[Any, ...] | TokenVerdict:
+    live = tuple(key.key for key in keys if key.expiry is None or now < key.expiry)
+    if live:
+        return live
+    last = max(key.expiry for key in keys if key.expiry is not None)
+    return TokenVerdict.refuse(
+        "kid",
+        f"every public key without a kid has expired, the last at {describe_instant(last)}; "
+        f"now is {describe_instant(now)}",
+    )
 
 
 _CRIT_REFUSAL = (
@@ -740,8 +758,9 @@ def _tried(header: Mapping[str, Any], keys: tuple[Any, ...], settings: ChatAuthS
     """The keys a signature was checked with, as a refusal names them."""
     if header.get("alg") in _SYMMETRIC:
         return "the work stream's shared secret"
-    if any(key.kid is not None for key in settings.keys):  # chosen by the token's kid
-        return f"the public key with kid {header.get('kid')!r}"
+    kid = header.get("kid")
+    if kid is not None and any(key.kid == kid for key in settings.keys):  # chosen by its kid
+        return f"the public key with kid {kid!r}"
     if len(keys) > 1:
         return f"any of the work stream's {len(keys)} public keys (none has a kid)"
     return "the work stream's public key"

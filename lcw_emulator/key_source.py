@@ -60,7 +60,7 @@ def token_kid(token: object) -> str | None:
         return None
     try:
         kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, RecursionError):  # a lone surrogate raises ValueError
         return None
     return kid if isinstance(kid, str) else None
 

@@ -824,9 +824,10 @@ class ScenarioRun:
         match step:
             case ExpectEvents():
                 origin, entries = self._scope(step.since)
-                problem, scope = _check_events(step, origin, entries), tuple(entries)
-                if problem is not None and step.since is not None:
-                    problem += self._before_since(step, origin, len(entries))
+                problem, missing = _check_events(step, origin, entries)
+                scope = tuple(entries)
+                if missing is not None and step.since is not None:
+                    problem = f"{problem}{self._before_since(missing, origin, len(entries))}"
             case ExpectNever():
                 origin, entries = self._scope(step.since)
                 problem, scope = _check_never(step, origin, entries), tuple(entries)
@@ -846,19 +847,14 @@ class ScenarioRun:
             return Check(step.number, step.describe(), True)
         return Check(step.number, step.describe(), False, problem, scope)
 
-    def _before_since(self, step: ExpectEvents, origin: float, in_scope: int) -> str:
-        """Where a pattern that failed matched before ``since`` began, to say so."""
+    def _before_since(self, missing: EventPattern, origin: float, in_scope: int) -> str:
+        """When the pattern an events check missed matched before its ``since``, say when."""
         timeline = list(self.widget.timeline)
-        earlier, scoped = timeline[: len(timeline) - in_scope], timeline[len(timeline) - in_scope :]
-        for pattern in step.events:
-            if not any(pattern.matches(entry, origin) for entry in scoped):
-                hit = next((e for e in earlier if pattern.matches(e, origin)), None)
-                if hit is not None:
-                    return (
-                        f" (it happened at +{hit.at - self.start:g}s, before step {step.since}, "
-                        "where since starts looking)"
-                    )
-        return ""
+        earlier = timeline[: len(timeline) - in_scope]
+        hit = next((entry for entry in earlier if missing.matches(entry, origin)), None)
+        if hit is None:
+            return ""
+        return f" ({missing.describe()} happened at +{hit.at - self.start:g}s, before since)"
 
     def _check_error(self, step: ExpectError) -> str | None:
         cls = getattr(errors, step.type) if step.type else LcwError
@@ -1020,7 +1016,10 @@ class ScenarioRun:
         return "; ".join(problems) or None
 
 
-def _check_events(step: ExpectEvents, origin: float, entries: list[TimelineEntry]) -> str | None:
+def _check_events(
+    step: ExpectEvents, origin: float, entries: list[TimelineEntry]
+) -> tuple[str | None, EventPattern | None]:
+    """What is wrong with ``entries`` for ``step``, and the pattern not found, if one was not."""
     position = 0
     matched: list[tuple[EventPattern, TimelineEntry]] = []
     for pattern in step.events:
@@ -1033,12 +1032,15 @@ def _check_events(step: ExpectEvents, origin: float, entries: list[TimelineEntry
             wanted = step.events.count(pattern)
             happened = sum(1 for entry in entries if pattern.matches(entry, origin))
             if 0 < happened < wanted:
-                return f"{pattern.describe()} happened {happened} of the {wanted} times expected"
+                return (
+                    f"{pattern.describe()} happened {happened} of the {wanted} times expected",
+                    pattern,
+                )
             earlier = any(pattern.matches(entry, origin) for entry in entries[:position])
             if earlier:
-                return f"{pattern.describe()} happened, but not{after} (order)"
+                return f"{pattern.describe()} happened, but not{after} (order)", None
             misses = _near_misses(pattern, entries, origin)
-            return f"{pattern.describe()} did not happen{after}{misses}"
+            return f"{pattern.describe()} did not happen{after}{misses}", pattern
         matched.append((pattern, entries[found]))
         position = found + 1
     if step.within is not None:
@@ -1046,9 +1048,10 @@ def _check_events(step: ExpectEvents, origin: float, entries: list[TimelineEntry
             if entry.at - origin > step.within + TIME_TOLERANCE:
                 return (
                     f"{pattern.describe()} happened at +{entry.at - origin:g}s, "
-                    f"later than within {step.within:g} s"
+                    f"later than within {step.within:g} s",
+                    None,
                 )
-    return None
+    return None, None
 
 
 def _check_never(step: ExpectNever, origin: float, entries: list[TimelineEntry]) -> str | None:

@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from lcw_emulator import ChatAuthSettings, KeyPair, VirtualClock, load_public_keys, mint_token
-from lcw_emulator.auth import TokenVerdict, validate_token
+from lcw_emulator.auth import PublicKey, TokenVerdict, validate_token
 from lcw_emulator.token_providers import minted_token
 
 NOW = 1542622100
@@ -99,6 +99,43 @@ def test_every_key_without_a_kid_is_tried(form: str, keys: KeyPair) -> None:
         "signature",
         "does not verify with any of the work stream's 2 public keys (none has a kid)",
     )
+
+
+def test_a_key_without_a_kid_past_its_expiry_verifies_nothing(keys: KeyPair) -> None:
+    current, old = KeyPair.generate(), keys
+    rotated = ChatAuthSettings(
+        keys=(
+            PublicKey(current.private_key.public_key()),
+            PublicKey(old.private_key.public_key(), expiry=NOW - 100),
+        ),
+        issuer="contosohelp.com",
+    )
+    assert judge(current.mint(CLAIMS), rotated).accepted
+    refused(judge(old.mint(CLAIMS), rotated), "signature", "the work stream's public key")
+    only_old = ChatAuthSettings(
+        keys=(PublicKey(old.private_key.public_key(), expiry=NOW - 100),), issuer="contosohelp.com"
+    )
+    refused(judge(old.mint(CLAIMS), only_old), "kid", "every public key without a kid has expired")
+
+
+def test_in_a_mixed_set_a_token_naming_no_kid_is_tried_with_the_keys_without_one(
+    keys: KeyPair,
+) -> None:
+    kid_less = KeyPair.generate()
+    mixed = ChatAuthSettings(
+        keys=(*keys.public_keys(with_kid=True), *kid_less.public_keys()),
+        issuer="contosohelp.com",
+    )
+    assert judge(kid_less.mint(CLAIMS), mixed).accepted
+    assert judge(keys.mint(CLAIMS, with_kid=True), mixed).accepted
+    # A kid still has to name its key: the kid-less key is no fallback for it.
+    refused(judge(kid_less.mint(CLAIMS, headers={"kid": "k1"}), mixed), "signature", "kid 'k1'")
+    refused(judge(kid_less.mint(CLAIMS, headers={"kid": "k9"}), mixed), "kid", "no public key")
+
+
+def test_a_pem_bundle_with_a_key_cut_short_is_refused(keys: KeyPair) -> None:
+    with pytest.raises(ValueError, match="begins 2 blocks and ends 1: a key is cut short"):
+        load_public_keys(keys.public_pem + "-----BEGIN PUBLIC KEY-----\nMIIB\n")
 
 
 def test_tampered_payload_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:

@@ -328,3 +328,13 @@ async def test_no_token_is_code_3_from_judge_and_judge_token_as_from_a_chat_star
         assert judgement.error is not None and judgement.error.code is ErrorCode.NO_AUTH_TOKEN
         assert judgement.error.reason is not None
         assert judgement.error.reason.startswith("the provider called back with")
+
+
+async def test_a_token_with_a_lone_surrogate_is_judged_not_a_crash(
+    clock: VirtualClock, demo_keys: KeyPair
+) -> None:
+    org = Omnichannel(clock=clock, key_source=StaticKeySource(demo_keys.public_keys(with_kid=True)))
+    judgement = await org.judge(
+        url_work_stream("https://keys.invalid/k"), "eyJhbGciOiJSUzI1NiJ9.e30.\ud800"
+    )
+    assert judgement.error is not None and judgement.error.code is ErrorCode.INVALID_AUTH_TOKEN

@@ -453,8 +453,17 @@ def test_an_event_before_since_is_said_to_have_happened_before_it() -> None:
     problem = _problem(
         run(STARTED + '[[steps]]\nexpect = "events"\nsince = 3\nevents = ["lcw:ready"]\n')
     )
+    assert problem == "lcw:ready did not happen (lcw:ready happened at +0s, before since)"
+    # The hint is about the pattern that was missed, wherever it sits in the list.
+    problem = _problem(
+        run(
+            STARTED
+            + '[[steps]]\nexpect = "events"\nsince = 3\n'
+            + 'events = ["lcw:startChat", "lcw:chatQueued", "lcw:ready"]\n'
+        )
+    )
     assert problem == (
-        "lcw:ready did not happen (it happened at +0s, before step 3, where since starts looking)"
+        "lcw:ready did not happen after lcw:chatQueued (lcw:ready happened at +0s, before since)"
     )
 
 
