@@ -268,8 +268,9 @@ class ChatAuthSettings:
     public_key_url: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.public_key_url is not None and not self.public_key_url.startswith(
-            ("http://", "https://")
+        if self.public_key_url is not None and not (
+            isinstance(self.public_key_url, str)
+            and self.public_key_url.lower().startswith(("http://", "https://"))
         ):
             raise ValueError(
                 f"public_key_url must be an http:// or https:// URL, got {self.public_key_url!r}"
@@ -299,7 +300,7 @@ class ChatAuthSettings:
                 f"got {self.provider_timeout!r}"
             )
         # Settings no token could pass, refused here rather than blamed on every token.
-        if self.issuer is not None and not self.issuer.strip():
+        if self.issuer is not None and not (isinstance(self.issuer, str) and self.issuer.strip()):
             raise ValueError("issuer must name the issuer (the token's iss), or be left out")
         if self.max_token_bytes <= 0:
             raise ValueError(f"max_token_bytes must be above 0, got {self.max_token_bytes}")
@@ -340,6 +341,8 @@ def _shown(value: object) -> str:
         return "an object"
     if isinstance(value, list):
         return "an array"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number beyond a double (Infinity in JavaScript)"
     return repr(value)[:40]
 
 

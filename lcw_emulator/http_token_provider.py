@@ -52,7 +52,7 @@ def _token_from(response: httpx.Response, token_field: str) -> object:
     """
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
-        return response.text
+        return response.text.removeprefix("\ufeff")  # fetch's text() drops a byte order mark
     try:
         body = response.json()
     except ValueError as exc:

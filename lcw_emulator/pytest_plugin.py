@@ -240,6 +240,12 @@ def lcw_token(
         **claims: Any,
     ) -> str:
         auth = lcw_workstream.auth
+        if auth is not None and "RS256" not in auth.algorithms:
+            raise ValueError(
+                f"lcw_token signs RS256 with lcw_keys, which work stream "
+                f"{lcw_workstream.name!r} does not allow ({', '.join(auth.algorithms)}): mint "
+                "with lcw_emulator.mint_token(claims, secret, algorithm=...) instead"
+            )
         if auth is not None and auth.public_key_url is None and auth.keys:
             ours = lcw_keys.private_key.public_key().public_numbers()
             if all(key.key.public_numbers() != ours for key in auth.keys):

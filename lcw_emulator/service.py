@@ -141,6 +141,8 @@ class OmnichannelService:
         As a chat start does, it takes no token as code 3 and fetches the keys behind a public
         key URL first (a fetch that fails is code 4), then calls :meth:`judge_token`.
         """
+        if work_stream.auth is None:
+            return self.judge_token(work_stream, token)  # no authentication: refused alike
         try:
             token = require_token(token)
             keys = await self.public_keys(work_stream, token)
@@ -168,8 +170,8 @@ class OmnichannelService:
         if keys is None and work_stream.auth.public_key_url is not None:
             raise ValueError(
                 f"work stream {work_stream.name!r} takes its keys from "
-                f"{work_stream.auth.public_key_url}: await judge(work_stream, token), which "
-                "fetches them, or pass keys=await public_keys(work_stream, token)"
+                f"{work_stream.auth.public_key_url}: pass keys=await public_keys(work_stream, "
+                "token), or call await judge(work_stream, token), which fetches them"
             )
         try:
             token = require_token(token)
@@ -200,7 +202,9 @@ class OmnichannelService:
         """Open a chat session, or raise :class:`LcwError` with the documented code.
 
         An authenticated work stream takes its context from the token's
-        ``lwicontexts`` only; an unauthenticated one from ``context``.
+        ``lwicontexts`` only; an unauthenticated one from ``context``. A work stream with a
+        public key URL needs ``keys`` (:meth:`public_keys`); without them this raises
+        :class:`ValueError`, as :meth:`judge_token` does.
         """
         self.add_work_stream(work_stream)
         claims: Mapping[str, Any] | None = None

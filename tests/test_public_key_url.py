@@ -338,3 +338,14 @@ async def test_a_token_with_a_lone_surrogate_is_judged_not_a_crash(
         url_work_stream("https://keys.invalid/k"), "eyJhbGciOiJSUzI1NiJ9.e30.\ud800"
     )
     assert judgement.error is not None and judgement.error.code is ErrorCode.INVALID_AUTH_TOKEN
+
+
+async def test_judge_and_judge_token_refuse_alike_without_authentication(org: Omnichannel) -> None:
+    open_stream = WorkStream("No authentication")
+    for token in (None, "a.b.c"):
+        judged, judged_now = (
+            await org.judge(open_stream, token),
+            org.judge_token(open_stream, token),
+        )
+        assert judged == judged_now and judged.error is not None
+        assert "has no chat authentication settings" in (judged.error.reason or "")

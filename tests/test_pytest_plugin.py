@@ -145,12 +145,22 @@ def test_lcw_token_says_when_the_work_stream_does_not_trust_lcw_keys(
 
         import pytest
 
-        from lcw_emulator import KeyPair
+        from lcw_emulator import ChatAuthSettings, KeyPair, WorkStream
 
         pytestmark = pytest.mark.lcw("contoso.toml", start=1542622100)
 
         def test_the_default_keys(lcw_token):
             with pytest.raises(ValueError, match="a key work stream 'Contoso help' does not trust"):
+                lcw_token()
+
+        @pytest.mark.lcw(
+            workstream=WorkStream(
+                "Shared secret",
+                auth=ChatAuthSettings(algorithms=("HS256",), secret="s" * 32),
+            )
+        )
+        def test_a_work_stream_that_takes_no_rs256(lcw_token):
+            with pytest.raises(ValueError, match="'Shared secret' does not allow"):
                 lcw_token()
 
         class TestWithTheTrustedPair:
@@ -164,7 +174,7 @@ def test_lcw_token_says_when_the_work_stream_does_not_trust_lcw_keys(
                 assert lcw.run(lcw.sdk.startChat).context["msdyn_cartvalue"] == 5
         """
     )
-    run(project).assert_outcomes(passed=2)
+    run(project).assert_outcomes(passed=3)
 
 
 def test_a_conftest_can_override_a_fixture(project: pytest.Pytester) -> None:

@@ -11,9 +11,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import jwt
 import pytest
+from conftest import SAMPLE_PAYLOAD
 
-from lcw_emulator import LcwEmulator, LcwError
+from lcw_emulator import KeyPair, LcwEmulator, LcwError
 from lcw_emulator.cli import main
 from lcw_emulator.token_providers import answering_with
 
@@ -320,3 +322,14 @@ def test_non_ascii_context_on_an_ascii_output_is_escaped_not_a_crash(
     )
     assert done.returncode == 0, done.stderr.decode()
     assert 'msdyn_page = "Z\\xfcrich \\u2615"' in done.stdout.decode("ascii")
+
+
+def test_json_output_stays_json_with_a_claim_no_double_holds(
+    capsys: pytest.CaptureFixture[str], demo_keys: KeyPair
+) -> None:
+    # An extra claim of 5,000 digits reads as Infinity; JSON has no Infinity, so it is text.
+    payload = json.dumps(SAMPLE_PAYLOAD)[:-1] + ', "huge": ' + "9" * 5000 + "}"
+    token = jwt.api_jws.encode(payload.encode(), demo_keys.private_key, algorithm="RS256")
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert code == 0
+    assert json.loads(out)["claims"]["huge"] == "Infinity"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lcw_emulator import ConfigurationError, KeyPair, VariableType, WorkStream
+from lcw_emulator import ChatAuthSettings, ConfigurationError, KeyPair, VariableType, WorkStream
 from lcw_emulator.workstream import RoutingRule
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -167,6 +167,14 @@ def test_a_field_of_the_wrong_type_names_the_file_once(
         WorkStream.from_toml(path)
     message = str(caught.value)
     assert message.count(str(path)) == 1 and why in message, message
+
+
+def test_settings_in_code_say_what_is_wrong_and_take_any_url_case() -> None:
+    with pytest.raises(ValueError, match="issuer must name the issuer"):
+        ChatAuthSettings(public_key_url="https://k.example/keys", issuer=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be an http:// or https:// URL, got 5"):
+        ChatAuthSettings(public_key_url=5)  # type: ignore[arg-type]
+    assert ChatAuthSettings(public_key_url="HTTPS://K.example/keys").public_key_url
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import time
 
 from ..clock import VirtualClock, describe_instant
@@ -59,10 +60,21 @@ def run(args: argparse.Namespace) -> int:
     token = None if text.strip() == "null" else text
     judgement = asyncio.run(service.judge(work_stream, token))
     if args.json:
-        print(json.dumps(judgement.to_dict(), indent=2, sort_keys=True, default=str))
+        print(json.dumps(_json_ready(judgement.to_dict()), indent=2, sort_keys=True, default=str))
     else:
         print(render(judgement, work_stream.name, at))
     return EXIT_OK if judgement.valid else EXIT_FAILED
+
+
+def _json_ready(value: object) -> object:
+    """``value`` with every number JSON cannot hold (a claim of 1e400) as its JavaScript text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
