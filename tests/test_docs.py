@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_SERVICE_DOC = ROOT / "docs" / "token-service.md"
 
@@ -24,8 +26,8 @@ def python_blocks(path: Path) -> list[str]:
 
 def test_the_token_service_page_runs_as_written(tmp_path: Path) -> None:
     blocks = python_blocks(TOKEN_SERVICE_DOC)
-    assert len(blocks) == 5, "the page's snippets changed: update this test with them"
-    conftest, test_file, refusals, key_url, _needs_port_8000 = blocks
+    assert len(blocks) == 6, "the page's snippets changed: update this test with them"
+    conftest, test_file, refusals, _judge, key_url, _needs_port_8000 = blocks
     project = tmp_path / "token_service"
     shutil.copytree(ROOT / "examples" / "token_service", project)
     (project / "test_token_service.py").unlink()  # the page's tests replace the example's
@@ -42,3 +44,11 @@ def test_the_token_service_page_runs_as_written(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed is not None and int(passed.group(1)) >= 4, result.stdout
+
+
+def test_the_token_service_pages_judge_example_runs_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    [block] = [block for block in python_blocks(TOKEN_SERVICE_DOC) if "org.judge(" in block]
+    monkeypatch.chdir(ROOT)  # its paths are the repository's sample key and work stream
+    exec(compile(block, str(TOKEN_SERVICE_DOC), "exec"), {"__name__": "docs_example"})
