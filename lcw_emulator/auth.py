@@ -266,8 +266,20 @@ class ChatAuthSettings:
     provider_timeout: float = DEFAULT_PROVIDER_TIMEOUT
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
     public_key_url: str | None = None
+    # Worked out once from keys, for every token judged: the keys with a kid, those without,
+    # and the latter's key objects when none of them expires (so none is ever left out).
+    _identified: tuple[PublicKey, ...] = attrs.field(init=False, eq=False, repr=False)
+    _kid_less: tuple[PublicKey, ...] = attrs.field(init=False, eq=False, repr=False)
+    _kid_less_keys: tuple[Any, ...] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        kid_less = tuple(key for key in self.keys if key.kid is None)
+        object.__setattr__(self, "_identified", tuple(k for k in self.keys if k.kid is not None))
+        object.__setattr__(self, "_kid_less", kid_less)
+        never_expire = all(key.expiry is None for key in kid_less)
+        object.__setattr__(
+            self, "_kid_less_keys", tuple(key.key for key in kid_less) if never_expire else None
+        )
         if self.public_key_url is not None and not (
             isinstance(self.public_key_url, str)
             and self.public_key_url.lower().startswith(("http://", "https://"))
@@ -388,10 +400,10 @@ def _select_keys(
         return (settings.secret,)
     if not settings.keys:
         return TokenVerdict.refuse("kid", "the work stream has no public key loaded")
-    identified = [key for key in settings.keys if key.kid is not None]
+    identified = settings._identified
     kid = header.get("kid")
-    if not identified or (kid is None and len(identified) < len(settings.keys)):
-        return _unexpired(tuple(key for key in settings.keys if key.kid is None), now)
+    if not identified or (kid is None and settings._kid_less):
+        return settings._kid_less_keys or _unexpired(settings._kid_less, now)
     known = ", ".join(repr(key.kid) for key in identified)
     if kid is None:
         return TokenVerdict.refuse(
