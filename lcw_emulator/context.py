@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from .events import json_type
+
 __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_VALUE_LENGTH",
@@ -174,15 +176,10 @@ def _describe(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and _beyond_a_double(value):
         # Not str(value): Python refuses to print integers of more than 4,300 digits.
         return "a number beyond a double (Infinity in JavaScript)"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "an array"
-    return type(value).__name__
+    kind = json_type(value)  # number, string, object, array, or a Python type's name
+    if kind in ("number", "string", "object", "array"):
+        return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+    return kind
 
 
 def _is_unicode(text: str) -> bool:
