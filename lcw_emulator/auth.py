@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -81,7 +81,14 @@ class PublicKey:
 
     def __attrs_post_init__(self) -> None:
         # Keys built in code too, not only those read from a work stream or key document.
+        if not isinstance(self.key, rsa.RSAPublicKey):
+            raise ValueError(f"a public key must be an RSA public key, got {type(self.key)}")
         _documented_size(self.key, f"public key{f' {self.kid!r}' if self.kid else ''}")
+        if self.kid == "":
+            object.__setattr__(self, "kid", None)  # as .NET reads an empty kid: none
+        # NaN compares false with everything: it would never expire, or always have.
+        if self.expiry is not None and math.isnan(self.expiry):
+            raise ValueError("a public key's expiry must be a time or None, got NaN")
 
     @property
     def pem(self) -> str:
@@ -254,12 +261,17 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     return keys
 
 
+def _key_tuple(keys: Iterable[PublicKey] | None) -> tuple[PublicKey, ...]:
+    # A list the caller keeps would go stale in the key lists worked out below; None is none.
+    return () if keys is None else tuple(keys)
+
+
 @attrs.frozen
 class ChatAuthSettings:
     """A work stream's chat authentication settings."""
 
     algorithms: tuple[str, ...] = ("RS256",)
-    keys: tuple[PublicKey, ...] = ()
+    keys: tuple[PublicKey, ...] = attrs.field(default=(), converter=_key_tuple)
     secret: str | None = attrs.field(default=None, repr=False)
     issuer: str | None = None
     leeway: float = 0.0
@@ -273,6 +285,7 @@ class ChatAuthSettings:
     _kid_less_keys: tuple[Any, ...] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        self._check()
         kid_less = tuple(key for key in self.keys if key.kid is None)
         object.__setattr__(self, "_identified", tuple(k for k in self.keys if k.kid is not None))
         object.__setattr__(self, "_kid_less", kid_less)
@@ -280,6 +293,15 @@ class ChatAuthSettings:
         object.__setattr__(
             self, "_kid_less_keys", tuple(key.key for key in kid_less) if never_expire else None
         )
+
+    def _check(self) -> None:
+        strays = [type(key).__name__ for key in self.keys if not isinstance(key, PublicKey)]
+        if strays:
+            raise ValueError(f"keys must be PublicKey values, got {', '.join(strays)}")
+        kids = [key.kid for key in self.keys if key.kid is not None]
+        repeated = sorted({kid for kid in kids if kids.count(kid) > 1})
+        if repeated:
+            raise ValueError(f"kid values must be unique; repeated: {', '.join(repeated)}")
         if self.public_key_url is not None and not (
             isinstance(self.public_key_url, str)
             and self.public_key_url.lower().startswith(("http://", "https://"))
@@ -401,7 +423,7 @@ def _select_keys(
     if not settings.keys:
         return TokenVerdict.refuse("kid", "the work stream has no public key loaded")
     identified = settings._identified
-    kid = header.get("kid")
+    kid = header.get("kid") or None  # an empty kid names no key, as .NET reads it
     if not identified or (kid is None and settings._kid_less):
         return settings._kid_less_keys or _unexpired(settings._kid_less, now)
     known = ", ".join(repr(key.kid) for key in identified)
@@ -773,9 +795,11 @@ def _tried(header: Mapping[str, Any], keys: tuple[Any, ...], settings: ChatAuthS
     """The keys a signature was checked with, as a refusal names them."""
     if header.get("alg") in _SYMMETRIC:
         return "the work stream's shared secret"
-    kid = header.get("kid")
+    kid = header.get("kid") or None
     if kid is not None and any(key.kid == kid for key in settings.keys):  # chosen by its kid
         return f"the public key with kid {kid!r}"
+    if settings._identified:  # a mixed set: the token named no kid, so only these were tried
+        return f"the work stream's {len(keys)} public key(s) without a kid"
     if len(keys) > 1:
         return f"any of the work stream's {len(keys)} public keys (none has a kid)"
     return "the work stream's public key"

@@ -50,7 +50,7 @@ def _token_from(response: httpx.Response, token_field: str) -> object:
     The text is taken as it is, as a page's ``response.text()`` takes it: a token service
     that ends its answer with a newline gets the token refused, as the real widget would.
     """
-    content_type = response.headers.get("content-type", "")
+    content_type = response.headers.get("content-type", "").lower()  # media types ignore case
     if "json" not in content_type:
         return response.text.removeprefix("\ufeff")  # fetch's text() drops a byte order mark
     try:

@@ -133,6 +133,37 @@ def test_in_a_mixed_set_a_token_naming_no_kid_is_tried_with_the_keys_without_one
     refused(judge(kid_less.mint(CLAIMS, headers={"kid": "k9"}), mixed), "kid", "no public key")
 
 
+def test_an_empty_kid_names_no_key_in_the_header_or_on_a_key(keys: KeyPair) -> None:
+    kid_less = KeyPair.generate()
+    mixed = ChatAuthSettings(
+        keys=(*keys.public_keys(with_kid=True), PublicKey(kid_less.private_key.public_key(), "")),
+        issuer="contosohelp.com",
+    )
+    assert [key.kid for key in mixed.keys] == ["k1", None]
+    assert judge(kid_less.mint(CLAIMS, headers={"kid": ""}), mixed).accepted
+    stranger = KeyPair.generate()
+    refused(
+        judge(stranger.mint(CLAIMS), mixed),
+        "signature",
+        "does not verify with the work stream's 1 public key(s) without a kid",
+    )
+
+
+def test_settings_built_in_code_are_checked_and_keep_their_own_keys(keys: KeyPair) -> None:
+    other = KeyPair.generate()
+    given = list(keys.public_keys())
+    settings = ChatAuthSettings(keys=given, issuer="contosohelp.com")  # type: ignore[arg-type]
+    given.extend(other.public_keys())  # the caller's list is not the settings'
+    assert len(settings.keys) == 1 and not judge(other.mint(CLAIMS), settings).accepted
+    assert ChatAuthSettings(algorithms=("HS256",), secret="s" * 32, keys=None).keys == ()  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="keys must be PublicKey values, got"):
+        ChatAuthSettings(keys=(keys.private_key.public_key(),))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="kid values must be unique; repeated: k1"):
+        ChatAuthSettings(keys=(*keys.public_keys(with_kid=True), *keys.public_keys(with_kid=True)))
+    with pytest.raises(ValueError, match="expiry must be a time or None, got NaN"):
+        PublicKey(keys.private_key.public_key(), "k1", float("nan"))
+
+
 def test_a_pem_bundle_with_a_key_cut_short_is_refused(keys: KeyPair) -> None:
     with pytest.raises(ValueError, match="begins 2 blocks and ends 1: a key is cut short"):
         load_public_keys(keys.public_pem + "-----BEGIN PUBLIC KEY-----\nMIIB\n")

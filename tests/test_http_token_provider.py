@@ -94,6 +94,7 @@ async def test_a_chat_starts_with_the_token_from_a_real_endpoint(
         ("text/plain", "\ufeff{token}"),  # a byte order mark, which fetch's text() drops
         ("application/jwt", "{token}"),
         ("application/json", '"{token}"'),
+        ("Application/JSON; charset=utf-8", '{{"token": "{token}"}}'),  # media types ignore case
     ],
 )
 async def test_the_token_may_come_as_text_or_a_json_string(
