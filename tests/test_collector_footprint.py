@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 import attrs
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lcw_emulator import (
@@ -48,6 +48,7 @@ VALUES = st.one_of(
 )
 
 
+@settings(max_examples=200, deadline=None)  # no deadline: a loaded CI machine is no failure
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
 def test_a_packed_resolution_reads_back_as_the_same_resolution(raw: dict[str, object]) -> None:
     resolution = resolve_context(raw, DECLARED)
