@@ -227,6 +227,8 @@ def lcw_token(
     ``lcw_token(sub=..., context={...}, lifetime=3600, with_kid=False, **claims)``:
     ``iat``/``nbf`` now, ``exp`` now + lifetime, ``iss`` the work stream's
     issuer when it names one, else ``"lcw-emulator"``; ``claims`` win over all of these.
+    Raises :class:`ValueError` when the work stream could not take such a token: it allows no
+    RS256, or names static keys none of which is ``lcw_keys``' (override ``lcw_keys``).
     """
     from .auth import DEFAULT_ISSUER
     from .token_providers import minted_token
