@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import describe_instant
-from .context import decode_json, json_integer
+from .context import NotJson, json_value
 from .errors import ErrorCode, LcwError
 
 __all__ = [
@@ -129,7 +129,13 @@ def _parse_expiry(value: object, where: str) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer past any double
+            seconds = math.inf
+        if not math.isfinite(seconds):
+            raise ValueError(f"{where}: expiry must be a finite number of epoch seconds")
+        return seconds
     if isinstance(value, str):
         try:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -237,8 +243,8 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
             for i, block in enumerate(blocks, start=1)
         )
     try:
-        document = _STRICT_JSON.decode(stripped)
-    except _NotJson as exc:
+        document = json_value(stripped)
+    except NotJson as exc:
         # NaN compares false with everything: an expiry of NaN would never pass.
         raise ValueError(f"the key document is not JSON: it holds {exc.problem}") from None
     except ValueError:
@@ -519,37 +525,22 @@ class _Accepted:
         return _parse_segment(self.payload)  # type: ignore[no-any-return]
 
 
-class _NotJson(ValueError):
-    """JSON Python reads and a strict reader refuses (NaN, UTF-16...); ``problem`` says what."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
-def _refuse_constant(constant: str) -> Any:
-    raise _NotJson(constant)
-
-
 # Strict JSON, as .NET's reader (System.Text.Json's Utf8JsonReader) is, where Python's json
-# (and so PyJWT) is lenient: UTF-8 only, no byte order mark, no NaN or Infinity, no lone
-# surrogate escape, at most 64 levels deep. One decoder for every call: json.loads with a
-# keyword builds a new one each time.
-_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
-_STRICT_LONG_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
+# (and so PyJWT) is lenient: UTF-8 only, no byte order mark, no NaN or Infinity (json_value),
+# no lone surrogate escape, at most 64 levels deep.
 MAX_JSON_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _strict_json(data: bytes) -> Any:
-    """``json.loads(data)`` as a strict reader takes it; :class:`_NotJson` saying why not."""
+    """``json.loads(data)`` as a strict reader takes it; :class:`NotJson` saying why not."""
     if data.startswith(codecs.BOM_UTF8):
-        raise _NotJson("a UTF-8 byte order mark")
+        raise NotJson("a UTF-8 byte order mark")
     try:
         text = data.decode("utf-8")  # strict: UTF-16, UTF-32 and encoded surrogates fail
     except UnicodeDecodeError as exc:
-        raise _NotJson(f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    value = decode_json(_STRICT_JSON, _STRICT_LONG_JSON, text)
+        raise NotJson(f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    value = json_value(text)
     # Cheap tests first: a walk only for the rare text that could fail it.
     deep = text.count("{") + text.count("[") > MAX_JSON_DEPTH
     if deep or _SURROGATE_ESCAPE.search(text):
@@ -560,7 +551,7 @@ def _strict_json(data: bytes) -> Any:
 def _check_tree(value: Any, depth: int) -> None:
     if isinstance(value, dict | list):
         if depth > MAX_JSON_DEPTH:
-            raise _NotJson(f"values nested more than {MAX_JSON_DEPTH} levels deep")
+            raise NotJson(f"values nested more than {MAX_JSON_DEPTH} levels deep")
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             if isinstance(key, str):
@@ -570,7 +561,7 @@ def _check_tree(value: Any, depth: int) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise _NotJson("a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)") from None
+            raise NotJson("a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)") from None
 
 
 def _parse_segment(segment: str) -> Any:
@@ -581,7 +572,7 @@ def _not_strict_json(segment: str) -> str | None:
     """What a segment's JSON holds that a strict reader refuses, or ``None``."""
     try:
         _parse_segment(segment)
-    except _NotJson as exc:
+    except NotJson as exc:
         return exc.problem
     except (ValueError, RecursionError):
         # Not JSON at all, which PyJWT words; unless PyJWT's lenient reader would take it.

@@ -33,14 +33,14 @@ __all__ = [
     "ContextResolution",
     "ContextVariable",
     "DroppedContext",
+    "NotJson",
     "PackedResolution",
     "Primitive",
     "ResolvedVariable",
     "VariableType",
     "coerce",
-    "decode_json",
     "javascript_text",
-    "json_integer",
+    "json_value",
     "parse_lwicontexts",
     "resolve_context",
 ]
@@ -219,39 +219,43 @@ def _is_primitive(value: object) -> bool:
     return isinstance(value, str | bool)
 
 
-class _NotAJsonValue(ValueError):
-    def __init__(self, constant: str) -> None:
-        super().__init__(constant)
-        self.constant = constant
+class NotJson(ValueError):
+    """JSON Python reads and a strict reader refuses (NaN, UTF-16...); ``problem`` says what."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _refuse_constant(constant: str) -> object:
-    raise _NotAJsonValue(constant)  # NaN, Infinity, -Infinity: Python's json takes them
+    raise NotJson(constant)  # NaN, Infinity, -Infinity: Python's json takes them
 
 
-def json_integer(digits: str) -> int | float:
-    """A JSON integer as Python reads it, or infinity for one past any double.
-
-    Python refuses to read an integer of more than 4,300 digits; any of more than 400 is
-    beyond the largest double, and so Infinity to the page's JavaScript.
-    """
+def _json_integer(digits: str) -> int | float:
+    # Python refuses to read an integer of more than 4,300 digits; any of more than 400 is
+    # beyond the largest double, and so Infinity to the page's JavaScript.
     return math.inf if len(digits.lstrip("-")) > 400 else int(digits)
 
 
-_LWICONTEXTS_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
-# The same, for the rare text with an integer longer than Python reads (a hook on every
-# integer would cost every chat start).
-_LWICONTEXTS_LONG_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=json_integer)
+# One decoder for every call (json.loads with a keyword builds a new one each time), and one
+# for the rare text with an integer longer than Python reads: a hook on every integer would
+# cost every chat start.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+_LONG_INTEGER_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_json_integer)
 
 
-def decode_json(decoder: json.JSONDecoder, long_ints: json.JSONDecoder, text: str) -> object:
-    """``decoder.decode(text)``, or ``long_ints``' for text holding an integer Python refuses."""
+def json_value(text: str) -> object:
+    """JSON ``text`` read as JavaScript would hold it; :class:`NotJson` for NaN or Infinity.
+
+    An integer past any double reads as infinity (JavaScript's Infinity), where Python would
+    refuse one of more than 4,300 digits with an error about its own limits.
+    """
     try:
-        return decoder.decode(text)
+        return _JSON.decode(text)
     except ValueError as exc:
         if "int_max_str_digits" not in str(exc):
             raise
-    return long_ints.decode(text)
+    return _LONG_INTEGER_JSON.decode(text)
 
 
 def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRefusal:
@@ -267,9 +271,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
             "(serialise the context object with JSON.stringify / json.dumps)"
         )
     try:
-        parsed = decode_json(_LWICONTEXTS_JSON, _LWICONTEXTS_LONG_JSON, claim)
-    except _NotAJsonValue as exc:
-        return ContextRefusal(f"lwicontexts is not valid JSON: {exc.constant} is not a JSON value")
+        parsed = json_value(claim)
+    except NotJson as exc:
+        return ContextRefusal(f"lwicontexts is not valid JSON: {exc.problem} is not a JSON value")
     except ValueError as exc:
         return ContextRefusal(f"lwicontexts is not valid JSON: {exc}")
     except RecursionError:

@@ -479,3 +479,11 @@ def test_minted_tokens_are_standard_jwts(keys: KeyPair) -> None:
         token, keys.private_key.public_key(), algorithms=["RS256"], options={"verify_exp": False}
     )
     assert decoded == CLAIMS
+
+
+@pytest.mark.parametrize("expiry", ["1e400", "9" * 400, "9" * 5000])
+def test_a_key_expiry_past_any_double_is_refused(expiry: str, keys: KeyPair) -> None:
+    # Read as infinity (or, past 4,300 digits, not at all by Python); it would never expire.
+    entry = json.dumps(keys.key_array()[0])[:-1].replace('"expiry": null', f'"expiry": {expiry}')
+    with pytest.raises(ValueError, match="expiry must be a finite number of epoch seconds"):
+        load_public_keys(f"[{entry}}}]")
