@@ -260,11 +260,16 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
         raise ValueError('JSON keys must be a key array [...] or a JWKS document {"keys": [...]}')
     if not keys:
         raise ValueError("the key document holds no keys")
-    kids = [key.kid for key in keys if key.kid is not None]
-    duplicates = sorted({kid for kid in kids if kids.count(kid) > 1})
-    if duplicates:
-        raise ValueError(f"kid values must be unique; repeated: {', '.join(duplicates)}")
+    _require_unique_kids(keys)
     return keys
+
+
+def _require_unique_kids(keys: Iterable[PublicKey]) -> None:
+    """Refuse two keys with one kid: a token naming it would be checked with the first only."""
+    kids = [key.kid for key in keys if key.kid is not None]
+    repeated = sorted({kid for kid in kids if kids.count(kid) > 1})
+    if repeated:
+        raise ValueError(f"kid values must be unique; repeated: {', '.join(repeated)}")
 
 
 def _key_tuple(keys: Iterable[PublicKey] | None) -> tuple[PublicKey, ...]:
@@ -304,10 +309,7 @@ class ChatAuthSettings:
         strays = [type(key).__name__ for key in self.keys if not isinstance(key, PublicKey)]
         if strays:
             raise ValueError(f"keys must be PublicKey values, got {', '.join(strays)}")
-        kids = [key.kid for key in self.keys if key.kid is not None]
-        repeated = sorted({kid for kid in kids if kids.count(kid) > 1})
-        if repeated:
-            raise ValueError(f"kid values must be unique; repeated: {', '.join(repeated)}")
+        _require_unique_kids(self.keys)
         if self.public_key_url is not None and not (
             isinstance(self.public_key_url, str)
             and self.public_key_url.lower().startswith(("http://", "https://"))

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from .events import json_type
+from .events import json_kind
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -176,10 +176,7 @@ def _describe(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and _beyond_a_double(value):
         # Not str(value): Python refuses to print integers of more than 4,300 digits.
         return "a number beyond a double (Infinity in JavaScript)"
-    kind = json_type(value)  # number, string, object, array, or a Python type's name
-    if kind in ("number", "string", "object", "array"):
-        return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-    return kind
+    return json_kind(value)
 
 
 def _is_unicode(text: str) -> bool:

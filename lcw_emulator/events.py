@@ -27,6 +27,7 @@ __all__ = [
     "Timeline",
     "TimelineEntry",
     "detail_problem",
+    "json_kind",
     "json_type",
     "typed_equal",
     "typed_subset",
@@ -117,6 +118,15 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
+def json_kind(value: object) -> str:
+    """``value``'s JSON type as a sentence names it: a string, an object, null, a boolean."""
+    kind = json_type(value)
+    return kind if kind == "null" or kind not in _JSON_TYPES else _a(kind)
+
+
+_JSON_TYPES = frozenset({"string", "number", "boolean", "object", "array", "null"})
+
+
 def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
     """Why ``keys`` cannot all be in ``event``'s detail, or ``None`` when they can."""
     known = EVENT_DETAIL_KEYS.get(event, frozenset())
@@ -142,7 +152,7 @@ def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
     declared = EVENT_DETAIL_TYPES.get(event, {})
     for key, value in detail.items():
         if json_type(value) != declared[key]:
-            expected, got = _a(declared[key]), _a(json_type(value))
+            expected, got = _a(declared[key]), json_kind(value)
             return f"{event}'s {key} is {expected}, never {got} like {value!r}"[:200]
     return None
 
