@@ -515,7 +515,7 @@ class _Accepted:
         # Whether the claims hold objects or lists; found out on the first reuse, since
         # most tokens a suite mints are used once.
         self.nested: bool | None = None
-        self.keys: list[object] = []  # each key its signature verified with
+        self.keys: tuple[object, ...] = ()  # each key its signature verified with
 
     def claims_for_caller(self) -> dict[str, Any]:
         # Nested claims are parsed again for each caller, who may change them; flat claims
@@ -620,7 +620,7 @@ def _remember(token: str, header: dict[str, Any], claims: dict[str, Any], key: o
             if len(_verified) > VERIFIED_CACHE_SIZE:
                 _verified.popitem(last=False)
         if all(seen is not key for seen in known.keys):
-            known.keys.append(key)
+            known.keys = (*known.keys, key)
 
 
 def _verified_claims(token: str, header: dict[str, Any], key: Any) -> dict[str, Any]:
