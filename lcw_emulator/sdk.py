@@ -101,6 +101,18 @@ def _running_loop(method: str) -> asyncio.AbstractEventLoop:
         ) from None
 
 
+async def _reported(action: Callable[[A], Awaitable[T]], argument: A) -> T:
+    """``await action(argument)``, as the task a page may drop: see :func:`_mark_retrieved`."""
+    try:
+        return await action(argument)
+    except Exception:
+        # Marked once the task holds the failure. A done callback would do the same, at the
+        # cost of two more objects in every chat start and one more loop step.
+        task = cast("asyncio.Task[T]", asyncio.current_task())  # this runs as a task's coroutine
+        asyncio.get_running_loop().call_soon(_mark_retrieved, task, context=_NO_CONTEXT)
+        raise
+
+
 async def _returning(action: Callable[[], T]) -> T:
     # A queued call that returns an awaitable is replayed as one, whether or not its work waits.
     return action()
@@ -166,10 +178,9 @@ class LiveChatSDK:
         if self._runs_now(method, detail):
             # The action and its argument, not a closure over them: a closure is four more
             # objects held by every chat start in flight, for the collector to walk.
-            future = asyncio.ensure_future(action(argument))
-        else:
-            future = loop.create_future()
-            self._enqueue(_QueuedCall(method, functools.partial(action, argument), future))
+            return asyncio.ensure_future(_reported(action, argument))
+        future = loop.create_future()
+        self._enqueue(_QueuedCall(method, functools.partial(action, argument), future))
         future.add_done_callback(_mark_retrieved, context=_NO_CONTEXT)
         return future
 

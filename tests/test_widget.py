@@ -550,6 +550,35 @@ async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> 
     assert "lcw:chatQueued" in widget.timeline.event_names()
 
 
+async def test_a_failed_start_the_page_dropped_is_an_event_not_a_loop_error(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    # No auth token provider: code 8. The page never awaits the start, as pages do not; the
+    # failure is its lcw:error event, and asyncio must not also log "exception was never
+    # retrieved" when the dropped awaitable is collected.
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        widget = org.widget(contoso)
+        await widget.load()
+        dropped = widget.sdk.startChat()
+        gone = weakref.ref(dropped)
+        del dropped
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+        assert gone() is None  # collected, so asyncio had its chance to complain
+    finally:
+        loop.set_exception_handler(None)
+    assert widget.timeline.event_names()[-1] == "lcw:error"
+    assert reported == []
+    # Awaited, the same failure still raises.
+    with pytest.raises(LcwError) as raised:
+        await widget.sdk.startChat()
+    assert raised.value.code == 8
+
+
 async def test_events_carry_exactly_the_detail_keys_the_table_lists(org: Omnichannel) -> None:
     # EVENT_DETAIL_KEYS is what assertions and scenarios check detail keys against.
     widget = org.widget(OPEN)
