@@ -145,20 +145,30 @@ class LiveChatSDK:
 
     # -- plumbing -------------------------------------------------------------
 
-    def _runs_now(self, method: str, detail: Mapping[str, Any]) -> bool:
+    def _require_sdk(self, method: str) -> Widget:
+        # Where the page would find no SDK object: the scripts failed to load, or (strict)
+        # lcw:ready has not fired.
         widget = self._widget
         if widget.load_error is not None:
             raise LcwError(
                 ErrorCode.WIDGET_LOAD_FAILED,
                 f"{method}() cannot run: the widget failed to load ({widget.load_error.reason})",
             )
+        if widget.strict and not widget.is_ready:
+            raise WidgetNotReadyError(method)
+        return widget
+
+    def _runs_now(self, method: str, detail: Mapping[str, Any]) -> bool:
+        widget = self._require_sdk(method)
         if widget.is_ready:
             widget.record(EntryKind.SDK_CALL, method, detail)
             return True
-        if widget.strict:
-            raise WidgetNotReadyError(method)
         widget.record(EntryKind.SDK_CALL, method, {**detail, "queued": True})
         return False
+
+    def _get(self, method: str) -> None:
+        # A getter has nothing to queue: before lcw:ready it answers at once (unless strict).
+        self._require_sdk(method).record(EntryKind.SDK_CALL, method)
 
     def _call(self, method: str, detail: Mapping[str, Any], action: Callable[[], object]) -> None:
         if self._runs_now(method, detail):
@@ -251,7 +261,7 @@ class LiveChatSDK:
 
     def get_context_provider(self) -> ContextProvider | None:
         """The current context provider, or ``None`` (JavaScript's null)."""
-        self._widget.record(EntryKind.SDK_CALL, "getContextProvider")
+        self._get("getContextProvider")
         return self._widget.context_provider
 
     def remove_context_provider(self) -> None:
@@ -276,7 +286,7 @@ class LiveChatSDK:
 
     def get_auth_token_provider(self) -> AuthTokenProvider | None:
         """The current auth token provider, or ``None`` (JavaScript's null)."""
-        self._widget.record(EntryKind.SDK_CALL, "getAuthTokenProvider")
+        self._get("getAuthTokenProvider")
         return self._widget.auth_token_provider
 
     def remove_auth_token_provider(self) -> None:

@@ -250,6 +250,8 @@ async def test_code_7_load_failure(org: Omnichannel, contoso: WorkStream) -> Non
     assert queued_error.value.code is ErrorCode.WIDGET_LOAD_FAILED
     with pytest.raises(LcwError, match="the widget failed to load"):
         widget.sdk.startChat()
+    with pytest.raises(LcwError, match=r"getAuthTokenProvider\(\) cannot run"):
+        widget.sdk.getAuthTokenProvider()  # no SDK object to ask either
     assert "lcw:ready" not in widget.timeline.event_names()
 
 

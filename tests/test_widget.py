@@ -157,7 +157,12 @@ async def test_strict_mode_raises_where_the_real_widget_fails(org: Omnichannel) 
         widget.sdk.startChat()
     with pytest.raises(WidgetNotReadyError, match=r"setAuthTokenProvider\(\) was called before"):
         widget.sdk.setAuthTokenProvider(lambda callback: None)
+    # The getters too: before lcw:ready the page finds no SDK object to call them on.
+    for getter in ("getAuthTokenProvider", "getContextProvider"):
+        with pytest.raises(WidgetNotReadyError, match=rf"{getter}\(\) was called before"):
+            getattr(widget.sdk, getter)()
     await widget.load()
+    assert widget.sdk.getAuthTokenProvider() is None
     session = await widget.sdk.startChat()
     assert session.state is SessionState.QUEUED
 
