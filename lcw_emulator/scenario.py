@@ -892,16 +892,26 @@ class _Reader:
                 raise self.fail(f"[workstream] {reason}") from None
         raise self.fail("workstream must be a file name or a [workstream] table")
 
-    def start(self, value: object) -> float:
-        if isinstance(value, dt.date | dt.time) and not isinstance(value, dt.datetime):
+    def instant(self, value: dt.date | dt.time, field: str) -> int:
+        """A TOML date-time with a time zone as epoch seconds; a local one is refused.
+
+        A local date-time would be read in the zone of the machine running the scenario, so
+        its verdict would change with the machine.
+        """
+        if not isinstance(value, dt.datetime):
             raise self.fail(
-                f"start must be epoch seconds or an instant with a time zone, like "
+                f"{field} must be epoch seconds or an instant with a time zone, like "
                 f"2018-11-19T10:08:20Z; got the {type(value).__name__} {value.isoformat()}"
             )
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is None:
-                raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
-            return value.timestamp()
+        if value.tzinfo is None:
+            raise self.fail(f"{field} must carry a time zone, like 2018-11-19T10:08:20Z")
+        return int(value.timestamp())
+
+    def start(self, value: object) -> float:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.timestamp()  # not instant(): start keeps fractions of a second
+        if isinstance(value, dt.date | dt.time):
+            return self.instant(value, "start")
         if isinstance(value, str):
             try:
                 moment = dt.datetime.fromisoformat(value)
@@ -989,8 +999,8 @@ class _Reader:
                         f'claims.{name} must be epoch seconds or relative like "+3600" '
                         f'(or "now"), got {claims[name]!r}'
                     )
-            elif name in claims and isinstance(claims[name], dt.datetime):
-                claims[name] = int(claims[name].timestamp())
+            elif name in claims and isinstance(claims[name], dt.date | dt.time):
+                claims[name] = self.instant(claims[name], f"claims.{name}")
         if "lwicontexts" in claims and isinstance(claims["lwicontexts"], Mapping):
             claims["lwicontexts"] = json.dumps(dict(claims["lwicontexts"]))
         return claims

@@ -176,6 +176,22 @@ def test_start_takes_epoch_seconds_iso_text_or_a_toml_datetime() -> None:
         )
 
 
+def test_time_claims_take_a_toml_datetime_only_with_a_time_zone() -> None:
+    # A local date-time would be read in the zone of the machine running the scenario.
+    def claims(exp: str) -> str:
+        return HEAD.replace('iss = "contosohelp.com"', f'iss = "contosohelp.com", exp = {exp}')
+
+    expect = '\n[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
+    spec = scenario(claims("2018-11-19T11:08:20+01:00") + expect).providers["good"]
+    assert spec.claims is not None and spec.claims["exp"] == 1542622100
+    for value, problem in (
+        ("2018-11-19T10:08:20", "claims.exp must carry a time zone, like 2018-11-19T10:08:20Z"),
+        ("2018-11-19", "claims.exp must be epoch seconds or an instant with a time zone"),
+    ):
+        with pytest.raises(ConfigurationError, match=problem):
+            scenario(claims(value) + expect)
+
+
 def test_relative_times() -> None:
     assert relative_time("+3600") == 3600
     assert relative_time("-60") == -60
