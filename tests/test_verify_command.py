@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import ANY
 
 import jwt
 import pytest
@@ -125,9 +126,29 @@ def test_token_from_file_and_stdin(
 ) -> None:
     token_file = tmp_path / "token.txt"
     token_file.write_text(sample_token() + "\n")
-    assert verify(capsys, "--workstream", CONTOSO, "--at", AT, f"@{token_file}")[0] == 0
+    code, _, err = verify(capsys, "--workstream", CONTOSO, "--at", AT, f"@{token_file}")
+    assert code == 0
+    assert err == f"note: the final line ending of {token_file} is not taken as part of the token\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(sample_token()))
-    assert verify(capsys, "--workstream", CONTOSO, "--at", AT, "-")[0] == 0
+    assert verify(capsys, "--workstream", CONTOSO, "--at", AT, "-") == (0, ANY, "")
+
+
+@pytest.mark.parametrize("sent", [" {token}\n", "{token}\n\n", "{token} \n", "{token}\t"])
+def test_whitespace_around_a_token_read_from_a_pipe_is_judged_as_a_chat_start_judges_it(
+    capsys: pytest.CaptureFixture[str],
+    sample_token: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    sent: str,
+) -> None:
+    # Only the pipe's final line ending is left out; a page keeps the rest of what it is handed.
+    token = sample_token()
+    handed_over = sent.format(token=token).removesuffix("\n")
+    expected = chat_start_refusal(handed_over)
+    monkeypatch.setattr("sys.stdin", io.StringIO(sent.format(token=token)))
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "-")
+    assert code == 1
+    assert f"  lcw:error {int(expected.code or 0)}: {expected.message}\n" in out
+    assert f"  reason:  {expected.reason}\n" in out
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ _BOMS = (
 
 
 def _decode_text(data: bytes, what: str, source: str) -> str:
-    """``data`` as text: UTF-8 with or without a BOM, or UTF-16 with one; stripped."""
+    """``data`` as text: UTF-8 with or without a BOM, or UTF-16 with one."""
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
     try:
         text = data.decode(encoding)
@@ -63,21 +63,32 @@ def _decode_text(data: bytes, what: str, source: str) -> str:
             f"cannot read {what} from {source}: it holds NUL characters "
             "(UTF-16 without a BOM? save it as UTF-8)"
         )
-    return text.strip()
+    return text
 
 
-def read_text_argument(value: str, what: str) -> str:
-    """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value."""
+def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
+    """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value.
+
+    Returns the text and a note when the final line ending of the file or the pipe was left
+    out: ``echo`` and editors add one, which is no part of the value. Any other whitespace is
+    kept, as a page keeps what its token provider hands over.
+    """
     if value == "-":
+        source = "standard input"
         # The bytes, not sys.stdin's locale decoding, so a pipe reads as a file does.
-        stdin = getattr(sys.stdin, "buffer", None)
-        if stdin is None:  # replaced by a text-only stream (tests do this)
-            return sys.stdin.read().strip()
-        return _decode_text(stdin.read(), what, "standard input")
-    if value.startswith("@"):
+        stdin = getattr(sys.stdin, "buffer", None)  # None: a text-only stream (tests use one)
+        text = sys.stdin.read() if stdin is None else _decode_text(stdin.read(), what, source)
+    elif value.startswith("@"):
+        source = value[1:]
         try:
-            data = Path(value[1:]).read_bytes()
+            data = Path(source).read_bytes()
         except OSError as exc:
-            raise UsageProblem(f"cannot read {what} from {value[1:]}: {exc.strerror}") from None
-        return _decode_text(data, what, value[1:])
-    return value
+            raise UsageProblem(f"cannot read {what} from {source}: {exc.strerror}") from None
+        text = _decode_text(data, what, source)
+    else:
+        return value, None
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            note = f"the final line ending of {source} is not taken as part of {what}"
+            return text.removesuffix(ending), note
+    return text, None

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import math
+import sys
 import time
 
 from ..clock import VirtualClock, describe_instant
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
             f"{args.workstream}: work stream {work_stream.name!r} has no chat authentication "
             "([auth]), so no token can be verified"
         )
-    text = read_text_argument(args.token, "the token")
+    text, note = read_text_argument(args.token, "the token")
+    if note is not None:
+        print(f"note: {note}", file=sys.stderr)  # stderr: --json keeps its stdout to itself
     at = args.at if args.at is not None else time.time()
     service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
     # "null" is JSON null, what `jq .token` prints when the service sent no token.
