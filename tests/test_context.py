@@ -102,6 +102,16 @@ def test_uncoercible_value_is_dropped_with_reason_and_the_rest_kept() -> None:
     assert "'lots' is not a number" in dropped.reason
 
 
+@pytest.mark.parametrize("text", ["0x1A", "0b11", "0o17", "  ", "1_000", "١٢"])
+def test_number_text_is_decimal_as_json_is(text: str) -> None:
+    # JavaScript's Number() reads hex, binary, octal and blank text; the service types the
+    # page's text as decimal, as a number's JSON would be written (the README says so).
+    resolution = resolve_context({"msdyn_cartvalue": text}, DECLARED)
+    assert resolution.values == {}
+    [dropped] = resolution.dropped
+    assert f"{text!r} is not a number" in dropped.reason
+
+
 def test_unknown_key_is_created_as_text() -> None:
     resolution = resolve_context({"Page": 3, "msdyn_page": "checkout"}, DECLARED)
     assert resolution.values == {"Page": "3", "msdyn_page": "checkout"}
