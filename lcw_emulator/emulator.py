@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from .clock import VirtualClock
-from .errors import LcwError
+from .errors import LcwError, SdkUsageError
 from .events import (
     LCW_EVENTS,
     EntryKind,
@@ -435,6 +435,17 @@ class LcwEmulator(TimelineAssertions):
 
         async def call() -> Any:
             result = work(*args, **kwargs) if callable(work) else work
+            queued = self.widget.sdk.queued_call(result)
+            if queued is not None:
+                # Nothing else runs on this loop between two run() calls to fire lcw:ready,
+                # so awaiting the call would wait forever.
+                result.cancel()  # so it is not replayed by a later load
+                raise SdkUsageError(
+                    f"{queued}() was queued until lcw:ready, which has not "
+                    "fired, so it would wait forever: load the widget first, "
+                    "lcw.run(lcw.widget.load) (the lcw fixtures load it unless "
+                    "@pytest.mark.lcw(load=False))"
+                )
             if inspect.isawaitable(result):
                 result = await result
             return result

@@ -143,6 +143,13 @@ class LiveChatSDK:
         """Names of the calls waiting for ``lcw:ready``, in order."""
         return [call.method for call in self._queue or ()]
 
+    def queued_call(self, awaitable: object) -> str | None:
+        """The method whose queued call returned ``awaitable``, waiting for ``lcw:ready``."""
+        for call in self._queue or ():
+            if call.future is awaitable:
+                return call.method
+        return None
+
     # -- plumbing -------------------------------------------------------------
 
     def _require_sdk(self, method: str) -> Widget:

@@ -17,6 +17,7 @@ from lcw_emulator import (
     KeyPair,
     LcwError,
     Omnichannel,
+    SdkUsageError,
     VirtualClock,
     WidgetNotReadyError,
     WorkStream,
@@ -70,6 +71,19 @@ def test_load_false_lets_the_test_listen_for_ready_first(sample_token: Callable[
         lcw.run(lcw.widget.load)
         lcw.run(lcw.sdk.startChat)
         lcw.assert_sequence(["lcw:ready", "setAuthTokenProvider", "startChat", "lcw:chatQueued"])
+
+
+def test_a_run_that_only_waits_for_a_ready_never_fired_says_so_instead_of_hanging(
+    sample_token: Callable[..., str],
+) -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START, load=False) as lcw:
+        lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+        with pytest.raises(SdkUsageError, match=r"startChat\(\) was queued until lcw:ready"):
+            lcw.run(lcw.sdk.startChat)
+        lcw.run(lcw.widget.load)
+        assert lcw.session is None  # the start the test gave up on is not replayed
+        lcw.run(lcw.sdk.startChat)
+        assert lcw.session is not None
 
 
 def test_strict_mode_raises_before_ready() -> None:
