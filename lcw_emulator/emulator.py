@@ -399,10 +399,25 @@ class LcwEmulator(TimelineAssertions):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        __tracebackhide__ = True
         self._stop_work()
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        if exc_type is None:
+            self._raise_listener_assertion()
+
+    def _raise_listener_assertion(self) -> None:
+        # A listener's failure is recorded and the widget goes on, as in a browser; but an
+        # assert in a listener is the test's own check, and must not let the test pass.
+        failed = [each for each in self.widget.handler_errors if isinstance(each, AssertionError)]
+        if failed:
+            __tracebackhide__ = True
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise AssertionError(
+                f"an assertion in an event listener failed{more}: {failed[0]}\n\n"
+                f"{self.widget.timeline.format()}"
+            ) from failed[0]
 
     def _stop_work(self) -> None:
         # Whatever the emulator started on a loop that outlives it (an async test's loop

@@ -299,6 +299,52 @@ def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> 
     result.stdout.no_fnmatch_line("*lcw_emulator/widget.py*")
 
 
+def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> None:
+    # A listener's failure does not stop the widget, as in a browser; but an assert there is
+    # the test's own check, and a test must not pass when it fails.
+    project.makepyfile(
+        """
+        from lcw_emulator.token_providers import static_token
+
+        def test_sync(lcw, lcw_token):
+            @lcw.widget.on("lcw:chatQueued")
+            def check():
+                assert lcw.session.context == {"wrong": 1}
+
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
+            lcw.run(lcw.sdk.startChat)
+            assert lcw.session is not None  # the widget went on
+
+        async def test_async(lcw, lcw_token):
+            @lcw.widget.on("lcw:chatQueued")
+            async def check():
+                assert False, "checked in an async listener"
+
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
+            await lcw.sdk.startChat()
+            await lcw.widget.wait_for_complete()
+
+        def test_a_page_bug_is_only_recorded(lcw, lcw_token):
+            @lcw.widget.on("lcw:chatQueued")
+            def check():
+                raise TypeError("the page's own bug")
+
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
+            lcw.run(lcw.sdk.startChat)
+            assert len(lcw.widget.handler_errors) == 1
+        """
+    )
+    result = run(project, "-o", "asyncio_mode=auto")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: an assertion in an event listener failed: assert {} == *",
+            "E       AssertionError: an assertion in an event listener failed: checked in an *",
+        ],
+        consecutive=False,
+    )
+
+
 def test_async_tests_with_pytest_asyncio_in_both_modes(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
