@@ -206,6 +206,8 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "queued call cancelled: not replayed",
                 "listener raised",
                 "page reloaded",
+                "widget already loaded: lcw:ready does not fire again",
+                "lcw:ready listener added after lcw:ready fired",
                 "chat already in progress",
                 "chat already starting",
                 "chat still starting: it closes once started",

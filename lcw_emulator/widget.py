@@ -105,6 +105,7 @@ class Widget(AsyncIOEventEmitter):
     """
 
     _reporting_error = False  # set while the page's own "error" listeners run
+    _late_ready_listener = False  # an lcw:ready listener was added after it fired
     _handler_futures: set[asyncio.Future[Any]] | None = None  # see _waiting
 
     @property
@@ -221,6 +222,15 @@ class Widget(AsyncIOEventEmitter):
         # these tables, all of which a dict does alike.
         if self._events.get("new_listener"):  # pyee announces every listener; rarely heard
             self.emit("new_listener", event, k)
+        if event == "lcw:ready" and self.state is WidgetState.READY:
+            # A page that listens too late never hears it (the lcw fixtures load the widget
+            # before the test runs), and the failure shows far from the cause: say so here.
+            self._late_ready_listener = True
+            self.record(
+                EntryKind.NOTE,
+                "lcw:ready listener added after lcw:ready fired",
+                {"listener": getattr(k, "__name__", type(k).__name__)},
+            )
         if v is not k and not _takes_event(k):
             # once() stores a wrapper taking *args, which would hand the event to a listener
             # written without parameters.
@@ -263,6 +273,7 @@ class Widget(AsyncIOEventEmitter):
         Raises :class:`LcwError` code 7 when a load failure was injected.
         """
         if self.state is WidgetState.READY:
+            self.record(EntryKind.NOTE, "widget already loaded: lcw:ready does not fire again")
             return
         if self.state is WidgetState.FAILED and self.load_error is not None:
             # The scripts failed once: no widget is on the page to fire lcw:error again.
@@ -392,6 +403,11 @@ class Widget(AsyncIOEventEmitter):
                 )
                 if self.handler_errors:
                     reason += f"; note: {len(self.handler_errors)} event listener(s) raised"
+                if self._late_ready_listener:
+                    reason += (
+                        "; note: an lcw:ready listener was added after lcw:ready fired, so it "
+                        "was not called (the lcw fixtures load the widget unless load=False)"
+                    )
                 raise LcwError(ErrorCode.AUTH_PROVIDER_NOT_FOUND, reason)
             if custom_context is not None or self.context_provider is not None:
                 notes.append(

@@ -555,6 +555,33 @@ async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> 
     assert "lcw:chatQueued" in widget.timeline.event_names()
 
 
+async def test_a_ready_listener_added_too_late_is_named_where_the_start_fails(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    # The README's sample ported onto an already loaded widget (the lcw fixtures load it):
+    # the listener that would set the provider never runs, and code 8 says why.
+    widget = org.widget(contoso)
+    await widget.load()
+
+    @widget.on("lcw:ready")
+    def handle_livechat_ready() -> None:
+        widget.sdk.setAuthTokenProvider(static_token("never handed over"))
+
+    await widget.load()
+    with pytest.raises(LcwError) as raised:
+        await widget.sdk.startChat()
+    assert raised.value.code == 8
+    assert raised.value.reason.endswith(
+        "; note: an lcw:ready listener was added after lcw:ready fired, so it was not called "
+        "(the lcw fixtures load the widget unless load=False)"
+    )
+    [late] = widget.timeline.find("lcw:ready listener added after lcw:ready fired")
+    assert late.detail == {"listener": "handle_livechat_ready"}
+    assert widget.timeline.find("widget already loaded: lcw:ready does not fire again")
+    await widget.reload()  # a reload fires lcw:ready again, to every listener
+    assert widget.auth_token_provider is not None
+
+
 async def test_a_failed_start_the_page_dropped_is_an_event_not_a_loop_error(
     org: Omnichannel, contoso: WorkStream
 ) -> None:
