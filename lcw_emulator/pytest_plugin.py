@@ -93,7 +93,7 @@ def _options(node: pytest.Item) -> LcwOptions:
         given = dict(marker.kwargs)
         if marker.args:
             if "workstream" in given:
-                pytest.fail("@pytest.mark.lcw: give the work stream once, not twice")
+                pytest.fail("@pytest.mark.lcw: give the work stream once, not twice", pytrace=False)
             given["workstream"] = marker.args[0]
         unknown = sorted(set(given) - known)
         if unknown:
@@ -196,7 +196,9 @@ def lcw_workstream(
     try:
         return WorkStream.from_toml(_resolve(chosen, request))
     except ConfigurationError as exc:
-        pytest.fail(f"@pytest.mark.lcw: {exc}", pytrace=False)
+        problem = f"@pytest.mark.lcw: {exc}"
+    # Outside the except block, so pytest shows the problem once, not chained to its cause.
+    pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture

@@ -221,10 +221,23 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
         @pytest.mark.lcw(strict="no")
         def test_strict_not_a_boolean(lcw):
             pass
+
+        @pytest.mark.lcw("contoso.toml", workstream="contoso.toml")
+        def test_work_stream_twice(lcw):
+            pass
+
+        @pytest.mark.lcw("not_toml.toml")
+        def test_not_toml(lcw):
+            pass
         """
     )
+    (project.path / "not_toml.toml").write_text("name = \n")
     result = run(project)
-    result.assert_outcomes(errors=5)
+    result.assert_outcomes(errors=7)
+    # Each is one message: no traceback, no second copy chained to its cause.
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    result.stdout.no_fnmatch_line("*Traceback*")
+    assert result.stdout.str().count("not valid TOML") == 1
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.lcw: unknown option speed (known: load, start, strict, workstream)",
@@ -233,6 +246,7 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
             "*@pytest.mark.lcw: workstream must be a WorkStream or a TOML path, got int",
             "*@pytest.mark.lcw: start must be epoch seconds (a finite number), got '2026-01-01'",
             "*@pytest.mark.lcw: strict must be True or False, got 'no'",
+            "*@pytest.mark.lcw: give the work stream once, not twice",
         ],
         consecutive=False,
     )
