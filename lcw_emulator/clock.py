@@ -14,6 +14,7 @@ import datetime as dt
 import heapq
 import itertools
 import math
+import numbers
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -35,6 +36,8 @@ def describe_instant(timestamp: float) -> str:
 
 
 def _finite(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__} {value!r}")
     # NaN compares false with everything, so a NaN time would stop or skip every deadline.
     number = float(value)
     if not math.isfinite(number):
@@ -297,7 +300,8 @@ class VirtualClock:
         Returns how many timers fired. Tasks woken by them run once the
         caller yields to the event loop.
         """
-        if _finite(seconds, "seconds") < 0:
+        seconds = _finite(seconds, "seconds")
+        if seconds < 0:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
         target = self._now + seconds
         fired = 0

@@ -193,6 +193,9 @@ class TimelineAssertions:
         ``"lcw:chatQueued"``) or ``(name, detail_subset)``.
         """
         __tracebackhide__ = True
+        if isinstance(steps, str):
+            # A string is a sequence too, of its characters.
+            raise TypeError(f"assert_sequence takes a list of steps: assert_sequence([{steps!r}])")
         wanted = [(step, None) if isinstance(step, str) else step for step in steps]
         matched: list[TimelineEntry] = []
         entries = iter(self.timeline)
@@ -223,6 +226,8 @@ class TimelineAssertions:
         ``errorDescription`` and our ``reason``.
         """
         __tracebackhide__ = True
+        if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+            raise TypeError(f"code must be an lcw:error code (an int), got {code!r}")
         errors = self.errors()
         found = [
             entry
@@ -447,6 +452,12 @@ class LcwEmulator(TimelineAssertions):
                 "inside async code, await the SDK directly"
             )
         self._require_no_running_loop("run()", work)
+        if not (callable(work) or inspect.isawaitable(work)):
+            # lcw.run(session.accept("Alex")) runs the call before run() sees it.
+            raise TypeError(
+                f"run() takes an awaitable or a function to call, got {type(work).__name__}: "
+                "pass SDK methods uncalled, lcw.run(lcw.sdk.startChat)"
+            )
 
         async def call() -> Any:
             result = work(*args, **kwargs) if callable(work) else work

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,8 +53,19 @@ def minted_token(
 
     ``claims`` are taken as given and win over the defaults; ``context`` is
     serialised into ``lwicontexts`` as the documentation asks. ``signer`` is a
-    :class:`KeyPair` (RS256) or an HS256 shared secret.
+    :class:`KeyPair` (RS256) or an HS256 shared secret. Raises :class:`TypeError` at once
+    for a ``context`` that is not a mapping or a ``lifetime`` that is not a number.
     """
+    if context is not None and not isinstance(context, Mapping):
+        raise TypeError(
+            f"context must be a mapping of key/values, serialised into lwicontexts, got "
+            f"{type(context).__name__}; to hand over lwicontexts text as it is, pass it as the "
+            f"lwicontexts claim"
+        )
+    if isinstance(lifetime, bool) or not isinstance(lifetime, numbers.Real):
+        raise TypeError(
+            f"lifetime must be a number of seconds, got {type(lifetime).__name__} {lifetime!r}"
+        )
 
     def minted_token_provider(callback: AuthTokenCallback) -> None:
         payload: dict[str, Any] = time_claims(clock.now(), lifetime)

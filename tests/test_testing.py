@@ -23,7 +23,12 @@ from lcw_emulator import (
     WorkStream,
 )
 from lcw_emulator.emulator import LcwEmulator, TimelineAssertions
-from lcw_emulator.token_providers import answering_twice, never_answering, static_token
+from lcw_emulator.token_providers import (
+    answering_twice,
+    minted_token,
+    never_answering,
+    static_token,
+)
 
 CONTOSO = Path(__file__).resolve().parent.parent / "scenarios" / "contoso.toml"
 SAMPLE_START = 1542622100  # inside the documentation's sample token window
@@ -84,6 +89,27 @@ def test_a_run_that_only_waits_for_a_ready_never_fired_says_so_instead_of_hangin
         assert lcw.session is None  # the start the test gave up on is not replayed
         lcw.run(lcw.sdk.startChat)
         assert lcw.session is not None
+
+
+def test_arguments_of_the_wrong_type_are_named() -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        with pytest.raises(TypeError, match=r"assert_sequence\(\['lcw:ready'\]\)"):
+            lcw.assert_sequence("lcw:ready")  # type: ignore[arg-type]
+        with pytest.raises(
+            TypeError, match=r"code must be an lcw:error code \(an int\), got 'four'"
+        ):
+            lcw.assert_error(code="four")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="seconds must be a number of seconds, got str '5'"):
+            lcw.advance("5")  # type: ignore[arg-type]
+        with pytest.raises(
+            TypeError, match=r"run\(\) takes an awaitable or a function to call, got int"
+        ):
+            lcw.run(123)  # type: ignore[call-overload]
+        keys = KeyPair.generate()
+        with pytest.raises(TypeError, match="pass it as the lwicontexts claim"):
+            minted_token(keys, {}, clock=lcw.clock, context='{"a": 1}')  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="lifetime must be a number of seconds, got str"):
+            minted_token(keys, {}, clock=lcw.clock, lifetime="3600")  # type: ignore[arg-type]
 
 
 def test_strict_mode_raises_before_ready() -> None:
