@@ -147,3 +147,13 @@ class ChatStateError(LcwError, RuntimeError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(None, reason)
+
+
+def hide_for_lcw_errors(excinfo: Any) -> bool:
+    """A ``__tracebackhide__`` for the frames a chat start passes through.
+
+    pytest then leaves them out of a documented failure's traceback, whose code and reason say
+    what went wrong, as ``LcwEmulator.run`` does; any other exception keeps them, since it
+    would be a bug of ours to find.
+    """
+    return isinstance(getattr(excinfo, "value", None), LcwError)

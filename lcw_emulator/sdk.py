@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from .errors import ErrorCode, LcwError, SdkUsageError, WidgetNotReadyError
+from .errors import (
+    ErrorCode,
+    LcwError,
+    SdkUsageError,
+    WidgetNotReadyError,
+    hide_for_lcw_errors,
+)
 from .events import EntryKind
 from .providers import AuthTokenProvider, ContextProvider, describe_token
 
@@ -103,6 +109,7 @@ def _running_loop(method: str) -> asyncio.AbstractEventLoop:
 
 async def _reported(action: Callable[[A], Awaitable[T]], argument: A) -> T:
     """``await action(argument)``, as the task a page may drop: see :func:`_mark_retrieved`."""
+    __tracebackhide__ = hide_for_lcw_errors
     try:
         return await action(argument)
     except Exception:

@@ -18,7 +18,7 @@ import attrs
 from .auth import PublicKey, TokenVerdict, require_token, validate_token
 from .clock import Clock, RealClock
 from .context import ContextRefusal, ContextResolution, parse_lwicontexts, resolve_context
-from .errors import ErrorCode, LcwError, RateLimitedError
+from .errors import ErrorCode, LcwError, RateLimitedError, hide_for_lcw_errors
 from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
 from .workstream import WorkStream
@@ -206,6 +206,7 @@ class OmnichannelService:
         public key URL needs ``keys`` (:meth:`public_keys`); without them this raises
         :class:`ValueError`, as :meth:`judge_token` does.
         """
+        __tracebackhide__ = hide_for_lcw_errors
         self.add_work_stream(work_stream)
         claims: Mapping[str, Any] | None = None
         if work_stream.requires_authentication:

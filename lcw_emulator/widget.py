@@ -21,7 +21,7 @@ import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .auth import DEFAULT_PROVIDER_TIMEOUT
-from .errors import ErrorCode, LcwError, RateLimitedError, SdkUsageError
+from .errors import ErrorCode, LcwError, RateLimitedError, SdkUsageError, hide_for_lcw_errors
 from .events import EntryKind, LcwEvent, Timeline
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
 from .sdk import LiveChatSDK
@@ -310,6 +310,7 @@ class Widget(AsyncIOEventEmitter):
 
     async def start_chat(self, custom_context: Mapping[str, object] | None = None) -> ChatSession:
         """Start a chat as ``startChat`` does (the SDK queues and records the call)."""
+        __tracebackhide__ = hide_for_lcw_errors
         self.fire(LcwEvent.START_CHAT)  # documented as fired whenever startChat() is called
         if self.minimized:
             # startChat shows the chat, so a minimised widget opens; one already open does not
@@ -318,6 +319,7 @@ class Widget(AsyncIOEventEmitter):
         return await self._join_or_start(custom_context)
 
     async def _join_or_start(self, custom_context: Mapping[str, object] | None) -> ChatSession:
+        __tracebackhide__ = hide_for_lcw_errors
         if self.session is not None and not self.session.state.is_final:
             self.record(EntryKind.NOTE, "chat already in progress", {"session": self.session.id})
             return self.session
@@ -364,6 +366,7 @@ class Widget(AsyncIOEventEmitter):
         return session
 
     async def _start_new_chat(self, custom_context: Mapping[str, object] | None) -> ChatSession:
+        __tracebackhide__ = hide_for_lcw_errors
         try:
             session = await self._open_session(custom_context)
         except LcwError as error:
@@ -393,6 +396,7 @@ class Widget(AsyncIOEventEmitter):
         return session
 
     async def _open_session(self, custom_context: Mapping[str, object] | None) -> ChatSession:
+        __tracebackhide__ = hide_for_lcw_errors
         work_stream = self.work_stream
         notes: list[str] = []
         if work_stream.auth is not None:

@@ -313,6 +313,32 @@ def test_assertion_failures_show_what_was_recorded(project: pytest.Pytester) -> 
     result.stdout.no_fnmatch_line("*lcw_emulator/widget.py*")
 
 
+def test_an_awaited_refusal_ends_at_the_test_s_line_too(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        async def test_refused(lcw, lcw_token):
+            lcw.sdk.setAuthTokenProvider(lambda callback: callback(lcw_token(iss="")))
+            await lcw.sdk.startChat()
+
+        async def test_not_ours(lcw, lcw_token, monkeypatch):
+            def broken(*args, **kwargs):
+                raise KeyError("a bug of ours")
+
+            monkeypatch.setattr(lcw.widget.service, "judge_token", broken)
+            lcw.sdk.setAuthTokenProvider(lambda callback: callback(lcw_token()))
+            await lcw.sdk.startChat()
+        """
+    )
+    result = run(project, "-o", "asyncio_mode=auto")
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str()
+    refused, not_ours = output.split("test_not_ours")[0], output.split("test_not_ours", 1)[1]
+    assert "lcw_emulator.errors.LcwError: [4]" in refused
+    # A documented failure hides the chat start's frames; any other exception keeps them.
+    assert "lcw_emulator/widget.py" not in refused and "lcw_emulator/sdk.py" not in refused
+    assert "lcw_emulator/widget.py" in not_ours and "KeyError" in not_ours
+
+
 def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> None:
     # A listener's failure does not stop the widget, as in a browser; but an assert there is
     # the test's own check, and a test must not pass when it fails.
