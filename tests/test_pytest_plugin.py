@@ -474,6 +474,7 @@ def test_a_chat_start_left_waiting_does_not_go_on_into_the_next_test(
     project.makepyfile(
         """
         import asyncio
+        import os
 
         import pytest
 
@@ -492,6 +493,27 @@ def test_a_chat_start_left_waiting_does_not_go_on_into_the_next_test(
             await asyncio.sleep(0.01)
             assert HEARD == []
             assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+        def heard(*_):
+            HEARD.append(os.environ["PYTEST_CURRENT_TEST"])
+
+        async def test_c_ends_before_its_chat_start_begins(lcw):
+            lcw.widget.on("lcw:error", heard)
+            lcw.sdk.setAuthTokenProvider(never_answering())
+            lcw.sdk.startChat()  # it begins as the loop winds down after the test
+
+        async def test_d_ends_while_a_replayed_start_waits(lcw):
+            lcw.widget.state = lcw.widget.state.NOT_LOADED  # as a reload begins
+            lcw.widget.on("lcw:error", heard)
+            lcw.sdk.setAuthTokenProvider(never_answering())
+            lcw.sdk.startChat()  # queued until lcw:ready, then replayed
+            await lcw.widget.load()
+            await asyncio.sleep(0)
+
+        async def test_e_hears_nothing_of_tests_c_and_d(lcw):
+            await asyncio.sleep(0.01)
+            assert HEARD == []  # neither start timed out, here or before
+            assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
         """
     )
-    run(project, "-W", "error").assert_outcomes(passed=2)
+    run(project, "-W", "error").assert_outcomes(passed=5)
