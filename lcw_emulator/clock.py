@@ -14,7 +14,6 @@ import datetime as dt
 import heapq
 import itertools
 import math
-import numbers
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -36,13 +35,22 @@ def describe_instant(timestamp: float) -> str:
 
 
 def _finite(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    # Text and True are numbers to float(), not to a caller who meant seconds.
+    number = None if isinstance(value, str | bytes | bool) else _as_float(value)
+    if number is None:
         raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__} {value!r}")
     # NaN compares false with everything, so a NaN time would stop or skip every deadline.
-    number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
     return number
+
+
+def _as_float(value: object) -> float | None:
+    """``float(value)`` for whatever float takes (Decimal, numpy), else ``None``."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> None:

@@ -25,6 +25,7 @@ import contextlib
 import difflib
 import inspect
 import math
+import operator
 import os
 import re
 import time
@@ -226,8 +227,8 @@ class TimelineAssertions:
         ``errorDescription`` and our ``reason``.
         """
         __tracebackhide__ = True
-        if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-            raise TypeError(f"code must be an lcw:error code (an int), got {code!r}")
+        if code is not None:
+            code = _error_code(code)
         errors = self.errors()
         found = [
             entry
@@ -357,6 +358,8 @@ class LcwEmulator(TimelineAssertions):
                 raise ValueError("LcwEmulator needs an org on a VirtualClock")
             clock = org.clock
         self._owns_clock = clock is None
+        # Off when the test already failed (the pytest plugin knows): one failure is enough.
+        self._raise_listener_assertions = True
         self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
         if workstream is None:
@@ -416,7 +419,7 @@ class LcwEmulator(TimelineAssertions):
         # A listener's failure is recorded and the widget goes on, as in a browser; but an
         # assert in a listener is the test's own check, and must not let the test pass.
         failed = [each for each in self.widget.handler_errors if isinstance(each, AssertionError)]
-        if failed:
+        if failed and self._raise_listener_assertions:
             __tracebackhide__ = True
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
             raise AssertionError(
@@ -461,10 +464,10 @@ class LcwEmulator(TimelineAssertions):
 
         async def call() -> Any:
             result = work(*args, **kwargs) if callable(work) else work
-            queued = self.widget.sdk.queued_call(result)
+            queued = self.widget.sdk.queued_call(result) if self._nothing_else_runs(work) else None
             if queued is not None:
-                # Nothing else runs on this loop between two run() calls to fire lcw:ready,
-                # so awaiting the call would wait forever.
+                # An SDK method called alone, with no task or timer left that could fire
+                # lcw:ready: awaiting it would wait forever.
                 result.cancel()  # so it is not replayed by a later load
                 raise SdkUsageError(
                     f"{queued}() was queued until lcw:ready, which has not "
@@ -484,6 +487,12 @@ class LcwEmulator(TimelineAssertions):
             # timeline how), so the traceback ends at the test's own line; what caused it
             # (the page's own provider raising) keeps its traceback.
             raise error.with_traceback(None) from error.__cause__
+
+    def _nothing_else_runs(self, work: object) -> bool:
+        """True when ``work`` is an SDK method alone on the loop: nothing else could load."""
+        if getattr(work, "__self__", None) is not self.widget.sdk or self.clock.pending:
+            return False
+        return asyncio.all_tasks() == {asyncio.current_task()}
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock by ``seconds`` and let woken tasks run (``with`` only)."""
@@ -521,7 +530,18 @@ class LcwEmulator(TimelineAssertions):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        __tracebackhide__ = True
         self._stop_work()
+        if exc_type is None:
+            self._raise_listener_assertion()
+
+
+def _error_code(code: object) -> int:
+    """``code`` as an int, whatever int-like it is (ErrorCode, numpy); a clear error if none."""
+    if not isinstance(code, bool):  # True is an int to Python, not an error code
+        with contextlib.suppress(TypeError):
+            return operator.index(code)  # type: ignore[arg-type]
+    raise TypeError(f"code must be an lcw:error code (an int), got {code!r}")
 
 
 def start_time(start: float | None) -> float:

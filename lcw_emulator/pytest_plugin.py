@@ -82,6 +82,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
 
 
+# Whether a test's own call failed, for the lcw fixture's teardown (pytest hands a fixture no
+# outcome; this is the hook its documentation shows for that).
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Note whether the test's call failed (see :data:`_CALL_FAILED`)."""
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
 def _options(node: pytest.Item) -> LcwOptions:
     known = {field.name for field in attrs.fields(LcwOptions)}
     chosen: dict[str, Any] = {}
@@ -203,15 +217,23 @@ def lcw_workstream(
 
 @pytest.fixture
 def lcw(
-    lcw_org: Omnichannel, lcw_workstream: WorkStream, lcw_options: LcwOptions
+    request: pytest.FixtureRequest,
+    lcw_org: Omnichannel,
+    lcw_workstream: WorkStream,
+    lcw_options: LcwOptions,
 ) -> Iterator[LcwEmulator]:
-    """The emulator: widget (loaded unless ``load=False``), SDK, timeline assertions."""
+    """The emulator: widget (loaded unless ``load=False``), SDK, timeline assertions.
+
+    A failed ``assert`` in an event listener fails the test at teardown, unless the test
+    has failed already.
+    """
     from .emulator import LcwEmulator
 
     with LcwEmulator(
         lcw_workstream, org=lcw_org, strict=lcw_options.strict, load=lcw_options.load
     ) as emulator:
         yield emulator
+        emulator._raise_listener_assertions = not request.node.stash.get(_CALL_FAILED, False)
 
 
 @pytest.fixture

@@ -112,7 +112,9 @@ async def _reported(action: Callable[[A], Awaitable[T]], argument: A) -> T:
     __tracebackhide__ = hide_for_lcw_errors
     try:
         return await action(argument)
-    except Exception:
+    except asyncio.CancelledError:
+        raise  # a cancelled task logs nothing
+    except BaseException:
         # Marked once the task holds the failure. A done callback would do the same, at the
         # cost of two more objects in every chat start and one more loop step.
         task = cast("asyncio.Task[T]", asyncio.current_task())  # this runs as a task's coroutine

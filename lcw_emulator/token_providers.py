@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -54,15 +53,14 @@ def minted_token(
     ``claims`` are taken as given and win over the defaults; ``context`` is
     serialised into ``lwicontexts`` as the documentation asks. ``signer`` is a
     :class:`KeyPair` (RS256) or an HS256 shared secret. Raises :class:`TypeError` at once
-    for a ``context`` that is not a mapping or a ``lifetime`` that is not a number.
+    for a ``context`` or a ``lifetime`` given as text.
     """
-    if context is not None and not isinstance(context, Mapping):
+    if isinstance(context, str | bytes):
         raise TypeError(
-            f"context must be a mapping of key/values, serialised into lwicontexts, got "
-            f"{type(context).__name__}; to hand over lwicontexts text as it is, pass it as the "
-            f"lwicontexts claim"
+            "context is key/values, serialised into lwicontexts; to hand over lwicontexts "
+            "text as it is, pass it as the lwicontexts claim"
         )
-    if isinstance(lifetime, bool) or not isinstance(lifetime, numbers.Real):
+    if isinstance(lifetime, str | bytes | bool):
         raise TypeError(
             f"lifetime must be a number of seconds, got {type(lifetime).__name__} {lifetime!r}"
         )

@@ -286,6 +286,8 @@ class Widget(AsyncIOEventEmitter):
             self.sdk.fail_queued(error)
             raise error
         self.state = WidgetState.READY
+        if self._late_ready_listener:  # every listener hears this firing
+            self._late_ready_listener = False
         before = set(self._handler_futures) if self._handler_futures else ()
         self.fire(LcwEvent.READY)
         # The async lcw:ready listeners this firing started (none, for most pages).

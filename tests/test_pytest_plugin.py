@@ -364,6 +364,15 @@ def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> Non
             await lcw.sdk.startChat()
             await lcw.widget.wait_for_complete()
 
+        def test_that_fails_itself_is_reported_once(lcw, lcw_token):
+            @lcw.widget.on("lcw:chatQueued")
+            def check():
+                assert False, "the listener's check"
+
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
+            lcw.run(lcw.sdk.startChat)
+            assert False, "the test's own check"
+
         def test_a_page_bug_is_only_recorded(lcw, lcw_token):
             @lcw.widget.on("lcw:chatQueued")
             def check():
@@ -375,7 +384,8 @@ def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> Non
         """
     )
     result = run(project, "-o", "asyncio_mode=auto")
-    result.assert_outcomes(passed=3, errors=2)
+    result.assert_outcomes(passed=3, errors=2, failed=1)
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_that_fails_itself_is_reported_once*")
     result.stdout.fnmatch_lines(
         [
             "E       AssertionError: an assertion in an event listener failed: assert {} == *",

@@ -6,6 +6,8 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,23 @@ def test_a_run_that_only_waits_for_a_ready_never_fired_says_so_instead_of_hangin
         assert lcw.session is not None
 
 
+def test_a_run_whose_work_arranges_the_load_waits_for_it(sample_token: Callable[..., str]) -> None:
+    # Only an SDK method called alone, with nothing else left to run, is refused.
+    with LcwEmulator(CONTOSO, start=SAMPLE_START, load=False) as lcw:
+        lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+
+        def page() -> Any:
+            lcw.clock.call_later(2, lambda: asyncio.ensure_future(lcw.widget.load()))
+            return lcw.sdk.startChat()
+
+        session = lcw.run(page)
+        assert session is lcw.session and lcw.clock.now() == SAMPLE_START + 2
+    with LcwEmulator(CONTOSO, start=SAMPLE_START, load=False) as lcw:
+        lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+        lcw.run(lambda: lcw.clock.call_later(1, lambda: asyncio.ensure_future(lcw.widget.load())))
+        assert lcw.run(lcw.sdk.startChat) is lcw.session  # an earlier run left a timer to fire
+
+
 def test_arguments_of_the_wrong_type_are_named() -> None:
     with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
         with pytest.raises(TypeError, match=r"assert_sequence\(\['lcw:ready'\]\)"):
@@ -110,6 +129,26 @@ def test_arguments_of_the_wrong_type_are_named() -> None:
             minted_token(keys, {}, clock=lcw.clock, context='{"a": 1}')  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="lifetime must be a number of seconds, got str"):
             minted_token(keys, {}, clock=lcw.clock, lifetime="3600")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="got bool True"):
+            lcw.advance(True)
+    # Whatever float() or operator.index() takes, other than text and True, still works.
+    assert VirtualClock(start=Decimal("1542622100")).now() == 1542622100
+    assert VirtualClock(start=Fraction(3, 2)).now() == 1.5
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        with pytest.raises(LcwError):
+            lcw.run(lcw.sdk.startChat)  # no provider: code 8
+        assert lcw.assert_error(code=ErrorCode.AUTH_PROVIDER_NOT_FOUND).detail["errorCode"] == 8
+        minted_token(KeyPair.generate(), {}, clock=lcw.clock, context=[("msdyn_isvip", "true")])
+
+
+async def test_the_async_form_raises_a_listener_assertion_too() -> None:
+    def check() -> None:
+        raise AssertionError("queued in the wrong queue")
+
+    with pytest.raises(AssertionError, match="event listener failed: queued in the wrong queue"):
+        async with LcwEmulator(None) as lcw:
+            lcw.widget.on("lcw:chatQueued", check)
+            await lcw.sdk.startChat()
 
 
 def test_strict_mode_raises_before_ready() -> None:

@@ -580,10 +580,19 @@ async def test_a_ready_listener_added_too_late_is_named_where_the_start_fails(
     assert widget.timeline.find("widget already loaded: lcw:ready does not fire again")
     await widget.reload()  # a reload fires lcw:ready again, to every listener
     assert widget.auth_token_provider is not None
+    widget.sdk.removeAuthTokenProvider()
+    with pytest.raises(LcwError) as again:
+        await widget.sdk.startChat()
+    assert "added after lcw:ready fired" not in again.value.reason  # it was called since
 
 
+class _PageAbort(BaseException):
+    """What a page's provider may raise that is no Exception (pytest.fail's kind)."""
+
+
+@pytest.mark.parametrize("failure", ["no provider", "a BaseException from the provider"])
 async def test_a_failed_start_the_page_dropped_is_an_event_not_a_loop_error(
-    org: Omnichannel, contoso: WorkStream
+    org: Omnichannel, contoso: WorkStream, failure: str
 ) -> None:
     # No auth token provider: code 8. The page never awaits the start, as pages do not; the
     # failure is its lcw:error event, and asyncio must not also log "exception was never
@@ -594,6 +603,12 @@ async def test_a_failed_start_the_page_dropped_is_an_event_not_a_loop_error(
     try:
         widget = org.widget(contoso)
         await widget.load()
+        if failure != "no provider":
+
+            def aborting(callback: Any) -> None:
+                raise _PageAbort("the page gave up")
+
+            widget.sdk.setAuthTokenProvider(aborting)
         dropped = widget.sdk.startChat()
         gone = weakref.ref(dropped)
         del dropped
@@ -603,12 +618,13 @@ async def test_a_failed_start_the_page_dropped_is_an_event_not_a_loop_error(
         assert gone() is None  # collected, so asyncio had its chance to complain
     finally:
         loop.set_exception_handler(None)
-    assert widget.timeline.event_names()[-1] == "lcw:error"
     assert reported == []
-    # Awaited, the same failure still raises.
-    with pytest.raises(LcwError) as raised:
-        await widget.sdk.startChat()
-    assert raised.value.code == 8
+    if failure == "no provider":
+        assert widget.timeline.event_names()[-1] == "lcw:error"
+        # Awaited, the same failure still raises.
+        with pytest.raises(LcwError) as raised:
+            await widget.sdk.startChat()
+        assert raised.value.code == 8
 
 
 async def test_events_carry_exactly_the_detail_keys_the_table_lists(org: Omnichannel) -> None:
