@@ -408,7 +408,11 @@ class Widget(AsyncIOEventEmitter):
                     "token provider is set (call setAuthTokenProvider after lcw:ready)"
                 )
                 if self.handler_errors:
-                    reason += f"; note: {len(self.handler_errors)} event listener(s) raised"
+                    first = self.handler_errors[0]
+                    reason += (
+                        f"; note: {len(self.handler_errors)} event listener(s) raised, first "
+                        f"{type(first).__name__}: {first}"
+                    )
                 if self._late_ready_listener:
                     reason += (
                         "; note: an lcw:ready listener was added after lcw:ready fired, so it "

@@ -277,7 +277,11 @@ async def test_code_8_mentions_a_ready_listener_that_raised(
     widget.on("lcw:ready", on_ready)
     await widget.load()
     assert [type(e) for e in widget.handler_errors] == [NameError]
-    await start_expecting(widget, ErrorCode.AUTH_PROVIDER_NOT_FOUND, "1 event listener(s) raised")
+    await start_expecting(
+        widget,
+        ErrorCode.AUTH_PROVIDER_NOT_FOUND,
+        "1 event listener(s) raised, first NameError: convertToJwtToken is not defined",
+    )
 
 
 async def test_second_callback_is_ignored_and_noted(
