@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import ANY
@@ -16,8 +17,9 @@ import jwt
 import pytest
 from conftest import SAMPLE_PAYLOAD
 
-from lcw_emulator import KeyPair, LcwEmulator, LcwError
+from lcw_emulator import KeyPair, LcwEmulator, LcwError, mint_token
 from lcw_emulator.cli import main
+from lcw_emulator.commands.serve import docs_sample_work_stream
 from lcw_emulator.token_providers import answering_with
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,3 +356,21 @@ def test_json_output_stays_json_with_a_claim_no_double_holds(
     code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
     assert code == 0
     assert json.loads(out)["claims"]["huge"] == "Infinity"
+
+
+def test_a_short_hmac_secret_is_one_plain_note_not_pyjwt_s_warnings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT's, minting here: the test is verify's
+        token = mint_token(SAMPLE_PAYLOAD, "your-256-bit-secret", algorithm="HS256")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that escaped would fail the test here
+        code, out, err = verify(
+            capsys, "--workstream", str(docs_sample_work_stream()), "--at", AT, token
+        )
+    assert (code, out.split(" for ")[0]) == (0, "VALID")
+    assert err == (
+        "note: an HMAC secret under 32 bytes signed or checked a token; fine for a demo, too "
+        "short for real use (RFC 7518 section 3.2 asks for 32 bytes)\n"
+    )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import math
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ConfigurationError
@@ -92,3 +95,34 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
             note = f"the final line ending of {source} is not taken as part of {what}"
             return text.removesuffix(ending), note
     return text, None
+
+
+# PyJWT warns at every use of an HMAC key under 32 bytes, from deep in our own code.
+_SHORT_HMAC_KEY = "The HMAC key is"
+SHORT_HMAC_KEY_NOTE = (
+    "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for 32 bytes)"
+)
+
+
+@contextlib.contextmanager
+def short_hmac_keys_noted() -> Iterator[None]:
+    """Turn PyJWT's warnings about short HMAC keys into one plain note on stderr, at the end.
+
+    Other warnings are shown as they would have been.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", message=_SHORT_HMAC_KEY, category=UserWarning)
+        yield
+    short = False
+    for warning in caught:
+        if str(warning.message).startswith(_SHORT_HMAC_KEY):
+            short = True
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    if short:
+        print(
+            f"note: an HMAC secret under 32 bytes signed or checked a token; {SHORT_HMAC_KEY_NOTE}",
+            file=sys.stderr,
+        )

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from ..clock import Clock, RealClock, VirtualClock, describe_instant
 from ..org import Omnichannel
-from ._common import EXIT_OK, EXIT_UNUSABLE, UsageProblem, finite_float, load_work_stream
+from ._common import (
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    SHORT_HMAC_KEY_NOTE,
+    UsageProblem,
+    finite_float,
+    load_work_stream,
+)
 
 DEFAULT_PORT = 8765
 
@@ -130,6 +137,6 @@ def _note_demo_secret(secret: str | None) -> None:
     warnings.filterwarnings("ignore", message="The HMAC key is", category=UserWarning)
     print(
         f"note: the work stream's HS secret is {len(secret.encode('utf-8'))} bytes; "
-        "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for 32)",
+        f"{SHORT_HMAC_KEY_NOTE}",
         file=sys.stderr,
     )

@@ -19,6 +19,7 @@ from ._common import (
     finite_float,
     load_work_stream,
     read_text_argument,
+    short_hmac_keys_noted,
 )
 
 
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
     # "null" is JSON null, what `jq .token` prints when the service sent no token.
     token = None if text.strip() == "null" else text
-    judgement = asyncio.run(service.judge(work_stream, token))
+    with short_hmac_keys_noted():
+        judgement = asyncio.run(service.judge(work_stream, token))
     if args.json:
         print(json.dumps(_json_ready(judgement.to_dict()), indent=2, sort_keys=True, default=str))
     else:
