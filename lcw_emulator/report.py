@@ -269,16 +269,17 @@ _MAX_TEXT = 90
 
 
 # Mermaid ends a statement at ";", reads "#...;" as an entity and "%%" as a comment; GitHub
-# would take "<...>" as HTML. Message text gets none of them.
-_UNSAFE = str.maketrans({";": ",", "#": "no. ", "<": "\u2039", ">": "\u203a"})
+# would take "<...>" as HTML. Message text carries each as the entity Mermaid shows as the
+# character itself, so values read as they are.
+_UNSAFE = str.maketrans({";": "#59;", "#": "#35;", "<": "#lt;", ">": "#gt;", "%": "#37;"})
 
 
 def _text(value: str) -> str:
     """Message text Mermaid takes verbatim, on one line, at most ``_MAX_TEXT`` long."""
-    text = " ".join(value.split()).translate(_UNSAFE).replace("%%", "%")
-    if len(text) > _MAX_TEXT:
+    text = " ".join(value.split())
+    if len(text) > _MAX_TEXT:  # cut before escaping, so that no entity is cut in two
         text = text[: _MAX_TEXT - 3] + "..."
-    return text
+    return text.translate(_UNSAFE)
 
 
 def _arrow(source: str, target: str, text: str, arrow: str = "->>") -> str:
@@ -376,13 +377,13 @@ def _service_lines(entry: TimelineEntry, authenticated: bool) -> list[str]:
 
 
 def mermaid(result: ScenarioResult) -> str:
-    """A Mermaid ``sequenceDiagram`` of the run: page, widget, token provider, Omnichannel."""
+    """A Mermaid ``sequenceDiagram`` of the run: page, widget, the page's providers, Omnichannel."""
     authenticated = any(entry.name == "auth token provider called" for entry in result.timeline)
     lines = [
         "sequenceDiagram",
         f"    participant {_PAGE}",
         f"    participant {_WIDGET} as Live chat widget",
-        f"    participant {_PROVIDER} as Token provider",
+        f"    participant {_PROVIDER} as Page providers",
         f"    participant {_SERVICE}",
     ]
     shown_at: float | None = None

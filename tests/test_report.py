@@ -11,6 +11,7 @@ import pytest
 
 from lcw_emulator import ScenarioResult, load_scenario, run_scenario
 from lcw_emulator.report import (
+    _text,
     mermaid,
     mermaid_markdown,
     render_entry,
@@ -183,8 +184,8 @@ _ACTOR = "(Page|Widget|Provider|Omnichannel)"
 _STATEMENT = re.compile(
     r"^(sequenceDiagram"
     r"|    participant \w+( as [\w ]+)?"
-    rf"|    {_ACTOR}(->>|-->>|--x){_ACTOR}: [^;#\n]+"
-    rf"|    Note over {_ACTOR}(,{_ACTOR})?: [^;#\n]+)$"
+    rf"|    {_ACTOR}(->>|-->>|--x){_ACTOR}: (?:[^;#%<>\n]|#\w+;)+"
+    rf"|    Note over {_ACTOR}(,{_ACTOR})?: (?:[^;#%<>\n]|#\w+;)+)$"
 )
 
 
@@ -199,12 +200,18 @@ def test_every_diagram_line_is_a_mermaid_statement(name: str) -> None:
         "sequenceDiagram",
         "    participant Page",
         "    participant Widget as Live chat widget",
-        "    participant Provider as Token provider",
+        "    participant Provider as Page providers",
         "    participant Omnichannel",
     ]
     for line in lines:
         assert _STATEMENT.match(line), line
         assert len(line) < 140
+
+
+def test_diagram_text_keeps_every_character_as_a_mermaid_entity() -> None:
+    # ";" would end the statement, "#" start an entity, "%%" a comment, "<" HTML on GitHub.
+    text = _text("Order #123; ships -->> 50%% <b>")
+    assert text == "Order #35;123#59; ships --#gt;#gt; 50#37;#37; #lt;b#gt;"
 
 
 def test_the_diagram_tells_the_auth_flow() -> None:
