@@ -42,7 +42,8 @@ def unknown_keys(table: Mapping[str, Any], allowed: set[str]) -> str | None:
 def read_toml(file: Path, what: str) -> dict[str, Any]:
     """Parse a TOML file, or raise :class:`ConfigurationError` naming it and what is wrong."""
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte order mark (Windows Notepad's "UTF-8 with BOM") is no TOML.
+        return tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read {what} file: {exc.strerror}", source=str(file)

@@ -219,3 +219,11 @@ def test_a_key_smaller_than_the_documented_2048_bits_is_refused(form: str, tmp_p
     path = write(tmp_path, 'name = "x"\n[auth]\npublic_key = "key.txt"')
     with pytest.raises(ConfigurationError, match="a 1024-bit RSA key; Omnichannel takes RSA keys"):
         WorkStream.from_toml(path)
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    # Windows Notepad's "UTF-8 with BOM": the BOM is no TOML, and token files take it too.
+    text = (SCENARIOS / "contoso.toml").read_text(encoding="utf-8")
+    with_bom = tmp_path / "contoso.toml"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + text.replace("keys/", f"{SCENARIOS}/keys/").encode())
+    assert WorkStream.from_toml(with_bom).name == "Contoso help"

@@ -68,7 +68,7 @@ def scenario_files(paths: list[str]) -> list[str]:
 def _is_scenario(file: Path) -> bool:
     # Work stream files sit beside scenarios; anything else is loaded (and judged).
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return True
     return not is_work_stream_file(data)
