@@ -227,3 +227,10 @@ def test_a_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path) ->
     with_bom = tmp_path / "contoso.toml"
     with_bom.write_bytes(b"\xef\xbb\xbf" + text.replace("keys/", f"{SCENARIOS}/keys/").encode())
     assert WorkStream.from_toml(with_bom).name == "Contoso help"
+
+
+def test_a_scenario_file_given_as_a_work_stream_says_so() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        WorkStream.from_toml(SCENARIOS / "vip_routing.toml")
+    assert "this looks like a scenario file, not a work stream" in str(caught.value)
+    assert "workstream = 'contoso.toml'" in str(caught.value)
