@@ -55,7 +55,7 @@ DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
 # minimum claims, so a minted token always names an issuer.
 DEFAULT_ISSUER = "lcw-emulator"
 # A NumericDate past this (year 5138) is almost surely milliseconds.
-_MILLISECONDS_THRESHOLD = 100_000_000_000
+MILLISECONDS_THRESHOLD = 100_000_000_000
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -395,7 +395,7 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
         return f"{name} must be a NumericDate (seconds since the epoch), got {_shown(value)}"
     if value != value or value in _INFINITIES:
         return f"{name} must be a finite number"
-    if abs(value) >= _MILLISECONDS_THRESHOLD:
+    if abs(value) >= MILLISECONDS_THRESHOLD:
         return (
             f"{name} {value!r} looks like milliseconds; a NumericDate counts seconds "
             "since the epoch"

@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from lcw_emulator import ChatAuthSettings, KeyPair, VirtualClock, load_public_keys, mint_token
-from lcw_emulator.auth import PublicKey, TokenVerdict, validate_token
+from lcw_emulator.auth import PublicKey, TokenVerdict, time_claims, validate_token
 from lcw_emulator.token_providers import minted_token
 
 NOW = 1542622100
@@ -487,3 +487,14 @@ def test_a_key_expiry_past_any_double_is_refused(expiry: str, keys: KeyPair) -> 
     entry = json.dumps(keys.key_array()[0])[:-1].replace('"expiry": null', f'"expiry": {expiry}')
     with pytest.raises(ValueError, match="expiry must be a finite number of epoch seconds"):
         load_public_keys(f"[{entry}}}]")
+
+
+def test_time_claims_refuse_a_moment_no_numericdate_can_hold() -> None:
+    # Each finite, their sum is not (the token verb refuses such an --at before it gets here).
+    with pytest.raises(ValueError, match="expires at inf s, which no NumericDate can hold"):
+        time_claims(1e308, 1e308)
+    assert time_claims(1542622100.5, 60) == {
+        "iat": 1542622100,
+        "nbf": 1542622100,
+        "exp": 1542622161,
+    }

@@ -374,3 +374,17 @@ def test_a_short_hmac_secret_is_one_plain_note_not_pyjwt_s_warnings(
         "note: an HMAC secret under 32 bytes signed or checked a token; fine for a demo, too "
         "short for real use (RFC 7518 section 3.2 asks for 32 bytes)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "verb", [["verify", "--workstream", CONTOSO, "x"], ["token", "--key", "k"]]
+)
+def test_a_moment_in_milliseconds_is_refused_as_a_claim_in_milliseconds_is(
+    capsys: pytest.CaptureFixture[str], verb: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([*verb, "--at", "1542622100000"])
+    assert caught.value.code == 2
+    assert "--at: 1542622100000 is past the year 5000 in epoch seconds: milliseconds" in (
+        capsys.readouterr().err
+    )

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..auth import MILLISECONDS_THRESHOLD
 from ..errors import ConfigurationError
 from ..workstream import WorkStream
 
@@ -31,6 +32,17 @@ def finite_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def epoch_seconds(text: str) -> float:
+    """An argparse type: a moment in epoch seconds, refusing what reads as milliseconds."""
+    value = finite_float(text)
+    if abs(value) >= MILLISECONDS_THRESHOLD:
+        raise argparse.ArgumentTypeError(
+            f"{text} is past the year 5000 in epoch seconds: milliseconds (JavaScript's "
+            "Date.now())? give epoch seconds"
+        )
     return value
 
 

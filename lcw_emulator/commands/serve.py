@@ -17,7 +17,7 @@ from ._common import (
     EXIT_UNUSABLE,
     SHORT_HMAC_KEY_NOTE,
     UsageProblem,
-    finite_float,
+    epoch_seconds,
     load_work_stream,
 )
 
@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.add_argument(
         "--start",
-        type=finite_float,
+        type=epoch_seconds,
         metavar="EPOCH_SECONDS",
         help="the emulator's time when the server starts (default: now); 1542622100 puts "
         "the documentation's sample token inside its validity window",

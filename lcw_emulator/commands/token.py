@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auth import DEFAULT_ISSUER, KeyPair, time_claims
-from ._common import EXIT_OK, UsageProblem, finite_float
+from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float
 
 # The documentation's sample contact, so a demo token needs no --sub.
 SAMPLE_SUB = "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--at",
-        type=finite_float,
+        type=epoch_seconds,
         metavar="EPOCH_SECONDS",
         help="issue at this time (default: now)",
     )

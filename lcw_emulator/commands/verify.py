@@ -16,7 +16,7 @@ from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageProblem,
-    finite_float,
+    epoch_seconds,
     load_work_stream,
     read_text_argument,
     short_hmac_keys_noted,
@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--workstream", required=True, metavar="FILE", help="work stream TOML")
     parser.add_argument(
         "--at",
-        type=finite_float,
+        type=epoch_seconds,
         metavar="EPOCH_SECONDS",
         help="judge at this time (default: now)",
     )
