@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
 import inspect
 import math
 import operator
@@ -41,6 +40,7 @@ from .events import (
     EntryKind,
     Timeline,
     TimelineEntry,
+    closest_event,
     detail_problem,
     typed_equal,
 )
@@ -67,10 +67,8 @@ def _event_name(name: str) -> str:
     __tracebackhide__ = True
     if name in LCW_EVENTS:
         return str(name)
-    guess = f"lcw:{name}" if not name.startswith("lcw:") else name
-    by_lower = {event.lower(): event for event in LCW_EVENTS}
-    close = difflib.get_close_matches(guess.lower(), sorted(by_lower), n=1)  # case, typos
-    hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    close = closest_event(name)
+    hint = f" (did you mean {close!r}?)" if close else ""
     raise ValueError(f"{name!r} is not an lcw:* event the widget fires{hint}")
 
 

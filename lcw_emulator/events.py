@@ -55,6 +55,15 @@ class LcwEvent(enum.StrEnum):
 
 LCW_EVENTS = frozenset(event.value for event in LcwEvent)
 
+
+def closest_event(name: str) -> str | None:
+    """The ``lcw:*`` event ``name`` most likely means (case, a typo, no prefix), or ``None``."""
+    guess = name if name.startswith("lcw:") else f"lcw:{name}"
+    by_lower = {event.lower(): event for event in LCW_EVENTS}
+    close = difflib.get_close_matches(guess.lower(), sorted(by_lower), n=1)
+    return by_lower[close[0]] if close else None
+
+
 # What getAgentAvailability answers, and so lcw:getAgentAvailability's detail.
 AVAILABILITY_FIELDS = (
     "queueId",
@@ -207,6 +216,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "listener raised",
                 "page reloaded",
                 "widget already loaded: lcw:ready does not fire again",
+                "listener for an event the widget never fires",
                 "lcw:ready listener added after lcw:ready fired",
                 "chat already in progress",
                 "chat already starting",

@@ -22,7 +22,7 @@ from pyee.asyncio import AsyncIOEventEmitter
 
 from .auth import DEFAULT_PROVIDER_TIMEOUT
 from .errors import ErrorCode, LcwError, RateLimitedError, SdkUsageError, hide_for_lcw_errors
-from .events import EntryKind, LcwEvent, Timeline
+from .events import LCW_EVENTS, EntryKind, LcwEvent, Timeline, closest_event
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
 from .sdk import LiveChatSDK
 from .service import AgentAvailability, OmnichannelService
@@ -222,6 +222,14 @@ class Widget(AsyncIOEventEmitter):
         # these tables, all of which a dict does alike.
         if self._events.get("new_listener"):  # pyee announces every listener; rarely heard
             self.emit("new_listener", event, k)
+        if event.startswith("lcw:") and event not in LCW_EVENTS:
+            # A browser takes a listener for any name; one the widget never fires is most
+            # likely a typo (lcw:chatqueued), which would otherwise fail only as silence.
+            self.record(
+                EntryKind.NOTE,
+                "listener for an event the widget never fires",
+                {"event": event, "closest": closest_event(event)},
+            )
         if event == "lcw:ready" and self.state is WidgetState.READY:
             # A page that listens too late never hears it (the lcw fixtures load the widget
             # before the test runs), and the failure shows far from the cause: say so here.

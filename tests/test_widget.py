@@ -555,6 +555,17 @@ async def test_start_chat_is_fire_and_forget_like_the_page(org: Omnichannel) -> 
     assert "lcw:chatQueued" in widget.timeline.event_names()
 
 
+async def test_a_listener_for_an_event_never_fired_is_noted_with_the_closest(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    widget.on("lcw:chatqueued", lambda: None)  # a typo: the page would wait in silence
+    widget.on("lcw:chatQueued", lambda: None)
+    widget.on("my-page:event", lambda: None)  # the page's own events are its business
+    [note] = widget.timeline.find("listener for an event the widget never fires")
+    assert note.detail == {"event": "lcw:chatqueued", "closest": "lcw:chatQueued"}
+
+
 async def test_a_ready_listener_added_too_late_is_named_where_the_start_fails(
     org: Omnichannel, contoso: WorkStream
 ) -> None:
