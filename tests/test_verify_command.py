@@ -388,3 +388,13 @@ def test_a_moment_in_milliseconds_is_refused_as_a_claim_in_milliseconds_is(
     assert "--at: 1542622100000 is past the year 5000 in epoch seconds: milliseconds" in (
         capsys.readouterr().err
     )
+
+
+def test_a_token_file_named_without_its_at_sign_gets_a_hint(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "token.txt").write_text("eyJ.eyJ.sig\n")
+    code, _, err = verify(capsys, "--workstream", CONTOSO, "token.txt")
+    assert code == 1  # judged as the token it is, refused
+    assert err == "note: token.txt is a file: to judge the token in it, write @token.txt\n"

@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, javascript_text
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
             "([auth]), so no token can be verified"
         )
     text, note = read_text_argument(args.token, "the token")
+    if note is None and text.count(".") != 2 and Path(text).is_file():
+        note = f"{text} is a file: to judge the token in it, write @{text}"
     if note is not None:
         print(f"note: {note}", file=sys.stderr)  # stderr: --json keeps its stdout to itself
     at = args.at if args.at is not None else time.time()
