@@ -77,6 +77,9 @@ def test_keys_prints_the_files_and_refuses_to_overwrite(
     assert "already holds private.pem, public.pem, keys.json, jwks.json; use --force" in err
     assert cli(capsys, "keys", "--out", str(tmp_path / "new"), "--force")[0] == 0
     assert (tmp_path / "new" / "private.pem").read_text() != first
+    (tmp_path / "afile").write_text("")
+    code, _, err = cli(capsys, "keys", "--out", str(tmp_path / "afile"))
+    assert code == 2 and f"--out {tmp_path / 'afile'} is a file, not a directory" in err
 
 
 @pytest.mark.parametrize("public_key", ["keys.json", "jwks.json"])

@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         "keys.json": json.dumps(pair.key_array(), indent=2) + "\n",
         "jwks.json": json.dumps(pair.jwks(), indent=2) + "\n",
     }
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out} is a file, not a directory: give the directory to write to")
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in contents.items():
