@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         "jwks.json": json.dumps(pair.jwks(), indent=2) + "\n",
     }
     if out.exists() and not out.is_dir():
-        raise UsageProblem(f"--out {out} is a file, not a directory: give the directory to write to")
+        raise UsageProblem(f"--out {out} is a file, not a directory: name a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in contents.items():
