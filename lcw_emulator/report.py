@@ -20,7 +20,7 @@ from typing import IO, Any
 from .clock import describe_instant
 from .events import EntryKind, LcwEvent, TimelineEntry
 from .scenario import Expectation
-from .scenario_runner import Check, ScenarioResult, StepRecord
+from .scenario_runner import Check, RaisedError, ScenarioResult, StepRecord
 
 __all__ = [
     "mermaid",
@@ -386,14 +386,32 @@ def mermaid(result: ScenarioResult) -> str:
         f"    participant {_PROVIDER} as Page providers",
         f"    participant {_SERVICE}",
     ]
+    # A step that raised before it recorded anything (strict mode before lcw:ready, a widget
+    # that failed to load) has no entry of its own: it is drawn where it ran.
+    raised = {error.step: error for error in result.errors}
+    silent: dict[int, list[tuple[float, RaisedError]]] = {}
+    for record in result.steps:
+        error = raised.get(record.step.number)
+        if error is not None and record.begin == record.end:
+            silent.setdefault(record.begin, []).append((record.started_at, error))
     shown_at: float | None = None
-    for entry in result.timeline:
-        if shown_at is None or entry.at != shown_at:
-            moment = f"+{entry.at - result.start:g} s"
+
+    def moment(at: float) -> None:
+        nonlocal shown_at
+        if shown_at is None or at != shown_at:
+            text = f"+{at - result.start:g} s"
             if shown_at is None:
-                moment += f", {describe_instant(entry.at)}"
-            lines.append(_note(f"{_PAGE},{_SERVICE}", moment))
-            shown_at = entry.at
+                text += f", {describe_instant(at)}"
+            lines.append(_note(f"{_PAGE},{_SERVICE}", text))
+            shown_at = at
+
+    for index, entry in enumerate((*result.timeline, None)):
+        for at, error in silent.get(index, ()):
+            moment(at)
+            lines.append(_arrow(_PAGE, _WIDGET, f"{error.verb} raised {error.text}", "-x"))
+        if entry is None:
+            break
+        moment(entry.at)
         match entry.kind:
             case EntryKind.SDK_CALL:
                 lines.extend(_sdk_line(entry))

@@ -184,7 +184,7 @@ _ACTOR = "(Page|Widget|Provider|Omnichannel)"
 _STATEMENT = re.compile(
     r"^(sequenceDiagram"
     r"|    participant \w+( as [\w ]+)?"
-    rf"|    {_ACTOR}(->>|-->>|--x){_ACTOR}: (?:[^;#%<>\n]|#\w+;)+"
+    rf"|    {_ACTOR}(->>|-->>|--x|-x){_ACTOR}: (?:[^;#%<>\n]|#\w+;)+"
     rf"|    Note over {_ACTOR}(,{_ACTOR})?: (?:[^;#%<>\n]|#\w+;)+)$"
 )
 
@@ -229,6 +229,19 @@ def test_the_diagram_tells_the_auth_flow() -> None:
         '(msdyn_cartvalue=10000, msdyn_isvip="false")',
         "    Widget-->>Page: lcw:chatQueued",
     ]
+
+
+def test_the_diagram_draws_a_call_that_raised_before_recording_anything() -> None:
+    # Strict mode refuses the call before lcw:ready, so the timeline holds nothing of it.
+    lines = mermaid(result_of("before_ready_strict")).splitlines()
+    assert lines[5:8] == [
+        "    Note over Page,Omnichannel: +0 s, 1709283600 (2024-03-01T09:00:00Z)",
+        "    Page-xWidget: set_auth_token_provider raised WidgetNotReadyError: "
+        "setAuthTokenProvider() was called b...",
+        "    Widget-->>Page: lcw:ready",
+    ]
+    load_failure = mermaid(result_of("error_7_load_failure"))
+    assert "    Page-xWidget: get_agent_availability raised [7] Live chat widget" in load_failure
 
 
 def test_the_diagram_shows_refusals_and_time_passing() -> None:
