@@ -135,8 +135,7 @@ def _note_demo_secret(secret: str | None) -> None:
         return
     # PyJWT warns on every short HMAC key; one line up front says it once, plainly.
     warnings.filterwarnings("ignore", message="The HMAC key is", category=UserWarning)
+    size = len(secret.encode("utf-8"))
     print(
-        f"note: the work stream's HS secret is {len(secret.encode('utf-8'))} bytes; "
-        f"{SHORT_HMAC_KEY_NOTE}",
-        file=sys.stderr,
+        f"note: the work stream's HS secret is {size} bytes; {SHORT_HMAC_KEY_NOTE}", file=sys.stderr
     )
