@@ -222,7 +222,7 @@ class Widget(AsyncIOEventEmitter):
         # these tables, all of which a dict does alike.
         if self._events.get("new_listener"):  # pyee announces every listener; rarely heard
             self.emit("new_listener", event, k)
-        if event.startswith("lcw:") and event not in LCW_EVENTS:
+        if isinstance(event, str) and event.startswith("lcw:") and event not in LCW_EVENTS:
             # A browser takes a listener for any name; one the widget never fires is most
             # likely a typo (lcw:chatqueued), which would otherwise fail only as silence.
             self.record(

@@ -562,6 +562,7 @@ async def test_a_listener_for_an_event_never_fired_is_noted_with_the_closest(
     widget.on("lcw:chatqueued", lambda: None)  # a typo: the page would wait in silence
     widget.on("lcw:chatQueued", lambda: None)
     widget.on("my-page:event", lambda: None)  # the page's own events are its business
+    widget.on(42, lambda: None)  # pyee takes any hashable name
     [note] = widget.timeline.find("listener for an event the widget never fires")
     assert note.detail == {"event": "lcw:chatqueued", "closest": "lcw:chatQueued"}
 
