@@ -7,7 +7,7 @@
   renders to the same text, so tests can compare it.
 * :func:`to_dict`: the machine-readable report (``--json``).
 * :func:`mermaid`: a Mermaid sequence diagram between the page, the widget, the
-  token provider and Omnichannel, which GitHub renders in Markdown.
+  page's providers and Omnichannel, which GitHub renders in Markdown.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ _UNSAFE = str.maketrans({";": "#59;", "#": "#35;", "<": "#lt;", ">": "#gt;", "%"
 
 
 def _text(value: str) -> str:
-    """Message text Mermaid takes verbatim, on one line, at most ``_MAX_TEXT`` long."""
+    """Message text Mermaid takes verbatim, on one line, at most ``_MAX_TEXT`` shown characters."""
     text = " ".join(value.split())
     if len(text) > _MAX_TEXT:  # cut before escaping, so that no entity is cut in two
         text = text[: _MAX_TEXT - 3] + "..."
@@ -408,7 +408,9 @@ def mermaid(result: ScenarioResult) -> str:
     for index, entry in enumerate((*result.timeline, None)):
         for at, error in silent.get(index, ()):
             moment(at)
-            lines.append(_arrow(_PAGE, _WIDGET, f"{error.verb} raised {error.text}", "-x"))
+            # The agent's moves come from Omnichannel's side, the page's from the page.
+            caller = _SERVICE if error.verb.startswith("agent_") else _PAGE
+            lines.append(_arrow(caller, _WIDGET, f"{error.verb} raised {error.text}", "-x"))
         if entry is None:
             break
         moment(entry.at)

@@ -210,9 +210,8 @@ class _Reader:
     def work_stream(self, data: Mapping[str, Any]) -> WorkStream:
         if isinstance(data, Mapping) and "steps" in data and "workstream" in data:
             raise self.fail(
-                "this looks like a scenario file, not a work stream: it has [[steps]] and names "
-                f"its work stream with workstream = {data['workstream']!r}; run it with "
-                "lcw-emulator run"
+                "this looks like a scenario file, not a work stream: it has [[steps]] and a "
+                "workstream; run it with lcw-emulator run"
             )
         data = self.table(data, "work stream", _TOP_KEYS)
         if "name" not in data:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from scenario_texts import HEAD, run
 
 from lcw_emulator import ScenarioResult, load_scenario, run_scenario
 from lcw_emulator.report import (
@@ -242,6 +243,15 @@ def test_the_diagram_draws_a_call_that_raised_before_recording_anything() -> Non
     ]
     load_failure = mermaid(result_of("error_7_load_failure"))
     assert "    Page-xWidget: get_agent_availability raised [7] Live chat widget" in load_failure
+    # An agent's move comes from Omnichannel's side.
+    agent = mermaid(
+        run(
+            HEAD
+            + '[[steps]]\ndo = "load"\n[[steps]]\ndo = "agent_says"\ntext = "hello"\n'
+            + '[[steps]]\nexpect = "error"\ntype = "ChatStateError"\n'
+        )
+    )
+    assert "    Omnichannel-xWidget: agent_says raised ChatStateError: " in agent
 
 
 def test_the_diagram_shows_refusals_and_time_passing() -> None:

@@ -19,6 +19,7 @@ from conftest import SAMPLE_PAYLOAD
 
 from lcw_emulator import KeyPair, LcwEmulator, LcwError, mint_token
 from lcw_emulator.cli import main
+from lcw_emulator.commands._common import epoch_seconds, short_hmac_keys_noted
 from lcw_emulator.commands.serve import docs_sample_work_stream
 from lcw_emulator.token_providers import answering_with
 
@@ -371,8 +372,9 @@ def test_a_short_hmac_secret_is_one_plain_note_not_pyjwt_s_warnings(
         )
     assert (code, out.split(" for ")[0]) == (0, "VALID")
     assert err == (
-        "note: an HMAC secret under 32 bytes signed or checked a token; fine for a demo, too "
-        "short for real use (RFC 7518 section 3.2 asks for 32 bytes)\n"
+        "note: an HMAC secret shorter than its hash signed or checked a token; fine for a demo, "
+        "too short for real use (RFC 7518 section 3.2 asks for at least the hash's size: 32 "
+        "bytes for HS256, 48 for HS384, 64 for HS512)\n"
     )
 
 
@@ -388,6 +390,7 @@ def test_a_moment_in_milliseconds_is_refused_as_a_claim_in_milliseconds_is(
     assert "--at: 1542622100000 is past the year 5000 in epoch seconds: milliseconds" in (
         capsys.readouterr().err
     )
+    assert epoch_seconds("-100000000000") == -100000000000  # long ago, not milliseconds
 
 
 def test_a_token_file_named_without_its_at_sign_gets_a_hint(
@@ -398,3 +401,17 @@ def test_a_token_file_named_without_its_at_sign_gets_a_hint(
     code, _, err = verify(capsys, "--workstream", CONTOSO, "token.txt")
     assert code == 1  # judged as the token it is, refused
     assert err == "note: token.txt is a file: to judge the token in it, write @token.txt\n"
+    # A token cut short is too long to be a file name: judged, with no note and no crash.
+    long_text = "eyJ" + "a" * 600 + ".eyJ"
+    code, out, err = verify(capsys, "--workstream", CONTOSO, long_text)
+    assert (code, err) == (1, "") and "three dot-separated parts" in out
+
+
+def test_a_short_hmac_note_keeps_other_warnings_even_when_the_run_fails() -> None:
+    with (
+        pytest.warns(UserWarning, match="another warning"),
+        pytest.raises(RuntimeError),
+        short_hmac_keys_noted(),
+    ):
+        warnings.warn("another warning", UserWarning, stacklevel=1)
+        raise RuntimeError("the run failed")

@@ -38,7 +38,7 @@ def finite_float(text: str) -> float:
 def epoch_seconds(text: str) -> float:
     """An argparse type: a moment in epoch seconds, refusing what reads as milliseconds."""
     value = finite_float(text)
-    if abs(value) >= MILLISECONDS_THRESHOLD:
+    if value >= MILLISECONDS_THRESHOLD:
         raise argparse.ArgumentTypeError(
             f"{text} is past the year 5000 in epoch seconds: milliseconds (JavaScript's "
             "Date.now())? give epoch seconds"
@@ -112,7 +112,8 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
 # PyJWT warns at every use of an HMAC key under 32 bytes, from deep in our own code.
 _SHORT_HMAC_KEY = "The HMAC key is"
 SHORT_HMAC_KEY_NOTE = (
-    "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for 32 bytes)"
+    "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for at least the hash's "
+    "size: 32 bytes for HS256, 48 for HS384, 64 for HS512)"
 )
 
 
@@ -122,9 +123,24 @@ def short_hmac_keys_noted() -> Iterator[None]:
 
     Other warnings are shown as they would have been.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.filterwarnings("always", message=_SHORT_HMAC_KEY, category=UserWarning)
-        yield
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("always", message=_SHORT_HMAC_KEY, category=UserWarning)
+            yield
+    finally:
+        # Out of catch_warnings, whose recorder would take back what is shown here.
+        short = _show_others(caught)
+    if short:
+        print(
+            f"note: an HMAC secret shorter than its hash signed or checked a token; "
+            f"{SHORT_HMAC_KEY_NOTE}",
+            file=sys.stderr,
+        )
+
+
+def _show_others(caught: list[warnings.WarningMessage]) -> bool:
+    """Show every warning but PyJWT's short-key ones; return whether there was one of those."""
     short = False
     for warning in caught:
         if str(warning.message).startswith(_SHORT_HMAC_KEY):
@@ -133,8 +149,4 @@ def short_hmac_keys_noted() -> Iterator[None]:
             warnings.showwarning(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    if short:
-        print(
-            f"note: an HMAC secret under 32 bytes signed or checked a token; {SHORT_HMAC_KEY_NOTE}",
-            file=sys.stderr,
-        )
+    return short

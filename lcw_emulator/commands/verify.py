@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             "([auth]), so no token can be verified"
         )
     text, note = read_text_argument(args.token, "the token")
-    if note is None and text.count(".") != 2 and Path(text).is_file():
+    if note is None and text.count(".") != 2 and _names_a_file(text):
         note = f"{text} is a file: to judge the token in it, write @{text}"
     if note is not None:
         print(f"note: {note}", file=sys.stderr)  # stderr: --json keeps its stdout to itself
@@ -72,6 +72,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render(judgement, work_stream.name, at))
     return EXIT_OK if judgement.valid else EXIT_FAILED
+
+
+def _names_a_file(text: str) -> bool:
+    # A token cut short is no file name either: too long for one (ENAMETOOLONG), or odd.
+    try:
+        return len(text) < 256 and Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _json_ready(value: object) -> object:
