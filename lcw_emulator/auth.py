@@ -488,11 +488,11 @@ class _SegmentsCheckedJWS(jwt.PyJWS):
 
     PyJWT 2.15 reads every character of every segment against the base64url alphabet in
     a Python loop, which is about half of a decode's time. :func:`validate_token` only
-    calls this after refusing any character outside that alphabet (one regex per segment,
-    so no ``=`` either) and any segment that is not canonical base64url, where that loop
-    and the re-encoding check after it can only pass; so each segment goes straight to
-    PyJWT's own base64url decoder. Everything else (the header, the algorithm, the
-    signature) is PyJWT's code, unchanged.
+    calls this after refusing any character outside that alphabet (one ``bytes.translate``
+    of the whole token, so no ``=`` either) and any segment that is not canonical base64url,
+    where that loop and the re-encoding check after it can only pass; so each segment goes
+    straight to PyJWT's own base64url decoder. Everything else (the header, the algorithm,
+    the signature) is PyJWT's code, unchanged.
     """
 
     @staticmethod

@@ -229,11 +229,11 @@ class VirtualClock:
 
         A NaN or infinite delay raises :class:`ValueError`.
         """
-        return self.call_at(self._now + max(delay, 0.0), callback)
+        return self.call_at(self._now + max(_finite(delay, "delay"), 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` of virtual time; 0 or less yields once."""
-        await self.sleep_until(self._now + max(seconds, 0.0))
+        await self.sleep_until(self._now + max(_finite(seconds, "seconds"), 0.0))
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""

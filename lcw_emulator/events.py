@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, overload
 
 import attrs
@@ -24,6 +24,7 @@ __all__ = [
     "LCW_EVENTS",
     "EntryKind",
     "LcwEvent",
+    "Recorder",
     "Timeline",
     "TimelineEntry",
     "detail_problem",
@@ -178,6 +179,10 @@ class EntryKind(enum.StrEnum):
     PROVIDER = "provider"  # a provider was called, called back, or misbehaved
     SERVICE = "service"  # Omnichannel's verdict: token, context, session
     NOTE = "note"  # something ignored or worth knowing (a second callback)
+
+
+# What the lower layers (providers, key sources) are handed to write to a widget's timeline.
+Recorder = Callable[[EntryKind, str, Mapping[str, Any]], None]
 
 
 # The name of every provider, service and note entry the emulator records (events are

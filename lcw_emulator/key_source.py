@@ -20,7 +20,7 @@ and the README says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
@@ -28,7 +28,7 @@ import jwt
 from .auth import ChatAuthSettings, PublicKey, load_public_keys
 from .clock import Clock
 from .errors import ErrorCode, LcwError
-from .events import EntryKind
+from .events import EntryKind, Recorder
 
 if TYPE_CHECKING:
     import httpx
@@ -51,7 +51,7 @@ DEFAULT_MAX_AGE = 12 * 3600.0
 # Real seconds to wait for the key endpoint.
 DEFAULT_FETCH_TIMEOUT = 10.0
 
-KeyRecorder = Callable[[EntryKind, str, Mapping[str, Any]], None]
+KeyRecorder = Recorder  # the name this module has always exported
 
 
 def token_kid(token: object) -> str | None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from .auth import describe_token, require_token
 from .clock import Clock
 from .errors import ErrorCode, LcwError
-from .events import EntryKind
+from .events import EntryKind, Recorder
 
 __all__ = [
     "AuthTokenCallback",
@@ -32,7 +31,6 @@ __all__ = [
 AuthTokenCallback = Callable[..., None]
 AuthTokenProvider = Callable[[AuthTokenCallback], object]
 ContextProvider = Callable[[], object]
-Recorder = Callable[[EntryKind, str, Mapping[str, Any]], None]
 
 
 def _failure(exc: BaseException) -> str:

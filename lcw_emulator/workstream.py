@@ -225,7 +225,11 @@ class _Reader:
             raise self.fail("give either [queue] or [[queues]], not both")
         raw_queues = [data["queue"]] if "queue" in data else self.array(data, "queues")
         queues = (
-            tuple(self.queue(entry, i) for i, entry in enumerate(raw_queues)) or _default_queues()
+            tuple(
+                self.queue(entry, "[queue]" if "queue" in data else f"queues[{i}]")
+                for i, entry in enumerate(raw_queues)
+            )
+            or _default_queues()
         )
         rules = tuple(
             self.routing_rule(entry, i) for i, entry in enumerate(self.array(data, "routing_rules"))
@@ -249,8 +253,7 @@ class _Reader:
         except ValueError as exc:
             raise self.fail(f"{where}: {exc}") from None
 
-    def queue(self, entry: object, index: int) -> Queue:
-        where = f"queues[{index}]"
+    def queue(self, entry: object, where: str) -> Queue:
         table = self.table(entry, where, _QUEUE_KEYS)
         return Queue(
             name=self.typed(table, "name", str, where) if "name" in table else "Default",

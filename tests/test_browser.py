@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -298,6 +299,10 @@ async def test_the_virtual_clock_waits_for_the_page(
     request = await page.next("provide", kind="auth")
     await asyncio.sleep(0.05)  # the page's token service takes real time
     assert clock.now() == SAMPLE_START
+    await page.send(type="callback", request=request["request"], args=SAMPLE_TOKEN)
+    assert (await page.next("protocol-error"))["reason"].startswith(
+        "a callback's args must be an array, got 'eyJ"
+    )  # the request stays open for a callback that is one
     await page.send(type="callback", request=request["request"], args=[SAMPLE_TOKEN])
     result = await page.result(start)
     assert result["ok"], result
@@ -813,3 +818,17 @@ async def test_chromium_and_python_give_the_same_run(
         ]
         assert app[BRIDGES][0].widget.session is not None
         assert problems == []
+
+
+def test_serve_notes_a_secret_shorter_than_the_hash_of_its_algorithm(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from lcw_emulator.commands.serve import _note_demo_secret
+
+    with warnings.catch_warnings():  # the note turns PyJWT's warnings off for the server's life
+        _note_demo_secret("s" * 40, ["HS256"])
+        assert capsys.readouterr().err == ""  # 40 bytes is enough for SHA-256
+        _note_demo_secret("s" * 40, ["HS256", "HS512"])
+    assert capsys.readouterr().err.startswith(
+        "note: the work stream's HS secret is 40 bytes; fine for a demo, too short"
+    )

@@ -308,3 +308,11 @@ async def test_real_clock_wait_for_refuses_nan_as_the_virtual_one_does() -> None
     never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     with pytest.raises(ValueError, match="timeout must be a number of seconds, got nan"):
         await RealClock().wait_for(never, float("nan"))
+
+
+async def test_a_bad_delay_or_sleep_names_its_own_parameter() -> None:
+    clock = VirtualClock(start=0)
+    with pytest.raises(ValueError, match="delay must be a finite number of seconds, got nan"):
+        clock.call_later(float("nan"), lambda: None)
+    with pytest.raises(ValueError, match="seconds must be a finite number of seconds, got inf"):
+        await clock.sleep(float("inf"))

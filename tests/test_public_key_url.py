@@ -120,6 +120,18 @@ async def test_keys_are_cached_between_chat_starts(
     assert len(endpoint.requests) == 1
 
 
+async def test_forget_drops_the_cached_keys_so_the_next_start_fetches_again(
+    endpoint: LoopbackEndpoint, org: Omnichannel, demo_keys: KeyPair
+) -> None:
+    serve(endpoint, demo_keys.key_array())
+    await start(org, endpoint.url("/keys"), demo_keys)
+    source = org.key_source
+    assert isinstance(source, HttpKeySource)
+    source.forget()
+    await start(org, endpoint.url("/keys"), demo_keys)
+    assert len(endpoint.requests) == 2
+
+
 async def test_an_unknown_kid_refetches_once_and_finds_the_rotated_key(
     endpoint: LoopbackEndpoint,
     org: Omnichannel,

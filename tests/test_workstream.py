@@ -233,3 +233,21 @@ def test_a_scenario_file_given_as_a_work_stream_says_so() -> None:
     with pytest.raises(ConfigurationError) as caught:
         WorkStream.from_toml(SCENARIOS / "vip_routing.toml")
     assert "this looks like a scenario file, not a work stream" in str(caught.value)
+
+
+def test_a_work_stream_finds_its_variables_and_queues_by_exact_name(contoso: WorkStream) -> None:
+    variable = contoso.variable("msdyn_cartvalue")
+    assert variable is not None and variable.type is VariableType.NUMBER
+    assert contoso.variable("MSDYN_CARTVALUE") is None  # names are case-sensitive
+    assert contoso.queue("General").name == "General"
+    with pytest.raises(KeyError):
+        contoso.queue("general")
+
+
+def test_a_single_queue_table_is_named_as_written_in_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"\[queue\]: unknown key 'nmae'"):
+        WorkStream.from_toml(write(tmp_path, 'name = "x"\n[queue]\nnmae = "VIP"\n'))
+    with pytest.raises(ConfigurationError, match=r"queues\[1\]: unknown key 'nmae'"):
+        WorkStream.from_toml(
+            write(tmp_path, 'name = "x"\n[[queues]]\nname = "A"\n[[queues]]\nnmae = "B"\n')
+        )

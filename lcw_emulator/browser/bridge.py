@@ -388,8 +388,11 @@ class PageBridge:
             return
         if kind == "callback":
             args = message.get("args", [])
-            if request.callback is None or not isinstance(args, list):
+            if request.callback is None:
                 self._protocol_error(f"request {request_id} takes no callback")
+                return
+            if not isinstance(args, list):
+                self._protocol_error(f"a callback's args must be an array, got {args!r}")
                 return
             if request.kind == "auth":
                 request.release()  # the first callback ends the page's part

@@ -7,6 +7,7 @@ import asyncio
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageProblem(f"--port must be between 0 and 65535, got {args.port}")
     path = args.workstream if args.workstream is not None else str(docs_sample_work_stream())
     work_stream = load_work_stream(path)
-    _note_demo_secret(work_stream.auth.secret if work_stream.auth else None)
+    if work_stream.auth is not None:
+        _note_demo_secret(work_stream.auth.secret, work_stream.auth.algorithms)
     clock = make_clock(args.clock, args.start)
     org = Omnichannel(clock=clock)
     app = server.make_app(org, work_stream, strict=args.strict, load_failure=args.load_failure)
@@ -130,8 +132,13 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _note_demo_secret(secret: str | None) -> None:
-    if secret is None or len(secret.encode("utf-8")) >= 32:
+# RFC 7518 section 3.2: an HMAC key at least as long as the hash it is used with.
+_HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+
+def _note_demo_secret(secret: str | None, algorithms: Sequence[str]) -> None:
+    needed = max((_HMAC_KEY_BYTES.get(name, 0) for name in algorithms), default=0)
+    if secret is None or len(secret.encode("utf-8")) >= needed:
         return
     # PyJWT warns on every short HMAC key; one line up front says it once, plainly.
     warnings.filterwarnings("ignore", message="The HMAC key is", category=UserWarning)

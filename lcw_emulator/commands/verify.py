@@ -106,8 +106,7 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     claims = judgement.verdict.claims or {}
     lines.append(f"VALID for work stream {work_stream!r} at {moment}")
     lines.append(f"  sub:     {claims.get('sub')}")
-    if "iss" in claims:
-        lines.append(f"  iss:     {claims.get('iss')}")
+    lines.append(f"  iss:     {claims.get('iss')}")  # required, so a valid token has one
     for variable in judgement.resolution.variables:
         origin = " (created at run time)" if variable.created else ""
         lines.append(
