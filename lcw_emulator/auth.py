@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .clock import describe_instant
 from .context import NotJson, json_value
 from .errors import ErrorCode, LcwError
+from .events import json_kind
 
 __all__ = [
     "DEFAULT_ISSUER",
@@ -379,10 +380,8 @@ def _shown(value: object) -> str:
         if len(shown) > 40:
             shown = shown[:36] + '..."'
         return f"a string {shown}"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
+    if isinstance(value, Mapping | list):
+        return json_kind(value)  # "an object", "an array"
     if isinstance(value, float) and not math.isfinite(value):
         return "a number beyond a double (Infinity in JavaScript)"
     return repr(value)[:40]
