@@ -65,17 +65,19 @@ def closest_event(name: str) -> str | None:
     return by_lower[close[0]] if close else None
 
 
-# What getAgentAvailability answers, and so lcw:getAgentAvailability's detail.
-AVAILABILITY_FIELDS = (
-    "queueId",
-    "isQueueAvailable",
-    "StartTimeOfNextOperatingHour",
-    "EndTimeOfNextOperatingHour",
-    "nexttransitiontime",
-    "positionInQueue",
-    "isAgentAvailable",
-    "averageWaitTime",
-)
+# What getAgentAvailability answers, and so lcw:getAgentAvailability's detail, with each
+# field's JSON type.
+_AVAILABILITY_TYPES = {
+    "queueId": "string",
+    "isQueueAvailable": "boolean",
+    "StartTimeOfNextOperatingHour": "string",
+    "EndTimeOfNextOperatingHour": "string",
+    "nexttransitiontime": "string",
+    "positionInQueue": "number",
+    "isAgentAvailable": "boolean",
+    "averageWaitTime": "number",
+}
+AVAILABILITY_FIELDS = tuple(_AVAILABILITY_TYPES)
 
 # The JSON type of each key an event's detail may carry as the widget fires it (events not
 # named carry none): a check on a key an event never carries, or on a value of another type
@@ -94,16 +96,7 @@ EVENT_DETAIL_TYPES: Mapping[str, Mapping[str, str]] = types.MappingProxyType(
             "channelData": "object",
             "text": "string",
         },
-        LcwEvent.GET_AGENT_AVAILABILITY.value: {
-            "queueId": "string",
-            "isQueueAvailable": "boolean",
-            "StartTimeOfNextOperatingHour": "string",
-            "EndTimeOfNextOperatingHour": "string",
-            "nexttransitiontime": "string",
-            "positionInQueue": "number",
-            "isAgentAvailable": "boolean",
-            "averageWaitTime": "number",
-        },
+        LcwEvent.GET_AGENT_AVAILABILITY.value: _AVAILABILITY_TYPES,
     }
 )
 EVENT_DETAIL_KEYS: Mapping[str, frozenset[str]] = types.MappingProxyType(
