@@ -52,3 +52,23 @@ def test_the_token_service_pages_judge_example_runs_as_written(
     [block] = [block for block in python_blocks(TOKEN_SERVICE_DOC) if "org.judge(" in block]
     monkeypatch.chdir(ROOT)  # its paths are the repository's sample key and work stream
     exec(compile(block, str(TOKEN_SERVICE_DOC), "exec"), {"__name__": "docs_example"})
+
+
+def test_the_readmes_verify_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Judge a token from the command line", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    bin_dir = str(Path(sys.executable).parent)
+    result = subprocess.run(
+        ["bash", "-e", "-c", block.group(1)],
+        cwd=tmp_path,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("VALID for work stream 'Contoso help'"), result.stdout
+    assert '"valid": true' in result.stdout, result.stdout
