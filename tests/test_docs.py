@@ -31,6 +31,8 @@ def test_the_token_service_page_runs_as_written(tmp_path: Path) -> None:
     project = tmp_path / "token_service"
     shutil.copytree(ROOT / "examples" / "token_service", project)
     (project / "test_token_service.py").unlink()  # the page's tests replace the example's
+    [work_stream] = re.findall(r"```toml\n(.*?)```", TOKEN_SERVICE_DOC.read_text("utf-8"), re.S)
+    (project / "workstream.toml").write_text(work_stream, encoding="utf-8")
     (project / "conftest.py").write_text(conftest, encoding="utf-8")
     (project / "test_doc.py").write_text(f"{test_file}\n\n{refusals}", encoding="utf-8")
     (project / "test_url.py").write_text(key_url, encoding="utf-8")
