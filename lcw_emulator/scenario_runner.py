@@ -863,7 +863,9 @@ class ScenarioRun:
             raised
             for raised in candidates
             if isinstance(raised.error, cls)
-            and (step.code is None or raised.error.code == step.code)
+            # A type alone names an error without a code: a coded error (every code is an
+            # LcwError) is claimed only by its code, so a catch-all cannot hide one.
+            and (raised.error.code is None if step.code is None else raised.error.code == step.code)
             and (step.reason is None or step.reason in raised.error.reason)
         ]
         for raised in matching:
@@ -881,9 +883,13 @@ class ScenarioRun:
 
         def differs(raised: RaisedError) -> str:
             # The code may match: then the type is what differed, and the message must say so.
-            if step.type is None or isinstance(raised.error, cls):
+            if step.type is None:
                 return ""
-            return f" (its type is {type(raised.error).__name__}, not {step.type})"
+            if not isinstance(raised.error, cls):
+                return f" (its type is {type(raised.error).__name__}, not {step.type})"
+            if step.code is None and raised.error.code is not None:
+                return f" (a coded error: claim it with code = {int(raised.error.code)})"
+            return ""
 
         raised_list = "; ".join(raised.describe() + differs(raised) for raised in candidates)
         text = f" whose reason contains {step.reason!r}" if step.reason else ""

@@ -358,6 +358,46 @@ type = "WidgetNotReadyError"
     assert problem.endswith("(its type is LcwError, not WidgetNotReadyError)"), problem
 
 
+def test_a_type_alone_does_not_claim_a_coded_error() -> None:
+    # `type = "LcwError"` names an error without a code; were it a catch-all, the code 8
+    # nobody expected would pass unseen.
+    result = run(
+        HEAD
+        + """
+[[steps]]
+do = "load"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "error"
+type = "LcwError"
+"""
+    )
+    assert not result.passed
+    problem = next(check.problem for check in result.failures if check.step == 3)
+    assert problem is not None
+    assert problem.endswith("(a coded error: claim it with code = 8)"), problem
+    unclaimed = [check.problem or "" for check in result.failures if check.step == 2]
+    assert unclaimed and "no expect error step expects it" in unclaimed[0], render_text(result)
+
+
+def test_a_type_alone_claims_an_uncoded_error() -> None:
+    result = run(
+        HEAD
+        + """
+[[steps]]
+do = "load"
+[[steps]]
+do = "agent_accepts"
+[[steps]]
+expect = "error"
+type = "LcwError"
+"""
+    )
+    assert result.passed, render_text(result)
+    assert "ChatStateError" in repr(result.errors), result.errors
+
+
 # -- #2: the Python API checks its arguments as the file does ---------------------
 
 
