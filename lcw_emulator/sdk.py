@@ -40,11 +40,58 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 
+class _Turn:
+    """The loop turn a page made queued calls in: over once the loop moves on."""
+
+    __slots__ = ("over",)
+
+    def __init__(self) -> None:
+        self.over = False
+
+    def end(self) -> None:
+        self.over = True
+
+
 @attrs.define
 class _QueuedCall:
     method: str
     action: Callable[[], object]
     future: asyncio.Future[Any] | None = None  # set for calls that return an awaitable
+    turn: _Turn | None = None
+
+
+class _CallQueue:
+    """The calls made before ``lcw:ready``, and where their replay is."""
+
+    __slots__ = ("calls", "replaying", "turn")
+
+    def __init__(self) -> None:
+        self.calls: list[_QueuedCall] = []
+        self.turn: _Turn | None = None
+        self.replaying = False  # calls made meanwhile go behind the ones still to replay
+
+    def add(self, call: _QueuedCall) -> None:
+        turn = self.turn
+        if turn is None or turn.over:
+            turn = self.turn = _Turn()
+            try:
+                asyncio.get_running_loop().call_soon(turn.end, context=_NO_CONTEXT)
+            except RuntimeError:  # made before any loop runs: nothing can run between calls
+                turn.over = True
+        call.turn = turn
+        self.calls.append(call)
+
+
+def _next_turn() -> asyncio.Future[None]:
+    """Done on the loop's next turn, after the steps scheduled before it."""
+    loop = asyncio.get_running_loop()
+    turned: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(_settle, turned, _nothing, context=_NO_CONTEXT)
+    return turned
+
+
+def _nothing() -> None:
+    return None
 
 
 def _mark_retrieved(future: asyncio.Future[Any]) -> None:
@@ -145,16 +192,16 @@ class LiveChatSDK:
 
     def __init__(self, widget: Widget) -> None:
         self._widget = widget
-        self._queue: list[_QueuedCall] | None = None  # made by the first call before lcw:ready
+        self._queue: _CallQueue | None = None  # made by the first call before lcw:ready
 
     @property
     def queued(self) -> list[str]:
         """Names of the calls waiting for ``lcw:ready``, in order."""
-        return [call.method for call in self._queue or ()]
+        return [call.method for call in self._queue.calls] if self._queue else []
 
     def queued_call(self, awaitable: object) -> str | None:
         """The method whose queued call returned ``awaitable``, waiting for ``lcw:ready``."""
-        for call in self._queue or ():
+        for call in self._queue.calls if self._queue else ():
             if call.future is awaitable:
                 return call.method
         return None
@@ -176,7 +223,7 @@ class LiveChatSDK:
 
     def _runs_now(self, method: str, detail: Mapping[str, Any]) -> bool:
         widget = self._require_sdk(method)
-        if widget.is_ready:
+        if widget.is_ready and (self._queue is None or not self._queue.replaying):
             widget.record(EntryKind.SDK_CALL, method, detail)
             return True
         widget.record(EntryKind.SDK_CALL, method, {**detail, "queued": True})
@@ -232,34 +279,69 @@ class LiveChatSDK:
 
     def _enqueue(self, call: _QueuedCall) -> None:
         if self._queue is None:
-            self._queue = []
-        self._queue.append(call)
+            self._queue = _CallQueue()
+        self._queue.add(call)
 
-    def replay_queued(self) -> None:
+    async def replay_queued(self) -> None:
         """Make the calls queued before ``lcw:ready`` again, in order, as the page made them.
 
         Each is made as it would have been right after ``lcw:ready``: a call that returns an
         awaitable starts and is not waited for, so a slow chat start does not hold back the
-        calls queued behind it. A call whose awaitable the page cancelled is not made.
+        calls queued behind it. Calls the page made on a later loop turn are made after a
+        turn too, so a chat start reads the providers the page had set when it called, not
+        the ones a later call set. A call whose awaitable the page cancelled is not made.
+        Calls made while the replay waits for that turn are queued behind it.
         """
-        while self._queue:
-            call = self._queue.pop(0)
-            if call.future is not None and call.future.cancelled():
-                self._widget.record(
-                    EntryKind.NOTE, "queued call cancelled: not replayed", {"method": call.method}
-                )
+        queue = self._queue
+        if queue is None:
+            return
+        queue.replaying = True
+        try:
+            await self._replay(queue)
+        finally:
+            if queue.calls:  # cancelled while waiting: the rest are made now, in order
+                self._replay_now(queue.calls)
+            queue.replaying = False
+            if self._queue is queue:
+                self._queue = None
+
+    async def _replay(self, queue: _CallQueue) -> None:
+        calls = queue.calls
+        started_in: _Turn | None = None  # the turn of the last call that started work
+        while calls:
+            if started_in is not None and calls[0].turn is not started_in:
+                # The page made the next call after a loop turn, in which the work started
+                # took its first step: so it does here.
+                started_in = None
+                await _next_turn()
                 continue
-            self._widget.record(EntryKind.NOTE, "replaying queued call", {"method": call.method})
-            if call.future is None:
-                call.action()
-                continue
-            # A call queued with a future is one whose action returns an awaitable.
-            started = asyncio.ensure_future(cast(Awaitable[Any], call.action()))
-            _settle_from(call.future, started)
+            call = calls.pop(0)
+            if self._replay_one(call):
+                started_in = call.turn
+
+    def _replay_now(self, calls: list[_QueuedCall]) -> None:
+        while calls:
+            self._replay_one(calls.pop(0))
+
+    def _replay_one(self, call: _QueuedCall) -> bool:
+        """Make one queued call; True when it started work that runs on."""
+        if call.future is not None and call.future.cancelled():
+            self._widget.record(
+                EntryKind.NOTE, "queued call cancelled: not replayed", {"method": call.method}
+            )
+            return False
+        self._widget.record(EntryKind.NOTE, "replaying queued call", {"method": call.method})
+        if call.future is None:
+            call.action()
+            return False
+        # A call queued with a future is one whose action returns an awaitable.
+        started = asyncio.ensure_future(cast(Awaitable[Any], call.action()))
+        _settle_from(call.future, started)
+        return True
 
     def fail_queued(self, error: LcwError) -> None:
         """The widget failed to load: every queued call that awaits an answer gets ``error``."""
-        for call in self._queue or ():
+        for call in self._queue.calls if self._queue else ():
             if call.future is not None and not call.future.done():
                 call.future.set_exception(error)
         self._queue = None

@@ -300,7 +300,7 @@ class Widget(AsyncIOEventEmitter):
         self.fire(LcwEvent.READY)
         # The async lcw:ready listeners this firing started (none, for most pages).
         started = self._handler_futures and self._handler_futures.difference(before)
-        self.sdk.replay_queued()
+        await self.sdk.replay_queued()
         if started:
             await asyncio.wait(started)
 

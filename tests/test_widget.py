@@ -117,6 +117,95 @@ async def test_a_slow_queued_start_does_not_hold_back_the_calls_queued_after_it(
     assert session.context == {"msdyn_cartvalue": 5}
 
 
+async def next_turn() -> None:
+    await asyncio.sleep(0)  # a yield to the loop, not a wait on any clock
+
+
+async def test_a_queued_start_reads_the_providers_set_when_the_page_called_it(
+    org: Omnichannel,
+) -> None:
+    # The page starts its chat, and only on a later turn removes its context provider: the
+    # replay must not let that removal overtake the start, as it never did for the page.
+    widget = org.widget(OPEN)
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "7"})
+    pending = widget.sdk.startChat()
+    await next_turn()
+    widget.sdk.removeContextProvider()
+    await widget.load()
+    session = await pending
+    assert session.context == {"msdyn_cartvalue": 7}
+    assert widget.context_provider is None  # the removal was made too, after the start read
+    names = [e.name for e in widget.timeline if e.kind in (EntryKind.EVENT, EntryKind.NOTE)]
+    assert names.index("lcw:startChat") < names.index("lcw:chatQueued")
+    assert names.index("lcw:chatQueued") < len(names) - 1 - names[::-1].index(
+        "replaying queued call"
+    )
+
+
+async def test_queued_calls_made_in_one_turn_replay_as_they_would_after_ready(
+    org: Omnichannel,
+) -> None:
+    # Made back to back, a removal does overtake the start's first step, after lcw:ready as
+    # before it: the replay keeps that too.
+    outcomes = []
+    for queued in (True, False):
+        widget = org.widget(OPEN)
+        if not queued:
+            await widget.load()
+        widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "7"})
+        pending = widget.sdk.startChat()
+        widget.sdk.removeContextProvider()
+        if queued:
+            await widget.load()
+        outcomes.append((await pending).context)
+    assert outcomes == [{}, {}]
+
+
+async def test_calls_made_while_the_replay_waits_go_behind_it(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    pending = widget.sdk.startChat()
+    await next_turn()
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})
+
+    async def page_elsewhere() -> None:
+        await next_turn()  # runs while the replay waits for the start's first step
+        widget.sdk.removeContextProvider()
+
+    elsewhere = asyncio.ensure_future(page_elsewhere())
+    await widget.load()
+    await elsewhere
+    await pending
+    calls = [
+        (e.name, e.detail.get("queued", False)) for e in widget.timeline.of_kind(EntryKind.SDK_CALL)
+    ]
+    assert calls == [
+        ("startChat", True),
+        ("setContextProvider", True),
+        ("removeContextProvider", True),
+    ]
+    replayed = [e.detail["method"] for e in widget.timeline.find("replaying queued call")]
+    assert replayed == ["startChat", "setContextProvider", "removeContextProvider"]
+    assert widget.context_provider is None and widget.sdk.queued == []
+
+
+async def test_a_load_cancelled_mid_replay_still_makes_every_queued_call(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    pending = widget.sdk.startChat()
+    await next_turn()
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})
+    loading = asyncio.ensure_future(widget.load())
+    await next_turn()  # the replay started the chat and waits a turn
+    loading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loading
+    assert widget.context_provider is not None and widget.sdk.queued == []
+    await pending
+    widget.sdk.removeContextProvider()  # and later calls run at once again
+    assert widget.context_provider is None
+
+
 async def test_a_queued_call_the_page_cancelled_is_not_made(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     widget.sdk.startChat().cancel()
