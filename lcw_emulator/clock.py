@@ -486,6 +486,26 @@ def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
     return not all(_is_driver_step(handle) for handle in ready)
 
 
+def skipped_real_work(clock: Clock, loop: asyncio.AbstractEventLoop) -> bool:
+    """True when ``clock`` jumps by itself and ``loop`` still waits on real work.
+
+    Real work is a real-time timer (``asyncio.sleep``, a socket timeout) or a socket the
+    loop watches: what auto-jump cannot see, so a deadline reached now may have passed over
+    a token service's round trip that was not wrapped in :meth:`VirtualClock.hold`.
+    """
+    if not isinstance(clock, VirtualClock) or not clock.auto_jump:
+        return False
+    scheduled = getattr(loop, "_scheduled", None) or ()
+    if any(not handle.cancelled() for handle in scheduled):
+        return True
+    selector = getattr(loop, "_selector", None)
+    if selector is None:
+        return False
+    wakeup = getattr(loop, "_ssock", None)  # the loop's own pipe, always watched
+    own = wakeup.fileno() if wakeup is not None else -1
+    return any(key.fd != own for key in selector.get_map().values())
+
+
 def _is_driver_step(handle: asyncio.Handle) -> bool:
     # A task's next step is queued as a callback bound to the task (``__self__``).
     owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 
 from .auth import describe_token, require_token
-from .clock import Clock
+from .clock import Clock, skipped_real_work
 from .errors import ErrorCode, LcwError
 from .events import EntryKind, Recorder
 
@@ -138,6 +138,13 @@ async def request_token(
             hint = (
                 f"; it returned {describe_token(returned)} instead, but the widget only "
                 "takes the token passed to callback(token)"
+            )
+        elif task is not None and not task.done() and skipped_real_work(clock, loop):
+            hint = (
+                " of virtual time, while it still ran and the event loop still waited on "
+                "real work (a timer or a socket): a virtual clock moves to the next deadline "
+                "when no task is ready, also over a round trip to a token service. Wrap the "
+                "real I/O in clock.hold(), or run on a RealClock"
             )
         raise LcwError(
             ErrorCode.NO_AUTH_TOKEN,

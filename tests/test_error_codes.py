@@ -150,6 +150,45 @@ async def test_code_3_provider_never_calls_back_costs_no_wall_time(
     assert wall < 0.05, f"a 10 s virtual timeout took {wall * 1000:.1f} ms of wall time"
 
 
+async def test_code_3_over_real_work_says_the_clock_jumped_over_it(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock
+) -> None:
+    # A provider whose round trip to a token service was not wrapped in clock.hold(): the
+    # virtual 10 s pass at once, and the reason must not leave the service looking slow.
+    widget = await loaded(org, contoso)
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[str] = loop.create_future()
+    round_trip = loop.call_later(3600, reply.set_result, "never needed")  # a real timer
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        callback(await reply)
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    try:
+        error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "of virtual time")
+    finally:
+        round_trip.cancel()
+        reply.cancel()
+    assert error.reason.startswith(
+        "the provider did not call back within 10 s of virtual time, while it still ran and "
+        "the event loop still waited on real work (a timer or a socket)"
+    ), error.reason
+    assert "clock.hold()" in error.reason
+
+
+async def test_code_3_over_virtual_waits_only_has_no_real_work_hint(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock
+) -> None:
+    widget = await loaded(org, contoso)
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        await clock.sleep(60)
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "within 10 s")
+    assert error.reason == "the provider did not call back within 10 s"
+
+
 async def test_code_3_provider_answers_after_the_timeout(
     org: Omnichannel, contoso: WorkStream, clock: VirtualClock, sample_token: Any
 ) -> None:
