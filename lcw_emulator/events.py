@@ -212,6 +212,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "replaying queued call",
                 "queued call cancelled: not replayed",
                 "listener raised",
+                "bot auth token provider raised",
                 "page reloaded",
                 "widget already loaded: lcw:ready does not fire again",
                 "listener for an event the widget never fires",

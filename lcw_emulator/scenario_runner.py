@@ -542,7 +542,7 @@ class ScenarioRun:
 
                 sdk.set_bot_auth_token_provider(bot_auth_token_provider)
             case BotSignIn(url=url):
-                return widget.request_bot_sign_in(url)
+                return await widget.bot_sign_in(url)
             case Minimize():
                 widget.minimize()
             case Maximize():

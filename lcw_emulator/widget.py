@@ -535,18 +535,50 @@ class Widget(AsyncIOEventEmitter):
         return await self.start_chat()
 
     def request_bot_sign_in(self, bot_token_url: str) -> bool | None:
-        """The bot asks for sign-in: call the bot auth token provider; return ``show``."""
-        if self.bot_auth_token_provider is None:
+        """The bot asks for sign-in: call the bot auth token provider; return ``show``.
+
+        ``None`` when the provider has not called back yet: an async provider (the
+        documentation's sample is one) runs on as a task and its answer reaches the
+        timeline when it comes; :meth:`bot_sign_in` waits for it.
+        """
+        answer, _ = self._call_bot_provider(bot_token_url)
+        return answer[0] if answer else None
+
+    async def bot_sign_in(self, bot_token_url: str) -> bool | None:
+        """Like :meth:`request_bot_sign_in`, waiting for an async provider to finish."""
+        answer, running = self._call_bot_provider(bot_token_url)
+        if running is not None:
+            await asyncio.wait([running])
+        return answer[0] if answer else None
+
+    def _call_bot_provider(self, url: str) -> tuple[list[bool], asyncio.Future[Any] | None]:
+        """Call the provider; the ``show`` values it called back with, and its task if async."""
+        provider = self.bot_auth_token_provider
+        if provider is None:
             raise SdkUsageError("no bot auth token provider is set")
-        answer: dict[str, bool | None] = {"show": None}
+        answer: list[bool] = []
 
         def callback(options: Mapping[str, Any] | None = None) -> None:
-            answer["show"] = bool((options or {}).get("show"))
-            self.record(EntryKind.PROVIDER, "bot auth callback", {"show": answer["show"]})
+            answer.append(bool((options or {}).get("show")))
+            self.record(EntryKind.PROVIDER, "bot auth callback", {"show": answer[-1]})
 
-        self.record(EntryKind.PROVIDER, "bot auth token provider called", {"url": bot_token_url})
-        self.bot_auth_token_provider(bot_token_url, callback)
-        return answer["show"]
+        self.record(EntryKind.PROVIDER, "bot auth token provider called", {"url": url})
+        result = provider(url, callback)
+        if not inspect.isawaitable(result):
+            return answer, None
+        running = asyncio.ensure_future(result)
+
+        def finished(done: asyncio.Future[Any]) -> None:
+            error = None if done.cancelled() else done.exception()
+            if error is not None:  # recorded, as a listener's error is: the page's own bug
+                self.record(
+                    EntryKind.NOTE,
+                    "bot auth token provider raised",
+                    {"error": f"{type(error).__name__}: {error}"},
+                )
+
+        running.add_done_callback(finished)
+        return answer, running
 
     # -- what the service tells the widget ------------------------------------
 

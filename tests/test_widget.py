@@ -803,6 +803,38 @@ async def test_bot_auth_token_provider(org: Omnichannel) -> None:
     assert urls == ["https://bot.example/token"]
 
 
+async def test_an_async_bot_auth_token_provider_is_run_and_can_be_awaited(
+    org: Omnichannel,
+) -> None:
+    # The documentation's sample is an async function that fetches, then calls back.
+    widget = org.widget(OPEN)
+    await widget.load()
+
+    async def botAuthTokenProvider(botTokenUrl: str, callback: Any) -> None:
+        await widget.clock.sleep(1)  # const response = await fetch(...)
+        callback({"show": False})
+
+    widget.sdk.setBotAuthTokenProvider(botAuthTokenProvider)
+    assert widget.request_bot_sign_in("https://bot.example/a") is None  # not answered yet
+    assert await widget.bot_sign_in("https://bot.example/b") is False
+    await widget.clock.sleep(1)
+    callbacks = widget.timeline.find("bot auth callback")
+    assert [entry.detail["show"] for entry in callbacks] == [False, False]
+
+
+async def test_an_async_bot_auth_token_provider_that_raises_is_noted(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+
+    async def botAuthTokenProvider(botTokenUrl: str, callback: Any) -> None:
+        raise RuntimeError("sign-in service down")
+
+    widget.sdk.setBotAuthTokenProvider(botAuthTokenProvider)
+    assert await widget.bot_sign_in("https://bot.example/c") is None
+    [note] = widget.timeline.find("bot auth token provider raised")
+    assert note.detail == {"error": "RuntimeError: sign-in service down"}
+
+
 async def test_a_raising_listener_is_recorded_and_does_not_stop_the_widget(
     org: Omnichannel,
 ) -> None:
