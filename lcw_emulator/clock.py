@@ -489,14 +489,15 @@ def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
 def skipped_real_work(clock: Clock, loop: asyncio.AbstractEventLoop) -> bool:
     """True when ``clock`` jumps by itself and ``loop`` still waits on real work.
 
-    Real work is a real-time timer (``asyncio.sleep``, a socket timeout) or a socket the
-    loop watches: what auto-jump cannot see, so a deadline reached now may have passed over
-    a token service's round trip that was not wrapped in :meth:`VirtualClock.hold`.
+    Real work is a real-time timer (``asyncio.sleep``) or a socket the loop watches: what
+    auto-jump cannot see, so a deadline reached now may have passed over a token service's
+    round trip that was not wrapped in :meth:`VirtualClock.hold`. A real deadline
+    (``asyncio.timeout``, ``asyncio.wait_for``, a scenario step's guard) is not work.
     """
     if not isinstance(clock, VirtualClock) or not clock.auto_jump:
         return False
     scheduled = getattr(loop, "_scheduled", None) or ()
-    if any(not handle.cancelled() for handle in scheduled):
+    if any(not handle.cancelled() and not _is_deadline(handle) for handle in scheduled):
         return True
     selector = getattr(loop, "_selector", None)
     if selector is None:
@@ -504,6 +505,15 @@ def skipped_real_work(clock: Clock, loop: asyncio.AbstractEventLoop) -> bool:
     wakeup = getattr(loop, "_ssock", None)  # the loop's own pipe, always watched
     own = wakeup.fileno() if wakeup is not None else -1
     return any(key.fd != own for key in selector.get_map().values())
+
+
+# What asyncio's own real deadlines run when they expire.
+_DEADLINE_CALLBACKS = frozenset({"_on_timeout", "_release_waiter"})
+
+
+def _is_deadline(handle: asyncio.TimerHandle) -> bool:
+    callback = handle._callback  # type: ignore[attr-defined]
+    return getattr(callback, "__name__", None) in _DEADLINE_CALLBACKS
 
 
 def _is_driver_step(handle: asyncio.Handle) -> bool:
