@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import logging
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +30,11 @@ from .sdk import LiveChatSDK
 from .service import AgentAvailability, OmnichannelService
 from .session import ChatSession, SessionState, SessionUpdate
 from .workstream import WorkStream
+
+# Where a browser's console would show what the page got wrong (a listener that threw, a
+# listener for an event that never fires): with logging unconfigured, Python prints
+# warnings and errors to stderr, so a demo script shows them as a browser would.
+console = logging.getLogger(__name__)
 
 __all__ = ["CustomEvent", "ProactiveInvitation", "Widget", "WidgetState"]
 
@@ -225,10 +232,16 @@ class Widget(AsyncIOEventEmitter):
         if isinstance(event, str) and event.startswith("lcw:") and event not in LCW_EVENTS:
             # A browser takes a listener for any name; one the widget never fires is most
             # likely a typo (lcw:chatqueued), which would otherwise fail only as silence.
+            closest = closest_event(event)
             self.record(
                 EntryKind.NOTE,
                 "listener for an event the widget never fires",
-                {"event": event, "closest": closest_event(event)},
+                {"event": event, "closest": closest},
+            )
+            console.warning(
+                "a listener for %r, an event the widget never fires%s",
+                event,
+                f" (did you mean {closest!r}?)" if closest else "",
             )
         if event == "lcw:ready" and self.state is WidgetState.READY:
             # A page that listens too late never hears it (the lcw fixtures load the widget
@@ -260,6 +273,19 @@ class Widget(AsyncIOEventEmitter):
             EntryKind.NOTE,
             "listener raised",
             {"error": f"{type(error).__name__}: {error}"},
+        )
+        # The traceback goes as text: a record holding the exception would hold its frames,
+        # and with them the widget, for as long as a log capture keeps the record.
+        trace = (
+            "".join(traceback.format_exception(error)).rstrip()
+            if isinstance(error, BaseException)
+            else repr(error)
+        )
+        console.error(
+            "an event listener raised %s: %s (the widget goes on, as a browser does)\n%s",
+            type(error).__name__,
+            error,
+            trace,
         )
 
     def report(self, error: LcwError) -> None:

@@ -852,6 +852,45 @@ async def test_a_raising_listener_is_recorded_and_does_not_stop_the_widget(
     assert widget.timeline.find("listener raised", {"error": "RuntimeError: listener bug"})
 
 
+async def test_a_raising_listener_shows_on_the_console_as_in_a_browser(
+    org: Omnichannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    widget = org.widget(OPEN)
+
+    def onQueued(event: CustomEvent) -> None:
+        raise NameError("name 'sesion' is not defined")
+
+    widget.on("lcw:chatQueued", onQueued)
+    await widget.load()
+    with caplog.at_level("WARNING", logger="lcw_emulator"):
+        await widget.sdk.startChat()
+    [record] = caplog.records
+    assert record.name == "lcw_emulator.widget" and record.levelname == "ERROR"
+    first, *trace = record.getMessage().splitlines()
+    assert first == (
+        "an event listener raised NameError: name 'sesion' is not defined "
+        "(the widget goes on, as a browser does)"
+    )
+    assert trace[0] == "Traceback (most recent call last):"
+    assert "in onQueued" in "\n".join(trace)
+    assert trace[-1] == "NameError: name 'sesion' is not defined"
+    assert record.exc_info is None  # text only: a kept record must not keep the widget
+
+
+def test_a_listener_for_a_misspelt_event_is_warned_about(
+    org: Omnichannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    widget = org.widget(OPEN)
+    with caplog.at_level("WARNING", logger="lcw_emulator"):
+        widget.on("lcw:chatqueued", lambda: None)
+        widget.on("lcw:chatQueued", lambda: None)
+        widget.on("my-own-event", lambda: None)
+    assert [record.getMessage() for record in caplog.records] == [
+        "a listener for 'lcw:chatqueued', an event the widget never fires "
+        "(did you mean 'lcw:chatQueued'?)"
+    ]
+
+
 async def test_a_pages_own_error_listener_hears_failures_the_timeline_records(
     org: Omnichannel,
 ) -> None:
