@@ -136,6 +136,13 @@ def _parse_expiry(value: object, where: str) -> float | None:
             seconds = math.inf
         if not math.isfinite(seconds):
             raise ValueError(f"{where}: expiry must be a finite number of epoch seconds")
+        if abs(seconds) >= MILLISECONDS_THRESHOLD:
+            # As for a token's NumericDate: read as seconds, a JavaScript Date.getTime() would
+            # put the key's expiry some 50,000 years away and let an expired key pass.
+            raise ValueError(
+                f"{where}: expiry {value!r} looks like milliseconds; it counts seconds "
+                "since the epoch"
+            )
         return seconds
     if isinstance(value, str):
         try:
@@ -160,15 +167,21 @@ def _key_array_entry(entry: object, index: int) -> PublicKey:
     material = entry.get("publicKey")
     if not isinstance(material, str) or not material.strip():
         raise ValueError(f"{where} (kid {kid!r}): 'publicKey' must be a string")
-    if "-----BEGIN" not in material:
-        # The documented form is the PEM text, base64-encoded once more.
-        try:
-            # Line breaks allowed: base64 tools wrap at 76 characters, and .NET's
-            # Convert.FromBase64String ignores whitespace.
-            compact = "".join(material.split())
-            material = base64.b64decode(compact, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise ValueError(f"{where} (kid {kid!r}): 'publicKey' is not base64 PEM") from None
+    if "-----BEGIN" in material:
+        # The documented form is the PEM text base64-encoded once more; a service decoding
+        # it would fail on the PEM itself, so an endpoint serving this would not work.
+        raise ValueError(
+            f"{where} (kid {kid!r}): 'publicKey' holds the PEM text itself; the documented "
+            "key array holds it base64-encoded (the whole PEM, header lines included, "
+            "as 'LS0tLS1CRUdJTi...')"
+        )
+    try:
+        # Line breaks allowed: base64 tools wrap at 76 characters, and .NET's
+        # Convert.FromBase64String ignores whitespace.
+        compact = "".join(material.split())
+        material = base64.b64decode(compact, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError(f"{where} (kid {kid!r}): 'publicKey' is not base64 PEM") from None
     key = _load_pem(material, f"{where} (kid {kid!r})")
     return PublicKey(key, kid, _parse_expiry(entry.get("expiry"), f"{where} (kid {kid!r})"))
 

@@ -418,10 +418,25 @@ class TestKeyForms:
         [key] = load_public_keys(keys.public_pem)
         assert key.kid is None and key.pem == keys.public_pem
 
-    def test_key_array_accepts_base64_or_plain_pem_and_iso_expiry(self, keys: KeyPair) -> None:
-        plain = [{"kid": "x", "publicKey": keys.public_pem, "expiry": "2030-01-01T00:00:00Z"}]
-        [key] = load_public_keys(json.dumps(plain))
-        assert key.kid == "x" and key.expiry == 1893456000
+    def test_key_array_takes_base64_pem_and_iso_expiry(self, keys: KeyPair) -> None:
+        [entry] = keys.key_array()
+        [key] = load_public_keys(json.dumps([dict(entry, expiry="2030-01-01T00:00:00Z")]))
+        assert key.kid == entry["kid"] and key.expiry == 1893456000
+
+    def test_key_array_refuses_the_pem_text_itself(self, keys: KeyPair) -> None:
+        # The reference: publicKey is base64 PEM. Forgetting to encode it is the likely
+        # mistake, and a service that decodes it would not read the key.
+        plain = [{"kid": "x", "publicKey": keys.public_pem, "expiry": None}]
+        with pytest.raises(ValueError, match="holds the PEM text itself; the documented key"):
+            load_public_keys(json.dumps(plain))
+
+    @pytest.mark.parametrize("expiry", [1700000000000, 1.7e12, -1e11])
+    def test_key_array_refuses_an_expiry_in_milliseconds(
+        self, keys: KeyPair, expiry: float
+    ) -> None:
+        [entry] = keys.key_array()
+        with pytest.raises(ValueError, match=r"looks like milliseconds; it counts seconds"):
+            load_public_keys(json.dumps([dict(entry, expiry=expiry)]))
 
     def test_jwks(self, keys: KeyPair) -> None:
         [key] = load_public_keys(json.dumps(keys.jwks()))
