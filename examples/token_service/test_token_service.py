@@ -69,12 +69,12 @@ def test_a_request_our_service_rejects_is_error_2(lcw: LcwEmulator, token_url: s
     lcw.assert_error(code=2, match="answered HTTP 400")
 
 
-def test_omnichannel_can_fetch_our_key_from_our_jwks_url(token_url: str) -> None:
+def test_omnichannel_can_fetch_our_key_from_our_key_url(token_url: str) -> None:
     # The public key URL names our running service, so this work stream is built in code.
     work_stream = WorkStream.from_dict(
         {
             "name": "Contoso help (key by URL)",
-            "auth": {"public_key_url": f"{token_url}/jwks.json", "issuer": "contosohelp.com"},
+            "auth": {"public_key_url": f"{token_url}/keys.json", "issuer": "contosohelp.com"},
         }
     )
     with LcwEmulator(work_stream) as lcw:

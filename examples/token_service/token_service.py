@@ -6,7 +6,8 @@ context, as Omnichannel's chat authentication asks::
 
     POST /token   {"user": "<contact id>", "context": {"msdyn_cartvalue": 10000}}
     200           {"token": "eyJ..."}
-    GET  /jwks.json   the public key, for a work stream's public key URL
+    GET  /keys.json   the public key as Omnichannel's documented key array, for a work
+                      stream's public key URL: [{"kid", "publicKey" (base64 PEM), "expiry"}]
 
 Standard library HTTP server and PyJWT only. Run it::
 
@@ -16,6 +17,7 @@ Standard library HTTP server and PyJWT only. Run it::
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -59,14 +61,15 @@ class TokenService:
         headers = {"kid": self.kid} if self.kid else None
         return jwt.encode(payload, self.private_key_pem, algorithm="RS256", headers=headers)
 
-    def jwks(self) -> dict[str, Any]:
-        """The public key as a JWKS document, for a work stream's public key URL."""
+    def key_array(self) -> list[dict[str, Any]]:
+        """The public key as the documented key array: its PEM, base64-encoded, under our kid."""
+        if not self.kid:
+            raise ValueError("a key array names each key by kid: give the service a kid")
         key = serialization.load_pem_private_key(self.private_key_pem.encode(), password=None)
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))  # type: ignore[arg-type]
-        jwk.update(use="sig", alg="RS256")
-        if self.kid:
-            jwk["kid"] = self.kid
-        return {"keys": [jwk]}
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return [{"kid": self.kid, "publicKey": base64.b64encode(pem).decode(), "expiry": None}]
 
 
 def make_handler(service: TokenService) -> type[BaseHTTPRequestHandler]:
@@ -84,9 +87,9 @@ def make_handler(service: TokenService) -> type[BaseHTTPRequestHandler]:
             self.answer(200, {"token": service.mint(user, context)})
 
         def do_GET(self) -> None:
-            if self.path != "/jwks.json":
+            if self.path != "/keys.json":
                 return self.answer(404, {"error": "not found"})
-            self.answer(200, service.jwks())
+            self.answer(200, service.key_array())
 
         def answer(self, status: int, body: object) -> None:
             data = json.dumps(body).encode()
