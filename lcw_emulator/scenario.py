@@ -752,6 +752,30 @@ def _private_key(text: str, kid: str) -> KeyPair:
     return KeyPair.from_private_pem(text, kid=kid)
 
 
+def _not_json(value: object, path: str) -> str | None:
+    """Why ``value`` (read from TOML) cannot go into a JWT's JSON payload, or ``None``."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = _not_json(item, f"{path}.{key}")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _not_json(item, f"{path}[{index}]")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, dt.date | dt.time):
+        return (
+            f"{path} is a TOML {type(value).__name__} ({value.isoformat()}), which JSON has "
+            "no form for: write it as a string, or as epoch seconds"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value}, which JSON has no form for (RFC 8259)"
+    return None
+
+
 class _Reader:
     """Turns the parsed TOML into values; every problem names the file and the step."""
 
@@ -1001,6 +1025,9 @@ class _Reader:
                     )
             elif name in claims and isinstance(claims[name], dt.date | dt.time):
                 claims[name] = self.instant(claims[name], f"claims.{name}")
+        problem = _not_json(claims, "claims")
+        if problem is not None:
+            raise self.fail(problem)
         if "lwicontexts" in claims and isinstance(claims["lwicontexts"], Mapping):
             claims["lwicontexts"] = json.dumps(dict(claims["lwicontexts"]))
         return claims

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -190,6 +191,31 @@ def test_time_claims_take_a_toml_datetime_only_with_a_time_zone() -> None:
     ):
         with pytest.raises(ConfigurationError, match=problem):
             scenario(claims(value) + expect)
+
+
+@pytest.mark.parametrize(
+    ("claims", "problem"),
+    [
+        (
+            "lwicontexts = { since = 2020-01-01 }",
+            "claims.lwicontexts.since is a TOML date (2020-01-01), which JSON has no form for",
+        ),
+        (
+            "auth_time = 2018-11-19T10:08:00Z",
+            "claims.auth_time is a TOML datetime (2018-11-19T10:08:00+00:00)",
+        ),
+        ("amr = [1, 09:30:00]", "claims.amr[1] is a TOML time (09:30:00)"),
+        ("exp = inf", "claims.exp is inf, which JSON has no form for (RFC 8259)"),
+        ("extra = { ratio = nan }", "claims.extra.ratio is nan"),
+    ],
+)
+def test_claims_a_jwt_cannot_hold_are_refused_before_anything_runs(
+    claims: str, problem: str
+) -> None:
+    # They used to fail inside the provider (code 2, blaming the page) or crash the run.
+    text = HEAD.replace('lwicontexts = { msdyn_isvip = "true" }', claims)
+    with pytest.raises(ConfigurationError, match=re.escape(f"provider 'good': {problem}")):
+        scenario(text + '\n[[steps]]\ndo = "load"\n')
 
 
 def test_relative_times() -> None:
