@@ -39,6 +39,7 @@ __all__ = [
     "ResolvedVariable",
     "VariableType",
     "coerce",
+    "context_outside_lwicontexts",
     "javascript_text",
     "json_value",
     "parse_lwicontexts",
@@ -253,6 +254,32 @@ def json_value(text: str) -> object:
         if "int_max_str_digits" not in str(exc):
             raise
     return _LONG_INTEGER_JSON.decode(text)
+
+
+def context_outside_lwicontexts(
+    claims: Mapping[str, object], declared: Iterable[ContextVariable]
+) -> str | None:
+    """Why a token with no ``lwicontexts`` claim seems to carry context elsewhere, or ``None``.
+
+    Such a token is valid and starts a chat with no context, which is easy to miss: the
+    likely mistakes are the claim's name in another casing and the variables put at the
+    top level of the payload.
+    """
+    if "lwicontexts" in claims:
+        return None
+    for name in claims:
+        if name.casefold() == "lwicontexts":
+            return (
+                f"the token has no lwicontexts claim but has {name!r}: claim names are "
+                "case-sensitive, so its context is not read"
+            )
+    top_level = [variable.name for variable in declared if variable.name in claims]
+    if top_level:
+        return (
+            f"the token carries {', '.join(top_level)} as top-level claims: Omnichannel reads "
+            "context variables only from inside lwicontexts, a JSON string"
+        )
+    return None
 
 
 def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRefusal:

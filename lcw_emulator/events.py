@@ -227,6 +227,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "custom context ignored: an authenticated chat takes context from the "
                 "token's lwicontexts only",
                 "auth token provider not called: the work stream has no chat authentication",
+                "token context outside lwicontexts",
             }
         ),
     }

@@ -17,7 +17,13 @@ import attrs
 
 from .auth import PublicKey, TokenVerdict, require_token, validate_token
 from .clock import Clock, RealClock
-from .context import ContextRefusal, ContextResolution, parse_lwicontexts, resolve_context
+from .context import (
+    ContextRefusal,
+    ContextResolution,
+    context_outside_lwicontexts,
+    parse_lwicontexts,
+    resolve_context,
+)
 from .errors import ErrorCode, LcwError, RateLimitedError, hide_for_lcw_errors
 from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
@@ -57,6 +63,8 @@ class TokenJudgement:
 
     verdict: TokenVerdict
     resolution: ContextResolution = attrs.field(factory=ContextResolution)
+    # A valid token with no lwicontexts that seems to carry context elsewhere: what it is.
+    hint: str | None = None
     # Compared by what it says: an exception compares by identity.
     error: LcwError | None = attrs.field(
         default=None,
@@ -86,6 +94,7 @@ class TokenJudgement:
             "context": self.resolution.values,
             "created": list(self.resolution.created),
             "dropped": [item.to_dict() for item in self.resolution.dropped],
+            "hint": self.hint,
         }
 
 
@@ -181,13 +190,13 @@ class OmnichannelService:
         verdict = validate_token(token, settings, self.clock.now())
         if verdict.claims is None:
             return _refused(verdict)
-        raw: Mapping[str, object] = {}
-        if "lwicontexts" in verdict.claims:
-            parsed = parse_lwicontexts(verdict.claims["lwicontexts"])
-            if isinstance(parsed, ContextRefusal):
-                return _refused(TokenVerdict.refuse("lwicontexts", parsed.reason))
-            raw = parsed
-        return TokenJudgement(verdict, resolve_context(raw, work_stream.context_variables))
+        if "lwicontexts" not in verdict.claims:
+            hint = context_outside_lwicontexts(verdict.claims, work_stream.context_variables)
+            return TokenJudgement(verdict, resolve_context({}, work_stream.context_variables), hint)
+        parsed = parse_lwicontexts(verdict.claims["lwicontexts"])
+        if isinstance(parsed, ContextRefusal):
+            return _refused(TokenVerdict.refuse("lwicontexts", parsed.reason))
+        return TokenJudgement(verdict, resolve_context(parsed, work_stream.context_variables))
 
     def start_chat(
         self,
@@ -216,6 +225,8 @@ class OmnichannelService:
             claims = judgement.verdict.claims
             resolution = judgement.resolution
             context_source = "lwicontexts" if claims and "lwicontexts" in claims else None
+            if judgement.hint is not None:
+                notes = (*notes, judgement.hint)
         else:
             resolution = resolve_context(context or {}, work_stream.context_variables)
         session = ChatSession(

@@ -466,7 +466,12 @@ class Widget(AsyncIOEventEmitter):
             )
             self._note_all(notes)
             keys = await self.service.public_keys(work_stream, token, record=self.record)
-            return self.service.start_chat(work_stream, token=token, notes=tuple(notes), keys=keys)
+            session = self.service.start_chat(
+                work_stream, token=token, notes=tuple(notes), keys=keys
+            )
+            for hint in session.notes[len(notes) :]:  # the service's, about the token
+                self.record(EntryKind.NOTE, "token context outside lwicontexts", {"hint": hint})
+            return session
         if self.auth_token_provider is not None:
             notes.append(
                 "auth token provider not called: the work stream has no chat authentication"

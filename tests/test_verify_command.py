@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import io
 import json
@@ -17,11 +18,19 @@ import jwt
 import pytest
 from conftest import SAMPLE_PAYLOAD
 
-from lcw_emulator import KeyPair, LcwEmulator, LcwError, mint_token
+from lcw_emulator import (
+    KeyPair,
+    LcwEmulator,
+    LcwError,
+    Omnichannel,
+    VirtualClock,
+    WorkStream,
+    mint_token,
+)
 from lcw_emulator.cli import main
 from lcw_emulator.commands._common import epoch_seconds, short_hmac_keys_noted
 from lcw_emulator.commands.serve import docs_sample_work_stream
-from lcw_emulator.token_providers import answering_with
+from lcw_emulator.token_providers import answering_with, static_token
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTOSO = str(ROOT / "scenarios" / "contoso.toml")
@@ -119,6 +128,54 @@ def test_human_output(capsys: pytest.CaptureFixture[str], sample_token: Callable
     ):
         code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
         assert code == 0 and f"  context: (none: {why})" in out, out
+
+
+@pytest.mark.parametrize(
+    ("claims", "hint"),
+    [
+        (
+            {"lwiContexts": '{"msdyn_cartvalue": "10000"}'},
+            "the token has no lwicontexts claim but has 'lwiContexts': claim names are "
+            "case-sensitive, so its context is not read",
+        ),
+        (
+            {"msdyn_cartvalue": "10000", "msdyn_isvip": "false"},
+            "the token carries msdyn_cartvalue, msdyn_isvip as top-level claims: Omnichannel "
+            "reads context variables only from inside lwicontexts, a JSON string",
+        ),
+    ],
+)
+def test_context_outside_lwicontexts_is_valid_and_says_where_it_went(
+    capsys: pytest.CaptureFixture[str],
+    sample_token: Callable[..., str],
+    claims: dict[str, str],
+    hint: str,
+) -> None:
+    # A valid token that starts a chat with no context: the mistake is easy to miss.
+    token = sample_token(lwicontexts=..., **claims)
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+    assert code == 0 and f"  hint:    {hint}" in out, out
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert json.loads(out)["hint"] == hint
+
+    async def chat() -> None:
+        org = Omnichannel(clock=VirtualClock(start=float(AT)))
+        widget = org.widget(WorkStream.from_toml(CONTOSO))
+        await widget.load()
+        widget.sdk.setAuthTokenProvider(static_token(token))
+        session = await widget.sdk.startChat()
+        assert session.context == {} and hint in session.notes
+        assert widget.timeline.find("token context outside lwicontexts", {"hint": hint})
+
+    asyncio.run(chat())
+
+
+def test_no_hint_for_a_token_that_uses_lwicontexts(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+) -> None:
+    token = sample_token(msdyn_cartvalue="1")  # beside lwicontexts, which is read
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert code == 0 and json.loads(out)["hint"] is None
 
 
 def test_token_from_file_and_stdin(
@@ -276,6 +333,7 @@ def test_no_token_is_judged_as_a_chat_start_judges_it(
         "context": {},
         "created": [],
         "dropped": [],
+        "hint": None,
     }
 
 

@@ -117,6 +117,8 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     if not judgement.resolution.variables and not judgement.resolution.dropped:
         why = "lwicontexts is empty" if "lwicontexts" in claims else "the token has no lwicontexts"
         lines.append(f"  context: (none: {why})")
+    if judgement.hint is not None:
+        lines.append(f"  hint:    {judgement.hint}")
     return "\n".join(lines)
 
 
