@@ -27,7 +27,9 @@ path (relative to the test file, else to the rootdir). Without it the work
 stream is ``Test work stream``: RS256 with ``lcw_keys``'s public key (PEM,
 no kid), no issuer, no declared variables. ``start`` defaults to the real
 time now plus 10 s, so tokens your real service mints with the real clock
-during the test are fresh (never "issued in the future").
+in the test's first 10 s of real time are fresh (not "issued in the future");
+the virtual clock does not follow the wall clock, so a longer test moves it
+on with ``lcw.advance(seconds)``.
 
 Async: every fixture here is a plain (sync) fixture, so the plugin needs no
 async plugin. A sync test drives the widget on the emulator's own loop with
