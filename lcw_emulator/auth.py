@@ -448,10 +448,11 @@ def _select_keys(
         return settings._kid_less_keys or _unexpired(settings._kid_less, now)
     known = ", ".join(repr(key.kid) for key in identified)
     if kid is None:
+        named = "an empty kid" if "kid" in header else "no kid"
         return TokenVerdict.refuse(
             "kid",
             "the work stream's public keys are identified by kid, and the token header has "
-            f"no kid (known: {known})",
+            f"{named} (known: {known})",
         )
     match = next((key for key in identified if key.kid == kid), None)
     if match is None:
@@ -544,6 +545,7 @@ class _Accepted:
 # no lone surrogate escape, at most 64 levels deep.
 MAX_JSON_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONG_NUMBER = re.compile(r"integer string conversion: value has (\d+) digits")
 
 
 def _strict_json(data: bytes) -> Any:
@@ -582,13 +584,24 @@ def _parse_segment(segment: str) -> Any:
     return _strict_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
+def _worded(exc: Exception) -> str:
+    """PyJWT's words for a token it cannot read, less advice meant for Python programmers."""
+    digits = _LONG_NUMBER.search(str(exc))
+    if digits is not None:  # Python's guard against slow int parsing, which names sys calls
+        count = digits.group(1)
+        return f"it holds a number of {count} digits, more than any JSON reader here takes"
+    return str(exc)
+
+
 def _not_strict_json(segment: str) -> str | None:
     """What a segment's JSON holds that a strict reader refuses, or ``None``."""
     try:
         _parse_segment(segment)
     except NotJson as exc:
         return exc.problem
-    except (ValueError, RecursionError):
+    except RecursionError:  # nested some thousand levels, far past what a strict reader takes
+        return f"values nested more than {MAX_JSON_DEPTH} levels deep"
+    except ValueError:
         # Not JSON at all, which PyJWT words; unless PyJWT's lenient reader would take it.
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         try:
@@ -778,7 +791,7 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
             return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} ({exc})")
         if "Key ID" in str(exc):  # PyJWT's words for a kid that is not a string
             return TokenVerdict.refuse("kid", f"the header's kid must be a string ({exc})")
-        return TokenVerdict.refuse("header", f"cannot decode the token header: {exc}")
+        return TokenVerdict.refuse("header", f"cannot decode the token header: {_worded(exc)}")
     keys = _judge_header(header, settings, now)
     if isinstance(keys, TokenVerdict):
         return keys
@@ -788,7 +801,7 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
         except jwt.InvalidSignatureError:
             continue  # perhaps the next key's
         except jwt.PyJWTError as exc:
-            return TokenVerdict.refuse("token", f"the token cannot be decoded: {exc}")
+            return TokenVerdict.refuse("token", f"the token cannot be decoded: {_worded(exc)}")
         return _judge_claims(claims, settings, now)
     alg = header["alg"]
     return TokenVerdict.refuse(

@@ -299,6 +299,14 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
     except NotJson as exc:
         return ContextRefusal(f"lwicontexts is not valid JSON: {exc.problem} is not a JSON value")
     except ValueError as exc:
+        if not claim.strip():
+            return ContextRefusal(
+                'lwicontexts is an empty string; it must hold a JSON object ("{}" for none)'
+            )
+        if claim.startswith("\ufeff"):
+            return ContextRefusal(
+                "lwicontexts starts with a byte order mark (U+FEFF), which JSON text does not"
+            )
         return ContextRefusal(f"lwicontexts is not valid JSON: {exc}")
     except RecursionError:
         return ContextRefusal("lwicontexts is not valid JSON here: nested too deeply to parse")

@@ -641,6 +641,20 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
     ),
     ok("payload-nested-64-deep", lambda f: f.raw(_RS, f.claims(deep=_nested(63)), rsa=f.demo)),
     TokenCase(
+        "payload-nested-5000-deep",  # past Python's recursion limit: still our words, not its
+        _raw_claims('"deep": ' + "[" * 5000 + "]" * 5000),
+        "token",
+        "it holds values nested more than 64 levels deep",
+    ),
+    TokenCase(
+        "header-5000-digit-number",  # Python's int-parsing guard, whose message names sys calls
+        lambda f: f.raw(
+            b'{"alg": "RS256", "typ": "JWT", "x": ' + b"7" * 5000 + b"}", f.claims(), rsa=f.demo
+        ),
+        "header",
+        "it holds a number of 5000 digits, more than any JSON reader here takes",
+    ),
+    TokenCase(
         "lwicontexts-non-utf8-bytes",
         _raw_payload(
             b'{"sub": "x", "iat": 1542622040, "exp": 1542625700, "iss": "contosohelp.com", '
@@ -789,7 +803,18 @@ TOKEN_CASES: tuple[TokenCase, ...] = (
         "lwicontexts",
         "not valid JSON",
     ),
-    TokenCase("lwicontexts-empty-string", _context(""), "lwicontexts", "not valid JSON"),
+    TokenCase(
+        "lwicontexts-empty-string",
+        _context(""),
+        "lwicontexts",
+        'lwicontexts is an empty string; it must hold a JSON object ("{}" for none)',
+    ),
+    TokenCase(
+        "lwicontexts-with-a-bom",
+        _context("\ufeff{}"),
+        "lwicontexts",
+        "lwicontexts starts with a byte order mark (U+FEFF)",
+    ),
     TokenCase("lwicontexts-json-array", _context("[1, 2]"), "lwicontexts", "got an array"),
     TokenCase("lwicontexts-json-string", _context('"10000"'), "lwicontexts", "got a string"),
     TokenCase("lwicontexts-json-null", _context("null"), "lwicontexts", "got null"),
