@@ -306,6 +306,8 @@ def test_key_array_selects_by_kid_and_honours_expiry() -> None:
     assert judge(new.mint(CLAIMS, with_kid=True), settings).accepted
     refused(judge(old.mint(CLAIMS, with_kid=True), settings), "kid", "public key '2018' expired")
     refused(judge(new.mint(CLAIMS), settings), "kid", "the token header has no kid")
+    blank = new.mint(CLAIMS, headers={"kid": ""})
+    refused(judge(blank, settings), "kid", "the token header has an empty kid (known:")
     ghost = KeyPair(new.private_key, kid="2020")
     refused(
         judge(ghost.mint(CLAIMS, with_kid=True), settings), "kid", "no public key with kid '2020'"
