@@ -222,6 +222,8 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "chat still starting: it closes once started",
                 "no chat to close",
                 "proactive invitation shown",
+                "widget already minimised: nothing fires",
+                "widget already open: nothing fires",
                 "public keys not refetched",
                 "customContext overrides the context provider",
                 "custom context ignored: an authenticated chat takes context from the "

@@ -23,7 +23,14 @@ import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .auth import DEFAULT_PROVIDER_TIMEOUT
-from .errors import ErrorCode, LcwError, RateLimitedError, SdkUsageError, hide_for_lcw_errors
+from .errors import (
+    ChatStateError,
+    ErrorCode,
+    LcwError,
+    RateLimitedError,
+    SdkUsageError,
+    hide_for_lcw_errors,
+)
 from .events import LCW_EVENTS, EntryKind, LcwEvent, Timeline, closest_event
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
 from .sdk import LiveChatSDK
@@ -514,14 +521,31 @@ class Widget(AsyncIOEventEmitter):
         self.session.close()
 
     def minimize(self) -> None:
-        """The customer minimises the widget."""
+        """The customer minimises the widget (``lcw:onMinimize``); a minimised one stays so."""
+        self._require_on_page("minimise")
+        if self.minimized:
+            self.record(EntryKind.NOTE, "widget already minimised: nothing fires")
+            return
         self.minimized = True
         self.fire(LcwEvent.ON_MINIMIZE)
 
     def maximize(self) -> None:
-        """The customer maximises the widget."""
+        """The customer maximises the widget (``lcw:onMaximize``); an open one stays so."""
+        self._require_on_page("maximise")
+        if not self.minimized:
+            self.record(EntryKind.NOTE, "widget already open: nothing fires")
+            return
         self.minimized = False
         self.fire(LcwEvent.ON_MAXIMIZE)
+
+    def _require_on_page(self, action: str) -> None:
+        # The customer acts on the widget's own buttons: before lcw:ready, or after the
+        # scripts failed to load, there are none to press.
+        if not self.is_ready:
+            why = "failed to load" if self.state is WidgetState.FAILED else "has not loaded"
+            raise ChatStateError(
+                f"the customer cannot {action} the widget: it {why}, so it is not on the page"
+            )
 
     def send_message(self, text: str) -> None:
         """The customer sends a message in the current chat."""

@@ -151,6 +151,7 @@ async def test_async_listeners_are_still_awaited_waited_for_and_cancelled(
     await widget.wait_for_complete()
     assert heard == ["ready", "minimized"] and widget.complete
 
+    widget.maximize()
     widget.minimize()
     widget.cancel()
     assert widget.complete

@@ -957,7 +957,9 @@ async def test_pyee_listener_bookkeeping_works_on_the_widgets_plain_tables(
     widget.once("lcw:onMinimize", second)
     assert announced == ["lcw:onMinimize", "lcw:onMinimize"]
     assert widget.listeners("lcw:onMinimize") == [first, second]
+    await widget.load()
     widget.minimize()
+    widget.maximize()
     widget.minimize()
     assert heard == ["first", "second", "first"]
     widget.remove_listener("lcw:onMinimize", first)
@@ -967,10 +969,33 @@ async def test_pyee_listener_bookkeeping_works_on_the_widgets_plain_tables(
     widget.maximize()
     assert heard == ["first", "second", "first"]
     widget.once("lcw:onMaximize", lambda event: heard.append(event.type))
-    widget.maximize()
-    widget.maximize()
+    for _ in range(2):
+        widget.minimize()
+        widget.maximize()
     assert heard == ["first", "second", "first", "lcw:onMaximize"]
     assert widget.event_names() >= {"new_listener"}
+
+
+async def test_the_customer_minimises_and_maximises_only_a_widget_on_the_page(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    with pytest.raises(ChatStateError, match="cannot minimise the widget: it has not loaded"):
+        widget.minimize()
+    await widget.load()
+    widget.maximize()  # open already: nothing to announce
+    widget.minimize()
+    widget.minimize()  # minimised already
+    widget.maximize()
+    assert widget.timeline.event_names() == ["lcw:ready", "lcw:onMinimize", "lcw:onMaximize"]
+    assert widget.timeline.find("widget already open: nothing fires")
+    assert widget.timeline.find("widget already minimised: nothing fires")
+    failed = org.widget(OPEN, load_failure="CDN down")
+    with pytest.raises(LcwError):
+        await failed.load()
+    with pytest.raises(ChatStateError, match="cannot maximise the widget: it failed to load"):
+        failed.maximize()
+    assert failed.timeline.event_names() == ["lcw:error"]
 
 
 async def test_reload_retrieves_the_chat_in_progress(org: Omnichannel) -> None:
