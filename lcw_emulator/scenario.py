@@ -1273,7 +1273,7 @@ class _Reader:
                 'events must be a non-empty list: ["lcw:ready", { name = "lcw:error", '
                 "detail = { errorCode = 3 } }]"
             )
-        return tuple(self.pattern(item, index) for index, item in enumerate(value, start=1))
+        return tuple(self.pattern(item, index) for index, item in enumerate(value))
 
     def pattern(self, item: object, index: int) -> EventPattern:
         where = f"events[{index}]"

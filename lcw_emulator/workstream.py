@@ -8,6 +8,7 @@ file (see :meth:`WorkStream.from_toml`); every problem with a file is a
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -23,9 +24,9 @@ from .auth import (
     PublicKey,
     load_public_keys,
 )
-from .context import ContextVariable, Primitive, VariableType
+from .context import ContextVariable, Primitive, VariableType, javascript_text
 from .errors import ConfigurationError
-from .events import typed_equal
+from .events import json_kind, typed_equal
 
 __all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml", "unknown_keys"]
 
@@ -85,6 +86,20 @@ class RoutingRule:
         return typed_equal(context[self.variable], self.equals)
 
 
+def _example(kind: VariableType, equals: Primitive) -> str:
+    """The rule's value written as ``kind`` takes it, when it reads as one; else a sample."""
+    if kind is VariableType.TEXT:
+        return f"equals = {json.dumps(javascript_text(equals))}"
+    text = str(equals).strip()
+    if kind is VariableType.NUMBER:
+        try:
+            number = float(text)
+        except ValueError:
+            return "equals = 5"
+        return f"equals = {javascript_text(number)}" if math.isfinite(number) else "equals = 5"
+    return f"equals = {text.lower()}" if text.lower() in ("true", "false") else "equals = true"
+
+
 def _default_queues() -> tuple[Queue, ...]:
     return (Queue(),)
 
@@ -113,9 +128,33 @@ class WorkStream:
             # Routing and getAgentAvailability tell queues apart by name and queueId.
             raise ValueError(f"queues with the same name or queueId: {', '.join(repeated)}")
         queue_names = {queue.name for queue in self.queues}
-        for rule in self.routing_rules:
+        for index, rule in enumerate(self.routing_rules):
             if rule.queue not in queue_names:
                 raise ValueError(f"routing rule sends to unknown queue {rule.queue!r}")
+            dead = self._never_matches(rule)
+            if dead is not None:
+                raise ValueError(f"routing_rules[{index}] can never match: {dead}")
+
+    def _never_matches(self, rule: RoutingRule) -> str | None:
+        # Rules compare typed, so a rule whose value the variable's type never takes is dead;
+        # an undeclared variable arrives as Text (created at run time).
+        declared = self.variable(rule.variable)
+        kind = declared.type if declared is not None else VariableType.TEXT
+        equals = rule.equals
+        if kind is VariableType.BOOLEAN:
+            fits = isinstance(equals, bool)
+        elif kind is VariableType.NUMBER:
+            fits = isinstance(equals, int | float) and not isinstance(equals, bool)
+        else:
+            fits = isinstance(equals, str)
+        if fits:
+            return None
+        what = "declared" if declared is not None else "undeclared, so created at run time as"
+        shown = json.dumps(equals)
+        return (
+            f"{rule.variable} is {what} {kind.value}, and equals = {shown} is "
+            f"{json_kind(equals)}: rules compare typed ({_example(kind, equals)})"
+        )
 
     @property
     def requires_authentication(self) -> bool:
@@ -255,6 +294,9 @@ class _Reader:
 
     def queue(self, entry: object, where: str) -> Queue:
         table = self.table(entry, where, _QUEUE_KEYS)
+        for key in ("agents_available", "average_wait_minutes"):
+            if key in table and isinstance(table[key], int | float) and table[key] < 0:
+                raise self.fail(f"{where}.{key} cannot be negative, got {table[key]}")
         return Queue(
             name=self.typed(table, "name", str, where) if "name" in table else "Default",
             agents_available=self.typed(table, "agents_available", int, where)

@@ -59,7 +59,7 @@ def test_a_misspelt_entry_name_is_refused_with_file_and_step(
 ) -> None:
     message = refusal(STARTED + f'[[steps]]\nexpect = "{verb}"\nevents = ["lcw:ready", "{name}"]\n')
     assert message.startswith(
-        f"test.toml: step 4 (expect {verb}): events[2]: {name!r} is not a name the timeline records"
+        f"test.toml: step 4 (expect {verb}): events[1]: {name!r} is not a name the timeline records"
     ), message
     assert hint in message
 
@@ -76,7 +76,7 @@ def test_note_text_that_no_note_contains_is_refused(verb: str, text: str, hint: 
     # A never check on it would hold whatever the widget noted.
     message = refusal(STARTED + f'[[steps]]\nexpect = "{verb}"\nevents = [{{ note = "{text}" }}]\n')
     assert message == (
-        f"test.toml: step 4 (expect {verb}): events[1]: "
+        f"test.toml: step 4 (expect {verb}): events[0]: "
         f"no note the timeline records contains {text!r} {hint}"
     ), message
     with pytest.raises(ValueError, match="no note the timeline records contains"):
@@ -253,7 +253,7 @@ def test_an_event_detail_value_of_a_type_the_widget_never_fires_is_refused(
         STARTED
         + f'[[steps]]\nexpect = "{verb}"\nevents = [{{ name = "{event}", detail = {detail} }}]\n'
     )
-    assert f"step 4 (expect {verb}): events[1].detail: {event}'s {why}" in message, message
+    assert f"step 4 (expect {verb}): events[0].detail: {event}'s {why}" in message, message
 
 
 def test_timeline_lookups_are_typed_too() -> None:
@@ -413,11 +413,11 @@ async def test_a_script_is_refused_what_a_file_is_refused() -> None:
     refused = {
         "never lcw:eror": (
             lambda: run.expect_never("lcw:eror"),
-            r"^step 5 \(expect never\): events\[1\]: 'lcw:eror' is not a documented event",
+            r"^step 5 \(expect never\): events\[0\]: 'lcw:eror' is not a documented event",
         ),
         "never a misspelt entry": (
             lambda: run.expect_never({"name": "auth token provider caled"}),
-            r"^step 5 \(expect never\): events\[1\]: 'auth token provider caled' is not a name",
+            r"^step 5 \(expect never\): events\[0\]: 'auth token provider caled' is not a name",
         ),
         "never nothing": (lambda: run.expect_never(), r"^step 5 \(expect never\): events must be"),
         "events nothing": (
@@ -426,7 +426,7 @@ async def test_a_script_is_refused_what_a_file_is_refused() -> None:
         ),
         "events a true errorCode": (
             lambda: run.expect_events({"name": "lcw:error", "detail": {"errorCode": True}}),
-            r"^step 5 \(expect events\): events\[1\]\.detail: lcw:error's errorCode is a "
+            r"^step 5 \(expect events\): events\[0\]\.detail: lcw:error's errorCode is a "
             r"number, never a boolean like True",
         ),
         "session nothing": (

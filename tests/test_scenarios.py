@@ -582,7 +582,7 @@ MALFORMED = {
     ),
     "a misspelt event": (
         '[[steps]]\nexpect = "events"\nevents = ["lcw:chatqueued"]\n',
-        "test.toml: step 1 (expect events): events[1]: 'lcw:chatqueued' is not a documented event",
+        "test.toml: step 1 (expect events): events[0]: 'lcw:chatqueued' is not a documented event",
     ),
     "an undocumented code": (
         '[[steps]]\ndo = "load"\n[[steps]]\nexpect = "error"\ncode = 5\n',

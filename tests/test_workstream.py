@@ -120,6 +120,32 @@ def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
             "[auth].timeout must be a finite number, got inf",
         ),
         ('name = "x"\n[queue]\naverage_wait_minutes = -nan', "must be a finite number"),
+        ('name = "x"\n[queue]\naverage_wait_minutes = -5', "[queue].average_wait_minutes cannot"),
+        (
+            'name = "x"\n[[queues]]\nname = "a"\n[[queues]]\nname = "b"\nagents_available = -1',
+            "queues[1].agents_available cannot be negative, got -1",
+        ),
+        # Rules compare typed: one whose value the variable never takes is dead, and a
+        # scenario routing by it would quietly land in the first queue.
+        (
+            'name = "x"\n[[context_variables]]\nname = "vip"\ntype = "Text"\n'
+            '[[queues]]\nname = "G"\n[[queues]]\nname = "V"\n'
+            '[[routing_rules]]\nvariable = "vip"\nequals = true\nqueue = "V"',
+            "routing_rules[0] can never match: vip is declared Text, and equals = true is a "
+            'boolean: rules compare typed (equals = "true")',
+        ),
+        (
+            'name = "x"\n[[context_variables]]\nname = "n"\ntype = "Number"\n'
+            '[[queues]]\nname = "G"\n[[queues]]\nname = "V"\n'
+            '[[routing_rules]]\nvariable = "n"\nequals = "5"\nqueue = "V"',
+            'routing_rules[0] can never match: n is declared Number, and equals = "5" is a '
+            "string: rules compare typed (equals = 5)",
+        ),
+        (
+            'name = "x"\n[[queues]]\nname = "G"\n[[queues]]\nname = "V"\n'
+            '[[routing_rules]]\nvariable = "tier"\nequals = 2\nqueue = "V"',
+            "tier is undeclared, so created at run time as Text, and equals = 2 is a number",
+        ),
         ('name = "x"\n[auth]\nsecrte = "s"', "unknown key 'secrte'"),
         # Settings no token could pass: refused here, not blamed on every token.
         ('name = "x"\n[auth]\npublic_key_url = "https://k"\nissuer = " "', "issuer must name"),
