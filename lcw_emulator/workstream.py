@@ -86,6 +86,25 @@ class RoutingRule:
         return typed_equal(context[self.variable], self.equals)
 
 
+_TOML_KINDS: dict[object, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    (int, float): "a number",
+}
+
+
+def _toml_kind(value: object) -> str:
+    """``value``'s type as TOML names it (a TOML table reads as a dict)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    return {dict: "a table", list: "an array"}.get(type(value), type(value).__name__)
+
+
 def _example(kind: VariableType, equals: Primitive) -> str:
     """The rule's value written as ``kind`` takes it, when it reads as one; else a sample."""
     if kind is VariableType.TEXT:
@@ -241,7 +260,10 @@ class _Reader:
         if isinstance(value, bool) and kind in (int, float, (int, float)):
             raise self.fail(f"{where}.{key} must be a number, got a boolean")
         if not isinstance(value, kind):
-            raise self.fail(f"{where}.{key} has the wrong type ({type(value).__name__})")
+            raise self.fail(
+                f"{where}.{key} must be {_TOML_KINDS.get(kind, 'of another type')}, "
+                f"got {_toml_kind(value)}"
+            )
         if isinstance(value, float) and not math.isfinite(value):  # TOML has nan and inf
             raise self.fail(f"{where}.{key} must be a finite number, got {value}")
         return value

@@ -147,6 +147,11 @@ def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
             "tier is undeclared, so created at run time as Text, and equals = 2 is a number",
         ),
         ('name = "x"\n[auth]\nsecrte = "s"', "unknown key 'secrte'"),
+        (
+            'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\ntimeout = "10"',
+            '[auth].timeout must be a number, got the string "10"',
+        ),
+        ('name = "x"\n[queue]\nis_open = "yes"', "[queue].is_open must be true or false"),
         # Settings no token could pass: refused here, not blamed on every token.
         ('name = "x"\n[auth]\npublic_key_url = "https://k"\nissuer = " "', "issuer must name"),
         (
