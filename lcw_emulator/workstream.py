@@ -102,7 +102,9 @@ def _toml_kind(value: object) -> str:
         return f"the number {value}"
     if isinstance(value, str):
         return f"the string {json.dumps(value)}"
-    return {dict: "a table", list: "an array"}.get(type(value), type(value).__name__)
+    if isinstance(value, Mapping):
+        return "a table"
+    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 def _example(kind: VariableType, equals: Primitive) -> str:
