@@ -93,6 +93,7 @@ __all__ = [
     "Maximize",
     "Minimize",
     "ProviderSpec",
+    "Reload",
     "RemoveAuthTokenProvider",
     "RemoveContextProvider",
     "Scenario",
@@ -268,6 +269,13 @@ class Load(Action):
     """The page loads the widget: ``lcw:ready`` fires and calls queued before it are made."""
 
     verb = "load"
+
+
+@attrs.frozen(kw_only=True)
+class Reload(Action):
+    """The customer reloads the page: ``lcw:ready`` again, ``lcw:chatRetrieved`` mid-chat."""
+
+    verb = "reload"
 
 
 @attrs.frozen(kw_only=True)
@@ -604,6 +612,7 @@ ACTIONS: dict[str, type[Action]] = {
     cls.verb: cls
     for cls in (
         Load,
+        Reload,
         SetAuthTokenProvider,
         RemoveAuthTokenProvider,
         GetAuthTokenProvider,

@@ -65,6 +65,7 @@ from .scenario import (
     Maximize,
     Minimize,
     ProviderSpec,
+    Reload,
     RemoveAuthTokenProvider,
     RemoveContextProvider,
     Scenario,
@@ -496,6 +497,8 @@ class ScenarioRun:
         match step:
             case Load():
                 await widget.load()
+            case Reload():
+                await widget.reload()
             case SetAuthTokenProvider(provider=provider):
                 sdk.set_auth_token_provider(
                     auth_provider(provider, clock)
@@ -594,6 +597,10 @@ class ScenarioRun:
         A load failure set on the run (``load_failure``) is kept as code 7 for ``expect_error``.
         """
         await self.run(self._read("do", "load"))
+
+    async def reload(self) -> None:
+        """The customer reloads the page: ``lcw:ready`` again; ``lcw:chatRetrieved`` mid-chat."""
+        await self.run(self._read("do", "reload"))
 
     async def set_auth_token_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
         """``setAuthTokenProvider`` with a :class:`ProviderSpec` or the page's own function.

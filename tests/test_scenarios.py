@@ -681,9 +681,12 @@ async def test_a_script_drives_a_run_step_by_step(demo_keys: KeyPair) -> None:
     assert availability is not None and availability["isAgentAvailable"] is True
     assert (await run.expect_availability(positionInQueue=1)).passed
     assert not (await run.expect_widget(minimized=True)).passed
+    await run.reload()
+    assert (await run.expect_events("page reloaded", "lcw:ready", "lcw:chatRetrieved")).passed
+    assert run.session is session
     result = await run.finish()
     assert await run.finish() is result
-    assert [check.passed for check in result.checks] == [True, True, True, False]
+    assert [check.passed for check in result.checks] == [True, True, True, False, True]
     with pytest.raises(RuntimeError, match="finished"):
         await run.load()
 
