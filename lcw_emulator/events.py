@@ -222,6 +222,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "chat still starting: it closes once started",
                 "no chat to close",
                 "proactive invitation shown",
+                "proactive invitation not shown: a chat is in progress",
                 "widget already minimised: nothing fires",
                 "widget already open: nothing fires",
                 "public keys not refetched",

@@ -424,6 +424,7 @@ class Widget(AsyncIOEventEmitter):
         if self.session is not None:
             self._earlier_sessions = (*self._earlier_sessions, self.session)
         self.session = session
+        self.proactive_invitation = None  # the chat takes the invitation's place
         session.subscribe(self._session_changed)
         self.record(
             EntryKind.SERVICE,
@@ -570,8 +571,15 @@ class Widget(AsyncIOEventEmitter):
 
     def start_proactive_chat(
         self, message: str | None, show_prechat: bool, in_new_window: bool
-    ) -> ProactiveInvitation:
-        """Show a proactive invitation as ``startProactiveChat`` does (no message: the default)."""
+    ) -> ProactiveInvitation | None:
+        """Show a proactive invitation as ``startProactiveChat`` does (no message: the default).
+
+        ``None`` while a chat is in progress: the customer is already chatting, so no
+        invitation is shown (the reference is silent; a note says so).
+        """
+        if self.chat_in_progress:
+            self.record(EntryKind.NOTE, "proactive invitation not shown: a chat is in progress")
+            return None
         self.proactive_invitation = ProactiveInvitation(
             message or DEFAULT_PROACTIVE_MESSAGE, show_prechat, in_new_window
         )

@@ -778,6 +778,21 @@ async def test_proactive_chat(org: Omnichannel) -> None:
     assert widget.proactive_invitation is None
 
 
+async def test_a_chat_takes_the_invitations_place(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.startProactiveChat({"message": "Need help?"})
+    session = await widget.sdk.startChat()  # the customer opened the chat themselves
+    assert widget.proactive_invitation is None
+    widget.sdk.startProactiveChat({"message": "Still there?"})
+    assert widget.proactive_invitation is None
+    assert widget.timeline.find("proactive invitation not shown: a chat is in progress")
+    await widget.sdk.closeChat()
+    assert session.state is SessionState.CLOSED
+    widget.sdk.startProactiveChat({"message": "Come back!"})
+    assert widget.proactive_invitation is not None
+
+
 async def test_get_agent_availability(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
