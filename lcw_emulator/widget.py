@@ -447,7 +447,8 @@ class Widget(AsyncIOEventEmitter):
             if self.auth_token_provider is None:
                 reason = (
                     f"work stream {work_stream.name!r} requires authentication and no auth "
-                    "token provider is set (call setAuthTokenProvider after lcw:ready)"
+                    "token provider is set (the start reads it one loop turn after startChat "
+                    "is called: set it in an lcw:ready listener, or before startChat)"
                 )
                 if self.handler_errors:
                     first = self.handler_errors[0]

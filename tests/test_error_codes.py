@@ -299,11 +299,16 @@ async def test_code_8_no_provider_on_an_authenticated_work_stream(
     org: Omnichannel, contoso: WorkStream
 ) -> None:
     widget = await loaded(org, contoso)
-    await start_expecting(
+    error = await start_expecting(
         widget,
         ErrorCode.AUTH_PROVIDER_NOT_FOUND,
         "requires authentication and no auth token provider is set",
     )
+    # When the start reads it, and so what a page that set it a little later must change.
+    assert error.reason.endswith(
+        "(the start reads it one loop turn after startChat is called: set it in an lcw:ready "
+        "listener, or before startChat)"
+    ), error.reason
 
 
 async def test_code_8_mentions_a_ready_listener_that_raised(
