@@ -38,7 +38,7 @@ from .scenario_runner import ScenarioResult, ScenarioRun, run_scenario
 from .sdk import LiveChatSDK
 from .service import AgentAvailability, OmnichannelService, TokenJudgement
 from .session import ChatMessage, ChatSession, SessionState
-from .widget import CustomEvent, Widget, WidgetState
+from .widget import CustomEvent, EventDetail, Widget, WidgetState
 from .workstream import Queue, RoutingRule, WorkStream
 
 __version__ = "0.1.0"
@@ -57,6 +57,7 @@ __all__ = [
     "DroppedContext",
     "EntryKind",
     "ErrorCode",
+    "EventDetail",
     "KeyPair",
     "LcwEmulator",
     "LcwError",

@@ -43,7 +43,7 @@ from .workstream import WorkStream
 # warnings and errors to stderr, so a demo script shows them as a browser would.
 console = logging.getLogger(__name__)
 
-__all__ = ["CustomEvent", "ProactiveInvitation", "Widget", "WidgetState"]
+__all__ = ["CustomEvent", "EventDetail", "ProactiveInvitation", "Widget", "WidgetState"]
 
 DEFAULT_PROACTIVE_MESSAGE = "Hi! Have any questions? I'm here to help"
 # Undocumented for the context provider; we give an async one the auth provider's 10 s.
@@ -58,12 +58,39 @@ class WidgetState(enum.StrEnum):
     FAILED = "failed"  # the scripts failed to load (code 7)
 
 
+class EventDetail(dict[str, Any]):
+    """An event's ``detail``: a dict whose keys also read as attributes, as in JavaScript.
+
+    So ``errorEvent.detail.errorCode`` ports line by line; ``detail["errorCode"]`` works too.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            keys = ", ".join(self) or "none"
+            raise AttributeError(f"the event's detail has no {name!r} (its keys: {keys})") from None
+
+
+def _as_detail(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return EventDetail({key: _as_detail(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return [_as_detail(item) for item in value]
+    return value
+
+
 @attrs.frozen
 class CustomEvent:
-    """What a listener receives, like the browser's ``CustomEvent``: ``type`` and ``detail``."""
+    """What a listener receives, like the browser's ``CustomEvent``: ``type`` and ``detail``.
+
+    ``detail`` is an :class:`EventDetail`, read by key or, as in JavaScript, by attribute.
+    """
 
     type: str
-    detail: Mapping[str, Any] | None = None
+    detail: Mapping[str, Any] | None = attrs.field(default=None, converter=_as_detail)
 
 
 @attrs.frozen
@@ -228,6 +255,14 @@ class Widget(AsyncIOEventEmitter):
             return super().emit(event, *args, **kwargs)
         finally:
             self._reporting_error = False
+
+    def addEventListener(self, type: str, listener: Callable[..., Any]) -> None:
+        """``window.addEventListener(type, listener)``: :meth:`on`, under the browser's name."""
+        self.on(type, listener)
+
+    def removeEventListener(self, type: str, listener: Callable[..., Any]) -> None:
+        """``window.removeEventListener(type, listener)``: :meth:`remove_listener`."""
+        self.remove_listener(type, listener)
 
     def _add_event_handler(self, event: str, k: Callable[..., Any], v: Callable[..., Any]) -> None:
         # pyee 13 keeps each event's listeners in an OrderedDict, about 400 bytes each; a page

@@ -73,6 +73,34 @@ async def test_listeners_get_a_custom_event_when_they_take_one(org: Omnichannel)
     assert events == [CustomEvent("lcw:ready", None), CustomEvent("no-arg listener")]
 
 
+async def test_the_documentations_listeners_port_line_by_line(org: Omnichannel) -> None:
+    # window.addEventListener("lcw:error", function handleLivechatErrorEvent(errorEvent) {
+    #     console.log(errorEvent.detail.errorCode); });
+    widget = org.widget(
+        WorkStream.from_dict(
+            {"name": "auth", "auth": {"secret": "s" * 32, "algorithms": ["HS256"]}}
+        )
+    )
+    logged: list[object] = []
+
+    def handleLivechatErrorEvent(errorEvent: CustomEvent) -> None:
+        logged.append(errorEvent.detail.errorCode)  # type: ignore[union-attr]
+
+    widget.addEventListener("lcw:error", handleLivechatErrorEvent)
+    await widget.load()
+    with pytest.raises(LcwError):
+        await widget.sdk.startChat()  # code 8: no auth token provider
+    assert logged == [8]
+    widget.removeEventListener("lcw:error", handleLivechatErrorEvent)
+    assert widget.listeners("lcw:error") == []
+    message = CustomEvent("lcw:onMessageReceived", {"channelData": {"tags": ["public"]}})
+    assert message.detail.channelData.tags == ["public"]  # type: ignore[union-attr]
+    detail = CustomEvent("lcw:error", {"errorCode": 8}).detail
+    assert detail == {"errorCode": 8} and detail["errorCode"] == 8
+    with pytest.raises(AttributeError, match=r"the event's detail has no 'errorcode' \(its keys"):
+        detail.errorcode  # type: ignore[union-attr]  # noqa: B018
+
+
 async def test_calls_before_ready_are_queued_and_replayed_in_order(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})
