@@ -12,14 +12,16 @@ import base64
 import binascii
 import calendar
 import codecs
+import contextlib
 import datetime as dt
 import json
 import math
 import re
 import sys
 import threading
+import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -36,6 +38,8 @@ __all__ = [
     "DEFAULT_ISSUER",
     "DEFAULT_MAX_TOKEN_BYTES",
     "DEFAULT_PROVIDER_TIMEOUT",
+    "HMAC_KEY_BYTES",
+    "SHORT_SECRET_NOTE",
     "ChatAuthSettings",
     "KeyPair",
     "PublicKey",
@@ -44,6 +48,7 @@ __all__ = [
     "load_public_keys",
     "mint_token",
     "require_token",
+    "short_secret",
     "time_claims",
     "validate_token",
 ]
@@ -59,6 +64,12 @@ DEFAULT_ISSUER = "lcw-emulator"
 MILLISECONDS_THRESHOLD = 100_000_000_000
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
+# RFC 7518 section 3.2: an HMAC key at least as long as the hash it is used with.
+HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+SHORT_SECRET_NOTE = (
+    "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for at least the hash's "
+    "size: 32 bytes for HS256, 48 for HS384, 64 for HS512)"
+)
 _ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 SUPPORTED_ALGORITHMS = _SYMMETRIC | _ASYMMETRIC
 _NOT_BASE64URL = re.compile(r"[^A-Za-z0-9_\-]")
@@ -648,14 +659,41 @@ def _remember(token: str, header: dict[str, Any], claims: dict[str, Any], key: o
             known.keys = (*known.keys, key)
 
 
+def short_secret(settings: ChatAuthSettings) -> str | None:
+    """What is short about the work stream's HMAC secret, or ``None`` (long enough, or none).
+
+    PyJWT warns on every check with a short secret, from deep in this package; a chat start
+    notes this once instead (the documentation's own HS256 sample secret is 19 bytes).
+    """
+    if settings.secret is None:
+        return None
+    size = len(settings.secret.encode("utf-8"))
+    short = [name for name in settings.algorithms if size < HMAC_KEY_BYTES.get(name, 0)]
+    if not short:
+        return None
+    return f"the work stream's HMAC secret is {size} bytes, short for {', '.join(short)}"
+
+
+@contextlib.contextmanager
+def _quiet_about(key: object) -> Iterator[None]:
+    # PyJWT's InsecureKeyLengthWarning for a short shared secret: see short_secret.
+    if not isinstance(key, str | bytes):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        yield
+
+
 def _verified_claims(token: str, header: dict[str, Any], key: Any) -> dict[str, Any]:
     """``jwt.decode`` of ``token`` with ``key`` for the header's ``alg`` (the full path).
 
     Raises PyJWT's errors; a token it accepts is remembered for :func:`validate_token`.
     """
-    claims: dict[str, Any] = jwt.decode(
-        token, key, algorithms=[header["alg"]], options=_DECODE_OPTIONS
-    )
+    with _quiet_about(key):
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=[header["alg"]], options=_DECODE_OPTIONS
+        )
     _remember(token, header, claims, key)
     return claims
 
@@ -703,7 +741,11 @@ def _claims_in_one_parse(
         return None
     for key in keys:
         try:
-            decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
+            if isinstance(key, str):  # a shared secret, which PyJWT may warn about
+                with _quiet_about(key):
+                    decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
+            else:
+                decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
             claims = _strict_json(decoded["payload"])
         except jwt.InvalidSignatureError:
             continue  # perhaps the next key's

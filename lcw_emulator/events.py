@@ -231,6 +231,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "token's lwicontexts only",
                 "auth token provider not called: the work stream has no chat authentication",
                 "token context outside lwicontexts",
+                "short HMAC secret",
             }
         ),
     }

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
-from .auth import DEFAULT_PROVIDER_TIMEOUT
+from .auth import DEFAULT_PROVIDER_TIMEOUT, short_secret
 from .errors import (
     ChatStateError,
     ErrorCode,
@@ -502,6 +502,9 @@ class Widget(AsyncIOEventEmitter):
                     "custom context ignored: an authenticated chat takes context from the "
                     "token's lwicontexts only"
                 )
+            short = short_secret(work_stream.auth)
+            if short is not None:  # instead of PyJWT's warning at every check
+                self.record(EntryKind.NOTE, "short HMAC secret", {"secret": short})
             token = await request_token(
                 self.auth_token_provider,
                 clock=self.clock,

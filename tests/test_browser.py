@@ -16,7 +16,6 @@ import os
 import re
 import sys
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -825,10 +824,10 @@ def test_serve_notes_a_secret_shorter_than_the_hash_of_its_algorithm(
 ) -> None:
     from lcw_emulator.commands.serve import _note_demo_secret
 
-    with warnings.catch_warnings():  # the note turns PyJWT's warnings off for the server's life
-        _note_demo_secret("s" * 40, ["HS256"])
-        assert capsys.readouterr().err == ""  # 40 bytes is enough for SHA-256
-        _note_demo_secret("s" * 40, ["HS256", "HS512"])
+    _note_demo_secret(ChatAuthSettings(algorithms=("HS256",), secret="s" * 40))
+    assert capsys.readouterr().err == ""  # 40 bytes is enough for SHA-256
+    _note_demo_secret(ChatAuthSettings(algorithms=("HS256", "HS512"), secret="s" * 40))
     assert capsys.readouterr().err.startswith(
-        "note: the work stream's HS secret is 40 bytes; fine for a demo, too short"
+        "note: the work stream's HMAC secret is 40 bytes, short for HS512; fine for a demo, too "
+        "short"
     )

@@ -430,10 +430,33 @@ def test_a_short_hmac_secret_is_one_plain_note_not_pyjwt_s_warnings(
         )
     assert (code, out.split(" for ")[0]) == (0, "VALID")
     assert err == (
-        "note: an HMAC secret shorter than its hash signed or checked a token; fine for a demo, "
+        "note: the work stream's HMAC secret is 19 bytes, short for HS256; fine for a demo, "
         "too short for real use (RFC 7518 section 3.2 asks for at least the hash's size: 32 "
         "bytes for HS256, 48 for HS384, 64 for HS512)\n"
     )
+
+
+def test_a_chat_start_with_a_short_secret_notes_it_instead_of_pyjwt_warning() -> None:
+    # The documentation's own HS256 sample secret is 19 bytes; PyJWT warned from deep in
+    # this package at every check, which a student could make nothing of.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT's, minting here
+        token = mint_token(SAMPLE_PAYLOAD, "your-256-bit-secret", algorithm="HS256")
+
+    async def chat() -> None:
+        org = Omnichannel(clock=VirtualClock(start=float(AT)))
+        widget = org.widget(WorkStream.from_toml(docs_sample_work_stream()))
+        await widget.load()
+        widget.sdk.setAuthTokenProvider(static_token(token))
+        await widget.sdk.startChat()
+        [note] = widget.timeline.find("short HMAC secret")
+        assert note.detail == {
+            "secret": "the work stream's HMAC secret is 19 bytes, short for HS256"
+        }
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that escaped would fail the test here
+        asyncio.run(chat())
 
 
 @pytest.mark.parametrize(

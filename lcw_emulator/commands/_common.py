@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..auth import MILLISECONDS_THRESHOLD
+from ..auth import MILLISECONDS_THRESHOLD, SHORT_SECRET_NOTE
 from ..errors import ConfigurationError
 from ..workstream import WorkStream
 
@@ -109,12 +109,8 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     return text, None
 
 
-# PyJWT warns at every use of an HMAC key under 32 bytes, from deep in our own code.
+# PyJWT warns at every use of a short HMAC key; minting (token, a scenario's providers) does.
 _SHORT_HMAC_KEY = "The HMAC key is"
-SHORT_HMAC_KEY_NOTE = (
-    "fine for a demo, too short for real use (RFC 7518 section 3.2 asks for at least the hash's "
-    "size: 32 bytes for HS256, 48 for HS384, 64 for HS512)"
-)
 
 
 @contextlib.contextmanager
@@ -134,7 +130,7 @@ def short_hmac_keys_noted() -> Iterator[None]:
     if short:
         print(
             f"note: an HMAC secret shorter than its hash signed or checked a token; "
-            f"{SHORT_HMAC_KEY_NOTE}",
+            f"{SHORT_SECRET_NOTE}",
             file=sys.stderr,
         )
 

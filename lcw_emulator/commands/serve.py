@@ -6,17 +6,15 @@ import argparse
 import asyncio
 import sys
 import time
-import warnings
-from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from ..auth import SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
 from ..clock import Clock, RealClock, VirtualClock, describe_instant
 from ..org import Omnichannel
 from ._common import (
     EXIT_OK,
     EXIT_UNUSABLE,
-    SHORT_HMAC_KEY_NOTE,
     UsageProblem,
     epoch_seconds,
     load_work_stream,
@@ -113,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.workstream if args.workstream is not None else str(docs_sample_work_stream())
     work_stream = load_work_stream(path)
     if work_stream.auth is not None:
-        _note_demo_secret(work_stream.auth.secret, work_stream.auth.algorithms)
+        _note_demo_secret(work_stream.auth)
     clock = make_clock(args.clock, args.start)
     org = Omnichannel(clock=clock)
     app = server.make_app(org, work_stream, strict=args.strict, load_failure=args.load_failure)
@@ -132,17 +130,8 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# RFC 7518 section 3.2: an HMAC key at least as long as the hash it is used with.
-_HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
-
-
-def _note_demo_secret(secret: str | None, algorithms: Sequence[str]) -> None:
-    needed = max((_HMAC_KEY_BYTES.get(name, 0) for name in algorithms), default=0)
-    if secret is None or len(secret.encode("utf-8")) >= needed:
-        return
-    # PyJWT warns on every short HMAC key; one line up front says it once, plainly.
-    warnings.filterwarnings("ignore", message="The HMAC key is", category=UserWarning)
-    size = len(secret.encode("utf-8"))
-    print(
-        f"note: the work stream's HS secret is {size} bytes; {SHORT_HMAC_KEY_NOTE}", file=sys.stderr
-    )
+def _note_demo_secret(settings: ChatAuthSettings) -> None:
+    # Said once, up front: the chats this server starts note it in their timelines.
+    short = short_secret(settings)
+    if short is not None:
+        print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)

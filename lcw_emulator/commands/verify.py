@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..auth import SHORT_SECRET_NOTE, short_secret
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, javascript_text
 from ..service import OmnichannelService, TokenJudgement
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     token = None if text.strip() == "null" else text
     with short_hmac_keys_noted():
         judgement = asyncio.run(service.judge(work_stream, token))
+    short = short_secret(work_stream.auth)
+    if short is not None:
+        print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)
     if args.json:
         print(json.dumps(_json_ready(judgement.to_dict()), indent=2, sort_keys=True, default=str))
     else:
