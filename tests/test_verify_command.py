@@ -178,6 +178,44 @@ def test_no_hint_for_a_token_that_uses_lwicontexts(
     assert code == 0 and json.loads(out)["hint"] is None
 
 
+def test_strict_context_exits_1_when_a_valid_tokens_context_is_not_kept_whole(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+) -> None:
+    # For a CI that gates on context resolution, not only on acceptance.
+    whole = sample_token()
+    loose = sample_token({"msdyn_cartvalue": "abc", "msdyn_locale": "en"})
+    misplaced = sample_token(lwicontexts=..., msdyn_isvip="false")
+    for token, strict_code, line in (
+        (whole, 0, None),
+        (loose, 1, "  strict:  context not kept whole: 1 key(s) dropped, 1 key(s) created"),
+        (misplaced, 1, "  strict:  context not kept whole: context outside lwicontexts"),
+    ):
+        code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+        assert code == 0 and "strict:" not in out
+        code, out, _ = verify(
+            capsys, "--workstream", CONTOSO, "--at", AT, "--strict-context", token
+        )
+        assert code == strict_code, out
+        assert line is None or line in out, out
+    code, _, _ = verify(capsys, "--workstream", CONTOSO, "--strict-context", whole)  # expired
+    assert code == 1
+
+
+def test_a_refused_token_shows_its_payload_as_sent(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+) -> None:
+    token = sample_token(iss="contoso.example")
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+    assert code == 1
+    assert '  payload: {"sub": "87b4d06c' in out and "(as sent: not verified)" in out
+    assert '"iss": "contoso.example"' in out
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    shown = json.loads(out)
+    assert shown["claims"] is None and shown["payload"]["iss"] == "contoso.example"
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", "not.a.jwt")
+    assert json.loads(out)["payload"] is None
+
+
 def test_token_from_file_and_stdin(
     capsys: pytest.CaptureFixture[str],
     sample_token: Callable[..., str],
@@ -334,6 +372,7 @@ def test_no_token_is_judged_as_a_chat_start_judges_it(
         "created": [],
         "dropped": [],
         "hint": None,
+        "payload": None,
     }
 
 

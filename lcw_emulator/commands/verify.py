@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import jwt
+
 from ..auth import SHORT_SECRET_NOTE, short_secret
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, javascript_text
@@ -44,6 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="judge at this time (default: now)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--strict-context",
+        action="store_true",
+        help="exit 1 also when a valid token's context is not kept whole: a key dropped, a key "
+        "created at run time (not declared), or context outside lwicontexts",
+    )
     parser.add_argument("token", metavar="TOKEN", help="the JWT, '-' for stdin or @FILE")
     parser.set_defaults(handler=run)
 
@@ -71,11 +79,50 @@ def run(args: argparse.Namespace) -> int:
     short = short_secret(work_stream.auth)
     if short is not None:
         print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)
+    loose = context_not_whole(judgement) if args.strict_context else None
     if args.json:
-        print(json.dumps(_json_ready(judgement.to_dict()), indent=2, sort_keys=True, default=str))
+        shown = judgement.to_dict()
+        if not judgement.valid:
+            shown["payload"] = _unverified_payload(text)
+        print(json.dumps(_json_ready(shown), indent=2, sort_keys=True, default=str))
     else:
-        print(render(judgement, work_stream.name, at))
-    return EXIT_OK if judgement.valid else EXIT_FAILED
+        lines = [render(judgement, work_stream.name, at)]
+        if not judgement.valid:
+            payload = _unverified_payload(text)
+            if payload is not None:
+                compact = json.dumps(_json_ready(payload), ensure_ascii=False, default=str)
+                if len(compact) > 400:
+                    compact = compact[:400] + "..."
+                lines.append(f"  payload: {compact} (as sent: not verified)")
+        if loose is not None:
+            lines.append(f"  strict:  {loose}")
+        print("\n".join(lines))
+    if not judgement.valid or loose is not None:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def context_not_whole(judgement: TokenJudgement) -> str | None:
+    """What keeps a valid token's context from being kept whole, for ``--strict-context``."""
+    if not judgement.valid:
+        return None
+    problems = []
+    if judgement.resolution.dropped:
+        problems.append(f"{len(judgement.resolution.dropped)} key(s) dropped")
+    if judgement.resolution.created:
+        problems.append(f"{len(judgement.resolution.created)} key(s) created at run time")
+    if judgement.hint is not None:
+        problems.append("context outside lwicontexts")
+    return "context not kept whole: " + ", ".join(problems) if problems else None
+
+
+def _unverified_payload(text: str) -> dict[str, object] | None:
+    """The payload a refused token carries, as sent (nothing checked), or ``None``."""
+    try:
+        payload = jwt.decode(text, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _names_a_file(text: str) -> bool:
