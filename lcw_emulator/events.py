@@ -214,6 +214,8 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "listener raised",
                 "bot auth token provider raised",
                 "page reloaded",
+                "queued call dropped: the page reloaded",
+                "chat start in flight at the reload: it completes",
                 "widget already loaded: lcw:ready does not fire again",
                 "listener for an event the widget never fires",
                 "lcw:ready listener added after lcw:ready fired",

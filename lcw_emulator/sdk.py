@@ -61,14 +61,13 @@ class _QueuedCall:
 
 
 class _CallQueue:
-    """The calls made before ``lcw:ready``, and where their replay is."""
+    """The calls made before ``lcw:ready``, each with the loop turn it was made in."""
 
-    __slots__ = ("calls", "replaying", "turn")
+    __slots__ = ("calls", "turn")
 
     def __init__(self) -> None:
         self.calls: list[_QueuedCall] = []
         self.turn: _Turn | None = None
-        self.replaying = False  # calls made meanwhile go behind the ones still to replay
 
     def add(self, call: _QueuedCall) -> None:
         turn = self.turn
@@ -80,18 +79,6 @@ class _CallQueue:
                 turn.over = True
         call.turn = turn
         self.calls.append(call)
-
-
-def _next_turn() -> asyncio.Future[None]:
-    """Done on the loop's next turn, after the steps scheduled before it."""
-    loop = asyncio.get_running_loop()
-    turned: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(_settle, turned, _nothing, context=_NO_CONTEXT)
-    return turned
-
-
-def _nothing() -> None:
-    return None
 
 
 def _mark_retrieved(future: asyncio.Future[Any]) -> None:
@@ -223,7 +210,7 @@ class LiveChatSDK:
 
     def _runs_now(self, method: str, detail: Mapping[str, Any]) -> bool:
         widget = self._require_sdk(method)
-        if widget.is_ready and (self._queue is None or not self._queue.replaying):
+        if widget.is_ready:
             widget.record(EntryKind.SDK_CALL, method, detail)
             return True
         widget.record(EntryKind.SDK_CALL, method, {**detail, "queued": True})
@@ -290,18 +277,17 @@ class LiveChatSDK:
         calls queued behind it. Calls the page made on a later loop turn are made after a
         turn too, so a chat start reads the providers the page had set when it called, not
         the ones a later call set. A call whose awaitable the page cancelled is not made.
-        Calls made while the replay waits for that turn are queued behind it.
+        Calls the page makes meanwhile (its lcw:ready listeners, say) run at once, as any
+        call after lcw:ready does.
         """
         queue = self._queue
         if queue is None:
             return
-        queue.replaying = True
         try:
             await self._replay(queue)
         finally:
             if queue.calls:  # cancelled while waiting: the rest are made now, in order
                 self._replay_now(queue.calls)
-            queue.replaying = False
             if self._queue is queue:
                 self._queue = None
 
@@ -311,9 +297,9 @@ class LiveChatSDK:
         while calls:
             if started_in is not None and calls[0].turn is not started_in:
                 # The page made the next call after a loop turn, in which the work started
-                # took its first step: so it does here.
+                # took its first step: so it does here. A bare yield, not a wait on any clock.
                 started_in = None
-                await _next_turn()
+                await asyncio.sleep(0)
                 continue
             call = calls.pop(0)
             if self._replay_one(call):
@@ -344,6 +330,16 @@ class LiveChatSDK:
         for call in self._queue.calls if self._queue else ():
             if call.future is not None and not call.future.done():
                 call.future.set_exception(error)
+        self._queue = None
+
+    def drop_queued(self) -> None:
+        """The page reloaded: the calls its old scripts queued die with them (cancelled)."""
+        for call in self._queue.calls if self._queue else ():
+            self._widget.record(
+                EntryKind.NOTE, "queued call dropped: the page reloaded", {"method": call.method}
+            )
+            if call.future is not None:
+                call.future.cancel()
         self._queue = None
 
     # -- context provider -----------------------------------------------------

@@ -376,10 +376,20 @@ class Widget(AsyncIOEventEmitter):
         """The customer reloads the page: the widget loads again and, if a chat
         is in progress, restores it from its cache (``lcw:chatRetrieved``).
 
-        Listeners stay registered, as the reloaded page registers them again.
+        What the old page's scripts held is gone: the calls they queued (cancelled), the
+        providers they set and an invitation shown. Listeners stay registered, as the
+        reloaded page registers them again, so providers set by lcw:ready listeners are set
+        again when it fires. A chat start already on its way completes (not modelled: a
+        request cut short by the reload), and a note says so.
         """
         self.state = WidgetState.NOT_LOADED
         self.record(EntryKind.NOTE, "page reloaded")
+        self.sdk.drop_queued()
+        self.auth_token_provider = self.context_provider = None
+        self.bot_auth_token_provider = None
+        self.proactive_invitation = None
+        if self._starting is not None:
+            self.record(EntryKind.NOTE, "chat start in flight at the reload: it completes")
         await self.load()
         if self.session is not None and not self.session.state.is_final:
             self.fire(LcwEvent.CHAT_RETRIEVED)
