@@ -316,8 +316,10 @@ class Widget(AsyncIOEventEmitter):
             "listener raised",
             {"error": f"{type(error).__name__}: {error}"},
         )
-        # The traceback goes as text: a record holding the exception would hold its frames,
-        # and with them the widget, for as long as a log capture keeps the record.
+        if not console.isEnabledFor(logging.ERROR):
+            return
+        # All of it as text: a record holding the exception (as exc_info, or as an argument)
+        # would hold its frames, and with them the widget, as long as a log capture keeps it.
         trace = (
             "".join(traceback.format_exception(error)).rstrip()
             if isinstance(error, BaseException)
@@ -326,7 +328,7 @@ class Widget(AsyncIOEventEmitter):
         console.error(
             "an event listener raised %s: %s (the widget goes on, as a browser does)\n%s",
             type(error).__name__,
-            error,
+            str(error),
             trace,
         )
 
