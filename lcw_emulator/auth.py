@@ -12,16 +12,14 @@ import base64
 import binascii
 import calendar
 import codecs
-import contextlib
 import datetime as dt
 import json
 import math
 import re
 import sys
 import threading
-import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -524,7 +522,33 @@ class _SegmentsCheckedJWS(jwt.PyJWS):
         return jwt.utils.base64url_decode(segment)
 
 
-_JWS = _SegmentsCheckedJWS()
+class _QuietHMAC(jwt.algorithms.HMACAlgorithm):
+    """PyJWT's HMAC, less its warning on a short secret at every check.
+
+    A chat start notes a short secret once instead (:func:`short_secret`); PyJWT's warning
+    points deep into this package, and silencing it with ``warnings.catch_warnings`` around
+    each check would change the process's warning filters (and not safely across threads).
+    """
+
+    def check_key_length(self, key: bytes) -> str | None:
+        return None
+
+
+def _quiet(jws: jwt.PyJWS) -> jwt.PyJWS:
+    for name, digest in (
+        ("HS256", jwt.algorithms.HMACAlgorithm.SHA256),
+        ("HS384", jwt.algorithms.HMACAlgorithm.SHA384),
+        ("HS512", jwt.algorithms.HMACAlgorithm.SHA512),
+    ):
+        jws.unregister_algorithm(name)
+        jws.register_algorithm(name, _QuietHMAC(digest))
+    return jws
+
+
+_JWS = _quiet(_SegmentsCheckedJWS())
+# jwt.decode, with the same quiet HMAC: PyJWT reads its JWS decoder from _jws.
+_JWT = jwt.PyJWT()
+_JWT._jws = _quiet(_JWT._jws)
 
 
 class _Accepted:
@@ -674,26 +698,14 @@ def short_secret(settings: ChatAuthSettings) -> str | None:
     return f"the work stream's HMAC secret is {size} bytes, short for {', '.join(short)}"
 
 
-@contextlib.contextmanager
-def _quiet_about(key: object) -> Iterator[None]:
-    # PyJWT's InsecureKeyLengthWarning for a short shared secret: see short_secret.
-    if not isinstance(key, str | bytes):
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
-        yield
-
-
 def _verified_claims(token: str, header: dict[str, Any], key: Any) -> dict[str, Any]:
     """``jwt.decode`` of ``token`` with ``key`` for the header's ``alg`` (the full path).
 
     Raises PyJWT's errors; a token it accepts is remembered for :func:`validate_token`.
     """
-    with _quiet_about(key):
-        claims: dict[str, Any] = jwt.decode(
-            token, key, algorithms=[header["alg"]], options=_DECODE_OPTIONS
-        )
+    claims: dict[str, Any] = _JWT.decode(
+        token, key, algorithms=[header["alg"]], options=_DECODE_OPTIONS
+    )
     _remember(token, header, claims, key)
     return claims
 
@@ -741,11 +753,7 @@ def _claims_in_one_parse(
         return None
     for key in keys:
         try:
-            if isinstance(key, str):  # a shared secret, which PyJWT may warn about
-                with _quiet_about(key):
-                    decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
-            else:
-                decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
+            decoded = _JWS.decode_complete(token, key, algorithms=[header["alg"]])
             claims = _strict_json(decoded["payload"])
         except jwt.InvalidSignatureError:
             continue  # perhaps the next key's

@@ -9,13 +9,14 @@ import hmac
 import json
 import re
 import time
+import warnings
 from typing import Any
 
 import jwt
 import pytest
 
 from lcw_emulator import ChatAuthSettings, KeyPair, VirtualClock, load_public_keys, mint_token
-from lcw_emulator.auth import PublicKey, TokenVerdict, time_claims, validate_token
+from lcw_emulator.auth import PublicKey, TokenVerdict, short_secret, time_claims, validate_token
 from lcw_emulator.token_providers import minted_token
 
 NOW = 1542622100
@@ -515,3 +516,27 @@ def test_time_claims_refuse_a_moment_no_numericdate_can_hold() -> None:
         "nbf": 1542622100,
         "exp": 1542622161,
     }
+
+
+def test_checking_with_a_short_secret_warns_nothing_and_leaves_the_filters_alone() -> None:
+    # PyJWT warns on a short HMAC secret at every check; silencing it with catch_warnings
+    # would rewrite the process's filters (unsafely across threads) and reset which of the
+    # application's own warnings were already shown. A chat start notes it instead.
+    secret = "your-256-bit-secret"  # the documentation's sample: 19 bytes
+    settings = ChatAuthSettings(algorithms=("HS256",), secret=secret)
+
+    def app_warning() -> None:
+        warnings.warn("the application's own", UserWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("ignore")
+        token = mint_token(CLAIMS, secret, algorithm="HS256")  # minting still warns: ignored
+        warnings.simplefilter("default")  # each warning once per place
+        before = list(warnings.filters)
+        app_warning()
+        verdicts = [judge(token, settings) for _ in range(3)]
+        app_warning()  # already shown: not again
+        assert list(warnings.filters) == before
+    assert [str(warning.message) for warning in shown] == ["the application's own"]
+    assert all(verdict.accepted for verdict in verdicts)
+    assert short_secret(settings) == "the work stream's HMAC secret is 19 bytes, short for HS256"

@@ -822,11 +822,11 @@ async def test_chromium_and_python_give_the_same_run(
 def test_serve_notes_a_secret_shorter_than_the_hash_of_its_algorithm(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from lcw_emulator.commands.serve import _note_demo_secret
+    from lcw_emulator.commands._common import note_short_secret
 
-    _note_demo_secret(ChatAuthSettings(algorithms=("HS256",), secret="s" * 40))
+    note_short_secret(ChatAuthSettings(algorithms=("HS256",), secret="s" * 40))
     assert capsys.readouterr().err == ""  # 40 bytes is enough for SHA-256
-    _note_demo_secret(ChatAuthSettings(algorithms=("HS256", "HS512"), secret="s" * 40))
+    note_short_secret(ChatAuthSettings(algorithms=("HS256", "HS512"), secret="s" * 40))
     assert capsys.readouterr().err.startswith(
         "note: the work stream's HMAC secret is 40 bytes, short for HS512; fine for a demo, too "
         "short"

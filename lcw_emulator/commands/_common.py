@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..auth import MILLISECONDS_THRESHOLD, SHORT_SECRET_NOTE
+from ..auth import MILLISECONDS_THRESHOLD, SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
 from ..errors import ConfigurationError
 from ..workstream import WorkStream
 
@@ -109,8 +109,16 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     return text, None
 
 
-# PyJWT warns at every use of a short HMAC key; minting (token, a scenario's providers) does.
+# PyJWT warns at every signing with a short HMAC key (a scenario's providers mint tokens);
+# the checks do not warn (auth._QuietHMAC).
 _SHORT_HMAC_KEY = "The HMAC key is"
+
+
+def note_short_secret(settings: ChatAuthSettings) -> None:
+    """Say once, on stderr, that the work stream's HMAC secret is short (see ``short_secret``)."""
+    short = short_secret(settings)
+    if short is not None:
+        print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)
 
 
 @contextlib.contextmanager

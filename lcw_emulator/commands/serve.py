@@ -9,7 +9,6 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from ..auth import SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
 from ..clock import Clock, RealClock, VirtualClock, describe_instant
 from ..org import Omnichannel
 from ._common import (
@@ -18,6 +17,7 @@ from ._common import (
     UsageProblem,
     epoch_seconds,
     load_work_stream,
+    note_short_secret,
 )
 
 DEFAULT_PORT = 8765
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.workstream if args.workstream is not None else str(docs_sample_work_stream())
     work_stream = load_work_stream(path)
     if work_stream.auth is not None:
-        _note_demo_secret(work_stream.auth)
+        note_short_secret(work_stream.auth)  # once, up front; the chats note it in their timelines
     clock = make_clock(args.clock, args.start)
     org = Omnichannel(clock=clock)
     app = server.make_app(org, work_stream, strict=args.strict, load_failure=args.load_failure)
@@ -128,10 +128,3 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageProblem(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     return EXIT_OK
-
-
-def _note_demo_secret(settings: ChatAuthSettings) -> None:
-    # Said once, up front: the chats this server starts note it in their timelines.
-    short = short_secret(settings)
-    if short is not None:
-        print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)

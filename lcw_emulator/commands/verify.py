@@ -12,7 +12,6 @@ from pathlib import Path
 
 import jwt
 
-from ..auth import SHORT_SECRET_NOTE, short_secret
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, javascript_text
 from ..service import OmnichannelService, TokenJudgement
@@ -22,8 +21,8 @@ from ._common import (
     UsageProblem,
     epoch_seconds,
     load_work_stream,
+    note_short_secret,
     read_text_argument,
-    short_hmac_keys_noted,
 )
 
 
@@ -74,11 +73,8 @@ def run(args: argparse.Namespace) -> int:
     service = OmnichannelService(clock=VirtualClock(start=at, auto_jump=False))
     # "null" is JSON null, what `jq .token` prints when the service sent no token.
     token = None if text.strip() == "null" else text
-    with short_hmac_keys_noted():
-        judgement = asyncio.run(service.judge(work_stream, token))
-    short = short_secret(work_stream.auth)
-    if short is not None:
-        print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)
+    judgement = asyncio.run(service.judge(work_stream, token))
+    note_short_secret(work_stream.auth)
     loose = context_not_whole(judgement) if args.strict_context else None
     if args.json:
         shown = judgement.to_dict()
