@@ -82,6 +82,10 @@ def _as_detail(value: Any) -> Any:
     return value
 
 
+def _event_detail(value: Mapping[str, Any] | None) -> EventDetail | None:
+    return None if value is None else _as_detail(value)
+
+
 @attrs.frozen
 class CustomEvent:
     """What a listener receives, like the browser's ``CustomEvent``: ``type`` and ``detail``.
@@ -90,7 +94,7 @@ class CustomEvent:
     """
 
     type: str
-    detail: Mapping[str, Any] | None = attrs.field(default=None, converter=_as_detail)
+    detail: EventDetail | None = attrs.field(default=None, converter=_event_detail)
 
 
 @attrs.frozen
