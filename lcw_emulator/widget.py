@@ -657,46 +657,67 @@ class Widget(AsyncIOEventEmitter):
 
         ``None`` when the provider has not called back yet: an async provider (the
         documentation's sample is one) runs on as a task and its answer reaches the
-        timeline when it comes; :meth:`bot_sign_in` waits for it.
+        timeline when it comes; :meth:`bot_sign_in` waits for it. A provider that raises
+        is noted, as a listener that raises is: the page's own bug.
         """
-        answer, _ = self._call_bot_provider(bot_token_url)
-        return answer[0] if answer else None
+        answers: list[bool] = []
+        self._call_bot_provider(bot_token_url, answers.append)
+        return answers[0] if answers else None
 
     async def bot_sign_in(self, bot_token_url: str) -> bool | None:
-        """Like :meth:`request_bot_sign_in`, waiting for an async provider to finish."""
-        answer, running = self._call_bot_provider(bot_token_url)
-        if running is not None:
-            await asyncio.wait([running])
-        return answer[0] if answer else None
+        """Like :meth:`request_bot_sign_in`, waiting for an async provider's answer.
 
-    def _call_bot_provider(self, url: str) -> tuple[list[bool], asyncio.Future[Any] | None]:
-        """Call the provider; the ``show`` values it called back with, and its task if async."""
+        It returns once the provider calls back, or finishes (or raises) without doing so
+        (``None``); a provider that never does keeps it waiting, as the page would.
+        """
+        answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answer(show: bool) -> None:
+            if not answered.done():
+                answered.set_result(show)
+
+        running = self._call_bot_provider(bot_token_url, answer)
+        if running is not None and not answered.done():
+            await asyncio.wait([answered, running], return_when=asyncio.FIRST_COMPLETED)
+        return answered.result() if answered.done() else None
+
+    def _call_bot_provider(
+        self, url: str, answer: Callable[[bool], None]
+    ) -> asyncio.Future[Any] | None:
+        """Call the provider, handing ``answer`` each ``show``; its task if it is async."""
         provider = self.bot_auth_token_provider
         if provider is None:
             raise SdkUsageError("no bot auth token provider is set")
-        answer: list[bool] = []
 
         def callback(options: Mapping[str, Any] | None = None) -> None:
-            answer.append(bool((options or {}).get("show")))
-            self.record(EntryKind.PROVIDER, "bot auth callback", {"show": answer[-1]})
+            show = bool((options or {}).get("show"))
+            self.record(EntryKind.PROVIDER, "bot auth callback", {"show": show})
+            answer(show)
 
         self.record(EntryKind.PROVIDER, "bot auth token provider called", {"url": url})
-        result = provider(url, callback)
+        try:
+            result = provider(url, callback)
+        except Exception as error:
+            self._bot_provider_raised(error)
+            return None
         if not inspect.isawaitable(result):
-            return answer, None
+            return None
         running = asyncio.ensure_future(result)
 
         def finished(done: asyncio.Future[Any]) -> None:
             error = None if done.cancelled() else done.exception()
-            if error is not None:  # recorded, as a listener's error is: the page's own bug
-                self.record(
-                    EntryKind.NOTE,
-                    "bot auth token provider raised",
-                    {"error": f"{type(error).__name__}: {error}"},
-                )
+            if error is not None:
+                self._bot_provider_raised(error)
 
         running.add_done_callback(finished)
-        return answer, running
+        return running
+
+    def _bot_provider_raised(self, error: BaseException) -> None:
+        self.record(
+            EntryKind.NOTE,
+            "bot auth token provider raised",
+            {"error": f"{type(error).__name__}: {error}"},
+        )
 
     # -- what the service tells the widget ------------------------------------
 

@@ -880,6 +880,31 @@ async def test_an_async_bot_auth_token_provider_is_run_and_can_be_awaited(
     assert [entry.detail["show"] for entry in callbacks] == [False, False]
 
 
+async def test_bot_sign_in_returns_with_the_answer_not_the_providers_end(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+
+    async def botAuthTokenProvider(botTokenUrl: str, callback: Any) -> None:
+        callback({"show": True})
+        await widget.clock.sleep(30)  # more of the page's work, after answering
+
+    widget.sdk.setBotAuthTokenProvider(botAuthTokenProvider)
+    before = widget.clock.now()
+    assert await widget.bot_sign_in("https://bot.example/d") is True
+    assert widget.clock.now() == before
+
+    def raising(botTokenUrl: str, callback: Any) -> None:
+        raise RuntimeError("page bug")
+
+    widget.sdk.setBotAuthTokenProvider(raising)
+    assert widget.request_bot_sign_in("https://bot.example/e") is None
+    assert widget.timeline.find(
+        "bot auth token provider raised", {"error": "RuntimeError: page bug"}
+    )
+
+
 async def test_an_async_bot_auth_token_provider_that_raises_is_noted(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
