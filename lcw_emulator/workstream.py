@@ -24,7 +24,13 @@ from .auth import (
     PublicKey,
     load_public_keys,
 )
-from .context import ContextVariable, Primitive, VariableType, javascript_text
+from .context import (
+    MAX_VALUE_LENGTH,
+    ContextVariable,
+    Primitive,
+    VariableType,
+    javascript_text,
+)
 from .errors import ConfigurationError
 from .events import json_kind, typed_equal
 
@@ -107,6 +113,20 @@ def _toml_kind(value: object) -> str:
     return "an array" if isinstance(value, list) else type(value).__name__
 
 
+def _value_never_kept(equals: Primitive, variable: str) -> str | None:
+    # Values of the right type that no chat keeps: dropped, or the token refused.
+    if equals == "":
+        return f"{variable} is never set to an empty value (it is dropped: no variable is set)"
+    if isinstance(equals, float) and not math.isfinite(equals):
+        return f"{variable} is never set to {equals} (a number past a double is dropped)"
+    if isinstance(equals, str) and len(equals.encode("utf-16-le")) // 2 > MAX_VALUE_LENGTH:
+        return (
+            f"{variable} is never set to a value over {MAX_VALUE_LENGTH} characters "
+            "(such a value makes the token or context invalid)"
+        )
+    return None
+
+
 def _example(kind: VariableType, equals: Primitive) -> str:
     """The rule's value written as ``kind`` takes it, when it reads as one; else a sample."""
     if kind is VariableType.TEXT:
@@ -151,7 +171,10 @@ class WorkStream:
         queue_names = {queue.name for queue in self.queues}
         for index, rule in enumerate(self.routing_rules):
             if rule.queue not in queue_names:
-                raise ValueError(f"routing rule sends to unknown queue {rule.queue!r}")
+                raise ValueError(
+                    f"routing_rules[{index}] sends to unknown queue {rule.queue!r} "
+                    f"(queues: {', '.join(repr(queue.name) for queue in self.queues)})"
+                )
             dead = self._never_matches(rule)
             if dead is not None:
                 raise ValueError(f"routing_rules[{index}] can never match: {dead}")
@@ -169,7 +192,7 @@ class WorkStream:
         else:
             fits = isinstance(equals, str)
         if fits:
-            return None
+            return _value_never_kept(equals, rule.variable)
         what = "declared" if declared is not None else "undeclared, so created at run time as"
         shown = json.dumps(equals)
         return (

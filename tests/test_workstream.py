@@ -148,6 +148,27 @@ def test_single_queue_table_and_defaults(tmp_path: Path) -> None:
         ),
         ('name = "x"\n[auth]\nsecrte = "s"', "unknown key 'secrte'"),
         (
+            'name = "x"\n[[queues]]\nname = "G"\n'
+            '[[routing_rules]]\nvariable = "v"\nequals = "a"\nqueue = "VIP"',
+            "routing_rules[0] sends to unknown queue 'VIP' (queues: 'G')",
+        ),
+        (
+            'name = "x"\n[[queues]]\nname = "G"\n[[queues]]\nname = "V"\n'
+            '[[routing_rules]]\nvariable = "v"\nequals = ""\nqueue = "V"',
+            "routing_rules[0] can never match: v is never set to an empty value",
+        ),
+        (
+            'name = "x"\n[[context_variables]]\nname = "n"\ntype = "Number"\n'
+            '[[queues]]\nname = "G"\n[[queues]]\nname = "V"\n'
+            '[[routing_rules]]\nvariable = "n"\nequals = inf\nqueue = "V"',
+            "routing_rules[0] can never match: n is never set to inf",
+        ),
+        (
+            'name = "x"\n[[queues]]\nname = "G"\n[[queues]]\nname = "V"\n'
+            f'[[routing_rules]]\nvariable = "v"\nequals = "{"x" * 4001}"\nqueue = "V"',
+            "v is never set to a value over 4000 characters",
+        ),
+        (
             'name = "x"\n[auth]\nsecret = "s"\nalgorithms = ["HS256"]\ntimeout = "10"',
             '[auth].timeout must be a number, got the string "10"',
         ),
