@@ -113,6 +113,12 @@ def _pem_of(key: rsa.RSAPublicKey) -> str:
 
 
 def _load_pem(text: str, where: str) -> rsa.RSAPublicKey:
+    if "PRIVATE KEY-----" in text:
+        # A key endpoint serving this would hand every visitor the power to sign tokens.
+        raise ValueError(
+            f"{where}: this is a private key, which must never be published; serve its "
+            "public key (lcw-emulator keys writes both, or openssl rsa -pubout)"
+        )
     try:
         key = serialization.load_pem_public_key(text.encode("utf-8"))
     except ValueError as exc:
@@ -154,6 +160,11 @@ def _parse_expiry(value: object, where: str) -> float | None:
             )
         return seconds
     if isinstance(value, str):
+        if value.strip().lstrip("-").isdigit():
+            raise ValueError(
+                f"{where}: expiry {value!r} is a string; epoch seconds are a JSON number "
+                f"({value.strip()}, unquoted), or give an ISO 8601 date"
+            )
         try:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -176,6 +187,8 @@ def _key_array_entry(entry: object, index: int) -> PublicKey:
     material = entry.get("publicKey")
     if not isinstance(material, str) or not material.strip():
         raise ValueError(f"{where} (kid {kid!r}): 'publicKey' must be a string")
+    if "PRIVATE KEY-----" in material:
+        _load_pem(material, f"{where} (kid {kid!r})")  # says what is wrong with it
     if "-----BEGIN" in material:
         # The documented form is the PEM text base64-encoded once more; a service decoding
         # it would fail on the PEM itself, so an endpoint serving this would not work.
@@ -199,6 +212,8 @@ def _jwks_entry(entry: object, index: int) -> PublicKey:
     where = f"JWKS key {index}"
     if not isinstance(entry, Mapping):
         raise ValueError(f"{where}: expected a JWK object")
+    if "d" in entry:  # a private exponent: this JWK can sign
+        raise ValueError(f"{where}: this is a private key, which must never be published")
     try:
         jwk = jwt.PyJWK(dict(entry))
     except jwt.PyJWTError as exc:

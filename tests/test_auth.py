@@ -540,3 +540,25 @@ def test_checking_with_a_short_secret_warns_nothing_and_leaves_the_filters_alone
     assert [str(warning.message) for warning in shown] == ["the application's own"]
     assert all(verdict.accepted for verdict in verdicts)
     assert short_secret(settings) == "the work stream's HMAC secret is 19 bytes, short for HS256"
+
+
+def test_a_published_private_key_is_named_as_one(keys: KeyPair) -> None:
+    # The one key-endpoint mistake that matters most: anyone could then sign tokens.
+    private_pem = keys.private_pem
+    [entry] = keys.key_array()
+    private_entry = dict(entry, publicKey=base64.b64encode(private_pem.encode()).decode())
+    private_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(keys.private_key))
+    for document in (
+        private_pem,
+        json.dumps([private_entry]),
+        json.dumps([dict(entry, publicKey=private_pem)]),
+        json.dumps({"keys": [private_jwk]}),
+    ):
+        with pytest.raises(ValueError, match="this is a private key, which must never be"):
+            load_public_keys(document)
+
+
+def test_an_expiry_written_as_a_string_of_digits_says_to_unquote_it(keys: KeyPair) -> None:
+    [entry] = keys.key_array()
+    with pytest.raises(ValueError, match=r"expiry '1900000000' is a string; epoch seconds are a"):
+        load_public_keys(json.dumps([dict(entry, expiry="1900000000")]))
