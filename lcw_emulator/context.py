@@ -268,10 +268,10 @@ def context_outside_lwicontexts(
     if "lwicontexts" in claims:
         return None
     for name in claims:
-        if name.casefold() == "lwicontexts":
+        if "".join(filter(str.isalnum, name.casefold())) in ("lwicontexts", "lwicontext"):
             return (
-                f"the token has no lwicontexts claim but has {name!r}: claim names are "
-                "case-sensitive, so its context is not read"
+                f"the token has no lwicontexts claim but has {name!r}: Omnichannel reads "
+                "the claim named exactly lwicontexts, so its context is not read"
             )
     top_level = [variable.name for variable in declared if variable.name in claims]
     if top_level:

@@ -135,8 +135,13 @@ def test_human_output(capsys: pytest.CaptureFixture[str], sample_token: Callable
     [
         (
             {"lwiContexts": '{"msdyn_cartvalue": "10000"}'},
-            "the token has no lwicontexts claim but has 'lwiContexts': claim names are "
-            "case-sensitive, so its context is not read",
+            "the token has no lwicontexts claim but has 'lwiContexts': Omnichannel reads "
+            "the claim named exactly lwicontexts, so its context is not read",
+        ),
+        (
+            {"lwi_context": '{"msdyn_cartvalue": "10000"}'},
+            "the token has no lwicontexts claim but has 'lwi_context': Omnichannel reads "
+            "the claim named exactly lwicontexts, so its context is not read",
         ),
         (
             {"msdyn_cartvalue": "10000", "msdyn_isvip": "false"},
