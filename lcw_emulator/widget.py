@@ -260,11 +260,22 @@ class Widget(AsyncIOEventEmitter):
         finally:
             self._reporting_error = False
 
-    def addEventListener(self, type: str, listener: Callable[..., Any]) -> None:
-        """``window.addEventListener(type, listener)``: :meth:`on`, under the browser's name."""
-        self.on(type, listener)
+    def addEventListener(
+        self, type: str, listener: Callable[..., Any], options: object = None
+    ) -> None:
+        """``window.addEventListener(type, listener, options)``: :meth:`on`, by the browser's name.
 
-    def removeEventListener(self, type: str, listener: Callable[..., Any]) -> None:
+        ``options`` as the browser takes it: ``{"once": True}`` listens once (:meth:`once`);
+        ``useCapture`` (a bool) and the other options change nothing for a widget's events.
+        """
+        if isinstance(options, Mapping) and options.get("once"):
+            self.once(type, listener)
+        else:
+            self.on(type, listener)
+
+    def removeEventListener(
+        self, type: str, listener: Callable[..., Any], options: object = None
+    ) -> None:
         """``window.removeEventListener(type, listener)``: :meth:`remove_listener`."""
         self.remove_listener(type, listener)
 

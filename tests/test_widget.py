@@ -91,8 +91,15 @@ async def test_the_documentations_listeners_port_line_by_line(org: Omnichannel) 
     with pytest.raises(LcwError):
         await widget.sdk.startChat()  # code 8: no auth token provider
     assert logged == [8]
-    widget.removeEventListener("lcw:error", handleLivechatErrorEvent)
+    widget.removeEventListener("lcw:error", handleLivechatErrorEvent, False)
     assert widget.listeners("lcw:error") == []
+    heard: list[str] = []
+    widget.addEventListener("lcw:onMinimize", lambda: heard.append("once"), {"once": True})
+    widget.addEventListener("lcw:onMinimize", lambda: heard.append("always"), False)
+    for _ in range(2):
+        widget.minimize()
+        widget.maximize()
+    assert heard == ["once", "always", "always"]
     message = CustomEvent("lcw:onMessageReceived", {"channelData": {"tags": ["public"]}})
     assert message.detail.channelData.tags == ["public"]  # type: ignore[union-attr]
     detail = CustomEvent("lcw:error", {"errorCode": 8}).detail
