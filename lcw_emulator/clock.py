@@ -486,34 +486,73 @@ def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
     return not all(_is_driver_step(handle) for handle in ready)
 
 
-def skipped_real_work(clock: Clock, loop: asyncio.AbstractEventLoop) -> bool:
-    """True when ``clock`` jumps by itself and ``loop`` still waits on real work.
+def skipped_real_work(clock: Clock, work: asyncio.Future[object]) -> bool:
+    """True when ``clock`` jumps by itself and ``work`` (a task) still waits on real work.
 
-    Real work is a real-time timer (``asyncio.sleep``) or a socket the loop watches: what
-    auto-jump cannot see, so a deadline reached now may have passed over a token service's
-    round trip that was not wrapped in :meth:`VirtualClock.hold`. A real deadline
-    (``asyncio.timeout``, ``asyncio.wait_for``, a scenario step's guard) is not work.
+    Real work is what auto-jump cannot see, so a deadline reached now may have passed over a
+    round trip not wrapped in :meth:`VirtualClock.hold`: a real-time timer (``asyncio.sleep``,
+    a real timeout), a thread (``asyncio.to_thread``, ``run_in_executor``), or a socket read
+    through asyncio's streams or a network client. Looked for in what the task itself waits
+    on, so that a server on the same loop, say, is no reason. Best effort: asyncio says no
+    more than which future a task waits on.
     """
     if not isinstance(clock, VirtualClock) or not clock.auto_jump:
         return False
-    scheduled = getattr(loop, "_scheduled", None) or ()
-    if any(not handle.cancelled() and not _is_deadline(handle) for handle in scheduled):
-        return True
-    selector = getattr(loop, "_selector", None)
-    if selector is None:
+    waiting: object = work
+    for _ in range(_MAX_WAIT_DEPTH):  # a task awaiting a task awaiting...
+        if _waits_on_network(waiting):
+            return True
+        inner = getattr(waiting, "_fut_waiter", None)
+        if inner is None:
+            break
+        waiting = inner
+    if not isinstance(waiting, asyncio.Future) or waiting is work:
         return False
-    wakeup = getattr(loop, "_ssock", None)  # the loop's own pipe, always watched
-    own = wakeup.fileno() if wakeup is not None else -1
-    return any(key.fd != own for key in selector.get_map().values())
+    callbacks = getattr(waiting, "_callbacks", None) or ()
+    if any(getattr(callback, "__name__", "") in _THREAD_CALLBACKS for callback, *_ in callbacks):
+        return True
+    loop = waiting.get_loop()
+    scheduled = getattr(loop, "_scheduled", None) or ()
+    return any(not timer.cancelled() and _feeds(timer, waiting) for timer in scheduled)
 
 
-# What asyncio's own real deadlines run when they expire.
-_DEADLINE_CALLBACKS = frozenset({"_on_timeout", "_release_waiter"})
+def _feeds(timer: asyncio.TimerHandle, future: asyncio.Future[object]) -> bool:
+    # asyncio.sleep's timer holds its future as an argument; a call_later(fut.set_result)
+    # holds it as the bound method's owner.
+    callback = getattr(timer, "_callback", None)
+    return future in (getattr(timer, "_args", None) or ()) or (
+        getattr(callback, "__self__", None) is future
+    )
 
 
-def _is_deadline(handle: asyncio.TimerHandle) -> bool:
-    callback = handle._callback  # type: ignore[attr-defined]
-    return getattr(callback, "__name__", None) in _DEADLINE_CALLBACKS
+_MAX_WAIT_DEPTH = 16
+# What asyncio hangs on a future fed by a thread's concurrent.futures.Future.
+_THREAD_CALLBACKS = frozenset({"_call_check_cancel"})
+# Where a coroutine reading a socket waits: asyncio's streams and socket calls, and the
+# network clients a token provider uses.
+_NETWORK_CODE = (
+    "/asyncio/streams.py",
+    "/asyncio/selector_events.py",
+    "/asyncio/base_events.py",
+    "/httpcore/",
+    "/httpx/",
+    "/aiohttp/",
+    "/anyio/",
+)
+
+
+def _waits_on_network(waiting: object) -> bool:
+    get_coro = getattr(waiting, "get_coro", None)
+    coroutine = get_coro() if get_coro is not None else None
+    for _ in range(64):  # the chain of awaits inside one task
+        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "ag_frame", None)
+        if frame is None:
+            return False
+        filename = frame.f_code.co_filename.replace("\\", "/")
+        if any(part in filename for part in _NETWORK_CODE):
+            return True
+        coroutine = getattr(coroutine, "cr_await", None)
+    return False
 
 
 def _is_driver_step(handle: asyncio.Handle) -> bool:

@@ -139,12 +139,12 @@ async def request_token(
                 f"; it returned {describe_token(returned)} instead, but the widget only "
                 "takes the token passed to callback(token)"
             )
-        elif task is not None and not task.done() and skipped_real_work(clock, loop):
+        elif task is not None and not task.done() and skipped_real_work(clock, task):
             hint = (
-                " of virtual time, while it still ran and the event loop still waited on "
-                "real work (a timer or a socket): a virtual clock moves to the next deadline "
-                "when no task is ready, also over a round trip to a token service. Wrap the "
-                "real I/O in clock.hold(), or run on a RealClock"
+                " of virtual time, while it still waited on real work (a timer, a thread or "
+                "a socket): a virtual clock moves to the next deadline when no task is ready, "
+                "also over a round trip to a token service. Wrap the real I/O in "
+                "clock.hold(), or run on a RealClock"
             )
         raise LcwError(
             ErrorCode.NO_AUTH_TOKEN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import pickle
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -170,10 +171,47 @@ async def test_code_3_over_real_work_says_the_clock_jumped_over_it(
         round_trip.cancel()
         reply.cancel()
     assert error.reason.startswith(
-        "the provider did not call back within 10 s of virtual time, while it still ran and "
-        "the event loop still waited on real work (a timer or a socket)"
+        "the provider did not call back within 10 s of virtual time, while it still waited "
+        "on real work (a timer, a thread or a socket)"
     ), error.reason
     assert "clock.hold()" in error.reason
+
+
+async def test_code_3_over_a_thread_round_trip_says_the_clock_jumped_over_it(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock
+) -> None:
+    widget = await loaded(org, contoso)
+    answered = threading.Event()
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        # requests.post(...) in a thread, as many providers do
+        callback(await asyncio.to_thread(lambda: str(answered.wait(5))))
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    try:
+        error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "of virtual time")
+    finally:
+        answered.set()
+    assert "clock.hold()" in error.reason
+
+
+async def test_code_3_with_an_unrelated_server_on_the_loop_has_no_real_work_hint(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock
+) -> None:
+    widget = await loaded(org, contoso)
+    never = asyncio.Event()
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        await never.wait()  # no I/O at all
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    try:
+        error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "within 10 s")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert error.reason == "the provider did not call back within 10 s"
 
 
 async def test_code_3_over_virtual_waits_only_has_no_real_work_hint(
