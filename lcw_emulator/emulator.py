@@ -28,13 +28,14 @@ import operator
 import os
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from .clock import VirtualClock
-from .errors import LcwError, SdkUsageError
+from .errors import LcwError, ListenerWarning, SdkUsageError
 from .events import (
     LCW_EVENTS,
     EntryKind,
@@ -415,7 +416,10 @@ class LcwEmulator(TimelineAssertions):
 
     def _raise_listener_assertion(self) -> None:
         # A listener's failure is recorded and the widget goes on, as in a browser; but an
-        # assert in a listener is the test's own check, and must not let the test pass.
+        # assert in a listener is the test's own check, and must not let the test pass. Any
+        # other failure, and a listener for an event that never fires, is warned of: pytest
+        # shows warnings in its summary, where a log line of a passing test is hidden.
+        self._warn_of_listeners()
         failed = [each for each in self.widget.handler_errors if isinstance(each, AssertionError)]
         if failed and self._raise_listener_assertions:
             __tracebackhide__ = True
@@ -424,6 +428,26 @@ class LcwEmulator(TimelineAssertions):
                 f"an assertion in an event listener failed{more}: {failed[0]}\n\n"
                 f"{self.widget.timeline.format()}"
             ) from failed[0]
+
+    def _warn_of_listeners(self) -> None:
+        for error in self.widget.handler_errors:
+            if not isinstance(error, AssertionError):
+                warnings.warn(
+                    ListenerWarning(
+                        f"an event listener raised {type(error).__name__}: {error} (the "
+                        "widget went on, as a browser does; see the timeline's notes)"
+                    ),
+                    stacklevel=3,
+                )
+        for entry in self.widget.timeline.find("listener for an event the widget never fires"):
+            closest = entry.detail.get("closest")
+            warnings.warn(
+                ListenerWarning(
+                    f"a listener for {entry.detail['event']!r}, an event the widget never "
+                    f"fires" + (f" (did you mean {closest!r}?)" if closest else "")
+                ),
+                stacklevel=3,
+            )
 
     def _stop_work(self) -> None:
         # Whatever the emulator started on a loop that outlives it (an async test's loop

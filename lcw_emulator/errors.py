@@ -15,6 +15,7 @@ __all__ = [
     "ConfigurationError",
     "ErrorCode",
     "LcwError",
+    "ListenerWarning",
     "RateLimitedError",
     "SdkUsageError",
     "WidgetNotReadyError",
@@ -147,6 +148,14 @@ class ChatStateError(LcwError, RuntimeError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(None, reason)
+
+
+class ListenerWarning(UserWarning):
+    """A test's page listener raised, or listens for an ``lcw:*`` event that never fires.
+
+    The widget records it and goes on, as a browser does; :class:`LcwEmulator` (and so the
+    pytest fixtures) warns of it when the test ends, so it shows in pytest's summary.
+    """
 
 
 def hide_for_lcw_errors(excinfo: Any) -> bool:
