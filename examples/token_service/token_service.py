@@ -12,6 +12,7 @@ context, as Omnichannel's chat authentication asks::
 Standard library HTTP server and PyJWT only. Run it::
 
     python token_service.py --key keys/private.pem --issuer contosohelp.com --port 8000
+                            [--kid contoso-2026]
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--key", required=True, help="RSA private key (PEM)")
     parser.add_argument("--issuer", required=True)
-    parser.add_argument("--kid")
+    parser.add_argument(
+        "--kid", default="contoso-2026", help="the key's id, in every token and in /keys.json"
+    )
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     service = TokenService(Path(args.key).read_text(), issuer=args.issuer, kid=args.kid)
