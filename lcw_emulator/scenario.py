@@ -68,6 +68,7 @@ __all__ = [
     "ACTIONS",
     "DEFAULT_START",
     "EXPECTATIONS",
+    "FROM_PAGE_CODE",
     "TIMELINE_NAMES",
     "TIME_TOLERANCE",
     "AcceptProactiveChat",
@@ -687,7 +688,7 @@ class Scenario:
         cls, data: Mapping[str, Any], *, base_dir: str | Path = ".", source: str | None = None
     ) -> Scenario:
         """Build a scenario from the TOML file's structure (already parsed)."""
-        return _Reader(Path(base_dir), source).scenario(data)
+        return _Reader(Path(base_dir), source, file=True).scenario(data)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -788,9 +789,10 @@ def _not_json(value: object, path: str) -> str | None:
 class _Reader:
     """Turns the parsed TOML into values; every problem names the file and the step."""
 
-    def __init__(self, base_dir: Path, source: str | None) -> None:
+    def __init__(self, base_dir: Path, source: str | None, *, file: bool = False) -> None:
         self.base_dir = base_dir
         self.source = source
+        self.file = file  # a scenario file: it has no listeners of its own, as a script may
         self.where = "scenario"
 
     def fail(self, reason: str) -> ConfigurationError:
@@ -1300,6 +1302,12 @@ class _Reader:
         name = self.string(item["name"], f"{where}.name") if "name" in item else None
         if name is not None and name not in TIMELINE_NAMES:
             raise self.fail(f"{where}: {_unknown_name(name)}")
+        if self.file and name in FROM_PAGE_CODE:
+            raise self.fail(
+                f"{where}: {name!r} comes from a page's own listeners or providers written in "
+                "code, which a scenario file has none of, so a check on it could never "
+                "change; check it from a ScenarioRun script"
+            )
         note = self.string(item["note"], f"{where}.note") if "note" in item else None
         if note is not None and not _notes_containing(note):
             raise self.fail(f"{where}: {_unknown_note(note)}")
@@ -1316,6 +1324,18 @@ class _Reader:
             detail=detail,
             at=self.number(item["at"], f"{where}.at") if "at" in item else None,
         )
+
+
+# Entries only a page's own code can cause: a file's providers never raise after calling
+# back and it registers no listener.
+FROM_PAGE_CODE = frozenset(
+    {
+        "listener raised",
+        "listener for an event the widget never fires",
+        "lcw:ready listener added after lcw:ready fired",
+        "bot auth token provider raised",
+    }
+)
 
 
 def _unknown_name(name: str) -> str:
