@@ -1100,3 +1100,41 @@ async def test_reload_retrieves_the_chat_in_progress(org: Omnichannel) -> None:
     await widget.sdk.closeChat()
     await widget.reload()
     assert widget.timeline.event_names()[-1] == "lcw:ready"
+
+
+async def test_a_reload_forgets_what_the_old_pages_scripts_held(org: Omnichannel) -> None:
+    # Its queued calls die with it (a chat the new page never asked for must not start),
+    # and so do the providers it set; listeners stay, as the new page registers them again.
+    widget = org.widget(OPEN)
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})
+    pending = widget.sdk.startChat()
+    await widget.reload()
+    assert pending.cancelled() and widget.session is None
+    assert "lcw:startChat" not in widget.timeline.event_names()
+    dropped = widget.timeline.find("queued call dropped: the page reloaded")
+    assert [entry.detail["method"] for entry in dropped] == ["setContextProvider", "startChat"]
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "2"})
+    widget.sdk.startProactiveChat({"message": "Hi"})
+    await widget.reload()
+    assert widget.context_provider is None and widget.proactive_invitation is None
+
+    @widget.on("lcw:ready")
+    def set_again() -> None:
+        widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "3"})
+
+    await widget.reload()  # the listener sets it again, as the reloaded page would
+    assert (await widget.sdk.startChat()).context == {"msdyn_cartvalue": 3}
+
+
+async def test_a_chat_start_in_flight_at_a_reload_completes_and_says_so(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    widget.sdk.setContextProvider(slow_context(widget, 5))
+    starting = widget.sdk.startChat()
+    await asyncio.sleep(0)  # the start waits for its context
+    await widget.reload()
+    assert widget.timeline.find("chat start in flight at the reload: it completes")
+    session = await starting
+    assert session.context == {"msdyn_cartvalue": 5}
