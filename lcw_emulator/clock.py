@@ -498,10 +498,20 @@ def skipped_real_work(clock: Clock, work: asyncio.Future[object]) -> bool:
     """
     if not isinstance(clock, VirtualClock) or not clock.auto_jump:
         return False
+    try:
+        return _waits_on_real_work(work)
+    except Exception:  # asyncio internals it reads may differ (another loop): no hint
+        return False
+
+
+def _waits_on_real_work(work: asyncio.Future[object]) -> bool:
     waiting: object = work
     for _ in range(_MAX_WAIT_DEPTH):  # a task awaiting a task awaiting...
         if _waits_on_network(waiting):
             return True
+        children = getattr(waiting, "_children", None)  # asyncio.gather's future
+        if children is not None:
+            return any(_waits_on_real_work(child) for child in children)
         inner = getattr(waiting, "_fut_waiter", None)
         if inner is None:
             break
@@ -518,9 +528,13 @@ def skipped_real_work(clock: Clock, work: asyncio.Future[object]) -> bool:
 
 def _feeds(timer: asyncio.TimerHandle, future: asyncio.Future[object]) -> bool:
     # asyncio.sleep's timer holds its future as an argument; a call_later(fut.set_result)
-    # holds it as the bound method's owner.
+    # holds it as the bound method's owner. By identity: an argument's == may be anything.
+    # A real deadline (asyncio.wait_for's on 3.11) is no work of its own.
     callback = getattr(timer, "_callback", None)
-    return future in (getattr(timer, "_args", None) or ()) or (
+    if getattr(callback, "__name__", "") == "_release_waiter":
+        return False
+    arguments = getattr(timer, "_args", None) or ()
+    return any(argument is future for argument in arguments) or (
         getattr(callback, "__self__", None) is future
     )
 

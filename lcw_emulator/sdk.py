@@ -340,6 +340,8 @@ class LiveChatSDK:
             )
             if call.future is not None:
                 call.future.cancel()
+        if self._queue is not None:
+            self._queue.calls.clear()  # a replay waiting a turn holds this list: it ends too
         self._queue = None
 
     # -- context provider -----------------------------------------------------

@@ -214,6 +214,45 @@ async def test_code_3_with_an_unrelated_server_on_the_loop_has_no_real_work_hint
     assert error.reason == "the provider did not call back within 10 s"
 
 
+class _ComparesOddly:
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value of an array is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize(
+    ("waits_on", "hinted"),
+    [
+        ("gather(sleep)", True),  # real work behind asyncio.gather
+        ("wait_for(event)", False),  # a real deadline around no work is no work
+        ("event, beside an odd timer", False),  # someone else's timer argument with odd ==
+    ],
+)
+async def test_the_real_work_hint_reads_through_gather_and_past_deadlines(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock, waits_on: str, hinted: bool
+) -> None:
+    widget = await loaded(org, contoso)
+    loop = asyncio.get_running_loop()
+    never = asyncio.Event()
+    odd = loop.call_later(3600, lambda thing: None, _ComparesOddly())
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        if waits_on == "gather(sleep)":
+            await asyncio.gather(asyncio.sleep(3600))
+        elif waits_on == "wait_for(event)":
+            await asyncio.wait_for(never.wait(), 3600)
+        else:
+            await never.wait()
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    try:
+        error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "within 10 s")
+    finally:
+        odd.cancel()
+    assert ("clock.hold()" in error.reason) is hinted, error.reason
+
+
 async def test_code_3_over_virtual_waits_only_has_no_real_work_hint(
     org: Omnichannel, contoso: WorkStream, clock: VirtualClock
 ) -> None:

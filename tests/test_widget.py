@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import weakref
 from typing import Any
@@ -1124,6 +1125,25 @@ async def test_a_reload_forgets_what_the_old_pages_scripts_held(org: Omnichannel
 
     await widget.reload()  # the listener sets it again, as the reloaded page would
     assert (await widget.sdk.startChat()).context == {"msdyn_cartvalue": 3}
+
+
+async def test_a_reload_during_the_replay_ends_it(org: Omnichannel) -> None:
+    widget = org.widget(OPEN)
+    pending = widget.sdk.startChat()
+    await next_turn()
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})  # a later turn's call
+    loading = asyncio.ensure_future(widget.load())
+    await next_turn()  # the replay started the chat and waits a turn
+    await widget.reload()
+    await loading
+    assert widget.context_provider is None  # dropped, not replayed after all
+    replayed = [e.detail["method"] for e in widget.timeline.find("replaying queued call")]
+    assert replayed == ["startChat"]
+    assert [
+        e.detail["method"] for e in widget.timeline.find("queued call dropped: the page reloaded")
+    ] == ["setContextProvider"]
+    with contextlib.suppress(LcwError):
+        await pending
 
 
 async def test_a_chat_start_in_flight_at_a_reload_completes_and_says_so(
