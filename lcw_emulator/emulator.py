@@ -419,15 +419,19 @@ class LcwEmulator(TimelineAssertions):
         # assert in a listener is the test's own check, and must not let the test pass. Any
         # other failure, and a listener for an event that never fires, is warned of: pytest
         # shows warnings in its summary, where a log line of a passing test is hidden.
-        self._warn_of_listeners()
+        # Neither when the test failed already: one failure is enough to read. The assertion
+        # first, so that a warning made an error (-W error) cannot stand in for it.
+        if not self._raise_listener_assertions:
+            return
         failed = [each for each in self.widget.handler_errors if isinstance(each, AssertionError)]
-        if failed and self._raise_listener_assertions:
+        if failed:
             __tracebackhide__ = True
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
             raise AssertionError(
                 f"an assertion in an event listener failed{more}: {failed[0]}\n\n"
                 f"{self.widget.timeline.format()}"
             ) from failed[0]
+        self._warn_of_listeners()
 
     def _warn_of_listeners(self) -> None:
         for error in self.widget.handler_errors:

@@ -407,6 +407,56 @@ def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> Non
     )
 
 
+def test_listener_warnings_under_warnings_as_errors(project: pytest.Pytester) -> None:
+    # With -W error a ListenerWarning becomes an error: it must not stand in for a listener's
+    # failed assert, nor add a second report to a test that failed; it can be ignored.
+    project.makepyfile(
+        """
+        import pytest
+        from lcw_emulator.token_providers import static_token
+
+        def start(lcw, lcw_token, *listeners):
+            for listener in listeners:
+                lcw.widget.on("lcw:chatQueued", listener)
+            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
+            lcw.run(lcw.sdk.startChat)
+
+        def bug():
+            raise TypeError("page bug")
+
+        def check():
+            assert False, "THE LISTENER'S CHECK"
+
+        def test_assert_beside_a_bug(lcw, lcw_token):
+            start(lcw, lcw_token, bug, check)
+
+        def test_that_failed_itself(lcw, lcw_token):
+            start(lcw, lcw_token, bug)
+            assert False, "the test's own check"
+
+        def test_a_bug_alone(lcw, lcw_token):
+            start(lcw, lcw_token, bug)
+
+        @pytest.mark.filterwarnings("ignore::lcw_emulator.ListenerWarning")
+        def test_a_bug_ignored(lcw, lcw_token):
+            start(lcw, lcw_token, bug)
+        """
+    )
+    result = run(project, "-W", "error")
+    result.assert_outcomes(passed=3, failed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_assert_beside_a_bug*",
+            "E       AssertionError: an assertion in an event listener failed: THE LISTENER'S *",
+            "*ERROR at teardown of test_a_bug_alone*",
+            "*ListenerWarning: an event listener raised TypeError: page bug*",
+        ],
+        consecutive=False,
+    )
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_that_failed_itself*")
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_a_bug_ignored*")
+
+
 def test_async_tests_with_pytest_asyncio_in_both_modes(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
