@@ -204,6 +204,14 @@ def test_strict_context_exits_1_when_a_valid_tokens_context_is_not_kept_whole(
         assert line is None or line in out, out
     code, _, _ = verify(capsys, "--workstream", CONTOSO, "--strict-context", whole)  # expired
     assert code == 1
+    for token, strict in (
+        (whole, None),
+        (loose, "context not kept whole: 1 key(s) dropped, 1 key(s) created at run time"),
+    ):
+        args = ("--workstream", CONTOSO, "--at", AT, "--strict-context", "--json", token)
+        code, out, _ = verify(capsys, *args)
+        shown = json.loads(out)
+        assert (code, shown["valid"], shown["strict"]) == (int(strict is not None), True, strict)
 
 
 def test_a_refused_token_shows_its_payload_as_sent(

@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         shown = judgement.to_dict()
         if not judgement.valid:
             shown["payload"] = _unverified_payload(text)
+        if args.strict_context:
+            shown["strict"] = loose  # why --strict-context exits 1 for a valid token, or null
         print(json.dumps(_json_ready(shown), indent=2, sort_keys=True, default=str))
     else:
         lines = [render(judgement, work_stream.name, at)]
