@@ -215,6 +215,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "bot auth token provider raised",
                 "page reloaded",
                 "queued call dropped: the page reloaded",
+                "providers cleared: the page reloaded",
                 "chat start in flight at the reload: it completes",
                 "widget already loaded: lcw:ready does not fire again",
                 "listener for an event the widget never fires",

@@ -400,8 +400,22 @@ class Widget(AsyncIOEventEmitter):
         request cut short by the reload), and a note says so.
         """
         self.state = WidgetState.NOT_LOADED
+        self.load_error = None  # the new page's scripts load afresh (or fail afresh)
         self.record(EntryKind.NOTE, "page reloaded")
         self.sdk.drop_queued()
+        cleared = [
+            name
+            for name, provider in (
+                ("authTokenProvider", self.auth_token_provider),
+                ("contextProvider", self.context_provider),
+                ("botAuthTokenProvider", self.bot_auth_token_provider),
+            )
+            if provider is not None
+        ]
+        if cleared:
+            self.record(
+                EntryKind.NOTE, "providers cleared: the page reloaded", {"providers": cleared}
+            )
         self.auth_token_provider = self.context_provider = None
         self.bot_auth_token_provider = None
         self.proactive_invitation = None
@@ -517,6 +531,12 @@ class Widget(AsyncIOEventEmitter):
                     reason += (
                         f"; note: {len(self.handler_errors)} event listener(s) raised, first "
                         f"{type(first).__name__}: {first}"
+                    )
+                cleared = self.timeline.find("providers cleared: the page reloaded")
+                if any("authTokenProvider" in entry.detail["providers"] for entry in cleared):
+                    reason += (
+                        "; note: a page reload cleared the provider the old page had set, as "
+                        "the new page's scripts start afresh (set it again after the reload)"
                     )
                 if self._late_ready_listener:
                     reason += (

@@ -1127,6 +1127,31 @@ async def test_a_reload_forgets_what_the_old_pages_scripts_held(org: Omnichannel
     assert (await widget.sdk.startChat()).context == {"msdyn_cartvalue": 3}
 
 
+async def test_a_start_after_a_reload_without_a_provider_says_the_reload_cleared_it(
+    org: Omnichannel, contoso: WorkStream, sample_token: Any
+) -> None:
+    widget = org.widget(contoso)
+    await widget.load()
+    widget.sdk.setAuthTokenProvider(static_token(sample_token()))
+    await widget.reload()
+    [cleared] = widget.timeline.find("providers cleared: the page reloaded")
+    assert cleared.detail == {"providers": ["authTokenProvider"]}
+    with pytest.raises(LcwError) as caught:
+        await widget.sdk.startChat()
+    assert caught.value.code == 8
+    assert "note: a page reload cleared the provider the old page had set" in caught.value.reason
+
+
+async def test_a_reload_after_a_failed_load_loads_afresh(org: Omnichannel) -> None:
+    widget = org.widget(OPEN, load_failure="CDN down")
+    with pytest.raises(LcwError):
+        await widget.load()
+    widget.load_failure = None  # the CDN is back
+    await widget.reload()
+    assert widget.is_ready and widget.load_error is None
+    assert (await widget.sdk.startChat()).state is SessionState.QUEUED
+
+
 async def test_a_reload_during_the_replay_ends_it(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     pending = widget.sdk.startChat()
