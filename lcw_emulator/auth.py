@@ -212,8 +212,6 @@ def _jwks_entry(entry: object, index: int) -> PublicKey:
     where = f"JWKS key {index}"
     if not isinstance(entry, Mapping):
         raise ValueError(f"{where}: expected a JWK object")
-    if "d" in entry:  # a private exponent: this JWK can sign
-        raise ValueError(f"{where}: this is a private key, which must never be published")
     try:
         jwk = jwt.PyJWK(dict(entry))
     except jwt.PyJWTError as exc:
@@ -237,6 +235,11 @@ def _jwks_signing_keys(entries: list[Any]) -> tuple[PublicKey, ...]:
     usable: list[PublicKey] = []
     skipped: list[str] = []
     for index, entry in enumerate(entries):
+        if isinstance(entry, Mapping) and "d" in entry:
+            # Not a key to pass over: whatever else the set holds, it must not be published.
+            raise ValueError(
+                f"JWKS key {index}: this is a private key, which must never be published"
+            )
         if _for_another_use(entry):
             skipped.append(f'JWKS key {index}: use {entry["use"]!r} is not "sig"')
             continue

@@ -1302,15 +1302,19 @@ class _Reader:
         name = self.string(item["name"], f"{where}.name") if "name" in item else None
         if name is not None and name not in TIMELINE_NAMES:
             raise self.fail(f"{where}: {_unknown_name(name)}")
-        if self.file and name in FROM_PAGE_CODE:
-            raise self.fail(
-                f"{where}: {name!r} comes from a page's own listeners or providers written in "
-                "code, which a scenario file has none of, so a check on it could never "
-                "change; check it from a ScenarioRun script"
-            )
         note = self.string(item["note"], f"{where}.note") if "note" in item else None
         if note is not None and not _notes_containing(note):
             raise self.fail(f"{where}: {_unknown_note(note)}")
+        if self.file and (
+            name in FROM_PAGE_CODE
+            or (note is not None and FROM_PAGE_CODE.issuperset(_notes_containing(note)))
+        ):
+            what = repr(name) if name is not None else f"a note containing {note!r}"
+            raise self.fail(
+                f"{where}: {what} comes from a page's own listeners or providers written in "
+                "code, which a scenario file has none of, so a check on it could never "
+                "change; check it from a ScenarioRun script"
+            )
         if "note" in item and "detail" in item:
             raise self.fail(f"{where}: a note has no detail to match")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None

@@ -531,14 +531,19 @@ def test_checking_with_a_short_secret_warns_nothing_and_leaves_the_filters_alone
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("ignore")
         token = mint_token(CLAIMS, secret, algorithm="HS256")  # minting still warns: ignored
+        # And a token signed with another short secret, which only the full decode path
+        # (jwt.decode's) judges, to word its refusal.
+        other = mint_token(CLAIMS, "another-short-one", algorithm="HS256")
         warnings.simplefilter("default")  # each warning once per place
         before = list(warnings.filters)
         app_warning()
         verdicts = [judge(token, settings) for _ in range(3)]
+        refusal = judge(other, settings)
         app_warning()  # already shown: not again
         assert list(warnings.filters) == before
     assert [str(warning.message) for warning in shown] == ["the application's own"]
     assert all(verdict.accepted for verdict in verdicts)
+    refused(refusal, "signature", "does not verify")
     assert short_secret(settings) == "the work stream's HMAC secret is 19 bytes, short for HS256"
 
 
@@ -553,6 +558,7 @@ def test_a_published_private_key_is_named_as_one(keys: KeyPair) -> None:
         json.dumps([private_entry]),
         json.dumps([dict(entry, publicKey=private_pem)]),
         json.dumps({"keys": [private_jwk]}),
+        json.dumps({"keys": [keys.jwks()["keys"][0], private_jwk]}),  # beside a public one
     ):
         with pytest.raises(ValueError, match="this is a private key, which must never be"):
             load_public_keys(document)

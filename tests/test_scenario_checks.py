@@ -115,6 +115,8 @@ def test_every_name_the_timeline_records_is_accepted() -> None:
             work_stream=WorkStream.from_toml(SCENARIOS / "contoso.toml"),
         )
         assert isinstance(pattern, ExpectNever)  # a script can have listeners
+    message = refusal(STARTED + '[[steps]]\nexpect = "never"\nevents = [{ note = "listener" }]\n')
+    assert "events[0]: a note containing 'listener' comes from a page's own" in message, message
 
 
 def test_a_detail_key_an_event_never_carries_is_refused() -> None:
