@@ -360,22 +360,22 @@ code = 8
 # -- #10: an error of the right code and the wrong type ---------------------------
 
 
-def test_a_type_mismatch_says_the_type_differed() -> None:
-    result = run(
-        HEAD
-        + """
-[[steps]]
-do = "load"
-[[steps]]
-do = "start_chat"
-[[steps]]
-expect = "error"
-code = 8
-type = "WidgetNotReadyError"
-"""
+def _error_check(action: str, expectation: str) -> ScenarioResult:
+    """Load, run ``action`` (step 2), then ``expect = "error"`` with ``expectation`` (step 3)."""
+    return run(
+        f'{HEAD}\n[[steps]]\ndo = "load"\n[[steps]]\ndo = "{action}"\n'
+        f'[[steps]]\nexpect = "error"\n{expectation}\n'
     )
-    problem = next(check.problem for check in result.failures if check.step == 3)
+
+
+def _problem_at(result: ScenarioResult, step: int) -> str:
+    problem = next(check.problem for check in result.failures if check.step == step)
     assert problem is not None
+    return problem
+
+
+def test_a_type_mismatch_says_the_type_differed() -> None:
+    problem = _problem_at(_error_check("start_chat", 'code = 8\ntype = "WidgetNotReadyError"'), 3)
     assert problem.startswith("expected an error with code 8 and type WidgetNotReadyError; ")
     assert problem.endswith("(its type is LcwError, not WidgetNotReadyError)"), problem
 
@@ -383,39 +383,14 @@ type = "WidgetNotReadyError"
 def test_a_type_alone_does_not_claim_a_coded_error() -> None:
     # `type = "LcwError"` names an error without a code; were it a catch-all, the code 8
     # nobody expected would pass unseen.
-    result = run(
-        HEAD
-        + """
-[[steps]]
-do = "load"
-[[steps]]
-do = "start_chat"
-[[steps]]
-expect = "error"
-type = "LcwError"
-"""
-    )
+    result = _error_check("start_chat", 'type = "LcwError"')
     assert not result.passed
-    problem = next(check.problem for check in result.failures if check.step == 3)
-    assert problem is not None
-    assert problem.endswith("(a coded error: claim it with code = 8)"), problem
-    unclaimed = [check.problem or "" for check in result.failures if check.step == 2]
-    assert unclaimed and "no expect error step expects it" in unclaimed[0], render_text(result)
+    assert _problem_at(result, 3).endswith("(a coded error: claim it with code = 8)")
+    assert "no expect error step expects it" in _problem_at(result, 2), render_text(result)
 
 
 def test_a_type_alone_claims_an_uncoded_error() -> None:
-    result = run(
-        HEAD
-        + """
-[[steps]]
-do = "load"
-[[steps]]
-do = "agent_accepts"
-[[steps]]
-expect = "error"
-type = "LcwError"
-"""
-    )
+    result = _error_check("agent_accepts", 'type = "LcwError"')
     assert result.passed, render_text(result)
     assert "ChatStateError" in repr(result.errors), result.errors
 
