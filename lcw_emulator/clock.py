@@ -499,40 +499,64 @@ def skipped_real_work(clock: Clock, work: asyncio.Future[object]) -> bool:
     if not isinstance(clock, VirtualClock) or not clock.auto_jump:
         return False
     try:
-        return _waits_on_real_work(work)
+        return _waits_on_real_work(work, [_MAX_WAIT_DEPTH], top=True)
     except Exception:  # asyncio internals it reads may differ (another loop): no hint
         return False
 
 
-def _waits_on_real_work(work: asyncio.Future[object]) -> bool:
-    waiting: object = work
-    for _ in range(_MAX_WAIT_DEPTH):  # a task awaiting a task awaiting...
+def _waits_on_real_work(waiting: object, budget: list[int], *, top: bool = False) -> bool:
+    """Whether ``waiting`` (a task or future) waits, at the end of its chain, on real work.
+
+    ``budget`` is the number of steps left for the whole walk, shared by its branches.
+    """
+    start = waiting
+    while budget[0] > 0:  # a task awaiting a task awaiting...
+        budget[0] -= 1
         if _waits_on_network(waiting):
             return True
         children = getattr(waiting, "_children", None)  # asyncio.gather's future
         if children is not None:
-            return any(_waits_on_real_work(child) for child in children)
+            return any(_waits_on_real_work(child, budget) for child in children)
         inner = getattr(waiting, "_fut_waiter", None)
         if inner is None:
             break
         waiting = inner
-    if not isinstance(waiting, asyncio.Future) or waiting is work:
+    if not isinstance(waiting, asyncio.Future) or (top and waiting is start):
         return False
     callbacks = getattr(waiting, "_callbacks", None) or ()
     if any(getattr(callback, "__name__", "") in _THREAD_CALLBACKS for callback, *_ in callbacks):
         return True
     loop = waiting.get_loop()
-    scheduled = getattr(loop, "_scheduled", None) or ()
-    return any(not timer.cancelled() and _feeds(timer, waiting) for timer in scheduled)
+    for timer in getattr(loop, "_scheduled", None) or ():
+        if timer.cancelled() or not _feeds(timer, waiting):
+            continue
+        if getattr(timer._callback, "__name__", "") != "_release_waiter":
+            return True
+        # asyncio.wait_for's deadline (3.11): no work itself, but it guards the work that
+        # releases the same waiter when done.
+        guarded = _released_by(loop, waiting)
+        return guarded is not None and _waits_on_real_work(guarded, budget)
+    return False
+
+
+def _released_by(
+    loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[object]
+) -> asyncio.Future[object] | None:
+    """The task asyncio.wait_for runs, found by the callback that releases ``waiter``."""
+    for task in asyncio.all_tasks(loop):
+        for callback, *_ in getattr(task, "_callbacks", None) or ():
+            arguments = getattr(callback, "args", ())
+            if getattr(getattr(callback, "func", None), "__name__", "") == "_release_waiter" and (
+                arguments and arguments[0] is waiter
+            ):
+                return task
+    return None
 
 
 def _feeds(timer: asyncio.TimerHandle, future: asyncio.Future[object]) -> bool:
     # asyncio.sleep's timer holds its future as an argument; a call_later(fut.set_result)
     # holds it as the bound method's owner. By identity: an argument's == may be anything.
-    # A real deadline (asyncio.wait_for's on 3.11) is no work of its own.
     callback = getattr(timer, "_callback", None)
-    if getattr(callback, "__name__", "") == "_release_waiter":
-        return False
     arguments = getattr(timer, "_args", None) or ()
     return any(argument is future for argument in arguments) or (
         getattr(callback, "__self__", None) is future

@@ -397,7 +397,8 @@ class Widget(AsyncIOEventEmitter):
         providers they set and an invitation shown. Listeners stay registered, as the
         reloaded page registers them again, so providers set by lcw:ready listeners are set
         again when it fires. A chat start already on its way completes (not modelled: a
-        request cut short by the reload), and a note says so.
+        request cut short by the reload), and a note says so; one called in the turn of the
+        reload, not yet begun, runs after it, with the new page's providers.
         """
         self.state = WidgetState.NOT_LOADED
         self.load_error = None  # the new page's scripts load afresh (or fail afresh)
@@ -532,8 +533,7 @@ class Widget(AsyncIOEventEmitter):
                         f"; note: {len(self.handler_errors)} event listener(s) raised, first "
                         f"{type(first).__name__}: {first}"
                     )
-                cleared = self.timeline.find("providers cleared: the page reloaded")
-                if any("authTokenProvider" in entry.detail["providers"] for entry in cleared):
+                if self._reload_cleared_the_provider():
                     reason += (
                         "; note: a page reload cleared the provider the old page had set, as "
                         "the new page's scripts start afresh (set it again after the reload)"
@@ -588,6 +588,16 @@ class Widget(AsyncIOEventEmitter):
         return self.service.start_chat(
             work_stream, context=raw, context_source=source, notes=tuple(notes)
         )
+
+    def _reload_cleared_the_provider(self) -> bool:
+        """Whether the last word on the auth token provider was a reload clearing it."""
+        cleared = False
+        for entry in self.timeline:  # on the error path only: the timeline is read whole
+            if entry.kind is EntryKind.SDK_CALL and entry.name == "setAuthTokenProvider":
+                cleared = False
+            elif entry.name == "providers cleared: the page reloaded":
+                cleared = "authTokenProvider" in entry.detail["providers"]
+        return cleared
 
     def _note_all(self, notes: list[str]) -> None:
         for note in notes:

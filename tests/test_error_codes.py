@@ -224,22 +224,37 @@ class _ComparesOddly:
 @pytest.mark.parametrize(
     ("waits_on", "hinted"),
     [
+        ("sleep, beside an odd timer", True),  # someone else's timer argument with odd ==
         ("gather(sleep)", True),  # real work behind asyncio.gather
+        ("gather(plain future fed by a timer)", True),
+        ("wait_for(sleep)", True),  # real work behind a real deadline
+        ("wait_for(thread)", True),
         ("wait_for(event)", False),  # a real deadline around no work is no work
-        ("event, beside an odd timer", False),  # someone else's timer argument with odd ==
+        ("event", False),
     ],
 )
-async def test_the_real_work_hint_reads_through_gather_and_past_deadlines(
+async def test_the_real_work_hint_reads_through_gather_and_wait_for(
     org: Omnichannel, contoso: WorkStream, clock: VirtualClock, waits_on: str, hinted: bool
 ) -> None:
     widget = await loaded(org, contoso)
     loop = asyncio.get_running_loop()
     never = asyncio.Event()
     odd = loop.call_later(3600, lambda thing: None, _ComparesOddly())
+    plain: asyncio.Future[None] = loop.create_future()
+    feeding = loop.call_later(3600, plain.set_result, None)
+    released = threading.Event()
 
     async def authTokenProvider(callback: Callable[[str], None]) -> None:
-        if waits_on == "gather(sleep)":
+        if waits_on == "sleep, beside an odd timer":
+            await asyncio.sleep(3600)
+        elif waits_on == "gather(sleep)":
             await asyncio.gather(asyncio.sleep(3600))
+        elif waits_on == "gather(plain future fed by a timer)":
+            await asyncio.gather(plain)
+        elif waits_on == "wait_for(sleep)":
+            await asyncio.wait_for(asyncio.sleep(3600), 7200)
+        elif waits_on == "wait_for(thread)":
+            await asyncio.wait_for(asyncio.to_thread(released.wait, 5), 7200)
         elif waits_on == "wait_for(event)":
             await asyncio.wait_for(never.wait(), 3600)
         else:
@@ -250,7 +265,27 @@ async def test_the_real_work_hint_reads_through_gather_and_past_deadlines(
         error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "within 10 s")
     finally:
         odd.cancel()
+        feeding.cancel()
+        released.set()
     assert ("clock.hold()" in error.reason) is hinted, error.reason
+
+
+async def test_the_real_work_hint_is_best_effort_and_never_raises(
+    org: Omnichannel, contoso: WorkStream, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It reads asyncio's internals, which another loop may not have: no hint, not a crash.
+    def unreadable(waiting: object) -> bool:
+        raise AttributeError("this loop keeps no _fut_waiter")
+
+    monkeypatch.setattr("lcw_emulator.clock._waits_on_network", unreadable)
+    widget = await loaded(org, contoso)
+
+    async def authTokenProvider(callback: Callable[[str], None]) -> None:
+        await asyncio.sleep(3600)
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    error = await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, "within 10 s")
+    assert error.reason == "the provider did not call back within 10 s"
 
 
 async def test_code_3_over_virtual_waits_only_has_no_real_work_hint(

@@ -1140,6 +1140,11 @@ async def test_a_start_after_a_reload_without_a_provider_says_the_reload_cleared
         await widget.sdk.startChat()
     assert caught.value.code == 8
     assert "note: a page reload cleared the provider the old page had set" in caught.value.reason
+    widget.sdk.setAuthTokenProvider(static_token(sample_token()))  # the new page sets it...
+    widget.sdk.removeAuthTokenProvider()  # ...and takes it away itself
+    with pytest.raises(LcwError) as caught:
+        await widget.sdk.startChat()
+    assert caught.value.code == 8 and "page reload" not in caught.value.reason
 
 
 async def test_a_reload_after_a_failed_load_loads_afresh(org: Omnichannel) -> None:
