@@ -510,6 +510,7 @@ def _waits_on_real_work(waiting: object, budget: list[int], *, top: bool = False
     ``budget`` is the number of steps left for the whole walk, shared by its branches.
     """
     start = waiting
+    awaiter: object = None
     while budget[0] > 0:  # a task awaiting a task awaiting...
         budget[0] -= 1
         if _waits_on_network(waiting):
@@ -520,36 +521,40 @@ def _waits_on_real_work(waiting: object, budget: list[int], *, top: bool = False
         inner = getattr(waiting, "_fut_waiter", None)
         if inner is None:
             break
-        waiting = inner
+        awaiter, waiting = waiting, inner
     if not isinstance(waiting, asyncio.Future) or (top and waiting is start):
         return False
+    if budget[0] <= 0:  # reading the loop's timers is a step too: the walk stays bounded
+        return False
+    budget[0] -= 1
     callbacks = getattr(waiting, "_callbacks", None) or ()
     if any(getattr(callback, "__name__", "") in _THREAD_CALLBACKS for callback, *_ in callbacks):
         return True
-    loop = waiting.get_loop()
-    for timer in getattr(loop, "_scheduled", None) or ():
-        if timer.cancelled() or not _feeds(timer, waiting):
-            continue
-        if getattr(timer._callback, "__name__", "") != "_release_waiter":
-            return True
-        # asyncio.wait_for's deadline (3.11): no work itself, but it guards the work that
-        # releases the same waiter when done.
-        guarded = _released_by(loop, waiting)
-        return guarded is not None and _waits_on_real_work(guarded, budget)
-    return False
+    # asyncio.wait_for's waiter (3.11), fed by its deadline: no work itself, but it guards
+    # the work that releases the same waiter when done. Read from wait_for's frame, first.
+    guarded = _guarded_by_wait_for(awaiter, waiting)
+    if guarded is not None:
+        return _waits_on_real_work(guarded, budget)
+    scheduled = getattr(waiting.get_loop(), "_scheduled", None) or ()
+    if len(scheduled) > _MAX_TIMERS_READ:  # best effort, at a bounded cost: no hint
+        return False
+    return any(not timer.cancelled() and _feeds(timer, waiting) for timer in scheduled)
 
 
-def _released_by(
-    loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[object]
-) -> asyncio.Future[object] | None:
-    """The task asyncio.wait_for runs, found by the callback that releases ``waiter``."""
-    for task in asyncio.all_tasks(loop):
-        for callback, *_ in getattr(task, "_callbacks", None) or ():
-            arguments = getattr(callback, "args", ())
-            if getattr(getattr(callback, "func", None), "__name__", "") == "_release_waiter" and (
-                arguments and arguments[0] is waiter
-            ):
-                return task
+def _guarded_by_wait_for(awaiter: object, waiter: object) -> object:
+    """What asyncio.wait_for (3.11), awaiting ``waiter`` in task ``awaiter``, guards: its fut.
+
+    Read from wait_for's own frame, rather than by searching every task on the loop.
+    """
+    get_coro = getattr(awaiter, "get_coro", None)
+    coroutine = get_coro() if get_coro is not None else None
+    for _ in range(64):  # the chain of awaits inside one task
+        frame = getattr(coroutine, "cr_frame", None)
+        if frame is None:
+            return None
+        if frame.f_code.co_name == "wait_for" and frame.f_locals.get("waiter") is waiter:
+            return frame.f_locals.get("fut")
+        coroutine = getattr(coroutine, "cr_await", None)
     return None
 
 
@@ -564,6 +569,9 @@ def _feeds(timer: asyncio.TimerHandle, future: asyncio.Future[object]) -> bool:
 
 
 _MAX_WAIT_DEPTH = 16
+# Past this many real timers on the loop (a load test's thousands of timeouts), reading them
+# for every timeout would cost more than a hint is worth.
+_MAX_TIMERS_READ = 512
 # What asyncio hangs on a future fed by a thread's concurrent.futures.Future.
 _THREAD_CALLBACKS = frozenset({"_call_check_cancel"})
 # Where a coroutine reading a socket waits: asyncio's streams and socket calls, and the

@@ -213,7 +213,9 @@ class Widget(AsyncIOEventEmitter):
         self.handler_errors: tuple[BaseException, ...] = ()  # what listeners raised
         self.minimized = False
         self.proactive_invitation: ProactiveInvitation | None = None
-        self.auth_token_provider: AuthTokenProvider | None = None
+        self._auth_token_provider: AuthTokenProvider | None = None
+        # Whether the last change to it was a reload clearing it, for code 8 to say so.
+        self._reload_cleared_auth = False
         self.context_provider: ContextProvider | None = None
         self.bot_auth_token_provider: Callable[..., object] | None = None
         self.sdk = LiveChatSDK(self)
@@ -259,6 +261,16 @@ class Widget(AsyncIOEventEmitter):
             return super().emit(event, *args, **kwargs)
         finally:
             self._reporting_error = False
+
+    @property
+    def auth_token_provider(self) -> AuthTokenProvider | None:
+        """The function the page set with ``setAuthTokenProvider``, or ``None``."""
+        return self._auth_token_provider
+
+    @auth_token_provider.setter
+    def auth_token_provider(self, provider: AuthTokenProvider | None) -> None:
+        self._auth_token_provider = provider
+        self._reload_cleared_auth = False
 
     def addEventListener(
         self, type: str, listener: Callable[..., Any], options: object = None
@@ -417,8 +429,9 @@ class Widget(AsyncIOEventEmitter):
             self.record(
                 EntryKind.NOTE, "providers cleared: the page reloaded", {"providers": cleared}
             )
-        self.auth_token_provider = self.context_provider = None
-        self.bot_auth_token_provider = None
+        if self._auth_token_provider is not None:
+            self._auth_token_provider, self._reload_cleared_auth = None, True
+        self.context_provider = self.bot_auth_token_provider = None
         self.proactive_invitation = None
         if self._starting is not None:
             self.record(EntryKind.NOTE, "chat start in flight at the reload: it completes")
@@ -533,7 +546,7 @@ class Widget(AsyncIOEventEmitter):
                         f"; note: {len(self.handler_errors)} event listener(s) raised, first "
                         f"{type(first).__name__}: {first}"
                     )
-                if self._reload_cleared_the_provider():
+                if self._reload_cleared_auth:
                     reason += (
                         "; note: a page reload cleared the provider the old page had set, as "
                         "the new page's scripts start afresh (set it again after the reload)"
@@ -588,16 +601,6 @@ class Widget(AsyncIOEventEmitter):
         return self.service.start_chat(
             work_stream, context=raw, context_source=source, notes=tuple(notes)
         )
-
-    def _reload_cleared_the_provider(self) -> bool:
-        """Whether the last word on the auth token provider was a reload clearing it."""
-        cleared = False
-        for entry in self.timeline:  # on the error path only: the timeline is read whole
-            if entry.kind is EntryKind.SDK_CALL and entry.name == "setAuthTokenProvider":
-                cleared = False
-            elif entry.name == "providers cleared: the page reloaded":
-                cleared = "authTokenProvider" in entry.detail["providers"]
-        return cleared
 
     def _note_all(self, notes: list[str]) -> None:
         for note in notes:

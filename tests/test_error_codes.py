@@ -229,6 +229,8 @@ class _ComparesOddly:
         ("gather(plain future fed by a timer)", True),
         ("wait_for(sleep)", True),  # real work behind a real deadline
         ("wait_for(thread)", True),
+        ("wait_for(run_in_executor)", True),  # a plain future, not a task
+        ("wait_for(gather(sleep))", True),
         ("wait_for(event)", False),  # a real deadline around no work is no work
         ("event", False),
     ],
@@ -255,6 +257,10 @@ async def test_the_real_work_hint_reads_through_gather_and_wait_for(
             await asyncio.wait_for(asyncio.sleep(3600), 7200)
         elif waits_on == "wait_for(thread)":
             await asyncio.wait_for(asyncio.to_thread(released.wait, 5), 7200)
+        elif waits_on == "wait_for(run_in_executor)":
+            await asyncio.wait_for(loop.run_in_executor(None, released.wait, 5), 7200)
+        elif waits_on == "wait_for(gather(sleep))":
+            await asyncio.wait_for(asyncio.gather(asyncio.sleep(3600)), 7200)
         elif waits_on == "wait_for(event)":
             await asyncio.wait_for(never.wait(), 3600)
         else:
