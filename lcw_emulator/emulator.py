@@ -49,7 +49,7 @@ from .key_source import PublicKeySource
 from .org import Omnichannel
 from .sdk import LiveChatSDK
 from .session import ChatSession
-from .widget import Widget
+from .widget import Widget, listener_raised, unheard_listener
 from .workstream import WorkStream
 
 __all__ = ["DEFAULT_START_AHEAD", "LcwEmulator", "Step", "TimelineAssertions", "start_time"]
@@ -438,20 +438,14 @@ class LcwEmulator(TimelineAssertions):
             if not isinstance(error, AssertionError):
                 warnings.warn(
                     ListenerWarning(
-                        f"an event listener raised {type(error).__name__}: {error} (the "
-                        "widget went on, as a browser does; see the timeline's notes)"
+                        f"{listener_raised(error)} (the widget went on, as a browser does; "
+                        "see the timeline's notes)"
                     ),
                     stacklevel=3,
                 )
         for entry in self.widget.timeline.find("listener for an event the widget never fires"):
-            closest = entry.detail.get("closest")
-            warnings.warn(
-                ListenerWarning(
-                    f"a listener for {entry.detail['event']!r}, an event the widget never "
-                    f"fires" + (f" (did you mean {closest!r}?)" if closest else "")
-                ),
-                stacklevel=3,
-            )
+            unheard = unheard_listener(entry.detail["event"], entry.detail.get("closest"))
+            warnings.warn(ListenerWarning(unheard), stacklevel=3)
 
     def _stop_work(self) -> None:
         # Whatever the emulator started on a loop that outlives it (an async test's loop

@@ -43,11 +43,23 @@ from .workstream import WorkStream
 # warnings and errors to stderr, so a demo script shows them as a browser would.
 console = logging.getLogger(__name__)
 
+
 __all__ = ["CustomEvent", "EventDetail", "ProactiveInvitation", "Widget", "WidgetState"]
 
 DEFAULT_PROACTIVE_MESSAGE = "Hi! Have any questions? I'm here to help"
 # Undocumented for the context provider; we give an async one the auth provider's 10 s.
 CONTEXT_PROVIDER_TIMEOUT = DEFAULT_PROVIDER_TIMEOUT
+
+
+def listener_raised(error: object) -> str:
+    """How the console (and a test's warning) names a listener's failure."""
+    return f"an event listener raised {type(error).__name__}: {error}"
+
+
+def unheard_listener(event: str, closest: str | None) -> str:
+    """How the console (and a test's warning) names a listener for an event never fired."""
+    hint = f" (did you mean {closest!r}?)" if closest else ""
+    return f"a listener for {event!r}, an event the widget never fires{hint}"
 
 
 class WidgetState(enum.StrEnum):
@@ -307,11 +319,7 @@ class Widget(AsyncIOEventEmitter):
                 "listener for an event the widget never fires",
                 {"event": event, "closest": closest},
             )
-            console.warning(
-                "a listener for %r, an event the widget never fires%s",
-                event,
-                f" (did you mean {closest!r}?)" if closest else "",
-            )
+            console.warning("%s", unheard_listener(event, closest))
         if event == "lcw:ready" and self.state is WidgetState.READY:
             # A page that listens too late never hears it (the lcw fixtures load the widget
             # before the test runs), and the failure shows far from the cause: say so here.
@@ -353,10 +361,7 @@ class Widget(AsyncIOEventEmitter):
             else repr(error)
         )
         console.error(
-            "an event listener raised %s: %s (the widget goes on, as a browser does)\n%s",
-            type(error).__name__,
-            str(error),
-            trace,
+            "%s (the widget goes on, as a browser does)\n%s", listener_raised(error), trace
         )
 
     def report(self, error: LcwError) -> None:
