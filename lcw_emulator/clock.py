@@ -17,6 +17,7 @@ import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from types import FrameType
 from typing import Protocol, TypeVar
 
 __all__ = ["Clock", "ClockTimer", "RealClock", "VirtualClock", "describe_instant"]
@@ -546,15 +547,9 @@ def _guarded_by_wait_for(awaiter: object, waiter: object) -> object:
 
     Read from wait_for's own frame, rather than by searching every task on the loop.
     """
-    get_coro = getattr(awaiter, "get_coro", None)
-    coroutine = get_coro() if get_coro is not None else None
-    for _ in range(64):  # the chain of awaits inside one task
-        frame = getattr(coroutine, "cr_frame", None)
-        if frame is None:
-            return None
+    for frame in _await_frames(awaiter):
         if frame.f_code.co_name == "wait_for" and frame.f_locals.get("waiter") is waiter:
             return frame.f_locals.get("fut")
-        coroutine = getattr(coroutine, "cr_await", None)
     return None
 
 
@@ -588,17 +583,23 @@ _NETWORK_CODE = (
 
 
 def _waits_on_network(waiting: object) -> bool:
-    get_coro = getattr(waiting, "get_coro", None)
+    return any(
+        part in frame.f_code.co_filename.replace("\\", "/")
+        for frame in _await_frames(waiting)
+        for part in _NETWORK_CODE
+    )
+
+
+def _await_frames(task: object) -> Iterator[FrameType]:
+    """The frames of the chain of awaits inside ``task``, outermost first (none if no task)."""
+    get_coro = getattr(task, "get_coro", None)
     coroutine = get_coro() if get_coro is not None else None
-    for _ in range(64):  # the chain of awaits inside one task
+    for _ in range(64):
         frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "ag_frame", None)
         if frame is None:
-            return False
-        filename = frame.f_code.co_filename.replace("\\", "/")
-        if any(part in filename for part in _NETWORK_CODE):
-            return True
+            return
+        yield frame
         coroutine = getattr(coroutine, "cr_await", None)
-    return False
 
 
 def _is_driver_step(handle: asyncio.Handle) -> bool:
