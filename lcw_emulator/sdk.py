@@ -443,10 +443,21 @@ class LiveChatSDK:
         show_prechat: bool = True,
         options: Mapping[str, object] | None = None,
     ) -> None:
-        """Show a proactive chat invitation (``{message}``; default message when absent)."""
-        config = notification_ui_config or {}
+        """Show a proactive chat invitation (``{message}``; default message when absent).
+
+        ``notificationUIConfig`` is required, as documented; ``{}`` shows the default message.
+        """
+        config = notification_ui_config
+        if config is None:
+            raise SdkUsageError(
+                "startProactiveChat: notificationUIConfig is required: an object such as "
+                "{message: ...} ({} shows the default message)"
+            )
         if not isinstance(config, Mapping):
-            raise SdkUsageError("startProactiveChat: notificationUIConfig must be an object")
+            raise SdkUsageError(
+                "startProactiveChat: notificationUIConfig must be an object ({message}), "
+                f"got {type(config).__name__}"
+            )
         message = config.get("message")
         if message is not None and not isinstance(message, str):
             raise SdkUsageError("startProactiveChat: notificationUIConfig.message must be a string")

@@ -815,6 +815,21 @@ async def test_proactive_chat_refuses_options_that_are_not_an_object(org: Omnich
     assert widget.proactive_invitation is None
 
 
+async def test_proactive_chat_requires_its_notification_config(org: Omnichannel) -> None:
+    """The reference: ``startProactiveChat(notificationUIConfig, ...)``, "config required";
+    only its ``message`` may be left out."""
+    widget = org.widget(OPEN)
+    await widget.load()
+    with pytest.raises(SdkUsageError, match=r"notificationUIConfig is required.*\{\} shows"):
+        widget.sdk.startProactiveChat()
+    with pytest.raises(SdkUsageError, match="notificationUIConfig is required"):
+        widget.sdk.startProactiveChat(None, False)
+    with pytest.raises(SdkUsageError, match="must be an object .*got str"):
+        widget.sdk.startProactiveChat("Need help?")  # type: ignore[arg-type]
+    assert widget.proactive_invitation is None
+    assert "startProactiveChat" not in [entry.name for entry in widget.timeline]
+
+
 async def test_proactive_chat(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
