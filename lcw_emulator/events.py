@@ -235,6 +235,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "auth token provider not called: the work stream has no chat authentication",
                 "token context outside lwicontexts",
                 "short HMAC secret",
+                "getAgentAvailability answered from the page's cache",
             }
         ),
     }

@@ -161,6 +161,10 @@ async def _returning(action: Callable[[], T]) -> T:
     return action()
 
 
+async def _availability(widget: Widget) -> AgentAvailability:
+    return await widget.agent_availability()
+
+
 def _require_callable(method: str, value: object, parameter: str) -> None:
     if not callable(value):
         # Shown as a token is: what was passed by mistake is often the token itself.
@@ -474,8 +478,12 @@ class LiveChatSDK:
         )
 
     def get_agent_availability(self) -> asyncio.Future[AgentAvailability]:
-        """Ask whether agents are available (100 calls a minute per org, then HTTP 429)."""
-        return self._call_soon("getAgentAvailability", {}, self._widget.agent_availability)
+        """Ask whether agents are available for the queue the context routes to.
+
+        Answers are kept for 2 minutes while the context stays the same; past 100 calls a
+        minute per org that reach the service, HTTP 429.
+        """
+        return self._call_async("getAgentAvailability", {}, _availability, self._widget)
 
     def set_bot_auth_token_provider(self, bot_auth_token_provider: Callable[..., object]) -> None:
         """Set ``fn(botTokenUrl, callback)``; ``callback({"show": bool})`` shows sign-in."""

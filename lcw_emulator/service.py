@@ -243,8 +243,23 @@ class OmnichannelService:
         self.sessions.append(session)
         return session
 
-    def agent_availability(self, work_stream: WorkStream) -> AgentAvailability:
-        """What getAgentAvailability answers, within the org's documented rate limit."""
+    @property
+    def agent_availability_calls(self) -> int:
+        """getAgentAvailability calls that reached the org in the last minute (limit 100).
+
+        Calls a page answered from its cache never reach the org, so they are not counted.
+        """
+        since = self.clock.now() - AGENT_AVAILABILITY_WINDOW
+        return sum(1 for at in self._availability_calls if at > since)
+
+    def agent_availability(
+        self, work_stream: WorkStream, context: Mapping[str, object] | None = None
+    ) -> AgentAvailability:
+        """What getAgentAvailability answers, within the org's documented rate limit.
+
+        The queue is the one a chat with ``context`` (a custom context, typed as a chat
+        start types it) would be routed to.
+        """
         now = self.clock.now()
         calls = self._availability_calls
         while calls and calls[0] <= now - AGENT_AVAILABILITY_WINDOW:
@@ -256,7 +271,8 @@ class OmnichannelService:
                 f"per org; retry in {round(retry, 3):g} s"
             )
         calls.append(now)
-        queue = work_stream.route({})
+        resolution = resolve_context(context or {}, work_stream.context_variables)
+        queue = work_stream.route(resolution.values)
         waiting = sum(
             1
             for session in self.sessions

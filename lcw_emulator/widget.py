@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import json
 import logging
 import threading
 import traceback
@@ -49,6 +50,9 @@ __all__ = ["CustomEvent", "EventDetail", "ProactiveInvitation", "Widget", "Widge
 DEFAULT_PROACTIVE_MESSAGE = "Hi! Have any questions? I'm here to help"
 # Undocumented for the context provider; we give an async one the auth provider's 10 s.
 CONTEXT_PROVIDER_TIMEOUT = DEFAULT_PROVIDER_TIMEOUT
+# getAgentAvailability: "The client side cache is refreshed every 2 minutes or when the
+# customer context parameters change."
+AGENT_AVAILABILITY_CACHE_SECONDS = 120.0
 
 
 def listener_raised(error: object) -> str:
@@ -60,6 +64,23 @@ def unheard_listener(event: str, closest: str | None) -> str:
     """How the console (and a test's warning) names a listener for an event never fired."""
     hint = f" (did you mean {closest!r}?)" if closest else ""
     return f"a listener for {event!r}, an event the widget never fires{hint}"
+
+
+@attrs.frozen
+class _CachedAvailability:
+    """The page's last getAgentAvailability answer, for the context it was asked with."""
+
+    context: str  # the context as compared: see _context_key
+    answer: AgentAvailability
+    at: float
+
+
+def _context_key(context: Mapping[str, object]) -> str:
+    """The customer context, as the cache compares it: a change to any value is a change."""
+    try:
+        return json.dumps(context, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return repr(context)  # keys that do not sort, a cycle: told apart by their text
 
 
 class WidgetState(enum.StrEnum):
@@ -230,6 +251,7 @@ class Widget(AsyncIOEventEmitter):
         self._reload_cleared_auth = False
         self.context_provider: ContextProvider | None = None
         self.bot_auth_token_provider: Callable[..., object] | None = None
+        self._availability: _CachedAvailability | None = None
         self.sdk = LiveChatSDK(self)
 
     @property
@@ -438,6 +460,7 @@ class Widget(AsyncIOEventEmitter):
             self._auth_token_provider, self._reload_cleared_auth = None, True
         self.context_provider = self.bot_auth_token_provider = None
         self.proactive_invitation = None
+        self._availability = None  # the old page's cache went with it
         if self._starting is not None:
             self.record(EntryKind.NOTE, "chat start in flight at the reload: it completes")
         await self.load()
@@ -658,20 +681,54 @@ class Widget(AsyncIOEventEmitter):
             raise SdkUsageError("there is no chat to send a message in; start one first")
         self.session.customer_says(text)
 
-    def agent_availability(self) -> AgentAvailability:
-        """What getAgentAvailability answers now (it never waits, so the SDK needs no task)."""
-        try:
-            result = self.service.agent_availability(self.work_stream)
-        except RateLimitedError as error:
-            # 429 has no lcw:error code; the timeline is where a scenario sees it.
+    async def agent_availability(self) -> AgentAvailability:
+        """What getAgentAvailability answers: for the queue the customer's context routes to.
+
+        The context is the context provider's (an unauthenticated chat's only source the
+        call can read; code 1 if it fails). As documented, the page keeps an answer for
+        2 minutes, or until that context changes: a call answered from the cache does not
+        reach the service, so it does not count against the org's 100 calls a minute.
+        """
+        __tracebackhide__ = hide_for_lcw_errors
+        context: Mapping[str, object] = {}
+        if self.context_provider is not None and self.work_stream.auth is None:
+            try:
+                context = await collect_context(
+                    self.context_provider,
+                    clock=self.clock,
+                    timeout=CONTEXT_PROVIDER_TIMEOUT,
+                    record=self.record,
+                )
+            except LcwError as error:
+                self.report(error)
+                raise
+        key, now, cached = _context_key(context), self.clock.now(), self._availability
+        if (
+            cached is not None
+            and cached.context == key
+            and now < cached.at + AGENT_AVAILABILITY_CACHE_SECONDS
+        ):
             self.record(
-                EntryKind.SERVICE,
-                "getAgentAvailability refused",
-                {"httpStatus": error.http_status, "reason": error.reason},
+                EntryKind.NOTE,
+                "getAgentAvailability answered from the page's cache",
+                {"age": now - cached.at},
             )
-            raise
-        self.fire(LcwEvent.GET_AGENT_AVAILABILITY, result)
-        return result
+            result = cached.answer
+        else:
+            try:
+                result = self.service.agent_availability(self.work_stream, context)
+            except RateLimitedError as error:
+                # 429 has no lcw:error code; the timeline is where a scenario sees it.
+                self.record(
+                    EntryKind.SERVICE,
+                    "getAgentAvailability refused",
+                    {"httpStatus": error.http_status, "reason": error.reason},
+                )
+                raise
+            self._availability = _CachedAvailability(key, result, now)
+        answer = AgentAvailability(**result)  # the page's own copy: the cache stays as it was
+        self.fire(LcwEvent.GET_AGENT_AVAILABILITY, answer)
+        return answer
 
     def start_proactive_chat(
         self, message: str | None, show_prechat: bool, in_new_window: bool

@@ -1,8 +1,15 @@
 """getAgentAvailability: 100 calls a minute per org, then HTTP 429, on a window that slides with
-the virtual clock (lcw-sdk-facts: "Limit: 100 calls/min/org, then HTTP 429")."""
+the virtual clock (lcw-sdk-facts: "Limit: 100 calls/min/org, then HTTP 429").
+
+The page answers a call from its cache while the customer's context stays the same (for 2
+minutes), so these pages change the context before each call, as a page asking "when
+customer input changes" does: every call reaches the service.
+"""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,9 +32,16 @@ def clock() -> VirtualClock:
     return VirtualClock(start=START, auto_jump=False)
 
 
+def changing_input() -> Callable[[], dict[str, object]]:
+    """A context provider whose answer changes at every call: the customer keeps typing."""
+    typed = itertools.count()
+    return lambda: {"search": f"query {next(typed)}"}
+
+
 async def loaded(org: Omnichannel, name: str = "Contoso help") -> Widget:
     widget = org.widget(WorkStream(name))
     await widget.load()
+    widget.sdk.setContextProvider(changing_input())
     return widget
 
 
@@ -105,9 +119,14 @@ async def test_calls_queued_before_ready_count_when_replayed(clock: VirtualClock
     org = Omnichannel(clock=clock)
     await call(await loaded(org), 99)
     widget = org.widget(WorkStream("Late page"))
+    widget.sdk.setContextProvider(changing_input())
     first = widget.sdk.getAgentAvailability()
     second = widget.sdk.getAgentAvailability()
-    assert widget.sdk.queued == ["getAgentAvailability", "getAgentAvailability"]
+    assert widget.sdk.queued == [
+        "setContextProvider",
+        "getAgentAvailability",
+        "getAgentAvailability",
+    ]
     await widget.load()
     assert (await first)["queueId"] == "default"
     with pytest.raises(RateLimitedError):

@@ -147,7 +147,7 @@ def test_render_entry() -> None:
 
 def test_verdict_line_counts_checks() -> None:
     result = result_of("vip_routing")
-    assert verdict_line(result).endswith("(6 of 6 checks held, 0 s virtual)")
+    assert verdict_line(result).endswith("(8 of 8 checks held, 120 s virtual)")
 
 
 def test_the_json_report() -> None:

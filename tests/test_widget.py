@@ -824,7 +824,7 @@ async def test_proactive_chat_requires_its_notification_config(org: Omnichannel)
         widget.sdk.startProactiveChat()
     with pytest.raises(SdkUsageError, match="notificationUIConfig is required"):
         widget.sdk.startProactiveChat(None, False)
-    with pytest.raises(SdkUsageError, match="must be an object .*got str"):
+    with pytest.raises(SdkUsageError, match=r"must be an object .*got str"):
         widget.sdk.startProactiveChat("Need help?")  # type: ignore[arg-type]
     assert widget.proactive_invitation is None
     assert "startProactiveChat" not in [entry.name for entry in widget.timeline]
