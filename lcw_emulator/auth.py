@@ -27,7 +27,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .clock import describe_instant
+from .clock import MILLISECONDS_THRESHOLD, describe_instant
 from .context import NotJson, json_value
 from .errors import ErrorCode, LcwError
 from .events import json_kind
@@ -58,8 +58,6 @@ DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
 # The iss of tokens our tools mint when none is asked for: iss is one of the documented
 # minimum claims, so a minted token always names an issuer.
 DEFAULT_ISSUER = "lcw-emulator"
-# A NumericDate past this (year 5138) is almost surely milliseconds.
-MILLISECONDS_THRESHOLD = 100_000_000_000
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 # RFC 7518 section 3.2: an HMAC key at least as long as the hash it is used with.
@@ -1024,9 +1022,11 @@ def mint_token(
         else value
         for name, value in claims.items()
     }
-    # jwt.encode would refuse the wrong types a test mints on purpose; PyJWS signs the JSON.
+    # jwt.encode would refuse the wrong types a test mints on purpose; PyJWS signs the JSON,
+    # with the quiet HMAC: a short secret is noted where the token is checked, not warned of
+    # at every mint (the documentation's own HS256 sample has a 19-byte secret).
     encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    return jwt.PyJWS().encode(encoded, key, algorithm=algorithm, headers=header or None)
+    return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
 
 
 class KeyPair:
