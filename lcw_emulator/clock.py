@@ -20,7 +20,15 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Protocol, TypeVar
 
-__all__ = ["Clock", "ClockTimer", "RealClock", "VirtualClock", "describe_instant"]
+__all__ = [
+    "MILLISECONDS_THRESHOLD",
+    "Clock",
+    "ClockTimer",
+    "RealClock",
+    "VirtualClock",
+    "describe_instant",
+    "epoch_seconds",
+]
 
 T = TypeVar("T")
 
@@ -33,6 +41,26 @@ def describe_instant(timestamp: float) -> str:
     except (OverflowError, OSError, ValueError):
         return seconds
     return f"{seconds} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+
+
+# A NumericDate past this (year 5138) is almost surely milliseconds.
+MILLISECONDS_THRESHOLD = 100_000_000_000
+
+
+def epoch_seconds(value: float, name: str = "") -> float:
+    """``value`` as finite epoch seconds; :class:`ValueError` if it reads as milliseconds.
+
+    Judged against a moment in milliseconds (JavaScript's ``Date.now()``), every good token
+    would look wrong, its ``exp`` expired or its ``iat`` in the future: the token would be
+    blamed for the caller's clock.
+    """
+    seconds = _finite(value, name or "a moment")
+    if seconds >= MILLISECONDS_THRESHOLD:
+        raise ValueError(
+            f"{name + ' ' if name else ''}{value!r} is past the year 5000 in epoch seconds: "
+            "milliseconds (JavaScript's Date.now())? give epoch seconds"
+        )
+    return seconds
 
 
 def _finite(value: float, name: str) -> float:
@@ -106,7 +134,7 @@ class RealClock:
 
     def __init__(self, start: float | None = None) -> None:
         if start is not None:
-            _finite(start, "start")
+            epoch_seconds(start, "start")
         self.start = start
         # monotonic, so a wall-clock adjustment during a demo does not move the page's time
         self._origin = time.monotonic()
@@ -178,7 +206,7 @@ class VirtualClock:
     """
 
     def __init__(self, start: float = 0.0, *, auto_jump: bool = True) -> None:
-        self._now = _finite(start, "start")
+        self._now = epoch_seconds(start, "start")
         self.auto_jump = auto_jump
         self._heap: list[tuple[float, int, _VirtualTimer]] = []
         self._compact_at = _COMPACT_FROM

@@ -134,6 +134,16 @@ def _options(node: pytest.Item) -> LcwOptions:
             f"@pytest.mark.lcw: start must be epoch seconds (a finite number), got {start!r}",
             pytrace=False,
         )
+    if start is not None:
+        from .clock import epoch_seconds
+
+        problem: str | None = None
+        try:
+            epoch_seconds(start, "start")
+        except ValueError as error:
+            problem = str(error)
+        if problem is not None:  # failed here, not in the except: one message, no chain
+            pytest.fail(f"@pytest.mark.lcw: {problem}", pytrace=False)
     return LcwOptions(**chosen)
 
 

@@ -316,3 +316,14 @@ async def test_a_bad_delay_or_sleep_names_its_own_parameter() -> None:
         clock.call_later(float("nan"), lambda: None)
     with pytest.raises(ValueError, match="seconds must be a finite number of seconds, got inf"):
         await clock.sleep(float("inf"))
+
+
+@pytest.mark.parametrize("clock_type", [VirtualClock, RealClock])
+def test_a_start_in_milliseconds_is_refused_before_it_blames_a_token(
+    clock_type: type[VirtualClock] | type[RealClock],
+) -> None:
+    # Date.now() where epoch seconds are meant: every good token would then look expired.
+    with pytest.raises(ValueError, match=r"start 1796000000000 is past the year 5000 .*milli"):
+        clock_type(start=1796000000000)
+    assert clock_type(start=99_999_999_999).now() >= 99_999_999_999
+    assert clock_type(start=-1796000000000).now() >= -1796000000000  # long ago, not millis

@@ -218,6 +218,10 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
         def test_start_not_a_number(lcw):
             pass
 
+        @pytest.mark.lcw(start=1796000000000)
+        def test_start_in_milliseconds(lcw):
+            pass
+
         @pytest.mark.lcw(strict="no")
         def test_strict_not_a_boolean(lcw):
             pass
@@ -233,7 +237,7 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
     )
     (project.path / "not_toml.toml").write_text("name = \n")
     result = run(project)
-    result.assert_outcomes(errors=7)
+    result.assert_outcomes(errors=8)
     # Each is one message: no traceback, no second copy chained to its cause.
     result.stdout.no_fnmatch_line("*During handling of the above exception*")
     result.stdout.no_fnmatch_line("*Traceback*")
@@ -247,6 +251,8 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
             "or in the rootdir (*)",
             "*@pytest.mark.lcw: workstream must be a WorkStream or a TOML path, got int",
             "*@pytest.mark.lcw: start must be epoch seconds (a finite number), got '2026-01-01'",
+            "*@pytest.mark.lcw: start 1796000000000 is past the year 5000 in epoch seconds: "
+            "milliseconds (JavaScript's Date.now())? give epoch seconds",
             "*@pytest.mark.lcw: strict must be True or False, got 'no'",
             "*@pytest.mark.lcw: give the work stream once, not twice",
         ],

@@ -11,7 +11,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..auth import MILLISECONDS_THRESHOLD, SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
+from .. import clock
+from ..auth import SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
 from ..errors import ConfigurationError
 from ..workstream import WorkStream
 
@@ -38,12 +39,11 @@ def finite_float(text: str) -> float:
 def epoch_seconds(text: str) -> float:
     """An argparse type: a moment in epoch seconds, refusing what reads as milliseconds."""
     value = finite_float(text)
-    if value >= MILLISECONDS_THRESHOLD:
-        raise argparse.ArgumentTypeError(
-            f"{text} is past the year 5000 in epoch seconds: milliseconds (JavaScript's "
-            "Date.now())? give epoch seconds"
-        )
-    return value
+    try:
+        return clock.epoch_seconds(value)
+    except ValueError as error:
+        # Shown as the user typed it: 1e308, not Python's 1e+308.
+        raise argparse.ArgumentTypeError(str(error).replace(repr(value), text, 1)) from None
 
 
 def load_work_stream(path: str) -> WorkStream:
