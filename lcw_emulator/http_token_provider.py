@@ -20,6 +20,7 @@ jump over real I/O: the work stream's provider timeout counts only virtual time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,9 @@ __all__ = ["DEFAULT_HTTP_TIMEOUT", "TokenEndpointError", "http_token_provider"]
 
 # Real seconds before giving up on the endpoint: the widget's own limit is 10 s.
 DEFAULT_HTTP_TIMEOUT = 10.0
+
+# Where a browser's console would show the page's failed fetch.
+console = logging.getLogger(__name__)
 
 
 class TokenEndpointError(Exception):
@@ -86,10 +90,12 @@ def http_token_provider(
     becomes the documented widget error:
 
     * the endpoint cannot be reached, or answers a non-2xx status or a body
-      with no token: the provider raises (code 2), saying what came back;
+      with no token: the provider raises (code 2), naming the request and what
+      came back;
     * the endpoint takes longer than ``timeout`` real seconds: the provider
       never calls back, as a hung ``fetch`` would (code 3 once the work
-      stream's timeout passes on the clock).
+      stream's timeout passes on the clock), and says so on the
+      ``lcw_emulator`` logger, as a browser's console shows a failed fetch.
 
     ``json`` is sent as the JSON body (the payload your service turns into a
     JWT); ``client`` is an ``httpx.AsyncClient`` to reuse, otherwise each call
@@ -109,8 +115,20 @@ def http_token_provider(
                         response = await own.request(
                             method, url, json=json, headers=headers, params=params
                         )
-            except httpx.TimeoutException:
-                return  # a hung fetch never calls back
+            except httpx.TimeoutException as exc:
+                console.warning(
+                    "%s %s did not answer within %g s (%s): the provider gives up without "
+                    "calling back, as a hung fetch does",
+                    method,
+                    url,
+                    timeout,
+                    type(exc).__name__,
+                )
+                return
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise TokenEndpointError(
+                    f"{method} {url} could not be reached ({type(exc).__name__}: {exc})"
+                ) from exc
         if not response.is_success:
             snippet = response.text.strip()[:200]
             raise TokenEndpointError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -181,24 +182,45 @@ async def test_a_token_the_service_refuses_is_code_4(
 
 
 async def test_an_endpoint_nobody_listens_on_is_code_2(widget: Widget, clock: VirtualClock) -> None:
-    widget.sdk.setAuthTokenProvider(http_token_provider(closed_port_url(), clock=clock))
+    url = closed_port_url()
+    widget.sdk.setAuthTokenProvider(http_token_provider(url, clock=clock))
     error = await start_failing(widget)
     assert error.code is ErrorCode.AUTH_PROVIDER_FAILED
-    assert error.reason.startswith("the provider raised ConnectError")
+    assert error.reason.startswith(
+        f"the provider raised TokenEndpointError: POST {url} could not be reached (ConnectError: "
+    )
     assert clock.now() == START
 
 
+async def test_a_url_httpx_cannot_use_is_code_2_naming_it(
+    widget: Widget, clock: VirtualClock
+) -> None:
+    widget.sdk.setAuthTokenProvider(http_token_provider("localhost:8000/token", clock=clock))
+    error = await start_failing(widget)
+    assert error.code is ErrorCode.AUTH_PROVIDER_FAILED
+    assert "POST localhost:8000/token could not be reached (UnsupportedProtocol: " in error.reason
+
+
 async def test_a_hung_endpoint_never_calls_back_code_3_in_virtual_time(
-    endpoint: LoopbackEndpoint, widget: Widget, clock: VirtualClock
+    endpoint: LoopbackEndpoint,
+    widget: Widget,
+    clock: VirtualClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     endpoint.delay = 0.5
     widget.sdk.setAuthTokenProvider(
         http_token_provider(endpoint.url(), clock=clock, timeout=0.1)  # real seconds
     )
-    error = await start_failing(widget)
+    with caplog.at_level(logging.WARNING, logger="lcw_emulator"):
+        error = await start_failing(widget)
     assert error.code is ErrorCode.NO_AUTH_TOKEN
     assert error.reason == "the provider did not call back within 10 s"
     assert clock.now() == START + 10  # the widget's timeout passed on the virtual clock
+    # As a browser's console shows the failed fetch: what the code 3 came from.
+    assert [record.getMessage() for record in caplog.records] == [
+        f"POST {endpoint.url()} did not answer within 0.1 s (ReadTimeout): the provider gives "
+        "up without calling back, as a hung fetch does"
+    ]
 
 
 async def test_a_shared_client_with_an_in_process_transport(
