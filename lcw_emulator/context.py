@@ -38,6 +38,8 @@ __all__ = [
     "Primitive",
     "ResolvedVariable",
     "VariableType",
+    "case_mismatch_note",
+    "case_mismatches",
     "coerce",
     "context_outside_lwicontexts",
     "javascript_text",
@@ -254,6 +256,25 @@ def json_value(text: str) -> object:
         if "int_max_str_digits" not in str(exc):
             raise
     return _LONG_INTEGER_JSON.decode(text)
+
+
+def case_mismatches(created: Iterable[str], declared: Iterable[ContextVariable]) -> dict[str, str]:
+    """Each created key that differs from a declared variable's name only in case, to that name.
+
+    Keys are case-sensitive ("must match exactly"), so ``Msdyn_CartValue`` sets no
+    ``msdyn_cartvalue``: it is created as Text, and routing on the declared variable
+    silently falls through. The easiest context bug to ship, and the hardest to see.
+    """
+    by_folded = {variable.name.casefold(): variable.name for variable in declared}
+    return {key: by_folded[key.casefold()] for key in created if key.casefold() in by_folded}
+
+
+def case_mismatch_note(key: str, declared: str) -> str:
+    """How a key that differs from a declared variable only in case is told."""
+    return (
+        f"{key} differs from the declared {declared} only in case: keys are case-sensitive, "
+        f"so {key} is created as Text and {declared} is not set"
+    )
 
 
 def context_outside_lwicontexts(

@@ -20,6 +20,7 @@ from .clock import Clock, RealClock
 from .context import (
     ContextRefusal,
     ContextResolution,
+    case_mismatches,
     context_outside_lwicontexts,
     parse_lwicontexts,
     resolve_context,
@@ -65,6 +66,9 @@ class TokenJudgement:
     resolution: ContextResolution = attrs.field(factory=ContextResolution)
     # A valid token with no lwicontexts that seems to carry context elsewhere: what it is.
     hint: str | None = None
+    # (key, declared name) for each key created because it differs from a declared
+    # variable only in case.
+    case_mismatches: tuple[tuple[str, str], ...] = ()
     # Compared by what it says: an exception compares by identity.
     error: LcwError | None = attrs.field(
         default=None,
@@ -95,6 +99,9 @@ class TokenJudgement:
             "created": list(self.resolution.created),
             "dropped": [item.to_dict() for item in self.resolution.dropped],
             "hint": self.hint,
+            "case_mismatches": [
+                {"key": key, "declared": declared} for key, declared in self.case_mismatches
+            ],
         }
 
 
@@ -196,7 +203,13 @@ class OmnichannelService:
         parsed = parse_lwicontexts(verdict.claims["lwicontexts"])
         if isinstance(parsed, ContextRefusal):
             return _refused(TokenVerdict.refuse("lwicontexts", parsed.reason))
-        return TokenJudgement(verdict, resolve_context(parsed, work_stream.context_variables))
+        declared = work_stream.context_variables
+        resolution = resolve_context(parsed, declared)
+        created = resolution.created
+        if not created:
+            return TokenJudgement(verdict, resolution)
+        mismatches = tuple(case_mismatches(created, declared).items())
+        return TokenJudgement(verdict, resolution, case_mismatches=mismatches)
 
     def start_chat(
         self,

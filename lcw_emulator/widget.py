@@ -24,6 +24,7 @@ import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .auth import DEFAULT_PROVIDER_TIMEOUT, short_secret
+from .context import case_mismatches
 from .errors import (
     ChatStateError,
     ErrorCode,
@@ -554,6 +555,15 @@ class Widget(AsyncIOEventEmitter):
                 "dropped": [item.to_dict() for item in session.dropped],
             },
         )
+        created = session.created
+        if created:  # most chats create none: no work on the way of a chat start
+            declared = self.work_stream.context_variables
+            for key, name in case_mismatches(created, declared).items():
+                self.record(
+                    EntryKind.NOTE,
+                    "context key differs from a declared variable only in case",
+                    {"key": key, "declared": name},
+                )
         self.fire(LcwEvent.CHAT_QUEUED)
         return session
 

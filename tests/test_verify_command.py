@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import ANY
 
+import attrs
 import jwt
 import pytest
 from conftest import SAMPLE_PAYLOAD
@@ -181,6 +182,53 @@ def test_no_hint_for_a_token_that_uses_lwicontexts(
     token = sample_token(msdyn_cartvalue="1")  # beside lwicontexts, which is read
     code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
     assert code == 0 and json.loads(out)["hint"] is None
+
+
+def test_a_key_that_differs_from_a_declared_variable_only_in_case_is_named(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+) -> None:
+    # Keys are case-sensitive: Msdyn_CartValue is created as Text, and msdyn_cartvalue (and
+    # any routing on it) is silently unset. Say which declared variable it was meant to be.
+    token = sample_token({"Msdyn_CartValue": "10000", "msdyn_isvip": "true", "msdyn_Other": "x"})
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+    assert code == 0
+    assert (
+        '  context: Msdyn_CartValue = "10000" (Text) (created at run time: Msdyn_CartValue '
+        "differs from the declared msdyn_cartvalue only in case: keys are case-sensitive, so "
+        "Msdyn_CartValue is created as Text and msdyn_cartvalue is not set)\n"
+    ) in out
+    assert '  context: msdyn_Other = "x" (Text) (created at run time)\n' in out
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert json.loads(out)["case_mismatches"] == [
+        {"key": "Msdyn_CartValue", "declared": "msdyn_cartvalue"}
+    ]
+
+
+async def test_a_chat_start_notes_a_key_that_differs_only_in_case(
+    contoso: WorkStream, sample_token: Callable[..., str]
+) -> None:
+    widget = Omnichannel(clock=VirtualClock(start=int(AT))).widget(contoso)
+    await widget.load()
+    widget.sdk.setAuthTokenProvider(static_token(sample_token({"MSDYN_ISVIP": "true"})))
+    session = await widget.sdk.startChat()
+    assert session.queue.name == "General"  # the VIP rule reads msdyn_isvip, which is unset
+    assert widget.timeline.find(
+        "context key differs from a declared variable only in case",
+        {"key": "MSDYN_ISVIP", "declared": "msdyn_isvip"},
+    )
+    # The same for a custom context, on a work stream without authentication.
+    public = attrs.evolve(contoso, auth=None)
+    widget = Omnichannel(clock=VirtualClock(start=int(AT))).widget(public)
+    await widget.load()
+    await widget.sdk.startChat({"customContext": {"Msdyn_IsVip": {"value": "true"}}})
+    assert widget.timeline.find(
+        "context key differs from a declared variable only in case",
+        {"key": "Msdyn_IsVip", "declared": "msdyn_isvip"},
+    )
+    await widget.sdk.closeChat()
+    await widget.sdk.startChat({"customContext": {"msdyn_isvip": "true", "other": "x"}})
+    notes = widget.timeline.find("context key differs from a declared variable only in case")
+    assert len(notes) == 1  # none for a key that matches or resembles nothing
 
 
 def test_strict_context_exits_1_when_a_valid_tokens_context_is_not_kept_whole(
@@ -385,6 +433,7 @@ def test_no_token_is_judged_as_a_chat_start_judges_it(
         "created": [],
         "dropped": [],
         "hint": None,
+        "case_mismatches": [],
         "payload": None,
     }
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import jwt
 
 from ..clock import VirtualClock, describe_instant
-from ..context import Primitive, javascript_text
+from ..context import Primitive, case_mismatch_note, javascript_text
 from ..service import OmnichannelService, TokenJudgement
 from ._common import (
     EXIT_FAILED,
@@ -156,8 +156,12 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
     lines.append(f"VALID for work stream {work_stream!r} at {moment}")
     lines.append(f"  sub:     {claims.get('sub')}")
     lines.append(f"  iss:     {claims.get('iss')}")  # required, so a valid token has one
+    mismatches = dict(judgement.case_mismatches)
     for variable in judgement.resolution.variables:
         origin = " (created at run time)" if variable.created else ""
+        if variable.name in mismatches:
+            note = case_mismatch_note(variable.name, mismatches[variable.name])
+            origin = f" (created at run time: {note})"
         lines.append(
             f"  context: {variable.name} = {_shown(variable.value)} ({variable.type.value}){origin}"
         )
