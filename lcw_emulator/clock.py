@@ -63,6 +63,17 @@ def epoch_seconds(value: float, name: str = "") -> float:
     return seconds
 
 
+def _running_loop(what: str) -> asyncio.AbstractEventLoop:
+    """The running asyncio loop, or a :class:`RuntimeError` that says what needed it."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            f"{what} needs a running asyncio event loop: the clocks run on asyncio (under "
+            "anyio, its asyncio backend; trio is not supported)"
+        ) from None
+
+
 def _finite(value: float, name: str) -> float:
     # Text and True are numbers to float(), not to a caller who meant seconds.
     number = None if isinstance(value, str | bytes | bool) else _as_float(value)
@@ -150,7 +161,7 @@ class RealClock:
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
         """Run ``callback`` on the running event loop after ``delay`` wall seconds (at least 0)."""
-        return asyncio.get_running_loop().call_later(max(delay, 0.0), callback)
+        return _running_loop("RealClock.call_later").call_later(max(delay, 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` wall seconds (a negative wait counts as 0)."""
@@ -269,7 +280,7 @@ class VirtualClock:
         if when <= self._now:
             await asyncio.sleep(0)
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = _running_loop("VirtualClock.sleep").create_future()
 
         def wake() -> None:
             if not future.done():
@@ -303,7 +314,7 @@ class VirtualClock:
                 task.cancel()
 
         timers: list[ClockTimer] = []
-        loop = asyncio.get_running_loop()
+        loop = _running_loop(f"{type(self).__name__}.wait_for")
         # What cancel_pending cancels: the task waiting here, as if it were cancelled itself,
         # rather than what it waits for (a provider's answer, which would read that as the
         # provider failing).
@@ -393,7 +404,7 @@ class VirtualClock:
 
     async def settle(self) -> None:
         """Yield until no task on the loop is ready to run (time does not move)."""
-        loop = asyncio.get_running_loop()
+        loop = _running_loop("VirtualClock.settle")
         # Holding parks the auto-jump driver, which would otherwise count as work
         # on every turn and keep this loop spinning.
         me = asyncio.current_task()

@@ -327,3 +327,15 @@ def test_a_start_in_milliseconds_is_refused_before_it_blames_a_token(
         clock_type(start=1796000000000)
     assert clock_type(start=99_999_999_999).now() >= 99_999_999_999
     assert clock_type(start=-1796000000000).now() >= -1796000000000  # long ago, not millis
+
+
+def test_waiting_outside_an_asyncio_loop_says_what_it_needs() -> None:
+    # As under anyio's trio backend: no asyncio loop runs the coroutine.
+    sleeping = VirtualClock(start=0).sleep(5)
+    with pytest.raises(RuntimeError, match=r"^VirtualClock.sleep needs a running asyncio .*trio"):
+        sleeping.send(None)
+    settling = VirtualClock(start=0).settle()
+    with pytest.raises(RuntimeError, match=r"^VirtualClock.settle needs a running asyncio"):
+        settling.send(None)
+    with pytest.raises(RuntimeError, match=r"^RealClock.call_later needs a running asyncio"):
+        RealClock().call_later(1, lambda: None)
