@@ -47,6 +47,7 @@ __all__ = [
     "mint_token",
     "require_token",
     "short_secret",
+    "sub_link_hint",
     "time_claims",
     "validate_token",
 ]
@@ -887,6 +888,34 @@ def _tried(header: Mapping[str, Any], keys: tuple[Any, ...], settings: ChatAuthS
     if len(keys) > 1:
         return f"any of the work stream's {len(keys)} public keys (none has a kid)"
     return "the work stream's public key"
+
+
+# A GUID as .NET's Guid.TryParse reads it: 32 hex digits, bare or in 8-4-4-4-12 groups
+# (optionally in braces or parentheses).
+_GUID = re.compile(
+    r"[0-9a-fA-F]{32}|([({]?)[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}([)}]?)",
+    re.ASCII,
+)
+_GUID_CLOSERS = {"": "", "{": "}", "(": ")"}
+
+
+def sub_link_hint(claims: Mapping[str, Any]) -> str | None:
+    """Why an accepted token's ``sub`` links the chat to no record, or ``None``.
+
+    ``sub`` is documented as the contact or account GUID the chat is linked to; a token
+    whose ``sub`` is an e-mail address or a user name is accepted, but no record can be
+    linked (the reference is silent on more, so the chat still starts).
+    """
+    sub = claims.get("sub")
+    if not isinstance(sub, str):
+        return None
+    match = _GUID.fullmatch(sub)
+    if match is not None and _GUID_CLOSERS[match.group(1) or ""] == (match.group(2) or ""):
+        return None
+    return (
+        f"sub {sub!r} is not a GUID: Omnichannel links the chat to the contact or "
+        "account whose id sub is, so this chat would be linked to no record"
+    )
 
 
 def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float) -> TokenVerdict:

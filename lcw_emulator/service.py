@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 
 import attrs
 
-from .auth import PublicKey, TokenVerdict, require_token, validate_token
+from .auth import PublicKey, TokenVerdict, require_token, sub_link_hint, validate_token
 from .clock import Clock, RealClock
 from .context import (
     ContextRefusal,
@@ -86,6 +86,12 @@ class TokenJudgement:
         """True when a chat start with this token would open a session."""
         return self.error is None
 
+    @property
+    def sub_hint(self) -> str | None:
+        """For a valid token whose ``sub`` is not a GUID: why no record would be linked."""
+        claims = self.verdict.claims
+        return sub_link_hint(claims) if claims is not None and self.error is None else None
+
     def to_dict(self) -> dict[str, Any]:
         """The ``verify --json`` shape."""
         return {
@@ -99,6 +105,7 @@ class TokenJudgement:
             "created": list(self.resolution.created),
             "dropped": [item.to_dict() for item in self.resolution.dropped],
             "hint": self.hint,
+            "sub_hint": self.sub_hint,
             "case_mismatches": [
                 {"key": key, "declared": declared} for key, declared in self.case_mismatches
             ],

@@ -204,6 +204,42 @@ def test_a_key_that_differs_from_a_declared_variable_only_in_case_is_named(
     ]
 
 
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "87b4d06c-abc2-e811-a9b0-000d3a10e09e",  # the documentation's sample
+        "{87B4D06C-ABC2-E811-A9B0-000D3A10E09E}",
+        "(87b4d06c-abc2-e811-a9b0-000d3a10e09e)",
+        "87b4d06cabc2e811a9b0000d3a10e09e",
+    ],
+)
+def test_a_guid_sub_gets_no_hint(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str], sub: str
+) -> None:
+    token = sample_token(sub=sub)
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert code == 0 and json.loads(out)["sub_hint"] is None
+
+
+@pytest.mark.parametrize(
+    "sub", ["jane@contoso.com", "contact-42", "{87b4d06c-abc2-e811-a9b0-000d3a10e09e)", "87b4d06c"]
+)
+def test_a_sub_that_is_no_guid_is_accepted_with_a_hint(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str], sub: str
+) -> None:
+    # sub is documented as the contact or account GUID the chat is linked to: an e-mail
+    # address is a valid token that links the chat to no record.
+    hint = (
+        f"sub {sub!r} is not a GUID: Omnichannel links the chat to the contact or account "
+        "whose id sub is, so this chat would be linked to no record"
+    )
+    token = sample_token(sub=sub)
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+    assert code == 0 and f"  sub:     {sub} ({hint})\n" in out
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert code == 0 and json.loads(out)["sub_hint"] == hint
+
+
 async def test_a_chat_start_notes_a_key_that_differs_only_in_case(
     contoso: WorkStream, sample_token: Callable[..., str]
 ) -> None:
@@ -433,6 +469,7 @@ def test_no_token_is_judged_as_a_chat_start_judges_it(
         "created": [],
         "dropped": [],
         "hint": None,
+        "sub_hint": None,
         "case_mismatches": [],
         "payload": None,
     }

@@ -154,7 +154,8 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
         return "\n".join(lines)
     claims = judgement.verdict.claims or {}
     lines.append(f"VALID for work stream {work_stream!r} at {moment}")
-    lines.append(f"  sub:     {claims.get('sub')}")
+    sub_hint = judgement.sub_hint
+    lines.append(f"  sub:     {claims.get('sub')}" + (f" ({sub_hint})" if sub_hint else ""))
     lines.append(f"  iss:     {claims.get('iss')}")  # required, so a valid token has one
     mismatches = dict(judgement.case_mismatches)
     for variable in judgement.resolution.variables:
