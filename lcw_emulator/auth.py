@@ -18,6 +18,7 @@ import math
 import re
 import sys
 import threading
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -350,13 +351,8 @@ class ChatAuthSettings:
         if strays:
             raise ValueError(f"keys must be PublicKey values, got {', '.join(strays)}")
         _require_unique_kids(self.keys)
-        if self.public_key_url is not None and not (
-            isinstance(self.public_key_url, str)
-            and self.public_key_url.lower().startswith(("http://", "https://"))
-        ):
-            raise ValueError(
-                f"public_key_url must be an http:// or https:// URL, got {self.public_key_url!r}"
-            )
+        if self.public_key_url is not None:
+            _check_key_url(self.public_key_url)
         unknown = [alg for alg in self.algorithms if alg not in SUPPORTED_ALGORITHMS]
         if not self.algorithms or unknown:
             raise ValueError(
@@ -916,6 +912,19 @@ def sub_link_hint(claims: Mapping[str, Any]) -> str | None:
         f"sub {sub!r} is not a GUID: Omnichannel links the chat to the contact or "
         "account whose id sub is, so this chat would be linked to no record"
     )
+
+
+def _check_key_url(url: object) -> None:
+    """Refuse a public key URL no request could be made to, before any chat needs it."""
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"public_key_url must be an http:// or https:// URL, got {url!r}")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - read for its check: a port past 65535 raises
+    except ValueError as exc:
+        raise ValueError(f"public_key_url {url!r} is not a usable URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"public_key_url {url!r} names no host")
 
 
 def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float) -> TokenVerdict:

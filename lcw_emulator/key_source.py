@@ -226,7 +226,11 @@ class HttpKeySource:
                 else:
                     async with httpx.AsyncClient(timeout=self.timeout) as client:
                         response = await client.get(url)
-            except httpx.HTTPError as exc:
+            except Exception as exc:
+                # Whatever stops the request is the fetch failing, not a crash: httpx raises
+                # HTTPError, but also InvalidURL for a host it cannot use (256.1.1.1), idna
+                # errors for a name it cannot encode, and an address past any port raises
+                # from the socket itself.
                 raise refused(f"could not be fetched ({type(exc).__name__}: {exc})") from exc
         if response.status_code != 200:
             raise refused(f"answered HTTP {response.status_code}")

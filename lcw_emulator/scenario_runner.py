@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ from .token_providers import (
 )
 from .widget import Widget
 from .workstream import WorkStream
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "Check",
@@ -397,12 +400,30 @@ class ScenarioRun:
         return None if value is _PENDING else value
 
     async def run_all(self, steps: Iterable[Step]) -> ScenarioResult:
-        """Run ``steps`` in order, then :meth:`finish`; a stuck step ends the run."""
+        """Run ``steps`` in order, then :meth:`finish`; a stuck step ends the run.
+
+        So does a step that raises something no scenario can expect (a bug of ours, or a
+        failure outside the emulator): it is a failed check of this run, with the traceback
+        on the ``lcw_emulator`` logger, so the scenarios run beside it are still reported.
+        """
         for step in steps:
             try:
                 await self.run(step)
             except ScenarioStuck:
                 break  # run() recorded the step and its failed check
+            except Exception as exc:
+                number = len(self._records) + 1
+                _log.error("step %d (%s) of %s raised", number, step.verb, self.name, exc_info=exc)
+                self._checks.append(
+                    Check(
+                        number,
+                        f"step {number} ({step.verb}) finishes",
+                        False,
+                        f"it raised {type(exc).__name__}: {exc} (not an LCW error: the "
+                        "traceback is on the lcw_emulator logger)",
+                    )
+                )
+                break
         return await self.finish()
 
     async def finish(self) -> ScenarioResult:

@@ -195,3 +195,30 @@ def test_the_installed_command_piped_is_plain() -> None:
     assert completed.returncode == 0, completed.stderr
     assert "PASS  scenarios/documented_sample.toml" in completed.stdout
     assert "\x1b[" not in completed.stdout
+
+
+def test_a_step_that_crashes_fails_its_scenario_and_the_others_are_still_reported(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lcw_emulator.scenario_runner import ScenarioRun
+
+    act = ScenarioRun._act
+
+    async def crash_on_reload(self: ScenarioRun, step: object) -> object:
+        if getattr(step, "verb", None) == "reload":
+            raise RuntimeError("something no scenario can expect")
+        return await act(self, step)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ScenarioRun, "_act", crash_on_reload)
+    code, out, _ = run(capsys, "scenarios/reload_mid_chat.toml", SAMPLE)
+    assert code == 1
+    assert "PASS  scenarios/documented_sample.toml" in out  # not lost with the crash
+    assert "FAIL  scenarios/reload_mid_chat.toml" in out
+    assert (
+        "it raised RuntimeError: something no scenario can expect (not an LCW error: the "
+        "traceback is on the lcw_emulator logger)"
+    ) in out
+    [record] = [r for r in caplog.records if r.name == "lcw_emulator.scenario_runner"]
+    assert record.exc_info is not None and "step" in record.getMessage()
