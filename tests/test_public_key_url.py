@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from lcw_emulator import (
     ChatAuthSettings,
     ChatSession,
     Clock,
+    ConfigurationError,
     ErrorCode,
     KeyPair,
     LcwError,
@@ -233,6 +235,37 @@ async def test_a_key_endpoint_nobody_listens_on_refuses_with_code_4(
         await start(org, url, demo_keys)
     assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
     assert "could not be fetched (ConnectError" in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1/keys", "is not a usable URL: Invalid IPv6 URL"),
+        ("http://localhost:99999/keys", "is not a usable URL: Port out of range 0-65535"),
+        ("https:///keys", "names no host"),
+        ("ftp://keys.example/keys", "must be an http:// or https:// URL"),
+    ],
+)
+def test_a_key_url_no_request_can_be_made_to_is_refused_when_read(url: str, why: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(why)):
+        url_work_stream(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "failure"),
+    [
+        ("https://256.1.1.1/keys", "InvalidURL: Invalid IPv4 address"),  # httpx, not urllib
+        ("https://xn--a.example/keys", "InvalidCodepoint"),  # idna, under httpx
+    ],
+)
+async def test_a_key_url_httpx_cannot_use_is_code_4_naming_it(
+    org: Omnichannel, demo_keys: KeyPair, url: str, failure: str
+) -> None:
+    with pytest.raises(LcwError) as refused:
+        await start(org, url, demo_keys)
+    assert refused.value.code is ErrorCode.INVALID_AUTH_TOKEN
+    assert refused.value.reason.startswith(f"the public key URL {url} could not be fetched (")
+    assert failure in refused.value.reason
 
 
 async def test_the_clock_does_not_jump_while_the_keys_are_on_the_wire(
