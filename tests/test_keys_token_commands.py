@@ -82,6 +82,42 @@ def test_keys_prints_the_files_and_refuses_to_overwrite(
     assert code == 2 and f"--out {tmp_path / 'afile'} is a file, not a directory" in err
 
 
+def test_keys_force_writes_all_the_files_or_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "keys"
+    assert cli(capsys, "keys", "--out", str(out))[0] == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    (out / "jwks.json").unlink()
+    (out / "jwks.json").mkdir()  # the last file cannot be replaced
+    code, _, err = cli(capsys, "keys", "--out", str(out), "--force")
+    assert code == 2 and f"cannot write {out / 'jwks.json'}: it is a directory" in err
+    # The pair and the key array still match: nothing was half replaced, nothing left over.
+    after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    assert after == {name: data for name, data in before.items() if name != "jwks.json"}
+    assert sorted(path.name for path in out.iterdir()) == sorted(before)
+
+
+def test_the_private_key_is_never_readable_by_others(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Created 0600, not chmod-ed after the write: no moment where others could read it.
+    import os
+
+    modes: dict[str, int] = {}
+    real_open = os.open
+
+    def watching_open(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
+        modes[os.path.basename(path)] = mode
+        return real_open(path, flags, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", watching_open)
+    assert cli(capsys, "keys", "--out", str(tmp_path))[0] == 0
+    [private] = [mode for name, mode in modes.items() if "private.pem" in name]
+    assert private == 0o600
+    assert stat.S_IMODE((tmp_path / "private.pem").stat().st_mode) == 0o600
+
+
 @pytest.mark.parametrize("public_key", ["keys.json", "jwks.json"])
 def test_a_minted_token_passes_verify(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, key_dir: Path, public_key: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from ..auth import KeyPair
@@ -53,11 +54,42 @@ def run(args: argparse.Namespace) -> int:
         raise UsageProblem(f"--out {out} is a file, not a directory: name a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for name, text in contents.items():
-            (out / name).write_text(text, encoding="ascii")
-        (out / "private.pem").chmod(0o600)
     except OSError as exc:
-        raise UsageProblem(f"cannot write to {out}: {exc.strerror}") from None
+        raise UsageProblem(f"cannot make the directory {out}: {exc.strerror}") from None
+    _write_all(out, contents)
     for name in FILES:
         print(out / name)
     return EXIT_OK
+
+
+def _write_all(out: Path, contents: dict[str, str]) -> None:
+    """Write every file or none: a half-replaced set would sign with a key nothing trusts.
+
+    Each file is written beside its target first (the private key readable by its owner
+    only from the start), then all are moved into place; on any failure the old files stay
+    as they were and the message names the file that failed.
+    """
+    written: dict[Path, Path] = {}
+    try:
+        for name, text in contents.items():
+            target = out / name
+            staged = out / f".{name}.{os.getpid()}.tmp"
+            mode = 0o600 if name == "private.pem" else 0o644
+            try:
+                fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+                with os.fdopen(fd, "w", encoding="ascii") as file:
+                    file.write(text)
+            except OSError as exc:
+                raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
+            written[staged] = target
+        for target in written.values():
+            if target.is_dir():
+                raise UsageProblem(f"cannot write {target}: it is a directory")
+        for staged, target in written.items():
+            try:
+                staged.replace(target)
+            except OSError as exc:
+                raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
+    finally:
+        for staged in written:
+            staged.unlink(missing_ok=True)
