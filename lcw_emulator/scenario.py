@@ -756,6 +756,9 @@ _WIDGET_STATES = tuple(state.value for state in WidgetState)
 _SOURCES = ("lwicontexts", "customContext", "contextProvider", "none")
 
 
+_HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
 @functools.lru_cache(maxsize=16)
 def _private_key(text: str, kid: str) -> KeyPair:
     # Parsing an RSA key validates it (tens of ms); scenarios share few keys.
@@ -1053,7 +1056,17 @@ class _Reader:
         kid = self.string(table["kid"], "kid") if "kid" in table else default_kid
         if "secret" in table:
             algorithm = self.string(table.get("algorithm", "HS256"), "algorithm")
-            return self.string(table["secret"], "secret"), algorithm, False
+            if algorithm not in _HMAC_ALGORITHMS:
+                # Refused here, not at the start: PyJWT's failure would be the page's code 2,
+                # and a scenario expecting code 2 would pass for the wrong reason.
+                raise self.fail(
+                    f"a secret signs with {', '.join(_HMAC_ALGORITHMS)}; got algorithm "
+                    f"{algorithm!r}"
+                )
+            secret = self.string(table["secret"], "secret")
+            if not secret:
+                raise self.fail("secret cannot be empty: PyJWT signs with no empty HMAC key")
+            return secret, algorithm, False
         key_path = (
             self.string(table["private_key"], "private_key") if "private_key" in table else None
         )
@@ -1069,7 +1082,10 @@ class _Reader:
                 "or secret = ... for HS256"
             )
         if "algorithm" in table and table["algorithm"] != "RS256":
-            raise self.fail("a private_key signs with RS256")
+            raise self.fail(
+                f"a private_key signs with RS256; got algorithm {table['algorithm']!r} "
+                "(for HS256, HS384 or HS512 give secret = ...)"
+            )
         path = self.base_dir / key_path
         try:
             text = path.read_text(encoding="utf-8")

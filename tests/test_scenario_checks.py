@@ -529,3 +529,38 @@ def test_an_action_in_another_case_or_spelling_gets_a_did_you_mean(
 def test_an_error_expectation_without_code_or_type_lists_the_documented_codes() -> None:
     message = refusal(STARTED + '[[steps]]\nexpect = "error"\n')
     assert "name the error: code = 1, 2, 3, 4, 7, 8, or type = " in message, message
+
+
+@pytest.mark.parametrize(
+    ("signing", "problem"),
+    [
+        ('secret = "abc"\nalgorithm = "HS265"', "a secret signs with HS256, HS384, HS512; got "),
+        ('secret = "abc"\nalgorithm = "none"', "got algorithm 'none'"),
+        ('secret = ""', "secret cannot be empty"),
+        ('private_key = "keys/private.pem"\nalgorithm = "HS256"', "a private_key signs with RS256"),
+    ],
+)
+def test_a_provider_that_cannot_sign_is_refused_before_it_passes_as_code_2(
+    signing: str, problem: str
+) -> None:
+    # Signing fails inside the page's provider, which the widget reports as code 2, the code
+    # of a token service that is down: a scenario expecting it would pass for the wrong reason.
+    text = f"""
+name = "typo"
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+start = 1542622100
+[providers.down]
+claims = {{ sub = "a", iss = "contosohelp.com" }}
+{signing}
+[[steps]]
+do = "load"
+[[steps]]
+do = "set_auth_token_provider"
+provider = "down"
+[[steps]]
+do = "start_chat"
+[[steps]]
+expect = "error"
+code = 2
+"""
+    assert problem in refusal(text)
