@@ -17,6 +17,9 @@ VERBS = [run, verify, serve, keys, token]
 # The reader closed stdout (`| head -1`): 128 + SIGPIPE, what a shell reports for a command
 # a closed pipe killed. 1 would read as "token refused", 2 as unusable input.
 EXIT_BROKEN_PIPE = 141
+# The output could not be written (a full disk): sysexits' EX_IOERR. 1 would read as
+# "refused" or "failed", which the verdict, never written, may not have been.
+EXIT_OUTPUT_FAILED = 74
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,11 +54,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The Python docs' recipe (signal module, "Note on SIGPIPE"): point stdout at
         # devnull so the flush at shutdown cannot fail again, and exit quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        _drop_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        # The verbs read their files as UsageProblems: what is left is writing the output.
+        _drop_stdout()
+        print(
+            f"lcw-emulator {args.verb}: cannot write the output: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_OUTPUT_FAILED
     return code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at devnull, so the flush at shutdown cannot fail (and print) again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

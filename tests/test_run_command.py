@@ -222,3 +222,31 @@ def test_a_step_that_crashes_fails_its_scenario_and_the_others_are_still_reporte
     ) in out
     [record] = [r for r in caplog.records if r.name == "lcw_emulator.scenario_runner"]
     assert record.exc_info is not None and "step" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ["run", SAMPLE],
+        ["verify", "--workstream", "scenarios/contoso.toml", "--at", "1542622100", "a.b.c"],
+        ["token", "--key", "scenarios/keys/private.pem"],
+    ],
+)
+def test_output_that_cannot_be_written_is_one_line_and_its_own_exit_code(
+    verb: list[str],
+) -> None:
+    # A full disk (Linux's /dev/full): not a traceback, and not exit 1, which would read as
+    # "refused" or "failed" for a verdict that was never written.
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [sys.executable, "-m", "lcw_emulator", *verb],
+            cwd=ROOT,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert completed.returncode == 74
+    assert completed.stderr == (
+        f"lcw-emulator {verb[0]}: cannot write the output: No space left on device\n"
+    )
