@@ -916,6 +916,10 @@ class _Reader:
         return Path(self.source).stem if self.source else "scenario"
 
     def work_stream(self, value: object) -> WorkStream:
+        if value == "":
+            raise self.fail(
+                'workstream = "": name a work stream file (or give a [workstream] table)'
+            )
         if isinstance(value, str):
             try:
                 return WorkStream.from_toml(self.base_dir / value)
@@ -1070,6 +1074,8 @@ class _Reader:
         key_path = (
             self.string(table["private_key"], "private_key") if "private_key" in table else None
         )
+        if key_path == "" or default_key == "":
+            raise self.fail('private_key = "": name a PEM file')
         key_path = key_path or default_key
         if key_path is None:
             auth = work_stream.auth

@@ -408,6 +408,11 @@ class _Reader:
             raise self.fail(f"[auth]: {exc}") from None
 
     def public_keys(self, value: str) -> tuple[PublicKey, ...]:
+        if not value.strip():
+            raise self.fail(
+                "[auth].public_key is empty: name a key file, or give the PEM, key array or "
+                "JWKS itself"
+            )
         inline = value.lstrip().startswith(("-----BEGIN", "[", "{"))
         if inline:
             text, where = value, "[auth].public_key"

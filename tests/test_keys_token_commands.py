@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 import time
@@ -301,3 +302,34 @@ def test_unusable_token_input_is_one_line_and_exit_2(
     assert err.startswith("lcw-emulator token: ")
     assert message in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", ""],
+        ["verify", "--workstream", "", "a.b.c"],
+        ["serve", "--workstream", ""],
+        ["token", "--key", ""],
+        ["keys", "--out", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_taken_for_this_directory(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # `lcw-emulator run "$SCENARIO"` with the variable unset ran every scenario here and passed.
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "an empty path (is a shell variable unset?)" in capsys.readouterr().err
+
+
+def test_an_at_sign_alone_and_an_empty_stdin_are_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = cli(capsys, "verify", "--workstream", "scenarios/contoso.toml", "@")
+    assert code == 2 and "@ names no file: write @FILE to read the token from FILE" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, out, err = cli(capsys, "verify", "--workstream", "scenarios/contoso.toml", "-")
+    assert code == 1 and "lcw:error 3" in out  # judged as what it is: no token
+    assert err == "note: standard input was empty: the token is judged as the empty string\n"

@@ -564,3 +564,26 @@ expect = "error"
 code = 2
 """
     assert problem in refusal(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('name = "x"\nworkstream = ""\n[[steps]]\ndo = "load"\n', 'workstream = "": name a'),
+        (
+            f'name = "x"\nworkstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"\n'
+            'private_key = ""\n[providers.p]\nclaims = { sub = "a", iss = "b" }\n'
+            '[[steps]]\ndo = "load"\n',
+            'private_key = "": name a PEM file',
+        ),
+        (
+            'name = "x"\n[workstream]\nname = "w"\n[workstream.auth]\npublic_key = ""\n'
+            '[[steps]]\ndo = "load"\n',
+            "[auth].public_key is empty: name a key file",
+        ),
+    ],
+)
+def test_an_empty_path_in_a_file_is_refused_not_taken_for_its_directory(
+    text: str, problem: str
+) -> None:
+    assert problem in refusal(text)

@@ -81,6 +81,14 @@ def _decode_text(data: bytes, what: str, source: str) -> str:
     return text
 
 
+def path_argument(text: str) -> str:
+    """An argparse type: a path, never the empty string (which would mean this directory)."""
+    if not text:
+        # What an unset shell variable gives: `run "$SCENARIO"` must not run the whole cwd.
+        raise argparse.ArgumentTypeError("an empty path (is a shell variable unset?)")
+    return text
+
+
 def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value.
 
@@ -95,6 +103,8 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
         text = sys.stdin.read() if stdin is None else _decode_text(stdin.read(), what, source)
     elif value.startswith("@"):
         source = value[1:]
+        if not source:
+            raise UsageProblem(f"@ names no file: write @FILE to read {what} from FILE")
         try:
             data = Path(source).read_bytes()
         except OSError as exc:
@@ -102,6 +112,9 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
         text = _decode_text(data, what, source)
     else:
         return value, None
+    if not text and value == "-":
+        # Judged as the empty answer it is (code 3), but most likely the step before failed.
+        return text, f"standard input was empty: {what} is judged as the empty string"
     for ending in ("\r\n", "\n"):
         if text.endswith(ending):
             note = f"the final line ending of {source} is not taken as part of {what}"

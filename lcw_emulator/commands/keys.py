@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..auth import KeyPair
-from ._common import EXIT_OK, UsageProblem
+from ._common import EXIT_OK, UsageProblem, path_argument
 
 FILES = ("private.pem", "public.pem", "keys.json", "jwks.json")
 
@@ -25,7 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "work stream's public key URL, or name it as [auth].public_key."
         ),
     )
-    parser.add_argument("--out", default=".", metavar="DIR", help="directory (default: here)")
+    parser.add_argument(
+        "--out", default=".", type=path_argument, metavar="DIR", help="directory (default: here)"
+    )
     parser.add_argument("--kid", default="key-1", help="key id in keys.json and jwks.json")
     parser.add_argument(
         "--force", action="store_true", help="overwrite key files that already exist"

@@ -21,7 +21,7 @@ from ..report import (
 )
 from ..scenario import Scenario, is_work_stream_file, load_scenario
 from ..scenario_runner import ScenarioResult, run_scenario
-from ._common import EXIT_FAILED, EXIT_OK, UsageProblem, short_hmac_keys_noted
+from ._common import EXIT_FAILED, EXIT_OK, UsageProblem, path_argument, short_hmac_keys_noted
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "files",
         nargs="+",
+        type=path_argument,
         metavar="FILE",
         help="scenario TOML files; a directory runs every scenario file in it",
     )

@@ -18,6 +18,7 @@ from ._common import (
     epoch_seconds,
     load_work_stream,
     note_short_secret,
+    path_argument,
 )
 
 DEFAULT_PORT = 8765
@@ -41,6 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--workstream",
+        type=path_argument,
         metavar="FILE",
         help="work stream TOML (default: the bundled one the documentation's sample token "
         "is signed for)",

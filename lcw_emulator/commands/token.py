@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auth import DEFAULT_ISSUER, KeyPair, time_claims
-from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float
+from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
 
 # The documentation's sample contact, so a demo token needs no --sub.
 SAMPLE_SUB = "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
@@ -29,7 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "a default claim to see it refused."
         ),
     )
-    parser.add_argument("--key", required=True, metavar="PEM", help="RSA private key file")
+    parser.add_argument(
+        "--key", required=True, type=path_argument, metavar="PEM", help="RSA private key file"
+    )
     parser.add_argument("--kid", help="put this kid in the header")
     parser.add_argument("--sub", default=SAMPLE_SUB, help="subject (default: the docs' sample)")
     parser.add_argument(

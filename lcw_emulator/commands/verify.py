@@ -22,6 +22,7 @@ from ._common import (
     epoch_seconds,
     load_work_stream,
     note_short_secret,
+    path_argument,
     read_text_argument,
 )
 
@@ -37,7 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Exit 0 when valid, 1 when refused, 2 for unusable input."
         ),
     )
-    parser.add_argument("--workstream", required=True, metavar="FILE", help="work stream TOML")
+    parser.add_argument(
+        "--workstream", required=True, type=path_argument, metavar="FILE", help="work stream TOML"
+    )
     parser.add_argument(
         "--at",
         type=epoch_seconds,
