@@ -269,6 +269,8 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     """
     # A byte order mark is the endpoint's text encoding, not the document (.NET strips it).
     stripped = text.lstrip("\ufeff").strip()
+    if not stripped:
+        raise ValueError("the key document is empty")
     if stripped.startswith("-----BEGIN"):
         # Several PEM keys one after another are several keys, none with a kid.
         blocks = _PEM_BLOCK.findall(stripped) or [stripped]
@@ -284,11 +286,18 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
             for i, block in enumerate(blocks, start=1)
         )
     try:
-        document = json_value(stripped)
+        # Not the stripped text: JSON allows the whitespace, and a syntax error's line and
+        # column must point into the document as served.
+        document = json_value(text.lstrip("\ufeff"))
     except NotJson as exc:
         # NaN compares false with everything: an expiry of NaN would never pass.
         raise ValueError(f"the key document is not JSON: it holds {exc.problem}") from None
-    except ValueError:
+    except json.JSONDecodeError as exc:
+        if stripped.startswith(("[", "{")):  # meant as JSON: say where it breaks
+            raise ValueError(
+                f"the key document is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})"
+            ) from None
         raise ValueError(
             "expected a PEM public key, a JSON key array [{kid, publicKey, expiry}] "
             'or a JWKS document {"keys": [...]}'

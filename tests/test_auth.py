@@ -568,3 +568,23 @@ def test_an_expiry_written_as_a_string_of_digits_says_to_unquote_it(keys: KeyPai
     [entry] = keys.key_array()
     with pytest.raises(ValueError, match=r"expiry '1900000000' is a string; epoch seconds are a"):
         load_public_keys(json.dumps([dict(entry, expiry="1900000000")]))
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "the key document is empty"),
+        ("\ufeff \n", "the key document is empty"),
+        (
+            '[{"kid": "a", "publicKey": "x",}]',
+            "the key document is not valid JSON: Expecting property name enclosed in double "
+            "quotes (line 1, column 32)",
+        ),
+        ('{"keys": [\n', "the key document is not valid JSON: Expecting value (line 2, column 1)"),
+        ("not a key", "expected a PEM public key, a JSON key array"),
+    ],
+)
+def test_a_key_document_that_cannot_be_read_says_why_and_where(text: str, problem: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        load_public_keys(text)
+    assert str(caught.value) == problem or str(caught.value).startswith(problem)
