@@ -50,6 +50,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .auth import KeyPair
+from .clock import epoch_seconds
 from .errors import ConfigurationError, ErrorCode
 from .events import (
     AVAILABILITY_FIELDS,
@@ -964,7 +965,12 @@ class _Reader:
             if moment.tzinfo is None:
                 raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
             return moment.timestamp()
-        return self.number(value, "start")
+        self.number(value, "start")
+        assert isinstance(value, int | float)  # number() refused anything else
+        try:
+            return epoch_seconds(value, "start")  # as written: 1709283600000, not ...000.0
+        except ValueError as exc:  # milliseconds: every minted token's exp would be blamed
+            raise self.fail(str(exc)) from None
 
     # -- providers
 

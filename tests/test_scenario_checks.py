@@ -587,3 +587,8 @@ def test_an_empty_path_in_a_file_is_refused_not_taken_for_its_directory(
     text: str, problem: str
 ) -> None:
     assert problem in refusal(text)
+
+
+def test_a_start_in_milliseconds_is_refused_before_every_token_is_blamed() -> None:
+    problem = refusal('name = "x"\nstart = 1709283600000\n[workstream]\nname = "w"\n')
+    assert "start 1709283600000 is past the year 5000 in epoch seconds: milliseconds" in problem
