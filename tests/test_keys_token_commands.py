@@ -6,10 +6,13 @@ import io
 import json
 import stat
 import time
+import warnings
 from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lcw_emulator import load_public_keys
 from lcw_emulator.cli import main
@@ -218,7 +221,8 @@ def test_a_claim_of_the_wrong_type_is_signed_as_given_to_see_it_refused(
         ("--at", "inf", "must be a finite number"),
         ("--lifetime", "inf", "must be a finite number"),
         ("--lifetime", "soon", "not a number"),
-        ("--claim", "score=NaN", "cannot sign these claims: Out of range float values"),
+        ("--claim", "score=NaN", "--claim score: nan is not a JSON number"),
+        ("--claim", "exp=-Infinity", "--claim exp: -inf is not a JSON number"),
     ],
 )
 def test_numbers_a_token_cannot_hold_are_one_line_errors(
@@ -288,7 +292,7 @@ def test_an_expired_token_is_refused_by_verify_naming_exp(
     ("argv", "message"),
     [
         (["--key", "missing.pem"], "cannot read missing.pem: No such file or directory"),
-        (["--key", "{dir}/public.pem"], "public.pem is not an RSA private key in PEM"),
+        (["--key", "{dir}/public.pem"], "public.pem holds a public key"),
         (["--key", "{dir}/private.pem", "--context", "nokey"], "--context takes KEY=VALUE"),
         (["--key", "{dir}/private.pem", "--claim", "=1"], "--claim takes KEY=VALUE, got '=1'"),
     ],
@@ -333,3 +337,42 @@ def test_an_at_sign_alone_and_an_empty_stdin_are_named(
     code, out, err = cli(capsys, "verify", "--workstream", "scenarios/contoso.toml", "-")
     assert code == 1 and "lcw:error 3" in out  # judged as what it is: no token
     assert err == "note: standard input was empty: the token is judged as the empty string\n"
+
+
+def test_a_key_no_token_could_be_signed_with_is_named_for_what_it_is(
+    capsys: pytest.CaptureFixture[str], key_dir: Path, tmp_path: Path
+) -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    (tmp_path / "small.pem").write_bytes(
+        small.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (tmp_path / "empty.pem").write_text("")
+    for key, message in [
+        (tmp_path / "small.pem", "is a 1024-bit RSA key: Omnichannel takes 2048 bits or more"),
+        (key_dir / "public.pem", "holds a public key: tokens are signed with the private key"),
+        (key_dir / "jwks.json", "is not PEM text (it does not start with -----BEGIN)"),
+        (tmp_path / "empty.pem", "is empty: name the PEM file of an RSA private key"),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and no PyJWT warning on the way
+            code, out, err = cli(capsys, "token", "--key", str(key))
+        assert (code, out) == (2, "")
+        assert err == f"lcw-emulator token: {key} {message}" + err.split(message, 1)[1]
+
+
+def test_a_pair_given_twice_is_noted_and_the_last_one_signed(
+    capsys: pytest.CaptureFixture[str], key_dir: Path
+) -> None:
+    key = str(key_dir / "private.pem")
+    code, out, err = cli(capsys, "token", "--key", key, "--context", "a=1", "--context", "a=2")
+    assert code == 0 and json.loads(str(claims(out.strip())["lwicontexts"])) == {"a": "2"}
+    assert err == "note: --context a is given more than once; the last one is signed\n"
+    code, out, err = cli(
+        capsys, "token", "--key", key, "--context", "a=1", "--claim", 'lwicontexts={"b":"2"}'
+    )
+    assert code == 0 and claims(out.strip())["lwicontexts"] == {"b": "2"}
+    assert err == "note: --claim lwicontexts=... replaces every --context pair\n"

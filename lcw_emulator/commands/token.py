@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ..auth import DEFAULT_ISSUER, KeyPair, time_claims
+from ..auth import DEFAULT_ISSUER, MIN_RSA_BITS, KeyPair, time_claims
 from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
 
 # The documentation's sample contact, so a demo token needs no --sub.
@@ -95,12 +97,34 @@ def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
         raise UsageProblem(f"--at and --lifetime: {exc}") from None
     claims: dict[str, Any] = {"sub": args.sub, **times, "iss": args.iss}
     context = _pairs(args.context, "--context")
+    _note_repeats(context, "--context")
     if context:
         claims["lwicontexts"] = json.dumps(dict(context))
-    claims.update((key, _claim_value(value)) for key, value in _pairs(args.claim, "--claim"))
+    given = [(key, _claim_value(value)) for key, value in _pairs(args.claim, "--claim")]
+    _note_repeats(given, "--claim")
+    if context and any(key == "lwicontexts" for key, _ in given):
+        print("note: --claim lwicontexts=... replaces every --context pair", file=sys.stderr)
+    for key, value in given:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageProblem(
+                f"--claim {key}: {value} is not a JSON number, so no token can carry it"
+            )
+        claims[key] = value
     for name in args.omit:
         claims.pop(name, None)
     return claims
+
+
+def _note_repeats(pairs: list[tuple[str, Any]], option: str) -> None:
+    """Say on stderr when a later KEY=VALUE replaces an earlier one: the last one is signed."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            print(
+                f"note: {option} {key} is given more than once; the last one is signed",
+                file=sys.stderr,
+            )
+        seen.add(key)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,10 +133,27 @@ def run(args: argparse.Namespace) -> int:
         pem = Path(args.key).read_bytes()
     except OSError as exc:
         raise UsageProblem(f"cannot read {args.key}: {exc.strerror}") from None
+    text = pem.lstrip(b"\xef\xbb\xbf").strip()
+    if not text:
+        raise UsageProblem(f"{args.key} is empty: name the PEM file of an RSA private key")
+    if not text.startswith(b"-----BEGIN"):
+        raise UsageProblem(
+            f"{args.key} is not PEM text (it does not start with -----BEGIN): name the RSA "
+            "private key's PEM file, such as private.pem from lcw-emulator keys"
+        )
+    if b"PUBLIC KEY-----" in text.split(b"\n", 1)[0]:
+        raise UsageProblem(f"{args.key} holds a public key: tokens are signed with the private key")
     try:
         signer = KeyPair.from_private_pem(pem, kid=args.kid or "")
     except (ValueError, TypeError) as exc:
         raise UsageProblem(f"{args.key} is not an RSA private key in PEM ({exc})") from None
+    size = signer.private_key.key_size
+    if size < MIN_RSA_BITS:
+        raise UsageProblem(
+            f"{args.key} is a {size}-bit RSA key: Omnichannel takes {MIN_RSA_BITS} bits or more "
+            "(a work stream refuses the public key), so no token it signs could be verified; "
+            "make a pair with lcw-emulator keys"
+        )
     now = time.time() if args.at is None else args.at
     claims = build_claims(args, now)
     try:
