@@ -131,6 +131,7 @@ class ConfigurationError(LcwError, ValueError):
 
     def __init__(self, reason: str, *, source: str | None = None) -> None:
         self.source = source
+        self.problem = reason  # what is wrong, without the file it is in
         super().__init__(None, f"{source}: {reason}" if source else reason)
 
 

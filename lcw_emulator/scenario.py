@@ -45,7 +45,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -112,6 +112,8 @@ __all__ = [
     "read_step",
     "relative_time",
 ]
+
+T = TypeVar("T")
 
 # When a scenario names no start: 2023-11-14T22:13:20Z, a round and recent instant.
 DEFAULT_START = 1_700_000_000.0
@@ -803,6 +805,32 @@ class _Reader:
         where = "" if self.where == "scenario" else f"{self.where}: "
         return ConfigurationError(f"{where}{reason}", source=self.source)
 
+    def each(self, problems: list[str], read: Callable[[], T]) -> T | None:
+        """``read()``, or ``None`` with its problem added to ``problems``."""
+        try:
+            return read()
+        except ConfigurationError as exc:
+            problems.append(exc.problem)
+            return None
+
+    def _all(self, problems: list[str]) -> ConfigurationError:
+        """One error for every problem found: on one line if there is one."""
+        if len(problems) == 1:
+            return ConfigurationError(problems[0], source=self.source)
+        listed = "".join(f"\n    {problem}" for problem in problems)
+        return ConfigurationError(f"{len(problems)} problems:{listed}", source=self.source)
+
+    def widget(self, value: object) -> tuple[bool, str | None]:
+        self.where = "[widget]"
+        widget = self.table(value, "[widget]", _WIDGET_KEYS)
+        strict = self.boolean(widget.get("strict", False), "strict")
+        load_failure = (
+            self.string(widget["load_failure"], "load_failure")
+            if "load_failure" in widget
+            else None
+        )
+        return strict, load_failure
+
     # -- generic checks
 
     def table(self, value: object, what: str, allowed: set[str]) -> Mapping[str, Any]:
@@ -868,14 +896,11 @@ class _Reader:
             raise self.fail('a scenario needs a workstream: workstream = "FILE" or [workstream]')
         work_stream = self.work_stream(data["workstream"])
         start = self.start(data["start"]) if "start" in data else DEFAULT_START
-        self.where = "[widget]"
-        widget = self.table(data.get("widget", {}), "[widget]", _WIDGET_KEYS)
-        strict = self.boolean(widget.get("strict", False), "strict")
-        load_failure = (
-            self.string(widget["load_failure"], "load_failure")
-            if "load_failure" in widget
-            else None
-        )
+        # From here on each part is read on its own and every problem is reported at once:
+        # fixing a file should not take one run per typo.
+        problems: list[str] = []
+        widget = self.each(problems, lambda: self.widget(data.get("widget", {}))) or (False, None)
+        strict, load_failure = widget
         self.where = "scenario"
         default_key = (
             self.string(data["private_key"], "private_key") if "private_key" in data else None
@@ -884,18 +909,36 @@ class _Reader:
         raw_providers = data.get("providers", {})
         if not isinstance(raw_providers, Mapping):
             raise self.fail("providers must be a table of tables: [providers.NAME]")
-        providers = {
-            key: self.provider(key, value, work_stream, default_key, default_kid)
-            for key, value in raw_providers.items()
-        }
+        providers: dict[str, ProviderSpec] = {}
+        for key, value in raw_providers.items():
+            spec = self.each(
+                problems,
+                functools.partial(self.provider, key, value, work_stream, default_key, default_kid),
+            )
+            if spec is not None:
+                providers[key] = spec
+        if len(providers) < len(raw_providers):
+            # A step naming a provider that failed would only repeat its problem as unknown.
+            raise self._all(problems)
         self.where = "scenario"
         raw_steps = data.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
-            raise self.fail("a scenario needs steps: one [[steps]] table per step, in order")
-        steps = tuple(
-            self.step(number, raw, providers, work_stream, default_key, default_kid)
+            problems.append(
+                self.fail("a scenario needs steps: one [[steps]] table per step, in order").problem
+            )
+            raise self._all(problems)
+        read = [
+            self.each(
+                problems,
+                functools.partial(
+                    self.step, number, raw, providers, work_stream, default_key, default_kid
+                ),
+            )
             for number, raw in enumerate(raw_steps, start=1)
-        )
+        ]
+        if problems:
+            raise self._all(problems)
+        steps = tuple(step for step in read if step is not None)
         self.where = "scenario"
         if not any(isinstance(step, Expectation) for step in steps):
             raise self.fail(

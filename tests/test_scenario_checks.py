@@ -592,3 +592,49 @@ def test_an_empty_path_in_a_file_is_refused_not_taken_for_its_directory(
 def test_a_start_in_milliseconds_is_refused_before_every_token_is_blamed() -> None:
     problem = refusal('name = "x"\nstart = 1709283600000\n[workstream]\nname = "w"\n')
     assert "start 1709283600000 is past the year 5000 in epoch seconds: milliseconds" in problem
+
+
+def test_every_problem_in_a_file_is_reported_at_once() -> None:
+    # One run per typo is how a file used to be fixed: the first problem stopped the reader.
+    problem = refusal(
+        f"""
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+[widget]
+strikt = true
+[[steps]]
+do = "laod"
+[[steps]]
+do = "load"
+[[steps]]
+expect = "evnts"
+events = ["lcw:ready"]
+"""
+    )
+    assert problem.endswith(
+        ": 3 problems:\n"
+        "    [widget]: unknown key 'strikt' (known: load_failure, strict)\n"
+        "    step 1: unknown action 'laod' (did you mean 'load'?)\n"
+        "    step 3: unknown expectation 'evnts' (known: events, never, error, context, "
+        "session, availability, widget)"
+    )
+
+
+def test_a_provider_that_cannot_be_read_is_reported_without_the_steps_that_name_it() -> None:
+    problem = refusal(
+        f"""
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+[providers.one]
+kind = "answr"
+[providers.two]
+token = 42
+[[steps]]
+do = "set_auth_token_provider"
+provider = "one"
+[[steps]]
+expect = "events"
+events = ["lcw:ready"]
+"""
+    )
+    assert ": 2 problems:\n    provider 'one': " in problem
+    assert "\n    provider 'two': " in problem
+    assert "step" not in problem  # not "unknown provider 'one'" again
