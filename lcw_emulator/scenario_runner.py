@@ -26,6 +26,7 @@ import asyncio
 import functools
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -412,19 +413,30 @@ class ScenarioRun:
             except ScenarioStuck:
                 break  # run() recorded the step and its failed check
             except Exception as exc:
-                number = len(self._records) + 1
-                _log.error("step %d (%s) of %s raised", number, step.verb, self.name, exc_info=exc)
-                self._checks.append(
-                    Check(
-                        number,
-                        f"step {number} ({step.verb}) finishes",
-                        False,
-                        f"it raised {type(exc).__name__}: {exc} (not an LCW error: the "
-                        "traceback is on the lcw_emulator logger)",
-                    )
-                )
+                self._crashed(len(self._records) + 1, step.verb, exc)
                 break
         return await self.finish()
+
+    def _crashed(self, number: int, verb: str, exc: BaseException) -> None:
+        """Fail the run for a step that raised something no scenario can expect."""
+        # The traceback as text: a record holding the exception would keep the widget and
+        # every frame alive in any log capture.
+        _log.error(
+            "step %d (%s) of %s raised:\n%s",
+            number,
+            verb,
+            self.name,
+            "".join(traceback.format_exception(exc)).rstrip(),
+        )
+        self._checks.append(
+            Check(
+                number,
+                f"step {number} ({verb}) finishes",
+                False,
+                f"it raised {type(exc).__name__}: {exc} (not an LCW error: the traceback is "
+                "on the lcw_emulator logger)",
+            )
+        )
 
     async def finish(self) -> ScenarioResult:
         """End the run: every error must have been expected; time stops here."""
@@ -501,8 +513,8 @@ class ScenarioRun:
             error = future.exception()
             if isinstance(error, LcwError):
                 self._raised.append(RaisedError(step.number, step.verb, error))
-            elif error is not None:
-                raise error
+            elif error is not None:  # a step that did not wait: its failure is its own
+                self._crashed(step.number, step.verb, error)
         self._pending = still
 
     async def _outcome(self, step: Action, wait: bool, future: Awaitable[Any]) -> Any:

@@ -221,7 +221,44 @@ def test_a_step_that_crashes_fails_its_scenario_and_the_others_are_still_reporte
         "traceback is on the lcw_emulator logger)"
     ) in out
     [record] = [r for r in caplog.records if r.name == "lcw_emulator.scenario_runner"]
-    assert record.exc_info is not None and "step" in record.getMessage()
+    message = record.getMessage()
+    assert message.startswith("step 5 (reload) of ") and "Traceback" in message
+    assert record.exc_info is None  # text only: no frame of the widget kept alive
+
+
+def test_a_step_that_did_not_wait_and_crashed_fails_its_scenario_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lcw_emulator import Widget
+
+    async def broken(self: Widget) -> object:
+        raise RuntimeError("something no scenario can expect")
+
+    monkeypatch.setattr(Widget, "agent_availability", broken)
+    crashing = tmp_path / "crashing.toml"
+    crashing.write_text(
+        f"""
+name = "crashes while nobody waits"
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+[[steps]]
+do = "load"
+[[steps]]
+do = "get_agent_availability"
+wait = false
+[[steps]]
+do = "wait"
+seconds = 1
+[[steps]]
+expect = "events"
+events = ["lcw:ready"]
+""",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, str(crashing), SAMPLE)
+    assert code == 1
+    assert "PASS  scenarios/documented_sample.toml" in out
+    assert "step 2 (get_agent_availability) finishes" in out
+    assert "it raised RuntimeError: something no scenario can expect" in out
 
 
 @pytest.mark.parametrize(
