@@ -258,14 +258,19 @@ def json_value(text: str) -> object:
     return _LONG_INTEGER_JSON.decode(text)
 
 
-def case_mismatches(created: Iterable[str], declared: Iterable[ContextVariable]) -> dict[str, str]:
-    """Each created key that differs from a declared variable's name only in case, to that name.
+def case_mismatches(
+    created: Iterable[str], declared: Iterable[ContextVariable], kept: Iterable[str]
+) -> dict[str, str]:
+    """Each created key that differs only in case from a declared variable left unset.
 
     Keys are case-sensitive ("must match exactly"), so ``Msdyn_CartValue`` sets no
     ``msdyn_cartvalue``: it is created as Text, and routing on the declared variable
     silently falls through. The easiest context bug to ship, and the hardest to see.
+    ``kept`` names the variables the context did set: one set under its own name as well
+    is no mismatch.
     """
-    by_folded = {variable.name.casefold(): variable.name for variable in declared}
+    unset = {variable.name for variable in declared}.difference(kept)
+    by_folded = {name.casefold(): name for name in unset}
     return {key: by_folded[key.casefold()] for key in created if key.casefold() in by_folded}
 
 

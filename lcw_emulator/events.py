@@ -236,6 +236,7 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "token context outside lwicontexts",
                 "short HMAC secret",
                 "getAgentAvailability answered from the page's cache",
+                "getAgentAvailability asked before the reload: its answer is not kept",
                 "context key differs from a declared variable only in case",
             }
         ),

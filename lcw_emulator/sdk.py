@@ -161,7 +161,7 @@ async def _returning(action: Callable[[], T]) -> T:
     return action()
 
 
-async def _availability(widget: Widget) -> AgentAvailability:
+async def _ask_agent_availability(widget: Widget) -> AgentAvailability:
     return await widget.agent_availability()
 
 
@@ -483,7 +483,7 @@ class LiveChatSDK:
         Answers are kept for 2 minutes while the context stays the same; past 100 calls a
         minute per org that reach the service, HTTP 429.
         """
-        return self._call_async("getAgentAvailability", {}, _availability, self._widget)
+        return self._call_async("getAgentAvailability", {}, _ask_agent_availability, self._widget)
 
     def set_bot_auth_token_provider(self, bot_auth_token_provider: Callable[..., object]) -> None:
         """Set ``fn(botTokenUrl, callback)``; ``callback({"show": bool})`` shows sign-in."""

@@ -215,7 +215,7 @@ class OmnichannelService:
         created = resolution.created
         if not created:
             return TokenJudgement(verdict, resolution)
-        mismatches = tuple(case_mismatches(created, declared).items())
+        mismatches = tuple(case_mismatches(created, declared, resolution.values).items())
         return TokenJudgement(verdict, resolution, case_mismatches=mismatches)
 
     def start_chat(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
-import json
 import logging
 import threading
 import traceback
@@ -24,7 +23,7 @@ import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .auth import DEFAULT_PROVIDER_TIMEOUT, short_secret
-from .context import case_mismatches
+from .context import Primitive, case_mismatches, resolve_context
 from .errors import (
     ChatStateError,
     ErrorCode,
@@ -67,21 +66,23 @@ def unheard_listener(event: str, closest: str | None) -> str:
     return f"a listener for {event!r}, an event the widget never fires{hint}"
 
 
+# The customer context as the cache compares it: each variable's name, type and typed value,
+# as the service would type them (what routes the chat), in name order.
+_ContextKey = tuple[tuple[str, str, Primitive], ...]
+
+
 @attrs.frozen
 class _CachedAvailability:
     """The page's last getAgentAvailability answer, for the context it was asked with."""
 
-    context: str  # the context as compared: see _context_key
+    context_key: _ContextKey
     answer: AgentAvailability
     at: float
 
 
-def _context_key(context: Mapping[str, object]) -> str:
-    """The customer context, as the cache compares it: a change to any value is a change."""
-    try:
-        return json.dumps(context, sort_keys=True, default=repr)
-    except (TypeError, ValueError, RecursionError):
-        return repr(context)  # keys that do not sort, a cycle: told apart by their text
+def _context_key(context: Mapping[str, object], work_stream: WorkStream) -> _ContextKey:
+    resolution = resolve_context(context, work_stream.context_variables)
+    return tuple(sorted((v.name, v.type._value_, v.value) for v in resolution.variables))
 
 
 class WidgetState(enum.StrEnum):
@@ -253,6 +254,7 @@ class Widget(AsyncIOEventEmitter):
         self.context_provider: ContextProvider | None = None
         self.bot_auth_token_provider: Callable[..., object] | None = None
         self._availability: _CachedAvailability | None = None
+        self._reloads = 0  # which page this is: an answer asked for by an older one is not kept
         self.sdk = LiveChatSDK(self)
 
     @property
@@ -462,6 +464,7 @@ class Widget(AsyncIOEventEmitter):
         self.context_provider = self.bot_auth_token_provider = None
         self.proactive_invitation = None
         self._availability = None  # the old page's cache went with it
+        self._reloads += 1
         if self._starting is not None:
             self.record(EntryKind.NOTE, "chat start in flight at the reload: it completes")
         await self.load()
@@ -558,7 +561,7 @@ class Widget(AsyncIOEventEmitter):
         created = session.created
         if created:  # most chats create none: no work on the way of a chat start
             declared = self.work_stream.context_variables
-            for key, name in case_mismatches(created, declared).items():
+            for key, name in case_mismatches(created, declared, session.context).items():
                 self.record(
                     EntryKind.NOTE,
                     "context key differs from a declared variable only in case",
@@ -700,6 +703,7 @@ class Widget(AsyncIOEventEmitter):
         reach the service, so it does not count against the org's 100 calls a minute.
         """
         __tracebackhide__ = hide_for_lcw_errors
+        page = self._reloads
         context: Mapping[str, object] = {}
         if self.context_provider is not None and self.work_stream.auth is None:
             try:
@@ -712,10 +716,21 @@ class Widget(AsyncIOEventEmitter):
             except LcwError as error:
                 self.report(error)
                 raise
-        key, now, cached = _context_key(context), self.clock.now(), self._availability
+        key, now, cached = (
+            _context_key(context, self.work_stream),
+            self.clock.now(),
+            self._availability,
+        )
+        reloaded = page != self._reloads  # while the context provider answered
+        if reloaded:
+            self.record(
+                EntryKind.NOTE,
+                "getAgentAvailability asked before the reload: its answer is not kept",
+            )
         if (
-            cached is not None
-            and cached.context == key
+            not reloaded
+            and cached is not None
+            and cached.context_key == key
             and now < cached.at + AGENT_AVAILABILITY_CACHE_SECONDS
         ):
             self.record(
@@ -735,7 +750,8 @@ class Widget(AsyncIOEventEmitter):
                     {"httpStatus": error.http_status, "reason": error.reason},
                 )
                 raise
-            self._availability = _CachedAvailability(key, result, now)
+            if not reloaded:
+                self._availability = _CachedAvailability(key, result, now)
         answer = AgentAvailability(**result)  # the page's own copy: the cache stays as it was
         self.fire(LcwEvent.GET_AGENT_AVAILABILITY, answer)
         return answer

@@ -174,3 +174,78 @@ async def test_an_authenticated_page_answers_without_calling_the_context_provide
     widget.sdk.setContextProvider(lambda: {"msdyn_isvip": "true"})
     assert (await widget.sdk.getAgentAvailability())["queueId"] == "general"
     assert "context provider called" not in [entry.name for entry in widget.timeline]
+
+
+class _Unprintable:
+    def __repr__(self) -> str:
+        raise ValueError("no text for this")
+
+
+async def test_any_context_a_chat_start_takes_can_be_asked_with(clock: VirtualClock) -> None:
+    # The cache compares the context as the service types it, so what a chat start drops
+    # (a value with no text, nesting past any depth, keys that do not sort) asks fine too.
+    deep: dict[str, object] = {}
+    for _ in range(5000):
+        deep = {"x": deep}
+    org = Omnichannel(clock=clock)
+    for context in (
+        {"msdyn_isvip": "true", "odd": _Unprintable()},
+        {"msdyn_isvip": "true", "deep": deep},
+        {1: "a", "msdyn_isvip": "true"},
+    ):
+        widget = await page(org)
+        widget.sdk.setContextProvider(lambda context=context: context)
+        assert (await widget.sdk.getAgentAvailability())["queueId"] == "vip"
+        assert (await widget.sdk.getAgentAvailability())["queueId"] == "vip"
+        assert len(cache_notes(widget)) == 1
+        session = await widget.sdk.startChat()
+        assert session.queue.name == "VIP" and session.dropped
+
+
+async def test_a_context_that_types_the_same_is_the_same_context(clock: VirtualClock) -> None:
+    widget = await page(Omnichannel(clock=clock))
+    answers = iter([{"msdyn_isvip": "true"}, {"msdyn_isvip": {"value": "true"}}])
+    widget.sdk.setContextProvider(lambda: next(answers))
+    await widget.sdk.getAgentAvailability()
+    await widget.sdk.getAgentAvailability()
+    assert len(cache_notes(widget)) == 1  # the same variable, the same value: nothing changed
+
+
+async def test_an_answer_asked_for_before_a_reload_is_not_kept_by_the_new_page() -> None:
+    clock = VirtualClock(start=START)
+    org = Omnichannel(clock=clock)
+    widget = await page(org)
+
+    async def slow_profile() -> dict[str, object]:
+        await clock.sleep(3)
+        return {"msdyn_isvip": "true"}
+
+    widget.sdk.setContextProvider(slow_profile)
+    asked = widget.sdk.getAgentAvailability()
+    await clock.sleep(1)
+    await widget.reload()
+    assert (await asked)["queueId"] == "vip"  # the old page's call completes, as a start does
+    assert widget.timeline.find(
+        "getAgentAvailability asked before the reload: its answer is not kept"
+    )
+    await widget.sdk.getAgentAvailability()  # the new page's first call asks the org
+    assert cache_notes(widget) == [] and service_calls(org) == 2
+
+
+async def test_a_call_cancelled_while_the_context_provider_works_asks_nothing() -> None:
+    clock = VirtualClock(start=START)
+    org = Omnichannel(clock=clock)
+    widget = await page(org)
+
+    async def slow_profile() -> dict[str, object]:
+        await clock.sleep(3)
+        return {"msdyn_isvip": "true"}
+
+    widget.sdk.setContextProvider(slow_profile)
+    asked = widget.sdk.getAgentAvailability()
+    await clock.sleep(1)
+    asked.cancel()
+    await clock.sleep(5)
+    assert asked.cancelled()
+    assert service_calls(org) == 0 and clock.pending == 0
+    assert "lcw:getAgentAvailability" not in widget.timeline.event_names()

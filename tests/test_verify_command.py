@@ -265,6 +265,19 @@ async def test_a_chat_start_notes_a_key_that_differs_only_in_case(
     await widget.sdk.startChat({"customContext": {"msdyn_isvip": "true", "other": "x"}})
     notes = widget.timeline.find("context key differs from a declared variable only in case")
     assert len(notes) == 1  # none for a key that matches or resembles nothing
+    await widget.sdk.closeChat()
+    # The declared variable set under its own name too: it is set, so no note says otherwise.
+    await widget.sdk.startChat({"customContext": {"msdyn_isvip": "true", "MSDYN_ISVIP": "x"}})
+    notes = widget.timeline.find("context key differs from a declared variable only in case")
+    assert len(notes) == 1
+
+
+def test_no_case_mismatch_when_the_declared_variable_is_set_too(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+) -> None:
+    token = sample_token({"msdyn_isvip": "true", "MSDYN_ISVIP": "x"})
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+    assert code == 0 and json.loads(out)["case_mismatches"] == []
 
 
 def test_strict_context_exits_1_when_a_valid_tokens_context_is_not_kept_whole(
