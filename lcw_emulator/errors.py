@@ -19,7 +19,19 @@ __all__ = [
     "RateLimitedError",
     "SdkUsageError",
     "WidgetNotReadyError",
+    "describe_failure",
 ]
+
+
+def describe_failure(error: BaseException) -> str:
+    """``Type: message`` of what went wrong; for an exception group, of the first error in it.
+
+    A request cut short inside anyio's task group (httpx under asyncio) arrives as
+    "unhandled errors in a TaskGroup", which says nothing of the socket that failed.
+    """
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}"
 
 
 class ErrorCode(enum.IntEnum):

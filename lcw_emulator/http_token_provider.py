@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .clock import Clock
+from .errors import describe_failure
 from .providers import AuthTokenCallback, AuthTokenProvider
 
 __all__ = ["DEFAULT_HTTP_TIMEOUT", "TokenEndpointError", "http_token_provider"]
@@ -125,9 +126,11 @@ def http_token_provider(
                     type(exc).__name__,
                 )
                 return
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            except Exception as exc:
+                # Whatever stops the request, as for the public key URL: HTTPError, and also
+                # InvalidURL, idna errors, a port past any socket's.
                 raise TokenEndpointError(
-                    f"{method} {url} could not be reached ({type(exc).__name__}: {exc})"
+                    f"{method} {url} could not be reached ({describe_failure(exc)})"
                 ) from exc
         if not response.is_success:
             snippet = response.text.strip()[:200]

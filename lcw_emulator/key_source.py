@@ -27,7 +27,7 @@ import jwt
 
 from .auth import ChatAuthSettings, PublicKey, load_public_keys
 from .clock import Clock
-from .errors import ErrorCode, LcwError
+from .errors import ErrorCode, LcwError, describe_failure
 from .events import EntryKind, Recorder
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ class HttpKeySource:
                 # HTTPError, but also InvalidURL for a host it cannot use (256.1.1.1), idna
                 # errors for a name it cannot encode, and an address past any port raises
                 # from the socket itself.
-                raise refused(f"could not be fetched ({type(exc).__name__}: {exc})") from exc
+                raise refused(f"could not be fetched ({describe_failure(exc)})") from exc
         if response.status_code != 200:
             raise refused(f"answered HTTP {response.status_code}")
         try:

@@ -192,13 +192,22 @@ async def test_an_endpoint_nobody_listens_on_is_code_2(widget: Widget, clock: Vi
     assert clock.now() == START
 
 
+@pytest.mark.parametrize(
+    ("url", "failure"),
+    [
+        ("localhost:8000/token", "UnsupportedProtocol: "),
+        ("https://256.1.1.1/token", "InvalidURL: Invalid IPv4 address"),
+        ("https://xn--a.example/token", "InvalidCodepoint: "),  # idna, under httpx
+        ("http://[::1]:99999/token", "OverflowError: "),  # the socket's, in a task group
+    ],
+)
 async def test_a_url_httpx_cannot_use_is_code_2_naming_it(
-    widget: Widget, clock: VirtualClock
+    widget: Widget, clock: VirtualClock, url: str, failure: str
 ) -> None:
-    widget.sdk.setAuthTokenProvider(http_token_provider("localhost:8000/token", clock=clock))
+    widget.sdk.setAuthTokenProvider(http_token_provider(url, clock=clock))
     error = await start_failing(widget)
     assert error.code is ErrorCode.AUTH_PROVIDER_FAILED
-    assert "POST localhost:8000/token could not be reached (UnsupportedProtocol: " in error.reason
+    assert f"POST {url} could not be reached ({failure}" in error.reason
 
 
 async def test_a_hung_endpoint_never_calls_back_code_3_in_virtual_time(
