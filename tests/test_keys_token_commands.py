@@ -8,6 +8,7 @@ import stat
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -100,6 +101,32 @@ def test_keys_force_writes_all_the_files_or_none(
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
     assert after == {name: data for name, data in before.items() if name != "jwks.json"}
     assert sorted(path.name for path in out.iterdir()) == sorted(before)
+
+
+def test_a_write_that_fails_halfway_leaves_the_old_set_and_nothing_else(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    out = tmp_path / "keys"
+    assert cli(capsys, "keys", "--out", str(out))[0] == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    real_fdopen, opened = os.fdopen, []
+
+    def disk_full_on_the_second(fd: int, *args: Any, **kwargs: Any) -> Any:
+        opened.append(fd)
+        if len(opened) == 2:  # public.pem: private.pem is already staged
+            os.close(fd)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", disk_full_on_the_second)
+    code, _, err = cli(capsys, "keys", "--out", str(out), "--force")
+    assert code == 2 and f"cannot write {out / 'public.pem'}: No space left on device" in err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before  # no .tmp left
+    monkeypatch.undo()
+    assert cli(capsys, "keys", "--out", str(out), "--force")[0] == 0  # nothing blocks a rerun
 
 
 def test_the_private_key_is_never_readable_by_others(
@@ -354,7 +381,7 @@ def test_a_key_no_token_could_be_signed_with_is_named_for_what_it_is(
     for key, message in [
         (tmp_path / "small.pem", "is a 1024-bit RSA key: Omnichannel takes 2048 bits or more"),
         (key_dir / "public.pem", "holds a public key: tokens are signed with the private key"),
-        (key_dir / "jwks.json", "is not PEM text (it does not start with -----BEGIN)"),
+        (key_dir / "jwks.json", "is not PEM text (it has no -----BEGIN line)"),
         (tmp_path / "empty.pem", "is empty: name the PEM file of an RSA private key"),
     ]:
         with warnings.catch_warnings():
@@ -376,3 +403,13 @@ def test_a_pair_given_twice_is_noted_and_the_last_one_signed(
     )
     assert code == 0 and claims(out.strip())["lwicontexts"] == {"b": "2"}
     assert err == "note: --claim lwicontexts=... replaces every --context pair\n"
+
+
+def test_a_pem_with_openssl_bag_attributes_before_it_signs(
+    capsys: pytest.CaptureFixture[str], key_dir: Path, tmp_path: Path
+) -> None:
+    # What `openssl pkcs12 -nocerts -nodes` writes: attribute lines, then the key.
+    pem = (key_dir / "private.pem").read_text()
+    (tmp_path / "bagged.pem").write_text("Bag Attributes\n    localKeyID: 01 02\n" + pem)
+    code, out, _ = cli(capsys, "token", "--key", str(tmp_path / "bagged.pem"))
+    assert code == 0 and out.count(".") == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from ..auth import KeyPair
@@ -67,23 +68,30 @@ def run(args: argparse.Namespace) -> int:
 def _write_all(out: Path, contents: dict[str, str]) -> None:
     """Write every file or none: a half-replaced set would sign with a key nothing trusts.
 
-    Each file is written beside its target first (the private key readable by its owner
-    only from the start), then all are moved into place; on any failure the old files stay
-    as they were and the message names the file that failed.
+    Each file is written beside its target first, under a fresh name (the private key
+    readable by its owner only from the start), then all are moved into place. A failed
+    write (a full disk) leaves the old files as they were and no staged file behind; only
+    a move failing after the checks (the directory changed meanwhile) can leave the files
+    before it replaced, and the message names the file.
     """
     written: dict[Path, Path] = {}
     try:
         for name, text in contents.items():
             target = out / name
-            staged = out / f".{name}.{os.getpid()}.tmp"
-            mode = 0o600 if name == "private.pem" else 0o644
             try:
-                fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-                with os.fdopen(fd, "w", encoding="ascii") as file:
-                    file.write(text)
+                fd, staged_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
             except OSError as exc:
                 raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
-            written[staged] = target
+            staged = Path(staged_name)
+            written[staged] = target  # before writing: a failed write is cleaned up too
+            try:
+                with os.fdopen(fd, "w", encoding="ascii") as file:
+                    file.write(text)
+                # mkstemp made it 0600, which the private key keeps; the rest are public.
+                if name != "private.pem":
+                    staged.chmod(0o644)
+            except OSError as exc:
+                raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
         for target in written.values():
             if target.is_dir():
                 raise UsageProblem(f"cannot write {target}: it is a directory")

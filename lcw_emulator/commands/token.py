@@ -136,12 +136,13 @@ def run(args: argparse.Namespace) -> int:
     text = pem.lstrip(b"\xef\xbb\xbf").strip()
     if not text:
         raise UsageProblem(f"{args.key} is empty: name the PEM file of an RSA private key")
-    if not text.startswith(b"-----BEGIN"):
+    begin = text.find(b"-----BEGIN")  # OpenSSL may put "Bag Attributes" lines before it
+    if begin < 0:
         raise UsageProblem(
-            f"{args.key} is not PEM text (it does not start with -----BEGIN): name the RSA "
+            f"{args.key} is not PEM text (it has no -----BEGIN line): name the RSA "
             "private key's PEM file, such as private.pem from lcw-emulator keys"
         )
-    if b"PUBLIC KEY-----" in text.split(b"\n", 1)[0]:
+    if b"PUBLIC KEY-----" in text[begin:].split(b"\n", 1)[0]:
         raise UsageProblem(f"{args.key} holds a public key: tokens are signed with the private key")
     try:
         signer = KeyPair.from_private_pem(pem, kid=args.kid or "")
