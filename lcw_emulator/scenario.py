@@ -50,7 +50,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from .auth import KeyPair
-from .clock import epoch_seconds
+from .clock import MILLISECONDS_THRESHOLD, epoch_seconds
 from .errors import ConfigurationError, ErrorCode
 from .events import (
     AVAILABILITY_FIELDS,
@@ -995,25 +995,29 @@ class _Reader:
 
     def start(self, value: object) -> float:
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.timestamp()  # not instant(): start keeps fractions of a second
-        if isinstance(value, dt.date | dt.time):
-            return self.instant(value, "start")
-        if isinstance(value, str):
+            moment = value.timestamp()  # not instant(): start keeps fractions of a second
+        elif isinstance(value, dt.date | dt.time):
+            moment = self.instant(value, "start")
+        elif isinstance(value, str):
             try:
-                moment = dt.datetime.fromisoformat(value)
+                parsed = dt.datetime.fromisoformat(value)
             except ValueError:
                 raise self.fail(
                     f"start must be epoch seconds or an ISO 8601 instant, got {value!r}"
                 ) from None
-            if moment.tzinfo is None:
+            if parsed.tzinfo is None:
                 raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
-            return moment.timestamp()
-        self.number(value, "start")
-        assert isinstance(value, int | float)  # number() refused anything else
-        try:
-            return epoch_seconds(value, "start")  # as written: 1709283600000, not ...000.0
-        except ValueError as exc:  # milliseconds: every minted token's exp would be blamed
-            raise self.fail(str(exc)) from None
+            moment = parsed.timestamp()
+        else:
+            self.number(value, "start")
+            assert isinstance(value, int | float)  # number() refused anything else
+            try:
+                return epoch_seconds(value, "start")  # as written: 1709283600000, not ...0.0
+            except ValueError as exc:  # milliseconds: every minted token's exp would be blamed
+                raise self.fail(str(exc)) from None
+        if moment >= MILLISECONDS_THRESHOLD:  # a date, so not milliseconds: past the clocks
+            raise self.fail(f"start {value} is past the year 5000, where the clocks stop")
+        return moment
 
     # -- providers
 

@@ -638,3 +638,9 @@ events = ["lcw:ready"]
     assert ": 2 problems:\n    provider 'one': " in problem
     assert "\n    provider 'two': " in problem
     assert "step" not in problem  # not "unknown provider 'one'" again
+
+
+@pytest.mark.parametrize("start", ["6000-01-01T00:00:00Z", '"6000-01-01T00:00:00+00:00"'])
+def test_a_start_date_past_the_clocks_is_refused_when_read(start: str) -> None:
+    problem = refusal(f'name = "x"\nstart = {start}\n[workstream]\nname = "w"\n')
+    assert "is past the year 5000, where the clocks stop" in problem
