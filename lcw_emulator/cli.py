@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from . import __version__
 from .commands import keys, run, serve, token, verify
@@ -35,6 +37,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OutputFailed(Exception):
+    """Writing the output failed, other than a closed pipe (a full disk)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+
+
+class _Output:
+    """Standard output, with a failed write told apart from any other ``OSError``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputFailed(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputFailed(exc) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)  # isatty, fileno, encoding...
+
+
+class _Diagnostics(_Output):
+    """Standard error, where a note that cannot be written is lost, not the verdict."""
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError):
+            return self._stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            self._stream.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
@@ -43,11 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Text the output cannot encode (an ASCII or cp1252 stream, Windows redirected to a
         # file) is escaped, never a UnicodeEncodeError that would exit 1, read as "refused".
         reconfigure(errors="backslashreplace")
+    stdout, stderr = sys.stdout, sys.stderr
+    output = sys.stdout = _Output(stdout)
+    diagnostics = sys.stderr = _Diagnostics(stderr)
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at shutdown
     except (UsageProblem, LcwError) as exc:
-        print(f"lcw-emulator {args.verb}: {exc}", file=sys.stderr)
+        _say(f"lcw-emulator {args.verb}: {exc}")
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return 130
@@ -56,15 +107,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # devnull so the flush at shutdown cannot fail again, and exit quietly.
         _drop_stdout()
         return EXIT_BROKEN_PIPE
-    except OSError as exc:
-        # The verbs read their files as UsageProblems: what is left is writing the output.
+    except OutputFailed as exc:
         _drop_stdout()
-        print(
-            f"lcw-emulator {args.verb}: cannot write the output: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
+        _say(f"lcw-emulator {args.verb}: cannot write the output: {exc}")
         return EXIT_OUTPUT_FAILED
+    except OSError as exc:  # a path the system refuses (too long, say), not the output
+        where = f": {str(exc.filename)[:80]}" if exc.filename else ""
+        _say(f"lcw-emulator {args.verb}: {exc.strerror or exc}{where}")
+        return EXIT_UNUSABLE
+    finally:
+        if sys.stdout is output:  # a verb may have pointed it elsewhere (run, at a closed pipe)
+            sys.stdout = stdout
+        if sys.stderr is diagnostics:
+            sys.stderr = stderr
     return code
+
+
+def _say(text: str) -> None:
+    """Print to stderr; if even that fails (2>/dev/full), the exit code says it all."""
+    print(text, file=sys.stderr)
 
 
 def _drop_stdout() -> None:

@@ -267,23 +267,47 @@ events = ["lcw:ready"]
         ["run", SAMPLE],
         ["verify", "--workstream", "scenarios/contoso.toml", "--at", "1542622100", "a.b.c"],
         ["token", "--key", "scenarios/keys/private.pem"],
+        ["keys", "--out", "{tmp}"],
+        ["serve", "--port", "0"],  # its "listening on" line: it stops there
     ],
 )
 def test_output_that_cannot_be_written_is_one_line_and_its_own_exit_code(
-    verb: list[str],
+    verb: list[str], tmp_path: Path
 ) -> None:
     # A full disk (Linux's /dev/full): not a traceback, and not exit 1, which would read as
     # "refused" or "failed" for a verdict that was never written.
+    argv = [part.replace("{tmp}", str(tmp_path / "keys")) for part in verb]
     with open("/dev/full", "w") as full:
         completed = subprocess.run(
-            [sys.executable, "-m", "lcw_emulator", *verb],
+            [sys.executable, "-m", "lcw_emulator", *argv],
             cwd=ROOT,
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
             check=False,
+            timeout=60,
         )
     assert completed.returncode == 74
-    assert completed.stderr == (
+    assert completed.stderr.endswith(
         f"lcw-emulator {verb[0]}: cannot write the output: No space left on device\n"
     )
+    assert "Traceback" not in completed.stderr
+    argv = [part.replace("{tmp}", str(tmp_path / "more-keys")) for part in verb]
+    with open("/dev/full", "w") as full:  # and with nowhere to say so either
+        completed = subprocess.run(
+            [sys.executable, "-m", "lcw_emulator", *argv],
+            cwd=ROOT,
+            stdout=full,
+            stderr=full,
+            check=False,
+            timeout=60,
+        )
+    assert completed.returncode == 74
+
+
+def test_a_path_the_system_refuses_is_unusable_input_not_an_output_failure(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, str(tmp_path / ("a" * 5000)))
+    assert code == 2
+    assert err.startswith("lcw-emulator run: File name too long: ")

@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Run each scenario FILE on a virtual clock, print its timeline and a verdict. "
             "Exit 0 when every expectation held, 1 when one did not, 2 when a file cannot "
-            "be used (then nothing runs)."
+            "be used (then nothing runs), 74 when the report cannot be written."
         ),
     )
     parser.add_argument(

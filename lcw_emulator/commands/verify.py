@@ -35,7 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Judge TOKEN for the work stream exactly as a chat start would: signature, "
             "kid, time claims against --at, issuer, lwicontexts, context variables. "
-            "Exit 0 when valid, 1 when refused, 2 for unusable input."
+            "Exit 0 when valid, 1 when refused, 2 for unusable input, 74 when the output "
+            "cannot be written."
         ),
     )
     parser.add_argument(
