@@ -762,6 +762,10 @@ _SOURCES = ("lwicontexts", "customContext", "contextProvider", "none")
 _HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 
 
+class _ListedAlready(Exception):
+    """A part that names another whose problem is already listed: nothing more to say."""
+
+
 @functools.lru_cache(maxsize=16)
 def _private_key(text: str, kid: str) -> KeyPair:
     # Parsing an RSA key validates it (tens of ms); scenarios share few keys.
@@ -800,6 +804,7 @@ class _Reader:
         self.source = source
         self.file = file  # a scenario file: it has no listeners of its own, as a script may
         self.where = "scenario"
+        self._failed_providers: set[str] = set()  # their problems are listed already
 
     def fail(self, reason: str) -> ConfigurationError:
         where = "" if self.where == "scenario" else f"{self.where}: "
@@ -809,6 +814,8 @@ class _Reader:
         """``read()``, or ``None`` with its problem added to ``problems``."""
         try:
             return read()
+        except _ListedAlready:
+            return None
         except ConfigurationError as exc:
             problems.append(exc.problem)
             return None
@@ -902,13 +909,21 @@ class _Reader:
         widget = self.each(problems, lambda: self.widget(data.get("widget", {}))) or (False, None)
         strict, load_failure = widget
         self.where = "scenario"
-        default_key = (
-            self.string(data["private_key"], "private_key") if "private_key" in data else None
+        default_key = self.each(
+            problems,
+            lambda: (
+                self.string(data["private_key"], "private_key") if "private_key" in data else None
+            ),
         )
-        default_kid = self.string(data["kid"], "kid") if "kid" in data else None
+        default_kid = self.each(
+            problems, lambda: self.string(data["kid"], "kid") if "kid" in data else None
+        )
         raw_providers = data.get("providers", {})
         if not isinstance(raw_providers, Mapping):
-            raise self.fail("providers must be a table of tables: [providers.NAME]")
+            problems.append(
+                self.fail("providers must be a table of tables: [providers.NAME]").problem
+            )
+            raw_providers = {}
         providers: dict[str, ProviderSpec] = {}
         for key, value in raw_providers.items():
             spec = self.each(
@@ -917,9 +932,8 @@ class _Reader:
             )
             if spec is not None:
                 providers[key] = spec
-        if len(providers) < len(raw_providers):
-            # A step naming a provider that failed would only repeat its problem as unknown.
-            raise self._all(problems)
+        # A step naming a provider that failed says nothing more: its problem is listed.
+        self._failed_providers = set(raw_providers).difference(providers)
         self.where = "scenario"
         raw_steps = data.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
@@ -936,14 +950,15 @@ class _Reader:
             )
             for number, raw in enumerate(raw_steps, start=1)
         ]
+        self.where = "scenario"
+        # Counted from the tables, so a misspelt expectation is one problem, not two.
+        if not any(isinstance(raw, Mapping) and "expect" in raw for raw in raw_steps):
+            problems.append(
+                'a scenario with no expect step checks nothing; add one (expect = "events", ...)'
+            )
         if problems:
             raise self._all(problems)
         steps = tuple(step for step in read if step is not None)
-        self.where = "scenario"
-        if not any(isinstance(step, Expectation) for step in steps):
-            raise self.fail(
-                'a scenario with no expect step checks nothing; add one (expect = "events", ...)'
-            )
         return Scenario(
             name=name,
             description=description,
@@ -1167,6 +1182,8 @@ class _Reader:
         default_kid: str | None,
     ) -> ProviderSpec:
         if isinstance(value, str):
+            if value in self._failed_providers:
+                raise _ListedAlready
             if value not in providers:
                 known = ", ".join(sorted(providers)) or "none is declared"
                 raise self.fail(
@@ -1175,7 +1192,13 @@ class _Reader:
             return providers[value]
         if isinstance(value, Mapping):
             where = self.where
-            spec = self.provider("inline", value, work_stream, default_key, default_kid)
+            try:
+                spec = self.provider("inline", value, work_stream, default_key, default_kid)
+            except ConfigurationError as exc:
+                # Said with the step it is in: two inline providers' problems are two lines.
+                self.where = where
+                problem = exc.problem.replace("provider 'inline'", "inline provider", 1)
+                raise self.fail(problem) from None
             self.where = where
             return spec
         raise self.fail("provider must name a [providers.NAME] table or be an inline table")

@@ -522,7 +522,8 @@ def test_a_name_expected_twice_that_happened_once_says_how_many_times() -> None:
 def test_an_action_in_another_case_or_spelling_gets_a_did_you_mean(
     written: str, meant: str
 ) -> None:
-    message = refusal(HEAD + f'[[steps]]\ndo = "{written}"\n')
+    steps = f'[[steps]]\ndo = "{written}"\n[[steps]]\nexpect = "widget"\nstate = "ready"\n'
+    message = refusal(HEAD + steps)
     assert message.endswith(f"unknown action {written!r} (did you mean {meant!r}?)"), message
 
 
@@ -644,3 +645,65 @@ events = ["lcw:ready"]
 def test_a_start_date_past_the_clocks_is_refused_when_read(start: str) -> None:
     problem = refusal(f'name = "x"\nstart = {start}\n[workstream]\nname = "w"\n')
     assert "is past the year 5000, where the clocks stop" in problem
+
+
+def test_problems_around_the_providers_and_steps_are_all_listed() -> None:
+    contoso = (ROOT / "scenarios" / "contoso.toml").as_posix()
+    problem = refusal(
+        f"""
+workstream = "{contoso}"
+private_key = 5
+providers = 3
+[widget]
+strict = "yes"
+[[steps]]
+do = "loadx"
+"""
+    )
+    assert problem.endswith(
+        ": 5 problems:\n"
+        "    [widget]: strict must be true or false, got str 'yes'\n"
+        "    private_key must be a string, got int 5\n"
+        "    providers must be a table of tables: [providers.NAME]\n"
+        "    step 1: unknown action 'loadx' (did you mean 'load'?)\n"
+        '    a scenario with no expect step checks nothing; add one (expect = "events", ...)'
+    )
+    # Steps that do not name a provider that failed are still read.
+    problem = refusal(
+        f"""
+workstream = "{contoso}"
+[providers.p]
+kind = "bogus"
+[[steps]]
+do = "loadx"
+[[steps]]
+do = "set_context_provider"
+provider = "p"
+[[steps]]
+expect = "widget"
+state = "readyy"
+"""
+    )
+    assert ": 3 problems:\n    provider 'p': kind must be one of " in problem
+    assert "\n    step 1: unknown action 'loadx'" in problem
+    assert "\n    step 3 (expect widget): state must be one of " in problem
+    assert "step 2" not in problem
+
+
+def test_an_inline_providers_problem_names_its_step() -> None:
+    problem = refusal(
+        f"""
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+[[steps]]
+do = "set_context_provider"
+provider = {{ kind = "bogus" }}
+[[steps]]
+do = "set_context_provider"
+provider = {{ kind = "bogus" }}
+[[steps]]
+expect = "widget"
+state = "ready"
+"""
+    )
+    assert "\n    step 1 (set_context_provider): inline provider: kind must be one of " in problem
+    assert "\n    step 2 (set_context_provider): inline provider: kind must be one of " in problem

@@ -624,6 +624,9 @@ MALFORMED = {
 @pytest.mark.parametrize("case", sorted(MALFORMED), ids=sorted(MALFORMED))
 def test_malformed_scenarios_are_refused_with_file_step_and_problem(case: str) -> None:
     body, message = MALFORMED[case]
+    if "[[steps]]" in body and "expect" not in body and case != "no expectation at all":
+        # One problem per file here: without an expect step, that would be a second one.
+        body += '[[steps]]\nexpect = "widget"\nstate = "ready"\n'
     with pytest.raises(ConfigurationError) as caught:
         scenario('workstream = "contoso.toml"\n' + body)
     assert str(caught.value).startswith(message), str(caught.value)
