@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -47,24 +48,30 @@ class OutputFailed(Exception):
 class _Output:
     """Standard output, with a failed write told apart from any other ``OSError``."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO | None) -> None:
+        # None: the process was started with the descriptor closed (`>&-`), so Python has no
+        # stream for it; whatever is written there cannot be written.
         self._stream = stream
 
     def write(self, text: str) -> int:
+        if self._stream is None:
+            raise OutputFailed(OSError(errno.EBADF, "standard output is closed"))
         try:
             return self._stream.write(text)
         except BrokenPipeError:
             raise
-        except OSError as exc:
-            raise OutputFailed(exc) from exc
+        except (OSError, ValueError) as exc:  # ValueError: a file closed under us
+            raise OutputFailed(exc if isinstance(exc, OSError) else OSError(str(exc))) from exc
 
     def flush(self) -> None:
+        if self._stream is None:
+            return
         try:
             self._stream.flush()
         except BrokenPipeError:
             raise
-        except OSError as exc:
-            raise OutputFailed(exc) from exc
+        except (OSError, ValueError) as exc:
+            raise OutputFailed(exc if isinstance(exc, OSError) else OSError(str(exc))) from exc
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)  # isatty, fileno, encoding...
@@ -74,13 +81,15 @@ class _Diagnostics(_Output):
     """Standard error, where a note that cannot be written is lost, not the verdict."""
 
     def write(self, text: str) -> int:
-        with contextlib.suppress(OSError):
-            return self._stream.write(text)
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                return self._stream.write(text)
         return len(text)
 
     def flush(self) -> None:
-        with contextlib.suppress(OSError):
-            self._stream.flush()
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,9 +139,11 @@ def _say(text: str) -> None:
 
 def _drop_stdout() -> None:
     """Point stdout at devnull, so the flush at shutdown cannot fail (and print) again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stream, no descriptor
+        fileno = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
 
 
 if __name__ == "__main__":

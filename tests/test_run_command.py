@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -311,3 +313,39 @@ def test_a_path_the_system_refuses_is_unusable_input_not_an_output_failure(
     code, _, err = run(capsys, str(tmp_path / ("a" * 5000)))
     assert code == 2
     assert err.startswith("lcw-emulator run: File name too long: ")
+
+
+def _closed(fd: int) -> Callable[[], None]:
+    def close() -> None:  # in the child, before Python starts: it gets no stream for fd
+        os.close(fd)
+
+    return close
+
+
+def test_a_closed_standard_error_changes_no_verdict_and_no_output() -> None:
+    # `2>&-`: Python's sys.stderr is None. Notes are lost; the verdict and the token are not.
+    token = subprocess.run(
+        [sys.executable, "-m", "lcw_emulator", "token", "--key", "scenarios/keys/private.pem",
+         "--context", "b=2", "--claim", 'lwicontexts={"a":"1"}'],
+        cwd=ROOT, capture_output=False, stdout=subprocess.PIPE, text=True, check=False,
+        preexec_fn=_closed(2), timeout=60,
+    )  # fmt: skip
+    assert token.returncode == 0 and token.stdout.count(".") == 2
+    refused = subprocess.run(
+        [sys.executable, "-m", "lcw_emulator", "run", str(ROOT / "no-such.toml")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False,
+        preexec_fn=_closed(2), timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2
+
+
+def test_a_closed_standard_output_is_output_that_cannot_be_written() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "lcw_emulator", "token", "--key", "scenarios/keys/private.pem"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True, check=False,
+        preexec_fn=_closed(1), timeout=60,
+    )  # fmt: skip
+    assert completed.returncode == 74
+    assert completed.stderr == (
+        "lcw-emulator token: cannot write the output: standard output is closed\n"
+    )
