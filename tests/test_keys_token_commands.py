@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import stat
 import time
 import warnings
@@ -60,6 +61,10 @@ def test_keys_writes_the_pair_and_every_public_form(key_dir: Path) -> None:
     names = sorted(path.name for path in key_dir.iterdir())
     assert names == ["jwks.json", "keys.json", "private.pem", "public.pem"]
     assert stat.S_IMODE((key_dir / "private.pem").stat().st_mode) == 0o600
+    umask = os.umask(0)
+    os.umask(umask)
+    for public in ("public.pem", "keys.json", "jwks.json"):  # a web server must read these
+        assert stat.S_IMODE((key_dir / public).stat().st_mode) == 0o644 & ~umask
     pem = load_public_keys((key_dir / "public.pem").read_text())
     array = load_public_keys((key_dir / "keys.json").read_text())
     jwks = load_public_keys((key_dir / "jwks.json").read_text())
@@ -413,3 +418,24 @@ def test_a_pem_with_openssl_bag_attributes_before_it_signs(
     (tmp_path / "bagged.pem").write_text("Bag Attributes\n    localKeyID: 01 02\n" + pem)
     code, out, _ = cli(capsys, "token", "--key", str(tmp_path / "bagged.pem"))
     assert code == 0 and out.count(".") == 2
+
+
+def test_the_public_files_follow_the_umask_as_any_new_file_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    before = os.umask(0o077)
+    try:
+        assert cli(capsys, "keys", "--out", str(tmp_path))[0] == 0
+        assert cli(capsys, "keys", "--out", str(tmp_path), "--force")[0] == 0
+    finally:
+        os.umask(before)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(("private.pem", "public.pem", "keys.json", "jwks.json"), 0o600)
+
+
+def test_a_pem_quoted_inside_json_is_not_taken_for_a_pem_file(
+    capsys: pytest.CaptureFixture[str], key_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "key.json").write_text(json.dumps({"key": (key_dir / "private.pem").read_text()}))
+    code, _, err = cli(capsys, "token", "--key", str(tmp_path / "key.json"))
+    assert code == 2 and "is not PEM text (it has no -----BEGIN line)" in err

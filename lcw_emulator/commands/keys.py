@@ -75,6 +75,8 @@ def _write_all(out: Path, contents: dict[str, str]) -> None:
     before it replaced, and the message names the file.
     """
     written: dict[Path, Path] = {}
+    umask = os.umask(0)
+    os.umask(umask)  # read, not changed: the public files get 0644 less it, as open() gives
     try:
         for name, text in contents.items():
             target = out / name
@@ -89,7 +91,7 @@ def _write_all(out: Path, contents: dict[str, str]) -> None:
                     file.write(text)
                 # mkstemp made it 0600, which the private key keeps; the rest are public.
                 if name != "private.pem":
-                    staged.chmod(0o644)
+                    staged.chmod(0o644 & ~umask)
             except OSError as exc:
                 raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
         for target in written.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -136,7 +137,10 @@ def run(args: argparse.Namespace) -> int:
     text = pem.lstrip(b"\xef\xbb\xbf").strip()
     if not text:
         raise UsageProblem(f"{args.key} is empty: name the PEM file of an RSA private key")
-    begin = text.find(b"-----BEGIN")  # OpenSSL may put "Bag Attributes" lines before it
+    # A line of its own: OpenSSL may put "Bag Attributes" lines before it, and a PEM quoted
+    # inside JSON (with \n escapes) is not a PEM file.
+    found = re.search(rb"(?m)^-----BEGIN", text)
+    begin = found.start() if found else -1
     if begin < 0:
         raise UsageProblem(
             f"{args.key} is not PEM text (it has no -----BEGIN line): name the RSA "
