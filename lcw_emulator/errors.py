@@ -31,7 +31,8 @@ def describe_failure(error: BaseException) -> str:
     """
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
-    return f"{type(error).__name__}: {error}"
+    message = str(error)  # a ReadError, say, may carry none: then its name says it all
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 class ErrorCode(enum.IntEnum):

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from .auth import describe_token, require_token
 from .clock import Clock, skipped_real_work
-from .errors import ErrorCode, LcwError
+from .errors import ErrorCode, LcwError, describe_failure
 from .events import EntryKind, Recorder
 
 __all__ = [
@@ -31,10 +31,6 @@ __all__ = [
 AuthTokenCallback = Callable[..., None]
 AuthTokenProvider = Callable[[AuthTokenCallback], object]
 ContextProvider = Callable[[], object]
-
-
-def _failure(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 async def request_token(
@@ -91,18 +87,28 @@ async def request_token(
             returned = task.result()
         elif not answer.done():
             answer.set_exception(
-                LcwError(ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}")
+                LcwError(
+                    ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {describe_failure(exc)}"
+                )
             )
         elif timed_out:  # the wait ended without an answer; it did not call back
-            record(EntryKind.NOTE, "provider raised after the timeout", {"error": _failure(exc)})
+            record(
+                EntryKind.NOTE,
+                "provider raised after the timeout",
+                {"error": describe_failure(exc)},
+            )
         elif answer.cancelled():  # the chat start was cancelled while it worked
             record(
                 EntryKind.NOTE,
                 "provider raised after the start was cancelled",
-                {"error": _failure(exc)},
+                {"error": describe_failure(exc)},
             )
         else:
-            record(EntryKind.NOTE, "provider raised after calling back", {"error": _failure(exc)})
+            record(
+                EntryKind.NOTE,
+                "provider raised after calling back",
+                {"error": describe_failure(exc)},
+            )
 
     record(EntryKind.PROVIDER, "auth token provider called", {"timeout": timeout})
     try:
@@ -113,9 +119,11 @@ async def request_token(
         # the first outcome wins: a token already called back still counts.
         if not answer.done():
             raise LcwError(
-                ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {_failure(exc)}"
+                ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {describe_failure(exc)}"
             ) from exc
-        record(EntryKind.NOTE, "provider raised after calling back", {"error": _failure(exc)})
+        record(
+            EntryKind.NOTE, "provider raised after calling back", {"error": describe_failure(exc)}
+        )
         result = None
     task: asyncio.Future[object] | None = None
     if inspect.isawaitable(result):
@@ -155,7 +163,7 @@ async def request_token(
 
 def _context_provider_raised(exc: BaseException) -> LcwError:
     return LcwError(
-        ErrorCode.CONTEXT_PROVIDER_FAILED, f"the context provider raised {_failure(exc)}"
+        ErrorCode.CONTEXT_PROVIDER_FAILED, f"the context provider raised {describe_failure(exc)}"
     )
 
 

@@ -989,8 +989,7 @@ class _Reader:
                 return WorkStream.from_dict(value, base_dir=self.base_dir, source=self.source)
             except ConfigurationError as exc:
                 # The work stream reader already names the file; say it was inline.
-                reason = exc.reason.removeprefix(f"{self.source}: ")
-                raise self.fail(f"[workstream] {reason}") from None
+                raise self.fail(f"[workstream] {exc.problem}") from None
         raise self.fail("workstream must be a file name or a [workstream] table")
 
     def instant(self, value: dt.date | dt.time, field: str) -> int:

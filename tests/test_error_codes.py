@@ -582,3 +582,14 @@ def test_the_repr_of_a_refusal_names_its_claim() -> None:
     assert repr(error) == (
         "LcwError(code=<ErrorCode.INVALID_AUTH_TOKEN: 4>, reason='the token expired', claim='exp')"
     )
+
+
+def test_a_failure_is_told_by_its_first_real_error_and_its_message_if_it_has_one() -> None:
+    from lcw_emulator.errors import describe_failure
+
+    assert describe_failure(ValueError("bad")) == "ValueError: bad"
+    assert describe_failure(ConnectionResetError()) == "ConnectionResetError"
+    group = ExceptionGroup("unhandled errors in a TaskGroup", [OverflowError("port 99999")])
+    assert describe_failure(group) == "OverflowError: port 99999"
+    nested = BaseExceptionGroup("outer", [ExceptionGroup("inner", [KeyError("k")])])
+    assert describe_failure(nested) == "KeyError: 'k'"
