@@ -326,6 +326,7 @@ class ScenarioRun:
         self._raised: list[RaisedError] = []
         self._pending: list[tuple[Step, asyncio.Future[Any]]] = []
         self._checks: list[Check] = []
+        self._crashed_steps = 0  # steps that raised what no scenario can expect
         self._finished: ScenarioResult | None = None
 
     @classmethod
@@ -404,8 +405,10 @@ class ScenarioRun:
         """Run ``steps`` in order, then :meth:`finish`; a stuck step ends the run.
 
         So does a step that raises something no scenario can expect (a bug of ours, or a
-        failure outside the emulator): it is a failed check of this run, with the traceback
-        on the ``lcw_emulator`` logger, so the scenarios run beside it are still reported.
+        failure outside the emulator), whether it was waited for or its failure is seen
+        later: it is a failed check of this run, with the traceback on the ``lcw_emulator``
+        logger, so the scenarios run beside it are still reported. The steps after it do
+        not run, as the widget is in no state any step could expect.
         """
         for step in steps:
             try:
@@ -415,10 +418,13 @@ class ScenarioRun:
             except Exception as exc:
                 self._crashed(len(self._records) + 1, step.verb, exc)
                 break
+            if self._crashed_steps:  # a step that did not wait, seen failing meanwhile
+                break
         return await self.finish()
 
     def _crashed(self, number: int, verb: str, exc: BaseException) -> None:
         """Fail the run for a step that raised something no scenario can expect."""
+        self._crashed_steps += 1
         # The traceback as text: a record holding the exception would keep the widget and
         # every frame alive in any log capture.
         _log.error(

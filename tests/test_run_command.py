@@ -261,6 +261,8 @@ events = ["lcw:ready"]
     assert "PASS  scenarios/documented_sample.toml" in out
     assert "step 2 (get_agent_availability) finishes" in out
     assert "it raised RuntimeError: something no scenario can expect" in out
+    # As for a step that was waited for, the steps after the crash do not run.
+    assert "\n3  wait" not in out and "(1 of 1 checks failed, 0 s virtual)" in out
 
 
 @pytest.mark.parametrize(
