@@ -1030,7 +1030,8 @@ class _Reader:
             except ValueError as exc:  # milliseconds: every minted token's exp would be blamed
                 raise self.fail(str(exc)) from None
         if moment >= MILLISECONDS_THRESHOLD:  # a date, so not milliseconds: past the clocks
-            raise self.fail(f"start {value} is past the year 5000, where the clocks stop")
+            shown = value.isoformat() if isinstance(value, dt.date | dt.time) else value
+            raise self.fail(f"start {shown} is past the year 5000, where the clocks stop")
         return moment
 
     # -- providers

@@ -23,7 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Write a fresh RSA 2048 key pair to DIR: private.pem (sign tokens with it: "
             "lcw-emulator token --key), public.pem (PEM), keys.json (the documented key array "
             "[{kid, publicKey, expiry}]) and jwks.json (JWKS). Serve any public form at the "
-            "work stream's public key URL, or name it as [auth].public_key."
+            "work stream's public key URL, or name it as [auth].public_key. --force replaces "
+            "all four or none. Exit 0 when written, 2 for unusable input (files already "
+            "there without --force), 74 when the output cannot be written."
         ),
     )
     parser.add_argument(

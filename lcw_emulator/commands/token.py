@@ -29,7 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "--at + --lifetime; --context pairs become the lwicontexts claim, a JSON string "
             "as the documentation asks; --claim sets any claim (the value is read as JSON "
             "when it parses, else taken as text) and wins over the defaults; --omit drops "
-            "a default claim to see it refused."
+            "a default claim to see it refused. Exit 0 when printed, 2 for unusable input "
+            "(a key no token could be verified with, say), 74 when the output cannot be "
+            "written."
         ),
     )
     parser.add_argument(
