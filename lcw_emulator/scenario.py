@@ -804,7 +804,10 @@ class _Reader:
         self.source = source
         self.file = file  # a scenario file: it has no listeners of its own, as a script may
         self.where = "scenario"
-        self._failed_providers: set[str] = set()  # their problems are listed already
+        # What failed to read, whose problems are listed already: what names it adds nothing.
+        self._failed_providers: set[str] = set()
+        self._providers_unreadable = False
+        self._unreadable_defaults: set[str] = set()
 
     def fail(self, reason: str) -> ConfigurationError:
         where = "" if self.where == "scenario" else f"{self.where}: "
@@ -826,6 +829,15 @@ class _Reader:
             return ConfigurationError(problems[0], source=self.source)
         listed = "".join(f"\n    {problem}" for problem in problems)
         return ConfigurationError(f"{len(problems)} problems:{listed}", source=self.source)
+
+    def default_key(self, data: Mapping[str, Any]) -> str | None:
+        """The file's top-level ``private_key``, which providers that mint claims sign with."""
+        if "private_key" not in data:
+            return None
+        path = self.string(data["private_key"], "private_key")
+        if not path:
+            raise self.fail('private_key = "": name a PEM file')
+        return path
 
     def widget(self, value: object) -> tuple[bool, str | None]:
         self.where = "[widget]"
@@ -909,21 +921,23 @@ class _Reader:
         widget = self.each(problems, lambda: self.widget(data.get("widget", {}))) or (False, None)
         strict, load_failure = widget
         self.where = "scenario"
-        default_key = self.each(
-            problems,
-            lambda: (
-                self.string(data["private_key"], "private_key") if "private_key" in data else None
-            ),
-        )
+        default_key = self.each(problems, lambda: self.default_key(data))
         default_kid = self.each(
             problems, lambda: self.string(data["kid"], "kid") if "kid" in data else None
         )
+        # A provider falling back on a default that failed adds nothing: its problem is listed.
+        self._unreadable_defaults = {
+            name
+            for name, value in (("private_key", default_key), ("kid", default_kid))
+            if name in data and value is None
+        }
         raw_providers = data.get("providers", {})
         if not isinstance(raw_providers, Mapping):
             problems.append(
                 self.fail("providers must be a table of tables: [providers.NAME]").problem
             )
             raw_providers = {}
+            self._providers_unreadable = True
         providers: dict[str, ProviderSpec] = {}
         for key, value in raw_providers.items():
             spec = self.each(
@@ -1125,6 +1139,8 @@ class _Reader:
         default_key: str | None,
         default_kid: str | None,
     ) -> tuple[KeyPair | str, str, bool]:
+        if "kid" not in table and "kid" in self._unreadable_defaults:
+            raise _ListedAlready
         kid = self.string(table["kid"], "kid") if "kid" in table else default_kid
         if "secret" in table:
             algorithm = self.string(table.get("algorithm", "HS256"), "algorithm")
@@ -1139,10 +1155,16 @@ class _Reader:
             if not secret:
                 raise self.fail("secret cannot be empty: PyJWT signs with no empty HMAC key")
             return secret, algorithm, False
+        if (
+            "private_key" not in table
+            and "secret" not in table
+            and "private_key" in self._unreadable_defaults
+        ):
+            raise _ListedAlready
         key_path = (
             self.string(table["private_key"], "private_key") if "private_key" in table else None
         )
-        if key_path == "" or default_key == "":
+        if key_path == "":
             raise self.fail('private_key = "": name a PEM file')
         key_path = key_path or default_key
         if key_path is None:
@@ -1182,7 +1204,7 @@ class _Reader:
         default_kid: str | None,
     ) -> ProviderSpec:
         if isinstance(value, str):
-            if value in self._failed_providers:
+            if value in self._failed_providers or self._providers_unreadable:
                 raise _ListedAlready
             if value not in providers:
                 known = ", ".join(sorted(providers)) or "none is declared"
@@ -1269,14 +1291,17 @@ class _Reader:
                     if isinstance(value, ProviderSpec)
                     else self.provider_ref(value, providers, work_stream, default_key, default_kid)
                 )
+                named = (
+                    "inline provider" if isinstance(value, Mapping) else f"provider {spec.name!r}"
+                )
                 if cls is SetAuthTokenProvider and not spec.usable_for_auth:
                     raise self.fail(
-                        f"provider {spec.name!r} answers with a context, not a token; "
+                        f"{named} answers with a context, not a token; "
                         "an auth token provider needs token = ... or claims = {...}"
                     )
                 if cls is SetContextProvider and not spec.usable_for_context:
                     raise self.fail(
-                        f"provider {spec.name!r} answers with a token; a context provider "
+                        f"{named} answers with a token; a context provider "
                         "needs context = {...} (or kind raising, never or garbage)"
                     )
                 arguments[key] = spec

@@ -707,3 +707,42 @@ state = "ready"
     )
     assert "\n    step 1 (set_context_provider): inline provider: kind must be one of " in problem
     assert "\n    step 2 (set_context_provider): inline provider: kind must be one of " in problem
+
+
+@pytest.mark.parametrize(
+    ("top", "listed"),
+    [
+        ("private_key = 5", "private_key must be a string, got int 5"),
+        ('private_key = ""', 'private_key = "": name a PEM file'),
+        ("kid = 7", "kid must be a string, got int 7"),
+        ("providers = 3", "providers must be a table of tables: [providers.NAME]"),
+    ],
+)
+def test_what_names_a_part_that_failed_adds_nothing_to_its_problem(top: str, listed: str) -> None:
+    # A provider falling back on an unreadable default, or a step naming a provider when the
+    # providers table is unreadable, would only repeat the one problem in other words.
+    providers = (
+        ""
+        if top.startswith("providers")
+        else (
+            '[providers.p]\nclaims = { sub = "x", iss = "y" }\n'
+            '[providers.q]\nclaims = { sub = "x", iss = "y" }\n'
+        )
+    )
+    problem = refusal(
+        f"""
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+{top}
+{providers}
+[[steps]]
+do = "set_auth_token_provider"
+provider = "p"
+[[steps]]
+do = "set_auth_token_provider"
+provider = {{ token = "a.b.c" }}
+[[steps]]
+expect = "widget"
+state = "ready"
+"""
+    )
+    assert problem.endswith(f".toml: {listed}"), problem  # the one problem, once
