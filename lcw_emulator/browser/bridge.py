@@ -19,6 +19,8 @@ it emits. Protocol (one JSON object per message; page to server):
 - ``{"type": "returned", "request", "value"}``: the page's provider returned
   (after its promise settled, for an async one).
 - ``{"type": "threw", "request", "error"}``: the page's provider threw (or rejected).
+- ``{"type": "batch", "messages": [...]}``: what the page sent in one task, handled in one
+  pass, so the calls in it keep the loop turn they would have in Python.
 
 Server to page: ``hello``, ``event`` (``name``, ``detail``), ``timeline``
 (``entries``), ``result`` (``id``, ``ok``, ``value`` or ``error``), ``provide``
@@ -46,6 +48,8 @@ from ..widget import CustomEvent, Widget
 __all__ = ["PROTOCOL_VERSION", "SDK_METHODS", "PageBridge", "PageScriptError", "describe_session"]
 
 PROTOCOL_VERSION = 1
+# Messages in one batch (one task of the page): far more than any page makes at once.
+MAX_BATCH = 1000
 
 SDK_METHODS = JAVASCRIPT_METHODS
 
@@ -225,6 +229,9 @@ class PageBridge:
         startChat waits for it, so anything that waits runs as its own task.
         """
         kind = message.get("type")
+        if kind == "batch":
+            self._batch(message.get("messages"))
+            return
         if kind == "call":
             self._call(message)
         elif kind == "load":
@@ -234,6 +241,17 @@ class PageBridge:
         else:
             self._protocol_error(f"unknown message type {kind!r}")
         self.flush_timeline()
+
+    def _batch(self, messages: object) -> None:
+        # What the page sent in one task, handled in one pass: the calls keep their loop turn.
+        if not isinstance(messages, list) or len(messages) > MAX_BATCH:
+            self._protocol_error(f"a batch holds a list of at most {MAX_BATCH} messages")
+            return
+        for message in messages:
+            if not isinstance(message, dict) or message.get("type") == "batch":
+                self._protocol_error("a batch holds message objects, not batches")
+                continue
+            self.receive(message)
 
     async def _load(self) -> None:
         with contextlib.suppress(LcwError):  # a load failure is already an lcw:error event

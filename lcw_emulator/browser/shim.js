@@ -46,12 +46,31 @@
     window.dispatchEvent(new CustomEvent("lcw-emulator:" + name, { detail: detail }));
   }
 
+  // What the page sends in one task (with the promise callbacks that task runs) leaves as one
+  // frame, which the server handles in one pass: calls the page made together reach the
+  // widget together, in the order and loop turn they would have in Python (a startChat, and
+  // the setAuthTokenProvider a promise callback makes right after it), whatever the network.
+  var batch = null;
+
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(message));
-    } else {
+    if (!(socket && socket.readyState === WebSocket.OPEN)) {
       outbox.push(message);
+      return;
     }
+    if (batch === null) {
+      batch = [];
+      setTimeout(flush, 0);
+    }
+    batch.push(message);
+  }
+
+  function flush() {
+    var messages = batch;
+    batch = null;
+    if (!messages || !(socket && socket.readyState === WebSocket.OPEN)) return;  // gone: said
+    socket.send(JSON.stringify(
+      messages.length === 1 ? messages[0] : { type: "batch", messages: messages }
+    ));
   }
 
   function jsonable(value) {
