@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import __version__
 from .commands import keys, run, serve, token, verify
-from .commands._common import EXIT_UNUSABLE, UsageProblem
+from .commands._common import EXIT_UNUSABLE, OutputFailed, UsageProblem, drop_stdout
 from .errors import LcwError
 
 # Each verb module registers itself with add_parser(subparsers).
@@ -36,13 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in VERBS:
         verb.add_parser(subparsers)
     return parser
-
-
-class OutputFailed(Exception):
-    """Writing the output failed, other than a closed pipe (a full disk)."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(error.strerror or str(error))
 
 
 class _Output:
@@ -94,35 +86,43 @@ class _Diagnostics(_Output):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         # Text the output cannot encode (an ASCII or cp1252 stream, Windows redirected to a
         # file) is escaped, never a UnicodeEncodeError that would exit 1, read as "refused".
         reconfigure(errors="backslashreplace")
     stdout, stderr = sys.stdout, sys.stderr
+    # Before the arguments are read: --help and --version are output too.
     output = sys.stdout = _Output(stdout)
     diagnostics = sys.stderr = _Diagnostics(stderr)
+    who = "lcw-emulator"
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:
+            if done.code in (0, None):  # --help, --version: printed, if it could be
+                sys.stdout.flush()
+            raise
+        who = f"lcw-emulator {args.verb}"
         code: int = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at shutdown
     except (UsageProblem, LcwError) as exc:
-        _say(f"lcw-emulator {args.verb}: {exc}")
+        _say(f"{who}: {exc}")
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The Python docs' recipe (signal module, "Note on SIGPIPE"): point stdout at
         # devnull so the flush at shutdown cannot fail again, and exit quietly.
-        _drop_stdout()
+        drop_stdout()
         return EXIT_BROKEN_PIPE
     except OutputFailed as exc:
-        _drop_stdout()
-        _say(f"lcw-emulator {args.verb}: cannot write the output: {exc}")
+        drop_stdout()
+        _say(f"{who}: cannot write the output: {exc}")
         return EXIT_OUTPUT_FAILED
     except OSError as exc:  # a path the system refuses (too long, say), not the output
         where = f": {str(exc.filename)[:80]}" if exc.filename else ""
-        _say(f"lcw-emulator {args.verb}: {exc.strerror or exc}{where}")
+        _say(f"{who}: {exc.strerror or exc}{where}")
         return EXIT_UNUSABLE
     finally:
         if sys.stdout is output:  # a verb may have pointed it elsewhere (run, at a closed pipe)
@@ -135,15 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _say(text: str) -> None:
     """Print to stderr; if even that fails (2>/dev/full), the exit code says it all."""
     print(text, file=sys.stderr)
-
-
-def _drop_stdout() -> None:
-    """Point stdout at devnull, so the flush at shutdown cannot fail (and print) again."""
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stream, no descriptor
-        fileno = sys.stdout.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fileno)
-        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def describe_instant(timestamp: float) -> str:
     """Epoch seconds as a person reads them: ``1542625672 (2018-11-19T11:07:52Z)``."""
     seconds = f"{timestamp:.3f}".rstrip("0").rstrip(".")
     try:
-        moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+        # From the number as shown: 1542622100.9999 shows as 1542622101, so its time does too.
+        moment = dt.datetime.fromtimestamp(float(seconds), tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
         return seconds
     return f"{seconds} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"

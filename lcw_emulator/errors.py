@@ -14,6 +14,7 @@ __all__ = [
     "ChatStateError",
     "ConfigurationError",
     "ErrorCode",
+    "ForeignError",
     "LcwError",
     "ListenerWarning",
     "RateLimitedError",
@@ -23,14 +24,21 @@ __all__ = [
 ]
 
 
+class ForeignError(Exception):
+    """An error raised outside Python (a page's JavaScript), told by its own text alone."""
+
+
 def describe_failure(error: BaseException) -> str:
     """``Type: message`` of what went wrong; for an exception group, of the first error in it.
 
     A request cut short inside anyio's task group (httpx under asyncio) arrives as
-    "unhandled errors in a TaskGroup", which says nothing of the socket that failed.
+    "unhandled errors in a TaskGroup", which says nothing of the socket that failed. A
+    :class:`ForeignError` is its text: a page's ``Error: token service down``, not ours.
     """
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
+    if isinstance(error, ForeignError):
+        return str(error)
     message = str(error)  # a ReadError, say, may carry none: then its name says it all
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 

@@ -273,7 +273,8 @@ async def test_a_page_provider_that_throws_is_error_2(
     await page.send(type="threw", request=request["request"], error="TypeError: fetch failed")
     error = await page.next("event", name="lcw:error")
     assert error["detail"]["errorCode"] == 2
-    assert "TypeError: fetch failed" in error["detail"]["reason"]
+    # In the page's words: no Python class of ours between "raised" and the page's error.
+    assert error["detail"]["reason"] == "the provider raised TypeError: fetch failed"
 
 
 async def test_a_page_callback_with_nothing_is_error_3(
@@ -866,3 +867,16 @@ async def test_chromium_calls_made_in_one_task_reach_the_widget_together(
             outcomes.append(await page.evaluate("window.__outcome"))
             await page.reload()
         assert outcomes == ["queued"] * 8, problems
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True),
+     ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("demo.example", False)],
+)  # fmt: skip
+def test_serve_warns_when_the_bridge_is_reachable_from_other_machines(
+    host: str, loopback: bool
+) -> None:
+    from lcw_emulator.commands.serve import _loopback
+
+    assert _loopback(host) is loopback

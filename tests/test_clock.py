@@ -339,3 +339,8 @@ def test_waiting_outside_an_asyncio_loop_says_what_it_needs() -> None:
         settling.send(None)
     with pytest.raises(RuntimeError, match=r"^RealClock.call_later needs a running asyncio"):
         RealClock().call_later(1, lambda: None)
+
+
+def test_an_instant_shows_one_second_in_both_its_forms() -> None:
+    assert describe_instant(1542622100.9999) == "1542622101 (2018-11-19T10:08:21Z)"
+    assert describe_instant(1542622100.25) == "1542622100.25 (2018-11-19T10:08:20Z)"

@@ -128,7 +128,9 @@ def test_a_write_that_fails_halfway_leaves_the_old_set_and_nothing_else(
 
     monkeypatch.setattr(os, "fdopen", disk_full_on_the_second)
     code, _, err = cli(capsys, "keys", "--out", str(out), "--force")
-    assert code == 2 and f"cannot write {out / 'public.pem'}: No space left on device" in err
+    # A full disk is output that cannot be written (74), naming the file it was.
+    assert code == 74
+    assert f"cannot write the output: {out / 'public.pem'}: No space left on device" in err
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before  # no .tmp left
     monkeypatch.undo()
     assert cli(capsys, "keys", "--out", str(out), "--force")[0] == 0  # nothing blocks a rerun

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -272,7 +276,8 @@ events = ["lcw:ready"]
         ["verify", "--workstream", "scenarios/contoso.toml", "--at", "1542622100", "a.b.c"],
         ["token", "--key", "scenarios/keys/private.pem"],
         ["keys", "--out", "{tmp}"],
-        ["serve", "--port", "0"],  # its "listening on" line: it stops there
+        ["--version"],
+        ["run", "--help"],
     ],
 )
 def test_output_that_cannot_be_written_is_one_line_and_its_own_exit_code(
@@ -292,9 +297,8 @@ def test_output_that_cannot_be_written_is_one_line_and_its_own_exit_code(
             timeout=60,
         )
     assert completed.returncode == 74
-    assert completed.stderr.endswith(
-        f"lcw-emulator {verb[0]}: cannot write the output: No space left on device\n"
-    )
+    who = "lcw-emulator" if verb[-1].startswith("--") else f"lcw-emulator {verb[0]}"
+    assert completed.stderr.endswith(f"{who}: cannot write the output: No space left on device\n")
     assert "Traceback" not in completed.stderr
     argv = [part.replace("{tmp}", str(tmp_path / "more-keys")) for part in verb]
     with open("/dev/full", "w") as full:  # and with nowhere to say so either
@@ -351,3 +355,30 @@ def test_a_closed_standard_output_is_output_that_cannot_be_written() -> None:
     assert completed.stderr == (
         "lcw-emulator token: cannot write the output: standard output is closed\n"
     )
+
+
+def test_serve_with_nowhere_to_print_its_banner_serves_on() -> None:
+    # A server started with its output closed or full (a daemon) still serves the page.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open("/dev/full", "w") as full:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "lcw_emulator", "serve", "--port", str(port)],
+            cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/shim.js", timeout=2) as got:
+                    assert b"LiveChatWidget" in got.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 130
+    assert "Traceback" not in err and "Exception ignored" not in err

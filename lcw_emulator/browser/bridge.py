@@ -39,7 +39,7 @@ from typing import Any
 import attrs
 
 from ..clock import describe_instant
-from ..errors import LcwError
+from ..errors import ForeignError, LcwError
 from ..events import LcwEvent
 from ..sdk import JAVASCRIPT_METHODS
 from ..session import ChatSession
@@ -56,7 +56,7 @@ SDK_METHODS = JAVASCRIPT_METHODS
 Send = Callable[[str], None]
 
 
-class PageScriptError(Exception):
+class PageScriptError(ForeignError):
     """The page's JavaScript provider threw, or its promise rejected; the text is the page's."""
 
 

@@ -92,6 +92,10 @@
 
   function describeValue(value) {
     if (value === null) return "null";
+    if (value === undefined) return "undefined";
+    if (typeof value === "object" && typeof value.then === "function") {
+      return "a Promise (pass the function itself, not what calling it returned)";
+    }
     if (typeof value === "string") return "string " + JSON.stringify(value).slice(0, 60);
     if (typeof value === "object") return "object " + (jsonable(value) === null ? "" : JSON.stringify(jsonable(value)).slice(0, 60));
     return typeof value + " " + String(value);
@@ -197,8 +201,10 @@
     var error = message.error || {};
     var failure = new Error(error.reason || error.message || "the emulator refused the call");
     failure.name = error.name || "Error";
-    if (error.code !== null && error.code !== undefined && !waiting.rejectCoded) {
-      // A coded failure already reached the page as an lcw:error event.
+    // A coded failure already reached the page as an lcw:error event, except code 7 after a
+    // failed load: no widget is on the page to fire one, so the call itself says why.
+    if (error.code !== null && error.code !== undefined && error.code !== 7 &&
+        !waiting.rejectCoded) {
       waiting.resolve(null);
       return;
     }
@@ -213,6 +219,11 @@
         break;
       case "event":
         emulator.events.push({ name: message.name, detail: message.detail });
+        if (message.name === "lcw:closeChat" && emulator.session) {
+          // The session the page holds is closed too: say so before its listeners run.
+          emulator.session = Object.assign({}, emulator.session, { state: "closed" });
+          announce("session", emulator.session);
+        }
         window.dispatchEvent(new CustomEvent(message.name, { detail: message.detail }));
         break;
       case "timeline":
@@ -305,6 +316,16 @@
       return call("getAgentAvailability");
     },
     startProactiveChat: function (notificationUIConfig, showPrechat, options) {
+      // Throws as the Python SDK raises: the config is required (its message may be left out).
+      if (notificationUIConfig === null || typeof notificationUIConfig !== "object") {
+        throw new TypeError("startProactiveChat: notificationUIConfig is required: an object " +
+          "such as {message: ...} ({} shows the default message), got " +
+          describeValue(notificationUIConfig));
+      }
+      if (notificationUIConfig.message !== undefined &&
+          typeof notificationUIConfig.message !== "string") {
+        throw new TypeError("startProactiveChat: notificationUIConfig.message must be a string");
+      }
       var args = [jsonable(notificationUIConfig)];
       if (showPrechat !== undefined || options !== undefined) {
         args.push(showPrechat === undefined ? true : showPrechat);

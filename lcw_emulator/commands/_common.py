@@ -6,6 +6,7 @@ import argparse
 import codecs
 import contextlib
 import math
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -79,6 +80,22 @@ def _decode_text(data: bytes, what: str, source: str) -> str:
             "(UTF-16 without a BOM? save it as UTF-8)"
         )
     return text
+
+
+class OutputFailed(Exception):
+    """Writing the output failed, other than a closed pipe (a full disk): exit 74."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+
+
+def drop_stdout() -> None:
+    """Point stdout at devnull, so the flush at shutdown cannot fail (and print) again."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stream, no descriptor
+        fileno = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
 
 
 def path_argument(text: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from ..auth import KeyPair
-from ._common import EXIT_OK, UsageProblem, path_argument
+from ._common import EXIT_OK, OutputFailed, UsageProblem, path_argument
 
 FILES = ("private.pem", "public.pem", "keys.json", "jwks.json")
 
@@ -70,32 +71,29 @@ def run(args: argparse.Namespace) -> int:
 def _write_all(out: Path, contents: dict[str, str]) -> None:
     """Write every file or none: a half-replaced set would sign with a key nothing trusts.
 
-    Each file is written beside its target first, under a fresh name (the private key
-    readable by its owner only from the start), then all are moved into place. A failed
-    write (a full disk) leaves the old files as they were and no staged file behind; only
-    a move failing after the checks (the directory changed meanwhile) can leave the files
-    before it replaced, and the message names the file.
+    Each file is written beside its target first, under a fresh name, then all are moved
+    into place. A failed write (a full disk) leaves the old files as they were and no
+    staged file behind; only a move failing after the checks (the directory changed
+    meanwhile) can leave the files before it replaced, and the message names the file.
     """
     written: dict[Path, Path] = {}
-    umask = os.umask(0)
-    os.umask(umask)  # read, not changed: the public files get 0644 less it, as open() gives
     try:
         for name, text in contents.items():
             target = out / name
+            staged = out / f".{name}.{secrets.token_hex(8)}.tmp"
+            # Created with its mode, which the umask narrows as for any new file: the private
+            # key readable by its owner alone from the start, the public forms by anyone.
+            mode = 0o600 if name == "private.pem" else 0o644
             try:
-                fd, staged_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+                fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             except OSError as exc:
-                raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
-            staged = Path(staged_name)
+                raise _write_failed(target, exc) from None
             written[staged] = target  # before writing: a failed write is cleaned up too
             try:
                 with os.fdopen(fd, "w", encoding="ascii") as file:
                     file.write(text)
-                # mkstemp made it 0600, which the private key keeps; the rest are public.
-                if name != "private.pem":
-                    staged.chmod(0o644 & ~umask)
             except OSError as exc:
-                raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
+                raise _write_failed(target, exc) from None
         for target in written.values():
             if target.is_dir():
                 raise UsageProblem(f"cannot write {target}: it is a directory")
@@ -103,7 +101,17 @@ def _write_all(out: Path, contents: dict[str, str]) -> None:
             try:
                 staged.replace(target)
             except OSError as exc:
-                raise UsageProblem(f"cannot write {target}: {exc.strerror}") from None
+                raise _write_failed(target, exc) from None
     finally:
         for staged in written:
             staged.unlink(missing_ok=True)
+
+
+# The disk, not the directory named: the key files are this verb's output (exit 74).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT})
+
+
+def _write_failed(target: Path, exc: OSError) -> Exception:
+    if exc.errno in _OUTPUT_ERRNOS:
+        return OutputFailed(OSError(exc.errno, f"{target}: {exc.strerror}"))
+    return UsageProblem(f"cannot write {target}: {exc.strerror}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import sys
 import time
 from importlib import resources
@@ -14,7 +15,9 @@ from ..org import Omnichannel
 from ._common import (
     EXIT_OK,
     EXIT_UNUSABLE,
+    OutputFailed,
     UsageProblem,
+    drop_stdout,
     epoch_seconds,
     load_work_stream,
     note_short_secret,
@@ -119,14 +122,34 @@ def run(args: argparse.Namespace) -> int:
     app = server.make_app(org, work_stream, strict=args.strict, load_failure=args.load_failure)
 
     def announce(url: str) -> None:
-        print(
-            f"lcw-emulator serve: {url}  (work stream {work_stream.name!r}, "
-            f"{type(clock).__name__} at {describe_instant(clock.now())}; Ctrl-C stops)",
-            flush=True,
-        )
+        try:
+            print(
+                f"lcw-emulator serve: {url}  (work stream {work_stream.name!r}, "
+                f"{type(clock).__name__} at {describe_instant(clock.now())}; Ctrl-C stops)",
+                flush=True,
+            )
+        except (BrokenPipeError, OutputFailed):
+            drop_stdout()  # nobody reads the banner (a closed or full output): serve on
 
+    if not _loopback(args.host):
+        print(
+            f"lcw-emulator serve: warning: --host {args.host} is reachable from other machines, "
+            "and the bridge has no authentication: anyone who can reach it can drive the "
+            "widget and its org (keep it on 127.0.0.1 unless the network is yours alone)",
+            file=sys.stderr,
+        )
     try:
         asyncio.run(server.serve_forever(app, args.host, args.port, announce))
     except OSError as exc:
         raise UsageProblem(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     return EXIT_OK
+
+
+def _loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: where it resolves is not ours to know
