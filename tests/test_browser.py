@@ -880,3 +880,40 @@ def test_serve_warns_when_the_bridge_is_reachable_from_other_machines(
     from lcw_emulator.commands.serve import _loopback
 
     assert _loopback(host) is loopback
+
+
+async def test_chromium_after_a_failed_load_calls_reject_with_the_reason(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    # No widget is on the page to fire lcw:error for them, so the calls themselves say why.
+    async with page_of_our_own(
+        chromium, docs_work_stream, LOAD_FAILED_PAGE, load_failure="no storage"
+    ) as (page, _):
+        await page.wait_for_function("window.__errorHeard === true")
+        for call in ("startChat()", "getAgentAvailability()", "closeChat()"):
+            failed = await page.evaluate(
+                f"""() => Microsoft.Omnichannel.LiveChatWidget.SDK.{call}
+                           .then(value => "resolved " + value, error => error.message)"""
+            )
+            assert "the widget failed to load (no storage)" in failed, (call, failed)
+
+
+async def test_chromium_proactive_chat_config_and_closed_session(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    html = ORDER_PAGE.replace("SAMPLE_TOKEN", json.dumps(SAMPLE_TOKEN))
+    async with page_of_our_own(chromium, docs_work_stream, html) as (page, _):
+        await page.wait_for_function("window.__outcome === 'queued'")
+        thrown = await page.evaluate(
+            """() => { try { Microsoft.Omnichannel.LiveChatWidget.SDK.startProactiveChat(); }
+                       catch (error) { return error.name + ": " + error.message; } }"""
+        )
+        assert thrown.startswith("TypeError: startProactiveChat: notificationUIConfig is required")
+        thrown = await page.evaluate(
+            """() => { try { Microsoft.Omnichannel.LiveChatWidget.SDK.setAuthTokenProvider(
+                                 Promise.resolve("token")); }
+                       catch (error) { return error.message; } }"""
+        )
+        assert "got a Promise (pass the function itself" in thrown
+        await page.evaluate("Microsoft.Omnichannel.LiveChatWidget.SDK.closeChat()")
+        await page.wait_for_function("window.LcwEmulator.session.state === 'closed'")
