@@ -50,7 +50,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from .auth import KeyPair
-from .clock import MILLISECONDS_THRESHOLD, epoch_seconds
+from .clock import MILLISECONDS_THRESHOLD, describe_instant, epoch_seconds
 from .errors import ConfigurationError, ErrorCode
 from .events import (
     AVAILABILITY_FIELDS,
@@ -1045,7 +1045,11 @@ class _Reader:
                 raise self.fail(str(exc)) from None
         if moment >= MILLISECONDS_THRESHOLD:  # a date, so not milliseconds: past the clocks
             shown = value.isoformat() if isinstance(value, dt.date | dt.time) else value
-            raise self.fail(f"start {shown} is past the year 5000, where the clocks stop")
+            raise self.fail(
+                f"start {str(shown).replace('+00:00', 'Z')} is past "
+                f"{describe_instant(MILLISECONDS_THRESHOLD)}, the last moment the clocks take "
+                "(past it, epoch seconds read as milliseconds)"
+            )
         return moment
 
     # -- providers

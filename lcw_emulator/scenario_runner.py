@@ -36,7 +36,7 @@ import attrs
 from . import errors
 from .auth import KeyPair, mint_token, time_claims
 from .clock import Clock, VirtualClock
-from .errors import ChatStateError, LcwError
+from .errors import ChatStateError, LcwError, describe_failure
 from .events import LcwEvent, TimelineEntry, typed_equal
 from .org import Omnichannel
 from .providers import AuthTokenProvider, ContextProvider
@@ -439,7 +439,7 @@ class ScenarioRun:
                 number,
                 f"step {number} ({verb}) finishes",
                 False,
-                f"it raised {type(exc).__name__}: {exc} (not an LCW error: the traceback is "
+                f"it raised {describe_failure(exc)} (not an LCW error: the traceback is "
                 "on the lcw_emulator logger)",
             )
         )

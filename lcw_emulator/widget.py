@@ -30,6 +30,7 @@ from .errors import (
     LcwError,
     RateLimitedError,
     SdkUsageError,
+    describe_failure,
     hide_for_lcw_errors,
 )
 from .events import LCW_EVENTS, EntryKind, LcwEvent, Timeline, closest_event
@@ -55,9 +56,14 @@ CONTEXT_PROVIDER_TIMEOUT = DEFAULT_PROVIDER_TIMEOUT
 AGENT_AVAILABILITY_CACHE_SECONDS = 120.0
 
 
+def _told(error: object) -> str:
+    # What pyee hands on is the listener's exception; anything else is shown as it is.
+    return describe_failure(error) if isinstance(error, BaseException) else repr(error)
+
+
 def listener_raised(error: object) -> str:
     """How the console (and a test's warning) names a listener's failure."""
-    return f"an event listener raised {type(error).__name__}: {error}"
+    return f"an event listener raised {_told(error)}"
 
 
 def unheard_listener(event: str, closest: str | None) -> str:
@@ -374,7 +380,7 @@ class Widget(AsyncIOEventEmitter):
         self.record(
             EntryKind.NOTE,
             "listener raised",
-            {"error": f"{type(error).__name__}: {error}"},
+            {"error": _told(error)},
         )
         if not console.isEnabledFor(logging.ERROR):
             return
@@ -585,7 +591,7 @@ class Widget(AsyncIOEventEmitter):
                     first = self.handler_errors[0]
                     reason += (
                         f"; note: {len(self.handler_errors)} event listener(s) raised, first "
-                        f"{type(first).__name__}: {first}"
+                        f"{describe_failure(first)}"
                     )
                 if self._reload_cleared_auth:
                     reason += (
@@ -848,7 +854,7 @@ class Widget(AsyncIOEventEmitter):
         self.record(
             EntryKind.NOTE,
             "bot auth token provider raised",
-            {"error": f"{type(error).__name__}: {error}"},
+            {"error": describe_failure(error)},
         )
 
     # -- what the service tells the widget ------------------------------------

@@ -382,3 +382,21 @@ def test_serve_with_nowhere_to_print_its_banner_serves_on() -> None:
         _, err = server.communicate(timeout=30)
     assert server.returncode == 130
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_an_output_closed_under_the_command_is_output_that_cannot_be_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    closed = io.StringIO()
+    closed.close()  # what writing to it raises is ValueError, not OSError
+    with capsys.disabled():
+        monkeypatch.setattr(sys, "stdout", closed)
+        errors = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", errors)
+        code = main(["token", "--key", str(ROOT / "scenarios" / "keys" / "private.pem")])
+    assert code == 74
+    assert errors.getvalue() == (
+        "lcw-emulator token: cannot write the output: I/O operation on closed file\n"
+    )

@@ -1203,3 +1203,40 @@ async def test_a_chat_start_in_flight_at_a_reload_completes_and_says_so(
     assert widget.timeline.find("chat start in flight at the reload: it completes")
     session = await starting
     assert session.context == {"msdyn_cartvalue": 5}
+
+
+async def test_failures_are_told_by_their_first_real_error_everywhere(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    # A provider using a task group (httpx under anyio) fails as an exception group whose
+    # own text says nothing; the note and the reason name what failed inside it.
+    widget = org.widget(contoso)
+    await widget.load()
+
+    async def authTokenProvider(callback: Any) -> None:
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [ConnectionResetError()])
+
+    widget.sdk.setAuthTokenProvider(authTokenProvider)
+    with pytest.raises(LcwError) as caught:
+        await widget.sdk.startChat()
+    assert caught.value.reason == "the provider raised ConnectionResetError"
+
+    def contextProvider() -> dict[str, object]:
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [TimeoutError("cart service")])
+
+    public = org.widget(OPEN)
+    await public.load()
+    public.sdk.setContextProvider(contextProvider)
+    with pytest.raises(LcwError) as caught:
+        await public.sdk.startChat()
+    assert caught.value.reason == "the context provider raised TimeoutError: cart service"
+
+    def listener() -> None:
+        raise ExceptionGroup("listeners", [KeyError()])
+
+    public.on("lcw:error", listener)
+    public.sdk.setContextProvider(contextProvider)
+    with pytest.raises(LcwError):
+        await public.sdk.startChat()
+    [note] = public.timeline.find("listener raised")
+    assert note.detail == {"error": "KeyError"}

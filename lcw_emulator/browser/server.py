@@ -16,6 +16,7 @@ from importlib import resources
 import attrs
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..errors import describe_failure
 from ..org import Omnichannel
 from ..workstream import WorkStream
 from .bridge import PageBridge
@@ -120,7 +121,7 @@ async def _page_socket(request: web.Request) -> web.WebSocketResponse:
                 try:
                     bridge.receive_text(message.data)
                 except Exception as exc:  # the page's message, not the server, is at fault
-                    bridge.refuse(f"the message could not be handled ({type(exc).__name__}: {exc})")
+                    bridge.refuse(f"the message could not be handled ({describe_failure(exc)})")
             elif message.type is WSMsgType.ERROR:
                 # e.g. a message over 1 MiB: the page sees close code 1009 and says so
                 print(
