@@ -38,7 +38,7 @@ def describe_failure(error: BaseException) -> str:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     if isinstance(error, ForeignError):
-        return str(error)
+        return str(error) or "an error with no message"
     message = str(error)  # a ReadError, say, may carry none: then its name says it all
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 

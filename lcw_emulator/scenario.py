@@ -1143,9 +1143,6 @@ class _Reader:
         default_key: str | None,
         default_kid: str | None,
     ) -> tuple[KeyPair | str, str, bool]:
-        if "kid" not in table and "kid" in self._unreadable_defaults:
-            raise _ListedAlready
-        kid = self.string(table["kid"], "kid") if "kid" in table else default_kid
         if "secret" in table:
             algorithm = self.string(table.get("algorithm", "HS256"), "algorithm")
             if algorithm not in _HMAC_ALGORITHMS:
@@ -1159,17 +1156,23 @@ class _Reader:
             if not secret:
                 raise self.fail("secret cannot be empty: PyJWT signs with no empty HMAC key")
             return secret, algorithm, False
-        if (
-            "private_key" not in table
-            and "secret" not in table
-            and "private_key" in self._unreadable_defaults
-        ):
-            raise _ListedAlready
         key_path = (
             self.string(table["private_key"], "private_key") if "private_key" in table else None
         )
         if key_path == "":
             raise self.fail('private_key = "": name a PEM file')
+        if "algorithm" in table and table["algorithm"] != "RS256":
+            raise self.fail(
+                f"a private_key signs with RS256; got algorithm {table['algorithm']!r} "
+                "(for HS256, HS384 or HS512 give secret = ...)"
+            )
+        # The provider's own problems are read above; what it would take from an unreadable
+        # default adds nothing to the problem listed for it.
+        if ("kid" not in table and "kid" in self._unreadable_defaults) or (
+            key_path is None and "private_key" in self._unreadable_defaults
+        ):
+            raise _ListedAlready
+        kid = self.string(table["kid"], "kid") if "kid" in table else default_kid
         key_path = key_path or default_key
         if key_path is None:
             auth = work_stream.auth
@@ -1180,11 +1183,6 @@ class _Reader:
                 "claims are minted into a token, which needs a signing key: "
                 'private_key = "keys/private.pem" (here or at the top of the file), '
                 "or secret = ... for HS256"
-            )
-        if "algorithm" in table and table["algorithm"] != "RS256":
-            raise self.fail(
-                f"a private_key signs with RS256; got algorithm {table['algorithm']!r} "
-                "(for HS256, HS384 or HS512 give secret = ...)"
             )
         path = self.base_dir / key_path
         try:

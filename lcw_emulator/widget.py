@@ -827,9 +827,13 @@ class Widget(AsyncIOEventEmitter):
         if provider is None:
             raise SdkUsageError("no bot auth token provider is set")
 
-        def callback(options: Mapping[str, Any] | None = None) -> None:
-            show = bool((options or {}).get("show"))
-            self.record(EntryKind.PROVIDER, "bot auth callback", {"show": show})
+        def callback(options: object = None) -> None:
+            # Documented as callback({show: bool}); anything else shows nothing, and says so.
+            show = bool(options.get("show")) if isinstance(options, Mapping) else False
+            detail: dict[str, Any] = {"show": show}
+            if options is not None and not isinstance(options, Mapping):
+                detail["ignored"] = f"{type(options).__name__} {options!r}"[:200]
+            self.record(EntryKind.PROVIDER, "bot auth callback", detail)
             answer(show)
 
         self.record(EntryKind.PROVIDER, "bot auth token provider called", {"url": url})

@@ -30,6 +30,7 @@ from lcw_emulator import (
     ContextVariable,
     LcwEvent,
     Omnichannel,
+    SessionState,
     VariableType,
     VirtualClock,
     WorkStream,
@@ -917,3 +918,173 @@ async def test_chromium_proactive_chat_config_and_closed_session(
         assert "got a Promise (pass the function itself" in thrown
         await page.evaluate("Microsoft.Omnichannel.LiveChatWidget.SDK.closeChat()")
         await page.wait_for_function("window.LcwEmulator.session.state === 'closed'")
+
+
+@contextlib.asynccontextmanager
+async def pages_served(
+    work_stream: WorkStream, pages: dict[str, str], **options: Any
+) -> AsyncIterator[tuple[str, Application]]:
+    """``pages`` (path to HTML) served beside the shim and socket; the base URL and the app."""
+    app = make_app(Omnichannel(clock=RealClock(start=SAMPLE_START)), work_stream, **options)
+    for path, html in pages.items():
+
+        async def serve_html(request: web.Request, html: str = html) -> web.Response:
+            return web.Response(text=html, content_type="text/html")
+
+        app.router.add_get(path, serve_html)
+    runner = AppRunner(app, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await TCPSite(runner, "127.0.0.1", 0).start()
+        async with asyncio.timeout(BROWSER_TEST_LIMIT):
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}", app
+    finally:
+        await runner.cleanup()
+
+
+ASKS_AT_READY = """<!doctype html><script src="/shim.js"></script><script>
+  window.addEventListener("lcw:ready", function () {
+    Microsoft.Omnichannel.LiveChatWidget.SDK.getAgentAvailability().then(
+      function () { window.__answered = true; });
+  });
+</script>"""
+
+
+async def test_chromium_a_page_with_paused_fake_timers_still_talks_to_the_widget(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    # A page under test with a fake clock (Playwright's, sinon's): its timers never fire.
+    async with pages_served(docs_work_stream, {"/page.html": ASKS_AT_READY}) as (base, _):
+        page = await chromium.new_page()
+        try:
+            await page.clock.install(time=0)
+            await page.clock.pause_at(1000)
+            await page.goto(base + "/page.html")
+            await page.wait_for_function("window.__answered === true", timeout=10_000)
+        finally:
+            await page.close()
+
+
+CLOSES_ON_LEAVING = """<!doctype html><script src="/shim.js"></script><script>
+  var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+  window.addEventListener("lcw:ready", function () {
+    SDK.setAuthTokenProvider(function authTokenProvider(callback) { callback(TOKEN); });
+    SDK.startChat();
+  });
+  window.addEventListener("lcw:chatQueued", function () { window.__queued = true; });
+  window.addEventListener("pagehide", function () { SDK.closeChat(); });
+</script>"""
+
+
+async def test_chromium_a_close_the_page_makes_as_it_leaves_reaches_the_widget(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    html = CLOSES_ON_LEAVING.replace("TOKEN", json.dumps(SAMPLE_TOKEN))
+    pages = {"/page.html": html, "/other.html": "<p>elsewhere</p>"}
+    async with pages_served(docs_work_stream, pages) as (base, app):
+        page = await chromium.new_page()
+        try:
+            await page.goto(base + "/page.html")
+            await page.wait_for_function("window.__queued === true")
+            await page.goto(base + "/other.html")
+            widget = app[BRIDGES][0].widget
+            for _ in range(100):  # the close travels after the page has gone
+                if widget.session is not None and widget.session.state is SessionState.CLOSED:
+                    break
+                await asyncio.sleep(0.05)
+            assert widget.session is not None and widget.session.state is SessionState.CLOSED
+        finally:
+            await page.close()
+
+
+MANY_EARLY_CALLS = """<!doctype html><script src="/shim.js"></script><script>
+  // More calls before the socket opens than one batch holds: they still all go, and so does
+  // the load behind them.
+  for (var i = 0; i < 1500; i++) Microsoft.Omnichannel.LiveChatWidget.SDK.getContextProvider();
+  window.addEventListener("lcw:ready", function () {
+    var half = "x".repeat(200000);  // two of these in one task are one frame's worth
+    for (var j = 0; j < 8; j++) {
+      Microsoft.Omnichannel.LiveChatWidget.SDK.startProactiveChat({message: half});
+    }
+    window.__sent = true;
+  });
+</script>"""
+
+
+async def test_chromium_a_task_sending_more_than_a_frame_holds_goes_in_several(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with page_of_our_own(chromium, docs_work_stream, MANY_EARLY_CALLS) as (page, problems):
+        await page.wait_for_function("window.__sent === true")
+        await page.wait_for_function(
+            "window.LcwEmulator.timeline.filter(e => e.name === 'startProactiveChat').length === 8"
+        )
+        assert await page.evaluate("window.LcwEmulator.connected") is True
+        assert not [problem for problem in problems if "lcw-emulator" in problem], problems
+
+
+QUEUED_BEFORE_A_FAILED_LOAD = """<!doctype html><script src="/shim.js"></script><script>
+  window.addEventListener("lcw:error", function (e) { window.__error = e.detail.errorCode; });
+  // Made before lcw:ready: failed with the load, and told by its lcw:error 7 event.
+  Microsoft.Omnichannel.LiveChatWidget.SDK.startChat().then(
+    function (value) { window.__outcome = "resolved " + value; },
+    function (error) { window.__outcome = "rejected " + error.message; });
+</script>"""
+
+
+async def test_chromium_a_call_queued_before_a_failed_load_is_told_by_the_event(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with page_of_our_own(
+        chromium, docs_work_stream, QUEUED_BEFORE_A_FAILED_LOAD, load_failure="no storage"
+    ) as (page, _):
+        await page.wait_for_function("window.__outcome !== undefined && window.__error === 7")
+        assert await page.evaluate("window.__outcome") == "resolved null"
+
+
+async def test_one_bad_message_in_a_batch_costs_only_itself(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    app, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    await page.result(await page.call("setBotAuthTokenProvider", provider("botAuth", "p3")))
+    widget = app[BRIDGES][0].widget
+    widget.request_bot_sign_in("https://bot.example/sign-in")
+    request = await page.next("provide", kind="bot", handle="p3")
+    await page.send(
+        type="batch",
+        messages=[
+            {"type": "callback", "request": request["request"], "args": [True]},  # not {show}
+            {"type": "returned", "request": request["request"], "value": None},
+            {"type": "call", "id": 99, "method": "nonsense", "args": []},
+            {"type": "call", "id": 100, "method": "getContextProvider", "args": []},
+        ],
+    )
+    assert (await page.result(100))["ok"] is True
+    [callback] = widget.timeline.find("bot auth callback")
+    assert callback.detail == {"show": False, "ignored": "bool True"}
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_serve_says_when_anyone_on_the_network_can_drive_the_widget(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, host: str, warned: bool
+) -> None:
+    from lcw_emulator.browser import server
+
+    async def serve_once(app: Any, host: str, port: int, announce: Any) -> None:
+        announce(f"http://{host}:{port}/")
+
+    monkeypatch.setattr(server, "serve_forever", serve_once)
+    assert main(["serve", "--host", host, "--port", "0"]) == 0
+    err = capsys.readouterr().err
+    assert ("is reachable from other machines, and the bridge has no authentication" in err) is (
+        warned
+    )
+
+
+def test_a_page_error_with_no_message_is_said_to_have_none() -> None:
+    from lcw_emulator.browser.bridge import PageScriptError
+    from lcw_emulator.errors import describe_failure
+
+    assert describe_failure(PageScriptError("Error: boom")) == "Error: boom"
+    assert describe_failure(PageScriptError("")) == "an error with no message"

@@ -757,3 +757,24 @@ def test_an_inline_work_streams_problem_names_the_file_once() -> None:
         "test.toml: [workstream] [auth]: RS*/PS* algorithms need a public key (PEM, key array "
         "or JWKS)"
     )
+
+
+def test_an_unreadable_default_hides_no_problem_of_a_providers_own() -> None:
+    problem = refusal(
+        f"""
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+kid = 7
+[providers.hs]
+claims = {{ sub = "x", iss = "y" }}
+secret = ""
+[providers.own]
+claims = {{ sub = "x", iss = "y" }}
+private_key = 5
+[[steps]]
+expect = "widget"
+state = "ready"
+"""
+    )
+    assert ": 3 problems:\n    kid must be a string, got int 7\n" in problem
+    assert "\n    provider 'hs': secret cannot be empty" in problem
+    assert "\n    provider 'own': private_key must be a string, got int 5" in problem

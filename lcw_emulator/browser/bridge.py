@@ -39,7 +39,7 @@ from typing import Any
 import attrs
 
 from ..clock import describe_instant
-from ..errors import ForeignError, LcwError
+from ..errors import ForeignError, LcwError, describe_failure
 from ..events import LcwEvent
 from ..sdk import JAVASCRIPT_METHODS
 from ..session import ChatSession
@@ -251,7 +251,12 @@ class PageBridge:
             if not isinstance(message, dict) or message.get("type") == "batch":
                 self._protocol_error("a batch holds message objects, not batches")
                 continue
-            self.receive(message)
+            try:
+                self.receive(message)
+            except Exception as exc:  # one bad message costs itself, not those behind it
+                self._protocol_error(
+                    f"a message could not be handled ({describe_failure(exc)})"[:500]
+                )
 
     async def _load(self) -> None:
         with contextlib.suppress(LcwError):  # a load failure is already an lcw:error event
@@ -428,7 +433,7 @@ class PageBridge:
         for request in self._requests.values():
             request.release()
             if not request.outcome.done():
-                request.outcome.set_exception(PageScriptError("the page closed"))
+                request.outcome.set_exception(ConnectionAbortedError("the page closed"))
                 request.outcome.add_done_callback(_retrieve)
         self._requests.clear()
         for task in list(self._tasks):

@@ -40,6 +40,7 @@
   var nextId = 1;
   var socket = null;
   var gone = null;  // why the server connection ended, once it has: calls fail from then on
+  var loadFailed = false;  // lcw:error 7 has reached the page: no widget is on it
 
   function announce(name, detail) {
     // Emulator bookkeeping uses its own prefix so lcw:* listeners never see it.
@@ -50,16 +51,27 @@
   // frame, which the server handles in one pass: calls the page made together reach the
   // widget together, in the order and loop turn they would have in Python (a startChat, and
   // the setAuthTokenProvider a promise callback makes right after it), whatever the network.
+  // The frame leaves on the next task through a MessageChannel, not a timer: a page's fake
+  // or paused timers (test clocks) and a hidden tab's throttled ones do not hold it back.
   var batch = null;
+  var leaving = false;  // the page is unloading: no later task will run, so send at once
+  var MAX_BATCH = 1000;  // the server's limits: messages in a batch, and a frame of 1 MiB
+  var MAX_FRAME_CHARS = 256 * 1024;  // a character is at most 3 bytes (4 for 2 units)
+  var flusher = new MessageChannel();
+  flusher.port1.onmessage = flush;
 
   function send(message) {
     if (!(socket && socket.readyState === WebSocket.OPEN)) {
       outbox.push(message);
       return;
     }
+    if (leaving) {
+      socket.send(JSON.stringify(message));
+      return;
+    }
     if (batch === null) {
       batch = [];
-      setTimeout(flush, 0);
+      flusher.port2.postMessage(0);
     }
     batch.push(message);
   }
@@ -68,10 +80,34 @@
     var messages = batch;
     batch = null;
     if (!messages || !(socket && socket.readyState === WebSocket.OPEN)) return;  // gone: said
-    socket.send(JSON.stringify(
-      messages.length === 1 ? messages[0] : { type: "batch", messages: messages }
-    ));
+    var frame = [];
+    var size = 0;
+    messages.forEach(function (message) {
+      var text = JSON.stringify(message);
+      if (frame.length && (frame.length >= MAX_BATCH || size + text.length > MAX_FRAME_CHARS)) {
+        sendFrame(frame);
+        frame = [];
+        size = 0;
+      }
+      frame.push(text);
+      size += text.length + 1;
+    });
+    if (frame.length) sendFrame(frame);
   }
+
+  function sendFrame(texts) {
+    socket.send(texts.length === 1 ? texts[0] : '{"type":"batch","messages":[' + texts.join(",") + "]}");
+  }
+
+  // Registered before the page's own listeners (this script runs first): a closeChat the page
+  // makes as it leaves goes out at once, as it would without batching.
+  ["pagehide", "beforeunload"].forEach(function (name) {
+    window.addEventListener(name, function () {
+      leaving = true;
+      flush();
+    });
+  });
+  window.addEventListener("pageshow", function () { leaving = false; });
 
   function jsonable(value) {
     if (value === undefined) return null;
@@ -111,7 +147,10 @@
         reject(new Error(gone));
         return;
       }
-      pending[id] = { method: method, resolve: resolve, reject: reject, rejectCoded: !!rejectCoded };
+      pending[id] = {
+        method: method, resolve: resolve, reject: reject, rejectCoded: !!rejectCoded,
+        afterLoadFailure: loadFailed,
+      };
       send({ type: "call", id: id, method: method, args: args || [] });
     });
   }
@@ -201,10 +240,11 @@
     var error = message.error || {};
     var failure = new Error(error.reason || error.message || "the emulator refused the call");
     failure.name = error.name || "Error";
-    // A coded failure already reached the page as an lcw:error event, except code 7 after a
-    // failed load: no widget is on the page to fire one, so the call itself says why.
-    if (error.code !== null && error.code !== undefined && error.code !== 7 &&
-        !waiting.rejectCoded) {
+    // A coded failure already reached the page as an lcw:error event, except code 7 for a
+    // call made after the failed load: no widget is on the page to fire one, so the call
+    // itself says why. (A call made before it was failed with the lcw:error 7 event.)
+    var told = !(error.code === 7 && waiting.afterLoadFailure);
+    if (error.code !== null && error.code !== undefined && told && !waiting.rejectCoded) {
       waiting.resolve(null);
       return;
     }
@@ -219,6 +259,9 @@
         break;
       case "event":
         emulator.events.push({ name: message.name, detail: message.detail });
+        if (message.name === "lcw:error" && message.detail && message.detail.errorCode === 7) {
+          loadFailed = true;
+        }
         if (message.name === "lcw:closeChat" && emulator.session) {
           // The session the page holds is closed too: say so before its listeners run.
           emulator.session = Object.assign({}, emulator.session, { state: "closed" });
@@ -317,14 +360,20 @@
     },
     startProactiveChat: function (notificationUIConfig, showPrechat, options) {
       // Throws as the Python SDK raises: the config is required (its message may be left out).
-      if (notificationUIConfig === null || typeof notificationUIConfig !== "object") {
+      if (notificationUIConfig === null || typeof notificationUIConfig !== "object" ||
+          Array.isArray(notificationUIConfig)) {
         throw new TypeError("startProactiveChat: notificationUIConfig is required: an object " +
           "such as {message: ...} ({} shows the default message), got " +
           describeValue(notificationUIConfig));
       }
-      if (notificationUIConfig.message !== undefined &&
-          typeof notificationUIConfig.message !== "string") {
+      var message = notificationUIConfig.message;
+      if (message !== undefined && message !== null && typeof message !== "string") {
         throw new TypeError("startProactiveChat: notificationUIConfig.message must be a string");
+      }
+      if (options !== undefined && options !== null &&
+          (typeof options !== "object" || Array.isArray(options))) {
+        throw new TypeError("startProactiveChat: options must be an object ({inNewWindow}), " +
+          "got " + describeValue(options));
       }
       var args = [jsonable(notificationUIConfig)];
       if (showPrechat !== undefined || options !== undefined) {

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageProblem(f"cannot make the directory {out}: {exc.strerror}") from None
+        raise _write_failed(out, exc) from None
     _write_all(out, contents)
     for name in FILES:
         print(out / name)
