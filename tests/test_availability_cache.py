@@ -4,11 +4,13 @@ the customer context parameters change"."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from lcw_emulator import (
+    AgentAvailability,
     ContextVariable,
     ErrorCode,
     LcwError,
@@ -211,7 +213,10 @@ async def test_a_context_that_types_the_same_is_the_same_context(clock: VirtualC
     assert len(cache_notes(widget)) == 1  # the same variable, the same value: nothing changed
 
 
-async def test_an_answer_asked_for_before_a_reload_is_not_kept_by_the_new_page() -> None:
+async def asked_while_the_profile_loads() -> tuple[
+    VirtualClock, Omnichannel, Widget, asyncio.Future[AgentAvailability]
+]:
+    """A page asking with a context provider that answers in 3 s, 1 s into its wait."""
     clock = VirtualClock(start=START)
     org = Omnichannel(clock=clock)
     widget = await page(org)
@@ -223,6 +228,11 @@ async def test_an_answer_asked_for_before_a_reload_is_not_kept_by_the_new_page()
     widget.sdk.setContextProvider(slow_profile)
     asked = widget.sdk.getAgentAvailability()
     await clock.sleep(1)
+    return clock, org, widget, asked
+
+
+async def test_an_answer_asked_for_before_a_reload_is_not_kept_by_the_new_page() -> None:
+    _, org, widget, asked = await asked_while_the_profile_loads()
     await widget.reload()
     assert (await asked)["queueId"] == "vip"  # the old page's call completes, as a start does
     assert widget.timeline.find(
@@ -233,17 +243,7 @@ async def test_an_answer_asked_for_before_a_reload_is_not_kept_by_the_new_page()
 
 
 async def test_a_call_cancelled_while_the_context_provider_works_asks_nothing() -> None:
-    clock = VirtualClock(start=START)
-    org = Omnichannel(clock=clock)
-    widget = await page(org)
-
-    async def slow_profile() -> dict[str, object]:
-        await clock.sleep(3)
-        return {"msdyn_isvip": "true"}
-
-    widget.sdk.setContextProvider(slow_profile)
-    asked = widget.sdk.getAgentAvailability()
-    await clock.sleep(1)
+    clock, org, widget, asked = await asked_while_the_profile_loads()
     asked.cancel()
     await clock.sleep(5)
     assert asked.cancelled()

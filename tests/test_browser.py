@@ -33,6 +33,7 @@ from lcw_emulator import (
     SessionState,
     VariableType,
     VirtualClock,
+    Widget,
     WorkStream,
 )
 from lcw_emulator.browser import describe_session
@@ -422,15 +423,21 @@ async def test_a_malformed_message_is_a_protocol_error_and_the_page_stays(
     assert "not batches" in (await page.next("protocol-error"))["reason"]
 
 
+async def asked_to_sign_in(served: Any, work_stream: WorkStream) -> tuple[Widget, Any, Any]:
+    """A loaded page whose bot auth token provider the widget has just called."""
+    app, page = await served(work_stream, VirtualClock(start=SAMPLE_START))
+    await page.send(type="load")
+    await page.result(await page.call("setBotAuthTokenProvider", provider("botAuth", "p3")))
+    widget: Widget = app[BRIDGES][0].widget
+    widget.request_bot_sign_in("https://bot.example/sign-in")
+    request = await page.next("provide", kind="bot", handle="p3")
+    return widget, page, request
+
+
 async def test_the_bot_auth_token_provider_reaches_the_page(
     served: Any, docs_work_stream: WorkStream
 ) -> None:
-    app, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
-    await page.send(type="load")
-    await page.result(await page.call("setBotAuthTokenProvider", provider("botAuth", "p3")))
-    widget = app[BRIDGES][0].widget
-    widget.request_bot_sign_in("https://bot.example/sign-in")
-    request = await page.next("provide", kind="bot", handle="p3")
+    widget, page, request = await asked_to_sign_in(served, docs_work_stream)
     assert request["url"] == "https://bot.example/sign-in"
     await page.send(type="callback", request=request["request"], args=[{"show": False}])
     # Messages are handled in order: once a later call is answered, so was the callback.
@@ -1045,12 +1052,7 @@ async def test_chromium_a_call_queued_before_a_failed_load_is_told_by_the_event(
 async def test_one_bad_message_in_a_batch_costs_only_itself(
     served: Any, docs_work_stream: WorkStream
 ) -> None:
-    app, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START))
-    await page.send(type="load")
-    await page.result(await page.call("setBotAuthTokenProvider", provider("botAuth", "p3")))
-    widget = app[BRIDGES][0].widget
-    widget.request_bot_sign_in("https://bot.example/sign-in")
-    request = await page.next("provide", kind="bot", handle="p3")
+    widget, page, request = await asked_to_sign_in(served, docs_work_stream)
     await page.send(
         type="batch",
         messages=[
