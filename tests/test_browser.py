@@ -703,20 +703,8 @@ async def page_of_our_own(
     chromium: Any, work_stream: WorkStream, html: str, **options: Any
 ) -> AsyncIterator[tuple[Any, list[str]]]:
     """``html`` served beside the shim and socket (same origin), opened in Chromium."""
-
-    async def own_page(request: web.Request) -> web.Response:
-        return web.Response(text=html, content_type="text/html")
-
-    app = make_app(Omnichannel(clock=RealClock(start=SAMPLE_START)), work_stream, **options)
-    app.router.add_get("/page.html", own_page)
-    runner = AppRunner(app, shutdown_timeout=2.0)
-    await runner.setup()
-    try:
-        await TCPSite(runner, "127.0.0.1", 0).start()
-        async with asyncio.timeout(BROWSER_TEST_LIMIT):
-            yield await open_demo(chromium, f"http://127.0.0.1:{runner.addresses[0][1]}/page.html")
-    finally:
-        await runner.cleanup()
+    async with pages_served(work_stream, {"/page.html": html}, **options) as (base, _):
+        yield await open_demo(chromium, base + "/page.html")
 
 
 async def test_chromium_a_refused_setter_leaves_the_getter_as_it_was(
