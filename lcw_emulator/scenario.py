@@ -1143,6 +1143,8 @@ class _Reader:
         default_key: str | None,
         default_kid: str | None,
     ) -> tuple[KeyPair | str, str, bool]:
+        # The provider's own fields first: no default it may fall back on hides their problems.
+        own_kid = self.string(table["kid"], "kid") if "kid" in table else None
         if "secret" in table:
             algorithm = self.string(table.get("algorithm", "HS256"), "algorithm")
             if algorithm not in _HMAC_ALGORITHMS:
@@ -1172,7 +1174,7 @@ class _Reader:
             key_path is None and "private_key" in self._unreadable_defaults
         ):
             raise _ListedAlready
-        kid = self.string(table["kid"], "kid") if "kid" in table else default_kid
+        kid = own_kid if "kid" in table else default_kid
         key_path = key_path or default_key
         if key_path is None:
             auth = work_stream.auth

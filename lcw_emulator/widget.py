@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import json
 import logging
 import threading
 import traceback
@@ -54,6 +55,14 @@ CONTEXT_PROVIDER_TIMEOUT = DEFAULT_PROVIDER_TIMEOUT
 # getAgentAvailability: "The client side cache is refreshed every 2 minutes or when the
 # customer context parameters change."
 AGENT_AVAILABILITY_CACHE_SECONDS = 120.0
+
+
+def _as_json(value: object) -> str:
+    """What a page handed over, as it wrote it in JavaScript (true, "yes", [1])."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=repr)[:200]
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)[:200]
 
 
 def _told(error: object) -> str:
@@ -827,12 +836,15 @@ class Widget(AsyncIOEventEmitter):
         if provider is None:
             raise SdkUsageError("no bot auth token provider is set")
 
-        def callback(options: object = None) -> None:
+        def callback(options: object = None, *_: object) -> None:
             # Documented as callback({show: bool}); anything else shows nothing, and says so.
-            show = bool(options.get("show")) if isinstance(options, Mapping) else False
+            # Extra arguments are ignored, as JavaScript ignores them; show is read as
+            # JavaScript reads it (an empty list or object is truthy there).
+            value = options.get("show") if isinstance(options, Mapping) else None
+            show = value is not None and value is not False and value != 0 and value != ""
             detail: dict[str, Any] = {"show": show}
             if options is not None and not isinstance(options, Mapping):
-                detail["ignored"] = f"{type(options).__name__} {options!r}"[:200]
+                detail["ignored"] = _as_json(options)
             self.record(EntryKind.PROVIDER, "bot auth callback", detail)
             answer(show)
 

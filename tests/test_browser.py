@@ -1038,21 +1038,50 @@ async def test_chromium_a_call_queued_before_a_failed_load_is_told_by_the_event(
 
 
 async def test_one_bad_message_in_a_batch_costs_only_itself(
-    served: Any, docs_work_stream: WorkStream
+    served: Any, docs_work_stream: WorkStream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    widget, page, request = await asked_to_sign_in(served, docs_work_stream)
+    _, page, _ = await asked_to_sign_in(served, docs_work_stream)
+
+    def broken(self: object) -> None:
+        raise RuntimeError("a bug of ours")
+
+    from lcw_emulator import LiveChatSDK
+
+    monkeypatch.setattr(LiveChatSDK, "getAuthTokenProvider", broken)
     await page.send(
         type="batch",
         messages=[
-            {"type": "callback", "request": request["request"], "args": [True]},  # not {show}
-            {"type": "returned", "request": request["request"], "value": None},
-            {"type": "call", "id": 99, "method": "nonsense", "args": []},
+            {"type": "call", "id": 99, "method": "getAuthTokenProvider", "args": []},
             {"type": "call", "id": 100, "method": "getContextProvider", "args": []},
         ],
     )
-    assert (await page.result(100))["ok"] is True
+    refused = await page.next("protocol-error")
+    assert refused["reason"] == ("the message could not be handled (RuntimeError: a bug of ours)")
+    assert (await page.result(100))["ok"] is True  # the message behind it still answered
+
+
+@pytest.mark.parametrize(
+    ("args", "show", "ignored"),
+    [
+        ([True], False, "true"),  # not {show}: shows nothing, and says what came
+        (['"yes"'], False, '"\\"yes\\""'),
+        ([{"show": []}], True, None),  # truthy in JavaScript
+        ([{"show": 0}], False, None),
+        ([{"show": True}, "extra"], True, None),  # JavaScript ignores extra arguments
+        ([], False, None),
+    ],
+)
+async def test_a_bot_callback_is_read_as_javascript_reads_it(
+    served: Any, docs_work_stream: WorkStream, args: list[Any], show: bool, ignored: str | None
+) -> None:
+    widget, page, request = await asked_to_sign_in(served, docs_work_stream)
+    await page.send(type="callback", request=request["request"], args=args)
+    await page.result(await page.call("getContextProvider"))  # handled in order: it came
     [callback] = widget.timeline.find("bot auth callback")
-    assert callback.detail == {"show": False, "ignored": "bool True"}
+    expected: dict[str, Any] = {"show": show}
+    if ignored is not None:
+        expected["ignored"] = ignored
+    assert callback.detail == expected
 
 
 @pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
@@ -1078,3 +1107,84 @@ def test_a_page_error_with_no_message_is_said_to_have_none() -> None:
 
     assert describe_failure(PageScriptError("Error: boom")) == "Error: boom"
     assert describe_failure(PageScriptError("")) == "an error with no message"
+
+
+PROACTIVE_CHECKS = """<!doctype html><script src="/shim.js"></script><script>
+  window.addEventListener("lcw:ready", function () { window.__ready = true; });
+  window.thrown = function (run) {
+    try { run(); return null; } catch (error) { return error.name + ": " + error.message; }
+  };
+</script>"""
+
+
+async def test_chromium_start_proactive_chat_checks_its_arguments_as_python_does(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with page_of_our_own(chromium, docs_work_stream, PROACTIVE_CHECKS) as (page, _):
+        await page.wait_for_function("window.__ready === true")
+        sdk = "Microsoft.Omnichannel.LiveChatWidget.SDK"
+        for call, message in [
+            ("startProactiveChat([1])", "notificationUIConfig must be an object ({message})"),
+            ("startProactiveChat({message: 5})", "notificationUIConfig.message must be a string"),
+            ("startProactiveChat({}, true, 5)", "options must be an object ({inNewWindow})"),
+        ]:
+            thrown = await page.evaluate(f"window.thrown(() => {sdk}.{call})")
+            assert thrown is not None and thrown.startswith("TypeError: "), (call, thrown)
+            assert message in thrown, (call, thrown)
+        # A null message is no message, as in Python: the default one is shown.
+        no_message = f"window.thrown(() => {sdk}.startProactiveChat({{message: null}}))"
+        assert await page.evaluate(no_message) is None
+        await page.wait_for_function(
+            "window.LcwEmulator.timeline.some(e => e.name === 'proactive invitation shown')"
+        )
+
+
+UNSENDABLE = """<!doctype html><script src="/shim.js"></script><script>
+  window.addEventListener("lcw:ready", function () {
+    var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+    SDK.getAgentAvailability().then(function () { window.__answered = true; });
+    SDK.startProactiveChat({}, 10n);  // a BigInt: JSON cannot hold it
+    window.__sent = true;
+  });
+</script>"""
+
+
+async def test_chromium_a_call_that_cannot_be_sent_costs_only_itself(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with page_of_our_own(chromium, docs_work_stream, UNSENDABLE) as (page, _):
+        await page.wait_for_function("window.__answered === true")
+
+
+async def test_chromium_a_navigation_that_unloads_nothing_keeps_the_batching(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    # A 204 answer (the server's to /favicon.ico) fires beforeunload and no unload: the page
+    # stays, and so must its batching.
+    async with pages_served(docs_work_stream, {"/page.html": PROACTIVE_CHECKS}) as (base, _):
+        page = await chromium.new_page()
+        try:
+            await page.goto(base + "/page.html")
+            await page.wait_for_function("window.__ready === true")
+            await page.evaluate(
+                """() => {
+                  window.__frames = [];
+                  var send = WebSocket.prototype.send;
+                  WebSocket.prototype.send = function (text) {
+                    window.__frames.push(JSON.parse(text).type);
+                    return send.call(this, text);
+                  };
+                }"""
+            )
+            three = """() => { var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+                               SDK.getContextProvider(); SDK.getContextProvider();
+                               SDK.getContextProvider(); }"""
+            await page.evaluate(three)
+            await page.wait_for_function("window.__frames.length === 1")
+            await page.evaluate("() => { location.href = '/favicon.ico'; }")
+            await page.wait_for_timeout(500)
+            await page.evaluate(three)
+            await page.wait_for_function("window.__frames.length === 2")
+            assert await page.evaluate("window.__frames") == ["batch", "batch"]
+        finally:
+            await page.close()

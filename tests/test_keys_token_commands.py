@@ -441,3 +441,17 @@ def test_a_pem_quoted_inside_json_is_not_taken_for_a_pem_file(
     (tmp_path / "key.json").write_text(json.dumps({"key": (key_dir / "private.pem").read_text()}))
     code, _, err = cli(capsys, "token", "--key", str(tmp_path / "key.json"))
     assert code == 2 and "is not PEM text (it has no -----BEGIN line)" in err
+
+
+def test_a_full_disk_when_making_the_directory_is_output_that_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(self: Path, *args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "mkdir", full)
+    code, _, err = cli(capsys, "keys", "--out", str(tmp_path / "new"))
+    assert code == 74
+    assert f"cannot write the output: {tmp_path / 'new'}: No space left on device" in err

@@ -778,3 +778,33 @@ state = "ready"
     assert ": 3 problems:\n    kid must be a string, got int 7\n" in problem
     assert "\n    provider 'hs': secret cannot be empty" in problem
     assert "\n    provider 'own': private_key must be a string, got int 5" in problem
+
+
+@pytest.mark.parametrize(
+    ("top", "provider", "problems"),
+    [
+        ("", 'secret = "s3cret"\nkid = 5', ["provider 'hs': kid must be a string, got int 5"]),
+        (
+            "private_key = 5",
+            "kid = 5",
+            ["private_key must be a string, got int 5", "provider 'hs': kid must be a string"],
+        ),
+    ],
+)
+def test_a_providers_own_kid_is_read_whatever_signs_it(
+    top: str, provider: str, problems: list[str]
+) -> None:
+    problem = refusal(
+        f"""
+workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+{top}
+[providers.hs]
+claims = {{ sub = "x", iss = "y" }}
+{provider}
+[[steps]]
+expect = "widget"
+state = "ready"
+"""
+    )
+    for expected in problems:
+        assert expected in problem, problem

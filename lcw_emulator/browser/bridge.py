@@ -20,7 +20,8 @@ it emits. Protocol (one JSON object per message; page to server):
   (after its promise settled, for an async one).
 - ``{"type": "threw", "request", "error"}``: the page's provider threw (or rejected).
 - ``{"type": "batch", "messages": [...]}``: what the page sent in one task, handled in one
-  pass, so the calls in it keep the loop turn they would have in Python.
+  pass, so the calls in it keep the loop turn they would have in Python; at most 1000
+  messages (the shim splits a longer one), each refused alone if it cannot be handled.
 
 Server to page: ``hello``, ``event`` (``name``, ``detail``), ``timeline``
 (``entries``), ``result`` (``id``, ``ok``, ``value`` or ``error``), ``provide``
@@ -254,9 +255,7 @@ class PageBridge:
             try:
                 self.receive(message)
             except Exception as exc:  # one bad message costs itself, not those behind it
-                self._protocol_error(
-                    f"a message could not be handled ({describe_failure(exc)})"[:500]
-                )
+                self.refuse(f"the message could not be handled ({describe_failure(exc)})")
 
     async def _load(self) -> None:
         with contextlib.suppress(LcwError):  # a load failure is already an lcw:error event

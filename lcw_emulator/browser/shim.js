@@ -15,7 +15,8 @@
  * Beyond the real SDK, window.LcwEmulator exposes what the emulator saw
  * (events, the Python timeline, the last chat session), and startChat's
  * promise resolves to that session (null when the start failed: the failure
- * arrives as lcw:error, as in the real widget).
+ * arrives as lcw:error, as in the real widget; after a failed load, when no
+ * widget is on the page to fire one, it rejects with the reason).
  */
 (function () {
   "use strict";
@@ -83,7 +84,13 @@
     var frame = [];
     var size = 0;
     messages.forEach(function (message) {
-      var text = JSON.stringify(message);
+      var text;
+      try {
+        text = JSON.stringify(message);
+      } catch (error) {  // one message that cannot be sent costs itself, not its batch
+        unsendable(message, error);
+        return;
+      }
       if (frame.length && (frame.length >= MAX_BATCH || size + text.length > MAX_FRAME_CHARS)) {
         sendFrame(frame);
         frame = [];
@@ -95,17 +102,28 @@
     if (frame.length) sendFrame(frame);
   }
 
+  function unsendable(message, error) {
+    var why = "lcw-emulator: a message could not be sent (" + describeError(error) + ")";
+    console.error(why);
+    var waiting = message.type === "call" && pending[message.id];
+    if (waiting) {
+      delete pending[message.id];
+      waiting.reject(new Error(why));
+    }
+  }
+
   function sendFrame(texts) {
     socket.send(texts.length === 1 ? texts[0] : '{"type":"batch","messages":[' + texts.join(",") + "]}");
   }
 
-  // Registered before the page's own listeners (this script runs first): a closeChat the page
-  // makes as it leaves goes out at once, as it would without batching.
-  ["pagehide", "beforeunload"].forEach(function (name) {
-    window.addEventListener(name, function () {
-      leaving = true;
-      flush();
-    });
+  // Whenever the page's own listeners run, what they queued goes out: a closeChat the page makes
+  // as it leaves still arrives. Only pagehide, fired on a real unload, sends each later call
+  // at once; a beforeunload may be followed by no unload at all (a 204, a download, a
+  // cancelled "Leave site?"), so it only flushes.
+  window.addEventListener("beforeunload", flush);
+  window.addEventListener("pagehide", function () {
+    leaving = true;
+    flush();
   });
   window.addEventListener("pageshow", function () { leaving = false; });
 
@@ -360,11 +378,13 @@
     },
     startProactiveChat: function (notificationUIConfig, showPrechat, options) {
       // Throws as the Python SDK raises: the config is required (its message may be left out).
-      if (notificationUIConfig === null || typeof notificationUIConfig !== "object" ||
-          Array.isArray(notificationUIConfig)) {
+      if (notificationUIConfig === null || notificationUIConfig === undefined) {
         throw new TypeError("startProactiveChat: notificationUIConfig is required: an object " +
-          "such as {message: ...} ({} shows the default message), got " +
-          describeValue(notificationUIConfig));
+          "such as {message: ...} ({} shows the default message)");
+      }
+      if (typeof notificationUIConfig !== "object" || Array.isArray(notificationUIConfig)) {
+        throw new TypeError("startProactiveChat: notificationUIConfig must be an object " +
+          "({message}), got " + describeValue(notificationUIConfig));
       }
       var message = notificationUIConfig.message;
       if (message !== undefined && message !== null && typeof message !== "string") {
@@ -377,7 +397,7 @@
       }
       var args = [jsonable(notificationUIConfig)];
       if (showPrechat !== undefined || options !== undefined) {
-        args.push(showPrechat === undefined ? true : showPrechat);
+        args.push(showPrechat === undefined ? true : jsonable(showPrechat));
       }
       if (options !== undefined) args.push(jsonable(options));
       fireAndForget("startProactiveChat", args);
