@@ -1157,6 +1157,9 @@ class _Reader:
             secret = self.string(table["secret"], "secret")
             if not secret:
                 raise self.fail("secret cannot be empty: PyJWT signs with no empty HMAC key")
+            if own_kid is not None:
+                # It would be read and dropped: the token a secret signs here names no key.
+                raise self.fail("kid goes with a private_key; a token a secret signs names no kid")
             return secret, algorithm, False
         key_path = (
             self.string(table["private_key"], "private_key") if "private_key" in table else None

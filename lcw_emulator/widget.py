@@ -15,6 +15,7 @@ import enum
 import inspect
 import json
 import logging
+import math
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -841,7 +842,13 @@ class Widget(AsyncIOEventEmitter):
             # Extra arguments are ignored, as JavaScript ignores them; show is read as
             # JavaScript reads it (an empty list or object is truthy there).
             value = options.get("show") if isinstance(options, Mapping) else None
-            show = value is not None and value is not False and value != 0 and value != ""
+            show = not (
+                value is None
+                or value is False
+                or value == 0
+                or value == ""
+                or (isinstance(value, float) and math.isnan(value))
+            )
             detail: dict[str, Any] = {"show": show}
             if options is not None and not isinstance(options, Mapping):
                 detail["ignored"] = _as_json(options)

@@ -1055,9 +1055,32 @@ async def test_one_bad_message_in_a_batch_costs_only_itself(
             {"type": "call", "id": 100, "method": "getContextProvider", "args": []},
         ],
     )
-    refused = await page.next("protocol-error")
-    assert refused["reason"] == ("the message could not be handled (RuntimeError: a bug of ours)")
+    failed = await page.result(99)  # a bug of ours still settles the page's promise
+    assert failed["ok"] is False and failed["error"]["reason"] == "a bug of ours"
     assert (await page.result(100))["ok"] is True  # the message behind it still answered
+
+
+async def test_a_message_that_cannot_be_handled_in_a_batch_costs_only_itself(
+    served: Any, docs_work_stream: WorkStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lcw_emulator.browser.bridge import PageBridge
+
+    _, page, request = await asked_to_sign_in(served, docs_work_stream)
+
+    def broken(self: object, kind: str, message: object) -> None:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(PageBridge, "_page_answered", broken)
+    await page.send(
+        type="batch",
+        messages=[
+            {"type": "callback", "request": request["request"], "args": [{"show": True}]},
+            {"type": "call", "id": 100, "method": "getContextProvider", "args": []},
+        ],
+    )
+    refused = await page.next("protocol-error")
+    assert refused["reason"] == "the message could not be handled (RuntimeError: a bug of ours)"
+    assert (await page.result(100))["ok"] is True
 
 
 @pytest.mark.parametrize(
@@ -1067,6 +1090,7 @@ async def test_one_bad_message_in_a_batch_costs_only_itself(
         (['"yes"'], False, '"\\"yes\\""'),
         ([{"show": []}], True, None),  # truthy in JavaScript
         ([{"show": 0}], False, None),
+        ([{"show": float("nan")}], False, None),  # NaN is falsy in JavaScript
         ([{"show": True}, "extra"], True, None),  # JavaScript ignores extra arguments
         ([], False, None),
     ],
@@ -1142,9 +1166,12 @@ async def test_chromium_start_proactive_chat_checks_its_arguments_as_python_does
 UNSENDABLE = """<!doctype html><script src="/shim.js"></script><script>
   window.addEventListener("lcw:ready", function () {
     var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+    // A provider whose name JSON cannot hold: its message cannot be sent.
+    function contextProvider() { return {}; }
+    Object.defineProperty(contextProvider, "name", { value: 10n });
+    SDK.setContextProvider(contextProvider);
     SDK.getAgentAvailability().then(function () { window.__answered = true; });
-    SDK.startProactiveChat({}, 10n);  // a BigInt: JSON cannot hold it
-    window.__sent = true;
+    SDK.startProactiveChat({}, 10n);  // a BigInt argument: sent as its digits
   });
 </script>"""
 
@@ -1152,8 +1179,16 @@ UNSENDABLE = """<!doctype html><script src="/shim.js"></script><script>
 async def test_chromium_a_call_that_cannot_be_sent_costs_only_itself(
     chromium: Any, docs_work_stream: WorkStream
 ) -> None:
-    async with page_of_our_own(chromium, docs_work_stream, UNSENDABLE) as (page, _):
+    async with page_of_our_own(chromium, docs_work_stream, UNSENDABLE) as (page, problems):
         await page.wait_for_function("window.__answered === true")
+        # The setter that could not be sent was undone in the page and said so.
+        sdk = "Microsoft.Omnichannel.LiveChatWidget.SDK"
+        assert await page.evaluate(f"{sdk}.getContextProvider() === null")
+        assert any("a message could not be sent" in problem for problem in problems), problems
+        await page.wait_for_function(
+            "window.LcwEmulator.timeline.some(e => e.name === 'startProactiveChat' &&"
+            " e.detail.showPrechat === '10')"
+        )
 
 
 async def test_chromium_a_navigation_that_unloads_nothing_keeps_the_batching(
@@ -1186,5 +1221,50 @@ async def test_chromium_a_navigation_that_unloads_nothing_keeps_the_batching(
             await page.evaluate(three)
             await page.wait_for_function("window.__frames.length === 2")
             assert await page.evaluate("window.__frames") == ["batch", "batch"]
+        finally:
+            await page.close()
+
+
+BOT_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  window.addEventListener("lcw:ready", function () {
+    var answers = [{show: Infinity}, {show: function () {}}, {show: 10n}, {show: NaN}];
+    Microsoft.Omnichannel.LiveChatWidget.SDK.setBotAuthTokenProvider(
+      function botAuthTokenProvider(url, callback) {
+        if (url.endsWith("throw")) throw Object.create(null);
+        callback(answers.shift());
+      });
+    window.__ready = true;
+  });
+</script>"""
+
+
+async def test_chromium_a_bot_callback_shows_sign_in_as_javascript_decides(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with pages_served(docs_work_stream, {"/page.html": BOT_PAGE}) as (base, app):
+        page = await chromium.new_page()
+        try:
+            await page.goto(base + "/page.html")
+            await page.wait_for_function("window.__ready === true")
+            await asyncio.sleep(0.2)  # the setter's message, sent on the page's next task
+            widget: Widget = app[BRIDGES][0].widget
+            for _ in range(4):  # the page answers later: the callbacks reach the timeline
+                widget.request_bot_sign_in("https://bot.example/sign-in")
+            widget.request_bot_sign_in("https://bot.example/throw")
+
+            def entries(name: str) -> list[Any]:
+                return list(widget.timeline.find(name))
+
+            for _ in range(100):
+                if len(entries("bot auth callback")) == 4 and entries(
+                    "bot auth token provider raised"
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            shown = [entry.detail["show"] for entry in entries("bot auth callback")]
+            assert shown == [True, True, True, False]
+            # A throw that cannot be turned into text is still a throw, noted at once.
+            [raised] = entries("bot auth token provider raised")
+            assert raised.detail == {"error": "[object Object]"}
         finally:
             await page.close()

@@ -784,6 +784,7 @@ state = "ready"
     ("top", "provider", "problems"),
     [
         ("", 'secret = "s3cret"\nkid = 5', ["provider 'hs': kid must be a string, got int 5"]),
+        ("", 'secret = "s3cret"\nkid = "k1"', ["provider 'hs': kid goes with a private_key"]),
         (
             "private_key = 5",
             "kid = 5",

@@ -41,7 +41,7 @@ import attrs
 
 from ..clock import describe_instant
 from ..errors import ForeignError, LcwError, describe_failure
-from ..events import LcwEvent
+from ..events import EntryKind, LcwEvent
 from ..sdk import JAVASCRIPT_METHODS
 from ..session import ChatSession
 from ..widget import CustomEvent, Widget
@@ -302,7 +302,7 @@ class PageBridge:
                 case "getAgentAvailability":
                     self._settle(call_id, sdk.getAgentAvailability(), lambda result: result)
                     return
-        except LcwError as error:
+        except Exception as error:  # an LcwError, or a bug of ours: the promise still settles
             self._reply_error(call_id, error)
             return
         self._reply(call_id, value)
@@ -316,7 +316,7 @@ class PageBridge:
         async def settle() -> None:
             try:
                 value = await future
-            except LcwError as error:
+            except Exception as error:  # an LcwError, or a bug of ours: the promise settles
                 self._reply_error(call_id, error)
             else:
                 self._reply(call_id, present(value))
@@ -400,7 +400,19 @@ class PageBridge:
         # The widget reads the bot provider's answer synchronously; a page answers
         # later, so its callback reaches the widget (and the timeline) when it comes.
         _, request = self._open_request("bot", handle, callback, url=bot_token_url)
-        request.outcome.add_done_callback(_retrieve)
+
+        def noted(outcome: asyncio.Future[Any]) -> None:
+            # As a Python bot provider that raises is noted: the page's provider threw.
+            if not outcome.cancelled() and isinstance(outcome.exception(), PageScriptError):
+                error = outcome.exception()
+                assert error is not None
+                self.widget.record(
+                    EntryKind.NOTE,
+                    "bot auth token provider raised",
+                    {"error": describe_failure(error)},
+                )
+
+        request.outcome.add_done_callback(noted)
 
     def _page_answered(self, kind: str, message: Mapping[str, Any]) -> None:
         request_id = message.get("request")

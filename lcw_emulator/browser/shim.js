@@ -8,9 +8,10 @@
  * every lcw:* event the Python widget fires is dispatched on window as a
  * CustomEvent with the documented detail; setAuthTokenProvider,
  * setContextProvider and setBotAuthTokenProvider throw at once when given
- * something that is not a function, as the real SDK does. When the widget
- * needs a provider, the shim calls the page's own function and sends what it
- * calls back (or returns) to Python.
+ * something that is not a function, as the real SDK does, and startProactiveChat
+ * when its notificationUIConfig or options are not objects, as the Python SDK
+ * does. When the widget needs a provider, the shim calls the page's own function
+ * and sends what it calls back (or returns) to Python.
  *
  * Beyond the real SDK, window.LcwEmulator exposes what the emulator saw
  * (events, the Python timeline, the last chat session), and startChat's
@@ -67,7 +68,14 @@
       return;
     }
     if (leaving) {
-      socket.send(JSON.stringify(message));
+      var text;
+      try {
+        text = JSON.stringify(message);
+      } catch (error) {
+        unsendable(message, error);
+        return;
+      }
+      socket.send(text);
       return;
     }
     if (batch === null) {
@@ -130,7 +138,10 @@
   function jsonable(value) {
     if (value === undefined) return null;
     try {
-      var text = JSON.stringify(value);
+      // A BigInt as its digits (JSON has no such number), anywhere in the value.
+      var text = JSON.stringify(value, function (key, item) {
+        return typeof item === "bigint" ? item.toString() : item;
+      });
       return text === undefined ? null : JSON.parse(text);
     } catch (error) {
       return String(value);
@@ -138,10 +149,14 @@
   }
 
   function describeError(error) {
-    if (error && typeof error === "object" && "message" in error) {
-      return (error.name || "Error") + ": " + error.message;
+    try {
+      if (error && typeof error === "object" && "message" in error) {
+        return (error.name || "Error") + ": " + error.message;
+      }
+      return String(error);
+    } catch (unprintable) {  // a thrown Object.create(null): still a throw, said as one
+      return Object.prototype.toString.call(error);
     }
-    return String(error);
   }
 
   function describeValue(value) {
@@ -232,7 +247,13 @@
       return;
     }
     function callback() {
-      send({ type: "callback", request: request, args: Array.prototype.map.call(arguments, jsonable) });
+      var args = Array.prototype.map.call(arguments, jsonable);
+      if (message.kind === "bot" && arguments[0] !== null && typeof arguments[0] === "object") {
+        // Whether to show sign-in is JavaScript's truthiness of show, decided here.
+        var copy = args[0] !== null && typeof args[0] === "object" ? args[0] : {};
+        args[0] = Object.assign({}, copy, { show: !!arguments[0].show });
+      }
+      send({ type: "callback", request: request, args: args });
     }
     if (message.kind === "auth") {
       runProvider(request, function () { return fn(callback); });
