@@ -20,6 +20,7 @@ from .clock import Clock, RealClock
 from .context import (
     ContextRefusal,
     ContextResolution,
+    ContextVariable,
     case_mismatches,
     context_outside_lwicontexts,
     parse_lwicontexts,
@@ -66,9 +67,8 @@ class TokenJudgement:
     resolution: ContextResolution = attrs.field(factory=ContextResolution)
     # A valid token with no lwicontexts that seems to carry context elsewhere: what it is.
     hint: str | None = None
-    # (key, declared name) for each key created because it differs from a declared
-    # variable only in case.
-    case_mismatches: tuple[tuple[str, str], ...] = ()
+    # The work stream's variables, against which case_mismatches is read on demand.
+    declared: tuple[ContextVariable, ...] = attrs.field(default=(), eq=False, repr=False)
     # Compared by what it says: an exception compares by identity.
     error: LcwError | None = attrs.field(
         default=None,
@@ -85,6 +85,16 @@ class TokenJudgement:
     def valid(self) -> bool:
         """True when a chat start with this token would open a session."""
         return self.error is None
+
+    @property
+    def case_mismatches(self) -> tuple[tuple[str, str], ...]:
+        """(key, declared name) for each key created because it differs from a declared
+        variable only in case. Read on demand: a chat start never asks."""
+        created = self.resolution.created
+        if not created:
+            return ()
+        found = case_mismatches(created, self.declared, self.resolution.values)
+        return tuple(found.items())
 
     @property
     def sub_hint(self) -> str | None:
@@ -211,12 +221,7 @@ class OmnichannelService:
         if isinstance(parsed, ContextRefusal):
             return _refused(TokenVerdict.refuse("lwicontexts", parsed.reason))
         declared = work_stream.context_variables
-        resolution = resolve_context(parsed, declared)
-        created = resolution.created
-        if not created:
-            return TokenJudgement(verdict, resolution)
-        mismatches = tuple(case_mismatches(created, declared, resolution.values).items())
-        return TokenJudgement(verdict, resolution, case_mismatches=mismatches)
+        return TokenJudgement(verdict, resolve_context(parsed, declared), declared=declared)
 
     def start_chat(
         self,
