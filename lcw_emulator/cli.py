@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import errno
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from . import __version__
@@ -37,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _as_output_failure() -> Iterator[None]:
+    """A failed write as :class:`OutputFailed`; a closed pipe stays itself (exit 141)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: a file closed under us
+        raise OutputFailed(exc if isinstance(exc, OSError) else OSError(str(exc))) from exc
+
+
 class _Output:
     """Standard output, with a failed write told apart from any other ``OSError``."""
 
@@ -48,22 +59,13 @@ class _Output:
     def write(self, text: str) -> int:
         if self._stream is None:
             raise OutputFailed(OSError(errno.EBADF, "standard output is closed"))
-        try:
+        with _as_output_failure():
             return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except (OSError, ValueError) as exc:  # ValueError: a file closed under us
-            raise OutputFailed(exc if isinstance(exc, OSError) else OSError(str(exc))) from exc
 
     def flush(self) -> None:
-        if self._stream is None:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except (OSError, ValueError) as exc:
-            raise OutputFailed(exc if isinstance(exc, OSError) else OSError(str(exc))) from exc
+        if self._stream is not None:
+            with _as_output_failure():
+                self._stream.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)  # isatty, fileno, encoding...
