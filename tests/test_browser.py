@@ -937,6 +937,16 @@ async def pages_served(
         await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def new_page(chromium: Any) -> AsyncIterator[Any]:
+    """A fresh Chromium page, closed however the test ends."""
+    page = await chromium.new_page()
+    try:
+        yield page
+    finally:
+        await page.close()
+
+
 ASKS_AT_READY = """<!doctype html><script src="/shim.js"></script><script>
   window.addEventListener("lcw:ready", function () {
     Microsoft.Omnichannel.LiveChatWidget.SDK.getAgentAvailability().then(
@@ -949,15 +959,12 @@ async def test_chromium_a_page_with_paused_fake_timers_still_talks_to_the_widget
     chromium: Any, docs_work_stream: WorkStream
 ) -> None:
     # A page under test with a fake clock (Playwright's, sinon's): its timers never fire.
-    async with pages_served(docs_work_stream, {"/page.html": ASKS_AT_READY}) as (base, _):
-        page = await chromium.new_page()
-        try:
-            await page.clock.install(time=0)
-            await page.clock.pause_at(1000)
-            await page.goto(base + "/page.html")
-            await page.wait_for_function("window.__answered === true", timeout=10_000)
-        finally:
-            await page.close()
+    pages = {"/page.html": ASKS_AT_READY}
+    async with pages_served(docs_work_stream, pages) as (base, _), new_page(chromium) as page:
+        await page.clock.install(time=0)
+        await page.clock.pause_at(1000)
+        await page.goto(base + "/page.html")
+        await page.wait_for_function("window.__answered === true", timeout=10_000)
 
 
 CLOSES_ON_LEAVING = """<!doctype html><script src="/shim.js"></script><script>
@@ -976,20 +983,16 @@ async def test_chromium_a_close_the_page_makes_as_it_leaves_reaches_the_widget(
 ) -> None:
     html = CLOSES_ON_LEAVING.replace("TOKEN", json.dumps(SAMPLE_TOKEN))
     pages = {"/page.html": html, "/other.html": "<p>elsewhere</p>"}
-    async with pages_served(docs_work_stream, pages) as (base, app):
-        page = await chromium.new_page()
-        try:
-            await page.goto(base + "/page.html")
-            await page.wait_for_function("window.__queued === true")
-            await page.goto(base + "/other.html")
-            widget = app[BRIDGES][0].widget
-            for _ in range(100):  # the close travels after the page has gone
-                if widget.session is not None and widget.session.state is SessionState.CLOSED:
-                    break
-                await asyncio.sleep(0.05)
-            assert widget.session is not None and widget.session.state is SessionState.CLOSED
-        finally:
-            await page.close()
+    async with pages_served(docs_work_stream, pages) as (base, app), new_page(chromium) as page:
+        await page.goto(base + "/page.html")
+        await page.wait_for_function("window.__queued === true")
+        await page.goto(base + "/other.html")
+        widget = app[BRIDGES][0].widget
+        for _ in range(100):  # the close travels after the page has gone
+            if widget.session is not None and widget.session.state is SessionState.CLOSED:
+                break
+            await asyncio.sleep(0.05)
+        assert widget.session is not None and widget.session.state is SessionState.CLOSED
 
 
 MANY_EARLY_CALLS = """<!doctype html><script src="/shim.js"></script><script>
@@ -1196,33 +1199,30 @@ async def test_chromium_a_navigation_that_unloads_nothing_keeps_the_batching(
 ) -> None:
     # A 204 answer (the server's to /favicon.ico) fires beforeunload and no unload: the page
     # stays, and so must its batching.
-    async with pages_served(docs_work_stream, {"/page.html": PROACTIVE_CHECKS}) as (base, _):
-        page = await chromium.new_page()
-        try:
-            await page.goto(base + "/page.html")
-            await page.wait_for_function("window.__ready === true")
-            await page.evaluate(
-                """() => {
-                  window.__frames = [];
-                  var send = WebSocket.prototype.send;
-                  WebSocket.prototype.send = function (text) {
-                    window.__frames.push(JSON.parse(text).type);
-                    return send.call(this, text);
-                  };
-                }"""
-            )
-            three = """() => { var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
-                               SDK.getContextProvider(); SDK.getContextProvider();
-                               SDK.getContextProvider(); }"""
-            await page.evaluate(three)
-            await page.wait_for_function("window.__frames.length === 1")
-            await page.evaluate("() => { location.href = '/favicon.ico'; }")
-            await page.wait_for_timeout(500)
-            await page.evaluate(three)
-            await page.wait_for_function("window.__frames.length === 2")
-            assert await page.evaluate("window.__frames") == ["batch", "batch"]
-        finally:
-            await page.close()
+    pages = {"/page.html": PROACTIVE_CHECKS}
+    async with pages_served(docs_work_stream, pages) as (base, _), new_page(chromium) as page:
+        await page.goto(base + "/page.html")
+        await page.wait_for_function("window.__ready === true")
+        await page.evaluate(
+            """() => {
+              window.__frames = [];
+              var send = WebSocket.prototype.send;
+              WebSocket.prototype.send = function (text) {
+                window.__frames.push(JSON.parse(text).type);
+                return send.call(this, text);
+              };
+            }"""
+        )
+        three = """() => { var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+                           SDK.getContextProvider(); SDK.getContextProvider();
+                           SDK.getContextProvider(); }"""
+        await page.evaluate(three)
+        await page.wait_for_function("window.__frames.length === 1")
+        await page.evaluate("() => { location.href = '/favicon.ico'; }")
+        await page.wait_for_timeout(500)
+        await page.evaluate(three)
+        await page.wait_for_function("window.__frames.length === 2")
+        assert await page.evaluate("window.__frames") == ["batch", "batch"]
 
 
 BOT_PAGE = """<!doctype html><script src="/shim.js"></script><script>
@@ -1241,30 +1241,25 @@ BOT_PAGE = """<!doctype html><script src="/shim.js"></script><script>
 async def test_chromium_a_bot_callback_shows_sign_in_as_javascript_decides(
     chromium: Any, docs_work_stream: WorkStream
 ) -> None:
-    async with pages_served(docs_work_stream, {"/page.html": BOT_PAGE}) as (base, app):
-        page = await chromium.new_page()
-        try:
-            await page.goto(base + "/page.html")
-            await page.wait_for_function("window.__ready === true")
-            await asyncio.sleep(0.2)  # the setter's message, sent on the page's next task
-            widget: Widget = app[BRIDGES][0].widget
-            for _ in range(4):  # the page answers later: the callbacks reach the timeline
-                widget.request_bot_sign_in("https://bot.example/sign-in")
-            widget.request_bot_sign_in("https://bot.example/throw")
+    pages = {"/page.html": BOT_PAGE}
+    async with pages_served(docs_work_stream, pages) as (base, app), new_page(chromium) as page:
+        await page.goto(base + "/page.html")
+        await page.wait_for_function("window.__ready === true")
+        await asyncio.sleep(0.2)  # the setter's message, sent on the page's next task
+        widget: Widget = app[BRIDGES][0].widget
+        for _ in range(4):  # the page answers later: the callbacks reach the timeline
+            widget.request_bot_sign_in("https://bot.example/sign-in")
+        widget.request_bot_sign_in("https://bot.example/throw")
 
-            def entries(name: str) -> list[Any]:
-                return list(widget.timeline.find(name))
+        def entries(name: str) -> list[Any]:
+            return list(widget.timeline.find(name))
 
-            for _ in range(100):
-                if len(entries("bot auth callback")) == 4 and entries(
-                    "bot auth token provider raised"
-                ):
-                    break
-                await asyncio.sleep(0.05)
-            shown = [entry.detail["show"] for entry in entries("bot auth callback")]
-            assert shown == [True, True, True, False]
-            # A throw that cannot be turned into text is still a throw, noted at once.
-            [raised] = entries("bot auth token provider raised")
-            assert raised.detail == {"error": "[object Object]"}
-        finally:
-            await page.close()
+        for _ in range(100):
+            if len(entries("bot auth callback")) == 4 and entries("bot auth token provider raised"):
+                break
+            await asyncio.sleep(0.05)
+        shown = [entry.detail["show"] for entry in entries("bot auth callback")]
+        assert shown == [True, True, True, False]
+        # A throw that cannot be turned into text is still a throw, noted at once.
+        [raised] = entries("bot auth token provider raised")
+        assert raised.detail == {"error": "[object Object]"}
