@@ -548,7 +548,7 @@ def test_a_provider_that_cannot_sign_is_refused_before_it_passes_as_code_2(
     # of a token service that is down: a scenario expecting it would pass for the wrong reason.
     text = f"""
 name = "typo"
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+workstream = "contoso.toml"
 start = 1542622100
 [providers.down]
 claims = {{ sub = "a", iss = "contosohelp.com" }}
@@ -572,7 +572,7 @@ code = 2
     [
         ('name = "x"\nworkstream = ""\n[[steps]]\ndo = "load"\n', 'workstream = "": name a'),
         (
-            f'name = "x"\nworkstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"\n'
+            'name = "x"\nworkstream = "contoso.toml"\n'
             'private_key = ""\n[providers.p]\nclaims = { sub = "a", iss = "b" }\n'
             '[[steps]]\ndo = "load"\n',
             'private_key = "": name a PEM file',
@@ -598,8 +598,8 @@ def test_a_start_in_milliseconds_is_refused_before_every_token_is_blamed() -> No
 def test_every_problem_in_a_file_is_reported_at_once() -> None:
     # One run per typo is how a file used to be fixed: the first problem stopped the reader.
     problem = refusal(
-        f"""
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+        """
+workstream = "contoso.toml"
 [widget]
 strikt = true
 [[steps]]
@@ -622,8 +622,8 @@ events = ["lcw:ready"]
 
 def test_a_provider_that_cannot_be_read_is_reported_without_the_steps_that_name_it() -> None:
     problem = refusal(
-        f"""
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+        """
+workstream = "contoso.toml"
 [providers.one]
 kind = "answr"
 [providers.two]
@@ -695,14 +695,14 @@ state = "readyy"
 
 def test_an_inline_providers_problem_names_its_step() -> None:
     problem = refusal(
-        f"""
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+        """
+workstream = "contoso.toml"
 [[steps]]
 do = "set_context_provider"
-provider = {{ kind = "bogus" }}
+provider = { kind = "bogus" }
 [[steps]]
 do = "set_context_provider"
-provider = {{ kind = "bogus" }}
+provider = { kind = "bogus" }
 [[steps]]
 expect = "widget"
 state = "ready"
@@ -734,7 +734,7 @@ def test_what_names_a_part_that_failed_adds_nothing_to_its_problem(top: str, lis
     )
     problem = refusal(
         f"""
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+workstream = "contoso.toml"
 {top}
 {providers}
 [[steps]]
@@ -761,14 +761,14 @@ def test_an_inline_work_streams_problem_names_the_file_once() -> None:
 
 def test_an_unreadable_default_hides_no_problem_of_a_providers_own() -> None:
     problem = refusal(
-        f"""
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+        """
+workstream = "contoso.toml"
 kid = 7
 [providers.hs]
-claims = {{ sub = "x", iss = "y" }}
+claims = { sub = "x", iss = "y" }
 secret = ""
 [providers.own]
-claims = {{ sub = "x", iss = "y" }}
+claims = { sub = "x", iss = "y" }
 private_key = 5
 [[steps]]
 expect = "widget"
@@ -797,7 +797,7 @@ def test_a_providers_own_kid_is_read_whatever_signs_it(
 ) -> None:
     problem = refusal(
         f"""
-workstream = "{(ROOT / "scenarios" / "contoso.toml").as_posix()}"
+workstream = "contoso.toml"
 {top}
 [providers.hs]
 claims = {{ sub = "x", iss = "y" }}
