@@ -20,6 +20,7 @@ and the README says so.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,6 +70,17 @@ def _knows(keys: tuple[PublicKey, ...], kid: str | None) -> bool:
     """False only when the keys carry kids and none is ``kid``."""
     identified = {key.kid for key in keys if key.kid is not None}
     return kid is None or not identified or kid in identified
+
+
+async def _wait_for_fetch(fetching: asyncio.Future[None]) -> None:
+    """Wait for another chat start's fetch; raise its failure, as this start would meet it."""
+    try:
+        await asyncio.shield(fetching)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if fetching.cancelled() and not (task is not None and task.cancelling()):
+            return  # the start that fetched was cancelled, not this one: look again
+        raise
 
 
 def _ignore(kind: EntryKind, name: str, detail: Mapping[str, Any]) -> None:
@@ -146,6 +158,9 @@ class HttpKeySource:
         self.timeout = timeout
         self.fetches: list[str] = []
         self._cache: dict[str, _Cached] = {}
+        # A fetch in progress per URL: a chat start that comes meanwhile waits for its answer
+        # rather than judge its token by the keys that fetch is replacing.
+        self._fetching: dict[str, asyncio.Future[None]] = {}
 
     def forget(self) -> None:
         """Drop every cached key set (the next chat start fetches again)."""
@@ -169,6 +184,8 @@ class HttpKeySource:
         url = settings.public_key_url
         if url is None:
             return settings.keys
+        while (fetching := self._fetching.get(url)) is not None:
+            await _wait_for_fetch(fetching)
         now = clock.now()
         cached = self._cache.get(url)
         if cached is not None:
@@ -191,7 +208,20 @@ class HttpKeySource:
             why = "stale" if stale else f"unknown kid {kid!r}"
         else:
             why = "first use"
-        keys = await self._fetch(url, clock)
+        fetching = self._fetching[url] = asyncio.get_running_loop().create_future()
+        try:
+            keys = await self._fetch(url, clock)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                fetching.cancel()
+            else:
+                fetching.set_exception(exc)
+                fetching.exception()  # nobody may be waiting for it
+            raise
+        else:
+            fetching.set_result(None)
+        finally:
+            del self._fetching[url]
         self._cache[url] = _Cached(keys, now)
         record(
             EntryKind.SERVICE,

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from loopback import LoopbackEndpoint, closed_port_url, loopback_endpoint
 
@@ -394,3 +395,91 @@ async def test_judge_and_judge_token_refuse_alike_without_authentication(org: Om
         )
         assert judged == judged_now and judged.error is not None
         assert "has no chat authentication settings" in (judged.error.reason or "")
+
+
+class GatedKeys:
+    """A key endpoint (httpx MockTransport) that answers only once :meth:`release` is called."""
+
+    def __init__(self, document: object) -> None:
+        self.document = document
+        self.requests = 0
+        self.gate = asyncio.Event()
+        self.status = 200
+
+    async def handle(self, request: object) -> httpx.Response:
+        self.requests += 1
+        await self.gate.wait()
+        return httpx.Response(self.status, text=json.dumps(self.document))
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def source(self) -> HttpKeySource:
+        return HttpKeySource(client=httpx.AsyncClient(transport=httpx.MockTransport(self.handle)))
+
+
+async def two_starts_while_fetching(
+    org: Omnichannel, endpoint: GatedKeys, keys: KeyPair
+) -> tuple[list[Widget], list[ChatSession | BaseException]]:
+    widgets = [await ready_widget(org, "https://idp.example/keys", keys) for _ in range(2)]
+    starts = [asyncio.ensure_future(widget.sdk.startChat()) for widget in widgets]
+    while endpoint.requests == 0 or not all(w.timeline.find("lcw:startChat") for w in widgets):
+        await asyncio.sleep(0)  # both starts are under way, the first waiting on the endpoint
+    endpoint.release()
+    return widgets, list(await asyncio.gather(*starts, return_exceptions=True))
+
+
+async def test_a_start_during_a_key_refetch_waits_for_it_rather_than_judge_by_the_old_keys(
+    demo_keys: KeyPair, rotated_keys: KeyPair
+) -> None:
+    clock = VirtualClock(start=START)
+    endpoint = GatedKeys(demo_keys.key_array())
+    org = Omnichannel(clock=clock, key_source=endpoint.source())
+    endpoint.release()
+    await start(org, "https://idp.example/keys", demo_keys)
+    endpoint.gate.clear()
+    endpoint.document = rotated_keys.key_array()
+    clock.advance(120)  # past the refetch interval: the rotated kid refetches
+    widgets, outcomes = await two_starts_while_fetching(org, endpoint, rotated_keys)
+    assert [getattr(each, "customer_id", each) for each in outcomes] == ["contact-1"] * 2
+    assert endpoint.requests == 2  # the first start's fetch, and one refetch for both
+    assert widgets[1].timeline.find("public keys not refetched") == []
+
+
+async def test_starts_that_meet_a_fetch_in_progress_share_its_answer_and_its_failure(
+    demo_keys: KeyPair,
+) -> None:
+    endpoint = GatedKeys(demo_keys.key_array())
+    org = Omnichannel(clock=VirtualClock(start=START), key_source=endpoint.source())
+    _, outcomes = await two_starts_while_fetching(org, endpoint, demo_keys)
+    assert all(isinstance(each, ChatSession) for each in outcomes)
+    assert endpoint.requests == 1
+
+    failing = GatedKeys(demo_keys.key_array())
+    failing.status = 503
+    org = Omnichannel(clock=VirtualClock(start=START), key_source=failing.source())
+    _, outcomes = await two_starts_while_fetching(org, failing, demo_keys)
+    assert failing.requests == 1
+    for outcome in outcomes:
+        assert isinstance(outcome, LcwError)
+        assert outcome.code is ErrorCode.INVALID_AUTH_TOKEN
+        assert "answered HTTP 503" in outcome.reason
+
+
+async def test_a_start_waiting_on_a_cancelled_fetch_fetches_for_itself(demo_keys: KeyPair) -> None:
+    endpoint = GatedKeys(demo_keys.key_array())
+    org = Omnichannel(clock=VirtualClock(start=START), key_source=endpoint.source())
+    first, second = [await ready_widget(org, "https://idp.example/keys", demo_keys) for _ in "12"]
+    fetching = asyncio.ensure_future(first.sdk.startChat())
+    while endpoint.requests == 0:
+        await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(second.sdk.startChat())
+    while not second.timeline.find("lcw:startChat"):
+        await asyncio.sleep(0)
+    fetching.cancel()
+    while endpoint.requests == 1:
+        await asyncio.sleep(0)
+    endpoint.release()
+    assert (await waiting).customer_id == "contact-1"
+    assert fetching.cancelled()
+    assert endpoint.requests == 2
