@@ -321,6 +321,9 @@ class VirtualClock:
         # provider failing).
         waiter = asyncio.current_task()
         abort = waiter.cancel if waiter is not None else task.cancel
+        # Cancellations asked of the waiter before this wait: one asked during it, even on
+        # the turn the deadline fires, is the caller's and must not turn into a timeout.
+        cancelling = waiter.cancelling() if waiter is not None else 0
 
         def deadline() -> None:
             # The deadline is inclusive: an answer due at exactly the limit
@@ -336,7 +339,7 @@ class VirtualClock:
         try:
             return await task
         except asyncio.CancelledError:
-            if timed_out:
+            if timed_out and (waiter is None or waiter.cancelling() <= cancelling):
                 raise TimeoutError(f"no answer within {timeout:g} s") from None
             raise
         finally:

@@ -172,6 +172,19 @@ async def test_wait_for_deadline_is_inclusive() -> None:
     assert clock.now() == 10
 
 
+async def test_wait_for_a_cancel_on_the_deadline_turn_stays_a_cancel() -> None:
+    # The caller gives up at exactly the limit, on the turn the deadline fires: that is the
+    # caller's cancellation, not a timeout (asyncio.wait_for in 3.11 loses it).
+    clock = VirtualClock(start=0)
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(clock.wait_for(never, 5))
+    await asyncio.sleep(0)
+    clock.call_at(5, lambda: clock.call_at(5, waiter.cancel))
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert waiter.cancelled()
+
+
 async def test_hold_stops_auto_jump_until_released() -> None:
     clock = VirtualClock(start=0)
     outside_work_done = asyncio.Event()

@@ -593,3 +593,19 @@ def test_a_failure_is_told_by_its_first_real_error_and_its_message_if_it_has_one
     assert describe_failure(group) == "OverflowError: port 99999"
     nested = BaseExceptionGroup("outer", [ExceptionGroup("inner", [KeyError("k")])])
     assert describe_failure(nested) == "KeyError: 'k'"
+
+
+async def test_a_start_the_page_cancels_at_exactly_the_timeout_is_cancelled_not_code_3(
+    org: Omnichannel, contoso: WorkStream
+) -> None:
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(never_answering())
+    start = widget.sdk.startChat()
+    await asyncio.sleep(0)
+    limit = widget.clock.now() + 10
+    # On the turn the 10 s deadline fires, after it: the page's cancel must still win.
+    widget.clock.call_at(limit, lambda: widget.clock.call_at(limit, start.cancel))
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    assert widget.timeline.find("lcw:error") == []
+    assert widget.timeline.find("chat start cancelled while the provider worked")
