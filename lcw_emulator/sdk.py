@@ -58,16 +58,20 @@ class _QueuedCall:
     action: Callable[[], object]
     future: asyncio.Future[Any] | None = None  # set for calls that return an awaitable
     turn: _Turn | None = None
+    provider: str | None = None  # the provider a setter or remover sets: "auth_token_provider"
 
 
 class _CallQueue:
     """The calls made before ``lcw:ready``, each with the loop turn it was made in."""
 
-    __slots__ = ("calls", "turn")
+    __slots__ = ("calls", "overtaken", "turn")
 
     def __init__(self) -> None:
         self.calls: list[_QueuedCall] = []
         self.turn: _Turn | None = None
+        # Providers set since lcw:ready fired, by the method that set them: a queued call
+        # for one of them was made earlier, so replaying it would undo the page's later call.
+        self.overtaken: dict[str, str] = {}
 
     def add(self, call: _QueuedCall) -> None:
         turn = self.turn
@@ -224,11 +228,19 @@ class LiveChatSDK:
         # A getter has nothing to queue: before lcw:ready it answers at once (unless strict).
         self._require_sdk(method).record(EntryKind.SDK_CALL, method)
 
-    def _call(self, method: str, detail: Mapping[str, Any], action: Callable[[], object]) -> None:
+    def _call(
+        self,
+        method: str,
+        detail: Mapping[str, Any],
+        action: Callable[[], object],
+        provider: str | None = None,
+    ) -> None:
         if self._runs_now(method, detail):
+            if provider is not None and self._queue is not None:  # queued calls not yet made
+                self._queue.overtaken[provider] = method
             action()
         else:
-            self._enqueue(_QueuedCall(method, action))
+            self._enqueue(_QueuedCall(method, action, provider=provider))
 
     def _call_async(
         self,
@@ -320,6 +332,15 @@ class LiveChatSDK:
                 EntryKind.NOTE, "queued call cancelled: not replayed", {"method": call.method}
             )
             return False
+        queue, provider = self._queue, call.provider
+        overtaken_by = queue.overtaken.get(provider) if queue and provider else None
+        if overtaken_by is not None:
+            self._widget.record(
+                EntryKind.NOTE,
+                "queued call overtaken: not replayed",
+                {"method": call.method, "by": overtaken_by},
+            )
+            return False
         self._widget.record(EntryKind.NOTE, "replaying queued call", {"method": call.method})
         if call.future is None:
             call.action()
@@ -332,6 +353,11 @@ class LiveChatSDK:
     def fail_queued(self, error: LcwError) -> None:
         """The widget failed to load: every queued call that awaits an answer gets ``error``."""
         for call in self._queue.calls if self._queue else ():
+            self._widget.record(
+                EntryKind.NOTE,
+                "queued call dropped: the widget failed to load",
+                {"method": call.method},
+            )
             if call.future is not None and not call.future.done():
                 call.future.set_exception(error)
         self._queue = None
@@ -357,6 +383,7 @@ class LiveChatSDK:
             "setContextProvider",
             {"provider": _name(context_provider)},
             lambda: setattr(self._widget, "context_provider", context_provider),
+            "context_provider",
         )
 
     def get_context_provider(self) -> ContextProvider | None:
@@ -367,7 +394,10 @@ class LiveChatSDK:
     def remove_context_provider(self) -> None:
         """Remove the context provider: later chats take context from customContext only."""
         self._call(
-            "removeContextProvider", {}, lambda: setattr(self._widget, "context_provider", None)
+            "removeContextProvider",
+            {},
+            lambda: setattr(self._widget, "context_provider", None),
+            "context_provider",
         )
 
     # -- auth token provider --------------------------------------------------
@@ -382,6 +412,7 @@ class LiveChatSDK:
             "setAuthTokenProvider",
             {"provider": _name(auth_token_provider)},
             lambda: setattr(self._widget, "auth_token_provider", auth_token_provider),
+            "auth_token_provider",
         )
 
     def get_auth_token_provider(self) -> AuthTokenProvider | None:
@@ -395,6 +426,7 @@ class LiveChatSDK:
             "removeAuthTokenProvider",
             {},
             lambda: setattr(self._widget, "auth_token_provider", None),
+            "auth_token_provider",
         )
 
     # -- chats ----------------------------------------------------------------
@@ -494,6 +526,7 @@ class LiveChatSDK:
             "setBotAuthTokenProvider",
             {"provider": _name(bot_auth_token_provider)},
             lambda: setattr(self._widget, "bot_auth_token_provider", bot_auth_token_provider),
+            "bot_auth_token_provider",
         )
 
     # The exact JavaScript names, so documentation samples port line by line.

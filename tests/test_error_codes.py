@@ -377,8 +377,11 @@ async def test_code_7_load_failure(org: Omnichannel, contoso: WorkStream) -> Non
     heard: list[Any] = []
     widget.on("lcw:error", lambda event: heard.append(event.detail))
     queued = widget.sdk.startChat()  # made before the load: it fails with the load
+    widget.sdk.setAuthTokenProvider(static_token("never used"))  # and this one is dropped
     with pytest.raises(LcwError) as caught:
         await widget.load()
+    dropped = widget.timeline.find("queued call dropped: the widget failed to load")
+    assert [entry.detail["method"] for entry in dropped] == ["startChat", "setAuthTokenProvider"]
     assert caught.value.code is ErrorCode.WIDGET_LOAD_FAILED
     assert heard == [
         {

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -1240,3 +1241,74 @@ async def test_failures_are_told_by_their_first_real_error_everywhere(
         await public.sdk.startChat()
     [note] = public.timeline.find("listener raised")
     assert note.detail == {"error": "KeyError"}
+
+
+async def test_a_queued_setter_does_not_undo_the_provider_a_ready_listener_set(
+    org: Omnichannel,
+) -> None:
+    # The page's order: the queued call first, the listener's after lcw:ready. The later wins.
+    widget = org.widget(OPEN)
+
+    def old(callback: Callable[[str], None]) -> None:
+        callback("old")
+
+    def new(callback: Callable[[str], None]) -> None:
+        callback("new")
+
+    widget.sdk.setAuthTokenProvider(old)
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})
+    widget.sdk.removeContextProvider()
+    widget.sdk.setBotAuthTokenProvider(print)
+
+    def ready() -> None:
+        widget.sdk.setAuthTokenProvider(new)
+        widget.sdk.removeContextProvider()
+
+    widget.on("lcw:ready", ready)
+    await widget.load()
+    assert widget.sdk.getAuthTokenProvider() is new
+    assert widget.sdk.getContextProvider() is None
+    assert widget.bot_auth_token_provider is print  # nothing set it since: replayed
+    notes = [
+        (entry.name, dict(entry.detail))
+        for entry in widget.timeline.of_kind(EntryKind.NOTE)
+        if "queued call" in entry.name
+    ]
+    assert notes == [
+        (
+            "queued call overtaken: not replayed",
+            {"method": "setAuthTokenProvider", "by": "setAuthTokenProvider"},
+        ),
+        (
+            "queued call overtaken: not replayed",
+            {"method": "setContextProvider", "by": "removeContextProvider"},
+        ),
+        (
+            "queued call overtaken: not replayed",
+            {"method": "removeContextProvider", "by": "removeContextProvider"},
+        ),
+        ("replaying queued call", {"method": "setBotAuthTokenProvider"}),
+    ]
+
+
+async def test_a_call_made_during_the_replay_overtakes_a_setter_queued_behind_a_start(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    pending = widget.sdk.startChat()
+    await next_turn()
+    widget.sdk.setContextProvider(lambda: {"msdyn_cartvalue": "1"})  # queued, a turn later
+
+    def page_now() -> dict[str, str]:
+        return {"msdyn_cartvalue": "2"}
+
+    async def page_elsewhere() -> None:
+        # Its first step comes after lcw:ready, while the replay waits a turn for the start.
+        widget.sdk.setContextProvider(page_now)
+
+    elsewhere = asyncio.ensure_future(page_elsewhere())
+    await widget.load()
+    await elsewhere
+    await pending
+    assert widget.sdk.getContextProvider() is page_now
+    assert widget.timeline.find("queued call overtaken: not replayed")
