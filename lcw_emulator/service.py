@@ -298,10 +298,12 @@ class OmnichannelService:
         calls.append(now)
         resolution = resolve_context(context or {}, work_stream.context_variables)
         queue = work_stream.route(resolution.values)
+        # Queues are the org's, known by their id, not by the settings a work stream gives
+        # them: chats any work stream routed to a queue of that name wait in it together.
         waiting = sum(
             1
             for session in self.sessions
-            if session.queue == queue and session.state is SessionState.QUEUED
+            if session.queue.queue_id == queue.queue_id and session.state is SessionState.QUEUED
         )
         return {
             "queueId": queue.queue_id,

@@ -249,3 +249,20 @@ async def test_a_call_cancelled_while_the_context_provider_works_asks_nothing() 
     assert asked.cancelled()
     assert service_calls(org) == 0 and clock.pending == 0
     assert "lcw:getAgentAvailability" not in widget.timeline.event_names()
+
+
+async def test_position_in_queue_counts_the_org_s_chats_in_a_queue_of_that_name(
+    clock: VirtualClock,
+) -> None:
+    # Queues are the org's: two work streams routing to "General" share it, whatever
+    # figures each gives it, and a work stream with another queue waits alone.
+    org = Omnichannel(clock=clock)
+    elsewhere = WorkStream("Contoso sales", queues=(Queue("General", agents_available=5),))
+    support = WorkStream("Contoso support", queues=(Queue("Support"),))
+    for work_stream in (ROUTED, elsewhere):
+        await (await page(org, work_stream)).sdk.startChat()
+    answers = [await (await page(org, ws)).sdk.getAgentAvailability() for ws in (ROUTED, support)]
+    assert [(a["queueId"], a["positionInQueue"]) for a in answers] == [
+        ("general", 3),
+        ("support", 1),
+    ]
