@@ -502,7 +502,15 @@ class Widget(AsyncIOEventEmitter):
     async def _join_or_start(self, custom_context: Mapping[str, object] | None) -> ChatSession:
         __tracebackhide__ = hide_for_lcw_errors
         if self.session is not None and not self.session.state.is_final:
-            self.record(EntryKind.NOTE, "chat already in progress", {"session": self.session.id})
+            # The chat is still on the page, ended by the agent or not: startChat shows it.
+            ended = self.session.state is SessionState.ENDED
+            self.record(
+                EntryKind.NOTE,
+                "chat ended by the agent still open: the customer closes it first"
+                if ended
+                else "chat already in progress",
+                {"session": self.session.id},
+            )
             return self.session
         if self._starting is not None:
             # A double click: the chat being started is the current chat, not a second one.
@@ -777,11 +785,18 @@ class Widget(AsyncIOEventEmitter):
     ) -> ProactiveInvitation | None:
         """Show a proactive invitation as ``startProactiveChat`` does (no message: the default).
 
-        ``None`` while a chat is in progress: the customer is already chatting, so no
-        invitation is shown (the reference is silent; a note says so).
+        ``None`` while a chat is on the page (in progress, or ended by the agent and not yet
+        closed): the customer already has a chat open, so no invitation is shown (the
+        reference is silent; a note says so).
         """
-        if self.chat_in_progress:
-            self.record(EntryKind.NOTE, "proactive invitation not shown: a chat is in progress")
+        if self.session is not None and not self.session.state.is_final:
+            ended = self.session.state is SessionState.ENDED
+            self.record(
+                EntryKind.NOTE,
+                "proactive invitation not shown: the chat the agent ended is still open"
+                if ended
+                else "proactive invitation not shown: a chat is in progress",
+            )
             return None
         self.proactive_invitation = ProactiveInvitation(
             message or DEFAULT_PROACTIVE_MESSAGE, show_prechat, in_new_window

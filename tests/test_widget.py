@@ -1312,3 +1312,25 @@ async def test_a_call_made_during_the_replay_overtakes_a_setter_queued_behind_a_
     await pending
     assert widget.sdk.getContextProvider() is page_now
     assert widget.timeline.find("queued call overtaken: not replayed")
+
+
+async def test_a_chat_the_agent_ended_stays_open_until_the_customer_closes_it(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat()
+    session.accept("Alex")
+    session.end_by_agent()
+    assert not widget.chat_in_progress
+    # Still on the page: startChat shows it, no invitation covers it, and the notes say why.
+    assert await widget.sdk.startChat() is session
+    widget.sdk.startProactiveChat({"message": "Need more help?"})
+    assert widget.proactive_invitation is None
+    notes = [entry.name for entry in widget.timeline.of_kind(EntryKind.NOTE)]
+    assert notes == [
+        "chat ended by the agent still open: the customer closes it first",
+        "proactive invitation not shown: the chat the agent ended is still open",
+    ]
+    await widget.sdk.closeChat()
+    assert (await widget.sdk.startChat()) is not session
