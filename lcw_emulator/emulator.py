@@ -37,6 +37,7 @@ from typing import Any, TypeVar, overload
 from .clock import VirtualClock
 from .errors import LcwError, ListenerWarning, SdkUsageError
 from .events import (
+    ENTRY_NAMES,
     LCW_EVENTS,
     EntryKind,
     Timeline,
@@ -47,7 +48,7 @@ from .events import (
 )
 from .key_source import PublicKeySource
 from .org import Omnichannel
-from .sdk import LiveChatSDK
+from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
 from .session import ChatSession
 from .widget import Widget, listener_raised, unheard_listener
 from .workstream import WorkStream
@@ -55,6 +56,9 @@ from .workstream import WorkStream
 __all__ = ["DEFAULT_START_AHEAD", "LcwEmulator", "Step", "TimelineAssertions", "start_time"]
 
 T = TypeVar("T")
+
+# Every name the emulator itself records (a test's own entries may carry any detail).
+_RECORDED_NAMES = LCW_EVENTS | JAVASCRIPT_METHODS | frozenset().union(*ENTRY_NAMES.values())
 
 # Seconds ahead of the real time the virtual clock starts by default (see start_time).
 DEFAULT_START_AHEAD = 10.0
@@ -164,7 +168,15 @@ class TimelineAssertions:
         """Entries named ``name`` (of ``kind``, if given) whose detail contains ``detail``.
 
         ``kind`` is an :class:`EntryKind` or its value as the timeline prints it (``"sdk"``).
+        Raises :class:`ValueError` for a detail key (or a value's JSON type) an entry of the
+        emulator's own named ``name`` never carries, with which ``assert not recorded(...)``
+        would pass whatever happened.
         """
+        __tracebackhide__ = True
+        if detail and name in _RECORDED_NAMES:
+            problem = detail_problem(name, detail)
+            if problem:
+                raise ValueError(problem)
         wanted = _entry_kind(kind)
         return [
             entry

@@ -18,6 +18,7 @@ import attrs
 
 __all__ = [
     "AVAILABILITY_FIELDS",
+    "ENTRY_DETAIL_TYPES",
     "ENTRY_NAMES",
     "EVENT_DETAIL_KEYS",
     "EVENT_DETAIL_TYPES",
@@ -130,9 +131,17 @@ def json_kind(value: object) -> str:
 _JSON_TYPES = frozenset({"string", "number", "boolean", "object", "array", "null"})
 
 
+def _declared_types(name: str) -> Mapping[str, str]:
+    return EVENT_DETAIL_TYPES.get(name) or ENTRY_DETAIL_TYPES.get(name) or {}
+
+
 def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
-    """Why ``keys`` cannot all be in ``event``'s detail, or ``None`` when they can."""
-    known = EVENT_DETAIL_KEYS.get(event, frozenset())
+    """Why ``keys`` cannot all be in the detail of entry ``event``, or ``None`` when they can.
+
+    ``event`` is any timeline name: an ``lcw:*`` event, an SDK call, a provider, service or
+    note entry.
+    """
+    known = frozenset(_declared_types(event))
     unknown = sorted(set(keys) - known)
     if not unknown:
         return None
@@ -148,14 +157,16 @@ def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
 
 
 def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
-    """Why no ``event`` the widget fires can carry ``detail``: a key or a value's type."""
+    """Why no ``event`` the widget records can carry ``detail``: a key or a value's type."""
     problem = unknown_detail_keys(event, detail)
     if problem is not None:
         return problem
-    declared = EVENT_DETAIL_TYPES.get(event, {})
+    declared = _declared_types(event)
     for key, value in detail.items():
-        if json_type(value) != declared[key]:
-            expected, got = _a(declared[key]), json_kind(value)
+        kinds = declared[key].split("|")
+        if kinds != ["any"] and json_type(value) not in kinds:
+            expected = " or ".join(kind if kind == "null" else _a(kind) for kind in kinds)
+            got = json_kind(value)
             return f"{event}'s {key} is {expected}, never {got} like {value!r}"[:200]
     return None
 
@@ -244,6 +255,73 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
                 "context key differs from a declared variable only in case",
             }
         ),
+    }
+)
+
+
+_QUEUED = {"queued": "boolean"}  # an SDK call made before lcw:ready
+_ERROR = {"error": "string"}
+_METHOD = {"method": "string"}
+_SESSION = {"session": "string"}
+
+# The JSON type of each key the detail of an SDK call, provider, service or note entry may
+# carry ("string|null": either; "any": whatever the page passed); names not here carry none.
+# As for events, a check on a key an entry never carries could never match, and a never check
+# on it could never fail. tests/conftest.py holds every entry the test suite records to it.
+ENTRY_DETAIL_TYPES: Mapping[str, Mapping[str, str]] = types.MappingProxyType(
+    {
+        "setContextProvider": {"provider": "string", **_QUEUED},
+        "removeContextProvider": _QUEUED,
+        "setAuthTokenProvider": {"provider": "string", **_QUEUED},
+        "removeAuthTokenProvider": _QUEUED,
+        "startChat": {"customContext": "array", "inNewWindow": "boolean", **_QUEUED},
+        "closeChat": _QUEUED,
+        # showPrechat as the page passed it: a page in a browser may pass any value.
+        "startProactiveChat": {"message": "string|null", "showPrechat": "any", **_QUEUED},
+        "getAgentAvailability": _QUEUED,
+        "setBotAuthTokenProvider": {"provider": "string", **_QUEUED},
+        "auth token provider called": {"timeout": "number"},
+        "auth token callback": {"token": "string"},
+        "context provider answered": {"keys": "array"},
+        "bot auth token provider called": {"url": "string"},
+        "bot auth callback": {"show": "boolean", "ignored": "any"},
+        "chat session created": {
+            "session": "string",
+            "queue": "string",
+            "context": "object",
+            "dropped": "array",
+        },
+        "token refused": {"claim": "string|null", "reason": "string"},
+        "public keys fetched": {"url": "string", "why": "string", "kids": "array"},
+        "getAgentAvailability refused": {"httpStatus": "number", "reason": "string"},
+        "callback ignored": {"why": "string", "token": "string"},
+        "provider raised after calling back": _ERROR,
+        "provider raised after the timeout": _ERROR,
+        "provider raised after the start was cancelled": _ERROR,
+        "bot auth token provider raised": _ERROR,
+        "listener raised": _ERROR,
+        "replaying queued call": _METHOD,
+        "queued call cancelled: not replayed": _METHOD,
+        "queued call overtaken: not replayed": {**_METHOD, "by": "string"},
+        "queued call dropped: the page reloaded": _METHOD,
+        "queued call dropped: the widget failed to load": _METHOD,
+        "providers cleared: the page reloaded": {"providers": "array"},
+        "listener for an event the widget never fires": {
+            "event": "string",
+            "closest": "string|null",
+        },
+        "lcw:ready listener added after lcw:ready fired": {"listener": "string"},
+        "chat already in progress": _SESSION,
+        "chat ended by the agent still open: the customer closes it first": _SESSION,
+        "proactive invitation shown": {"message": "string", "showPrechat": "any"},
+        "public keys not refetched": {"url": "string", "kid": "string|null", "why": "string"},
+        "token context outside lwicontexts": {"hint": "string"},
+        "short HMAC secret": {"secret": "string"},
+        "getAgentAvailability answered from the page's cache": {"age": "number"},
+        "context key differs from a declared variable only in case": {
+            "key": "string",
+            "declared": "string",
+        },
     }
 )
 

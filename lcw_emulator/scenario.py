@@ -465,7 +465,7 @@ class EventPattern:
             raise ValueError(_unknown_name(self.name))
         if self.note is not None and not _notes_containing(self.note):
             raise ValueError(_unknown_note(self.note))
-        if self.name in LCW_EVENTS and self.detail is not None:
+        if self.name is not None and self.detail is not None:
             problem = detail_problem(self.name, self.detail)
             if problem:
                 raise ValueError(problem)
@@ -1448,7 +1448,7 @@ class _Reader:
         if "note" in item and "detail" in item:
             raise self.fail(f"{where}: a note has no detail to match")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
-        if name in LCW_EVENTS and detail is not None:
+        if name is not None and detail is not None:
             problem = detail_problem(name, detail)
             if problem:
                 raise self.fail(f"{where}.detail: {problem}")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lcw_emulator import KeyPair, Omnichannel, VirtualClock, WorkStream
+from lcw_emulator.events import Timeline, detail_problem
+from lcw_emulator.scenario import TIMELINE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -23,6 +25,30 @@ SAMPLE_PAYLOAD: dict[str, Any] = {
     "exp": 1542625672,
     "nbf": 1542622072,
 }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _entries_keep_to_their_declared_detail() -> Iterator[None]:
+    """Every entry the suite records has only the detail keys and JSON types declared for it.
+
+    Scenario and test checks refuse a key an entry never carries (a ``never`` check on it
+    could never fail), so the declarations must hold for whatever the emulator records.
+    """
+    record = Timeline.record
+
+    def checked(
+        self: Timeline, at: float, kind: Any, name: str, detail: Mapping[str, Any] | None = None
+    ) -> None:
+        if name in TIMELINE_NAMES and detail:
+            problem = detail_problem(name, detail)
+            assert problem is None, f"recorded {name!r} with {dict(detail)}: {problem}"
+        record(self, at, kind, name, detail)
+
+    Timeline.record = checked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Timeline.record = record  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

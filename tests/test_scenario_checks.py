@@ -7,6 +7,7 @@ are typed wherever an expectation compares.
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -276,6 +277,33 @@ def test_an_event_detail_value_of_a_type_the_widget_never_fires_is_refused(
         + f'[[steps]]\nexpect = "{verb}"\nevents = [{{ name = "{event}", detail = {detail} }}]\n'
     )
     assert f"step 4 (expect {verb}): events[0].detail: {event}'s {why}" in message, message
+
+
+@pytest.mark.parametrize("verb", ["events", "never"])
+@pytest.mark.parametrize(
+    ("entry", "detail", "why"),
+    [
+        ("token refused", '{ clam = "exp" }', "has no detail 'clam' (did you mean 'claim'?)"),
+        ("token refused", "{ claim = 4 }", "claim is a string or null, never a number like 4"),
+        ("chat session created", '{ queu = "General" }', "has no detail 'queu'"),
+        ("startChat", '{ customContext = "msdyn_region" }', "customContext is an array"),
+        ("public keys not refetched", "{ kid = 1 }", "kid is a string or null"),
+        ("page reloaded", "{ why = 1 }", "it carries no detail"),
+    ],
+)
+def test_a_detail_no_recorded_entry_carries_is_refused_for_every_entry_not_only_events(
+    verb: str, entry: str, detail: str, why: str
+) -> None:
+    # A never check on it would hold whatever happened: the expired token it means to rule
+    # out would pass it.
+    message = refusal(
+        STARTED
+        + f'[[steps]]\nexpect = "{verb}"\nevents = [{{ name = "{entry}", detail = {detail} }}]\n'
+    )
+    assert f"step 4 (expect {verb}): events[0].detail: {entry}" in message, message
+    assert why in message, message
+    with pytest.raises(ValueError, match=re.escape(why)):
+        EventPattern(name=entry, detail=tomllib.loads(f"d = {detail}")["d"])
 
 
 def test_timeline_lookups_are_typed_too() -> None:

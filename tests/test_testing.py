@@ -332,6 +332,17 @@ def test_assert_recorded_covers_provider_and_service_steps(started: LcwEmulator)
     assert "(service) to have been recorded" in message
 
 
+def test_recorded_refuses_a_detail_its_entries_never_carry(started: LcwEmulator) -> None:
+    # assert not recorded(...) with a misspelt key would pass whatever happened.
+    with pytest.raises(ValueError, match=r"has no detail 'clam' \(did you mean 'claim'\?\)"):
+        started.recorded("token refused", clam="exp")
+    with pytest.raises(ValueError, match="timeout is a number, never a string"):
+        started.assert_recorded("auth token provider called", timeout="10")
+    # A test's own entries may carry any detail.
+    started.widget.record(EntryKind.NOTE, "seen by the test", {"anything": 1})
+    assert started.recorded("seen by the test", anything=1)
+
+
 def test_assert_sequence_in_order_with_gaps(started: LcwEmulator) -> None:
     entries = started.assert_sequence(
         [
