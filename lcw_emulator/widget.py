@@ -141,11 +141,13 @@ def _event_detail(value: Mapping[str, Any] | None) -> EventDetail | None:
 class CustomEvent:
     """What a listener receives, like the browser's ``CustomEvent``: ``type`` and ``detail``.
 
-    ``detail`` is an :class:`EventDetail`, read by key or, as in JavaScript, by attribute.
+    ``detail`` is an :class:`EventDetail`, read by key or, as in JavaScript, by attribute, or
+    ``None`` (JavaScript's null) for an event that carries none. It is typed ``Any``, as
+    JavaScript's is, so that ``errorEvent.detail.errorCode`` type-checks as written.
     """
 
     type: str
-    detail: EventDetail | None = attrs.field(default=None, converter=_event_detail)
+    detail: Any = attrs.field(default=None, converter=_event_detail)
 
 
 @attrs.frozen

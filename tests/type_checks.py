@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from lcw_emulator import AgentAvailability, ChatSession, LcwEmulator, LcwError, Widget
+from lcw_emulator import (
+    AgentAvailability,
+    ChatSession,
+    CustomEvent,
+    LcwEmulator,
+    LcwError,
+    Widget,
+)
 from lcw_emulator.errors import ErrorCode
 
 
@@ -29,6 +36,13 @@ async def async_calls(widget: Widget) -> None:
     availability = await widget.sdk.getAgentAvailability()
     assert_type(availability["positionInQueue"], int)
     assert_type(availability["isAgentAvailable"], bool)
+
+
+def the_documented_error_listener(errorEvent: CustomEvent) -> None:
+    # README's idiom, as JavaScript reads it: no None check in the way.
+    code: int = errorEvent.detail.errorCode
+    reason: str = errorEvent.detail["reason"]
+    print(code, reason)
 
 
 def error_fields(error: LcwError) -> None:
