@@ -345,7 +345,8 @@ class LcwEmulator(TimelineAssertions):
     during the test are fresh; see :func:`start_time`). Pass ``clock`` or
     ``org`` to share them.
     ``strict`` makes SDK calls before ``lcw:ready`` raise; ``load=False``
-    leaves the widget unloaded so the test can listen for ``lcw:ready`` first.
+    leaves the widget unloaded so the test can listen for ``lcw:ready`` first
+    (then :meth:`load` it).
 
     Use it as ``with`` (it owns an event loop: drive it with :meth:`run`) or
     as ``async with`` (await the SDK directly on your loop).
@@ -380,7 +381,7 @@ class LcwEmulator(TimelineAssertions):
         else:
             work_stream = WorkStream.from_toml(Path(workstream))
         self.widget: Widget = self.org.widget(work_stream, strict=strict)
-        self.load = load
+        self._load_on_enter = load
         self._runner: asyncio.Runner | None = None
         super().__init__(self.widget.timeline)
 
@@ -408,7 +409,7 @@ class LcwEmulator(TimelineAssertions):
         # A loop of its own that never becomes the thread's current loop: an async plugin
         # (pytest-asyncio before 1.0) keeps its loop there, and closing ours must not end it.
         self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
-        if self.load:
+        if self._load_on_enter:
             self._runner.run(self.widget.load())
         return self
 
@@ -487,6 +488,8 @@ class LcwEmulator(TimelineAssertions):
                 "inside async code, await the SDK directly"
             )
         self._require_no_running_loop("run()", work)
+        if work == self.load:  # lcw.run(lcw.load): what it means is the widget's load
+            work = self.widget.load
         if not (callable(work) or inspect.isawaitable(work)):
             # lcw.run(session.accept("Alex")) runs the call before run() sees it.
             raise TypeError(
@@ -504,7 +507,7 @@ class LcwEmulator(TimelineAssertions):
                 raise SdkUsageError(
                     f"{queued}() was queued until lcw:ready, which has not "
                     "fired, so it would wait forever: load the widget first, "
-                    "lcw.run(lcw.widget.load) (the lcw fixtures load it unless "
+                    "lcw.load() (the lcw fixtures load it unless "
                     "@pytest.mark.lcw(load=False))"
                 )
             if inspect.isawaitable(result):
@@ -525,6 +528,14 @@ class LcwEmulator(TimelineAssertions):
         if getattr(work, "__self__", None) is not self.widget.sdk or self.clock.pending:
             return False
         return asyncio.all_tasks() == {asyncio.current_task()}
+
+    def load(self) -> None:
+        """Load the widget made with ``load=False``: ``lcw:ready``, then the queued calls.
+
+        ``with`` only, as :meth:`run`; in async code, ``await lcw.widget.load()``.
+        """
+        self._require_no_running_loop("load()")
+        self.run(self.widget.load)
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock by ``seconds`` and let woken tasks run (``with`` only)."""
@@ -552,7 +563,7 @@ class LcwEmulator(TimelineAssertions):
     # -- async ----------------------------------------------------------------
 
     async def __aenter__(self) -> LcwEmulator:
-        if self.load:
+        if self._load_on_enter:
             await self.widget.load()
         return self
 

@@ -80,6 +80,29 @@ def test_load_false_lets_the_test_listen_for_ready_first(sample_token: Callable[
         lcw.assert_sequence(["lcw:ready", "setAuthTokenProvider", "startChat", "lcw:chatQueued"])
 
 
+def test_load_is_a_method_in_the_sync_form_and_run_takes_it_too(
+    sample_token: Callable[..., str],
+) -> None:
+    loads: list[Callable[[LcwEmulator], object]] = [
+        lambda lcw: lcw.load(),
+        lambda lcw: lcw.run(lcw.load),
+    ]
+    for load in loads:
+        with LcwEmulator(CONTOSO, start=SAMPLE_START, load=False) as lcw:
+            lcw.widget.on(
+                "lcw:ready", lambda: lcw.sdk.setAuthTokenProvider(static_token(sample_token()))
+            )
+            load(lcw)
+            assert lcw.widget.is_ready
+            assert lcw.run(lcw.sdk.startChat).customer_id is not None
+
+
+async def test_load_in_the_async_form_says_to_await_the_widget_s() -> None:
+    async with LcwEmulator(CONTOSO, start=SAMPLE_START, load=False) as lcw:
+        with pytest.raises(RuntimeError, match=r"LcwEmulator.load\(\) drives the emulator's own"):
+            lcw.load()
+
+
 def test_a_run_that_only_waits_for_a_ready_never_fired_says_so_instead_of_hanging(
     sample_token: Callable[..., str],
 ) -> None:
