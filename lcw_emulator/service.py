@@ -130,12 +130,27 @@ def _refused(verdict: TokenVerdict) -> TokenJudgement:
     return TokenJudgement(verdict, error=error)
 
 
+def _require_clock(clock: object) -> None:
+    missing = [
+        name
+        for name in ("now", "call_later", "sleep", "wait_for", "hold")
+        if not callable(getattr(clock, name, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"clock must be a Clock (a VirtualClock or a RealClock), got "
+            f"{type(clock).__name__} {clock!r:.60}: it has no {', '.join(missing)}"
+        )
+
+
 class OmnichannelService:
     """An org: its work streams, their sessions, and the rules that guard them."""
 
     def __init__(
         self, clock: Clock | None = None, *, key_source: PublicKeySource | None = None
     ) -> None:
+        if clock is not None:
+            _require_clock(clock)
         self.clock: Clock = clock if clock is not None else RealClock()
         # Where keys come from when a work stream names a public key URL.
         self.key_source: PublicKeySource = key_source if key_source is not None else HttpKeySource()
@@ -146,6 +161,11 @@ class OmnichannelService:
 
     def add_work_stream(self, work_stream: WorkStream) -> WorkStream:
         """Register ``work_stream`` with this org (idempotent for the same value)."""
+        if not isinstance(work_stream, WorkStream):
+            raise TypeError(
+                f"a work stream must be a WorkStream, got {type(work_stream).__name__}: build "
+                "one with WorkStream.from_toml(path) or WorkStream.from_dict(mapping)"
+            )
         known = self.work_streams.get(work_stream.name)
         if known is not None and known is not work_stream and known != work_stream:
             raise ValueError(

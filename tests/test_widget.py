@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import SCENARIOS
 
 from lcw_emulator import (
     ChatStateError,
@@ -1334,3 +1335,15 @@ async def test_a_chat_the_agent_ended_stays_open_until_the_customer_closes_it(
     ]
     await widget.sdk.closeChat()
     assert (await widget.sdk.startChat()) is not session
+
+
+def test_org_widget_takes_a_work_stream_file_and_refuses_what_is_neither(
+    org: Omnichannel,
+) -> None:
+    from_file = org.widget(str(SCENARIOS / "contoso.toml"))
+    assert from_file.work_stream.auth is not None
+    assert org.widget(SCENARIOS / "contoso.toml").work_stream == from_file.work_stream
+    with pytest.raises(TypeError, match=r"must be a WorkStream, got dict: build one with"):
+        org.widget({"name": "x"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"clock must be a Clock .*got int 1: it has no now"):
+        Omnichannel(clock=1)  # type: ignore[arg-type]
