@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .session import ChatSession
     from .widget import Widget
 
-__all__ = ["JAVASCRIPT_METHODS", "LiveChatSDK"]
+__all__ = ["JAVASCRIPT_METHODS", "LiveChatSDK", "require_function"]
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -169,7 +169,8 @@ async def _ask_agent_availability(widget: Widget) -> AgentAvailability:
     return await widget.agent_availability()
 
 
-def _require_callable(method: str, value: object, parameter: str) -> None:
+def require_function(method: str, value: object, parameter: str) -> None:
+    """Refuse at once a ``parameter`` of ``method`` that is not a function, showing it."""
     if not callable(value):
         # Shown as a token is: what was passed by mistake is often the token itself.
         shown = f"str {describe_token(value)}" if isinstance(value, str) else describe_token(value)
@@ -378,7 +379,7 @@ class LiveChatSDK:
 
     def set_context_provider(self, context_provider: ContextProvider) -> None:
         """Set the function that returns the custom context for unauthenticated chats."""
-        _require_callable("setContextProvider", context_provider, "contextProvider")
+        require_function("setContextProvider", context_provider, "contextProvider")
         self._call(
             "setContextProvider",
             {"provider": _name(context_provider)},
@@ -407,7 +408,7 @@ class LiveChatSDK:
 
         Raises :class:`SdkUsageError` at once when it is not a function.
         """
-        _require_callable("setAuthTokenProvider", auth_token_provider, "authTokenProvider")
+        require_function("setAuthTokenProvider", auth_token_provider, "authTokenProvider")
         self._call(
             "setAuthTokenProvider",
             {"provider": _name(auth_token_provider)},
@@ -519,9 +520,7 @@ class LiveChatSDK:
 
     def set_bot_auth_token_provider(self, bot_auth_token_provider: Callable[..., object]) -> None:
         """Set ``fn(botTokenUrl, callback)``; ``callback({"show": bool})`` shows sign-in."""
-        _require_callable(
-            "setBotAuthTokenProvider", bot_auth_token_provider, "botAuthTokenProvider"
-        )
+        require_function("setBotAuthTokenProvider", bot_auth_token_provider, "botAuthTokenProvider")
         self._call(
             "setBotAuthTokenProvider",
             {"provider": _name(bot_auth_token_provider)},

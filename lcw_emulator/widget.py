@@ -37,7 +37,7 @@ from .errors import (
 )
 from .events import LCW_EVENTS, EntryKind, LcwEvent, Timeline, closest_event
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
-from .sdk import LiveChatSDK
+from .sdk import LiveChatSDK, require_function
 from .service import AgentAvailability, OmnichannelService
 from .session import ChatSession, SessionState, SessionUpdate
 from .workstream import WorkStream
@@ -351,6 +351,8 @@ class Widget(AsyncIOEventEmitter):
         # listens to a few events on each widget, and a suite keeps thousands of widgets. A
         # plain dict keeps insertion order too, and pyee only reads, adds, pops and lists
         # these tables, all of which a dict does alike.
+        # Refused here, as a browser refuses it, rather than failing when the event fires.
+        require_function("addEventListener", k, "listener")
         if self._events.get("new_listener"):  # pyee announces every listener; rarely heard
             self.emit("new_listener", event, k)
         if isinstance(event, str) and event.startswith("lcw:") and event not in LCW_EVENTS:

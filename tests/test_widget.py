@@ -320,6 +320,21 @@ def test_setters_refuse_what_is_not_callable_at_once(
     assert sdk.queued == []
 
 
+def test_a_listener_that_is_not_a_function_is_refused_when_added(org: Omnichannel) -> None:
+    # As a browser's addEventListener refuses it, not when lcw:ready fires much later.
+    widget = org.widget(OPEN)
+    with pytest.raises(SdkUsageError, match="addEventListener: listener must be a function, got"):
+        widget.addEventListener("lcw:ready", "handleReady")  # type: ignore[arg-type]
+    with pytest.raises(SdkUsageError, match="listener must be a function"):
+        widget.once("lcw:ready", 5)  # type: ignore[arg-type]
+
+    @widget.on("lcw:ready")  # the decorator form still adds the function it decorates
+    def ready() -> None:
+        pass
+
+    assert widget.listeners("lcw:ready") == [ready]
+
+
 async def test_getters_and_removers(org: Omnichannel) -> None:
     widget = org.widget(OPEN)
     await widget.load()
