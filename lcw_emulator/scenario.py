@@ -1441,8 +1441,8 @@ class _Reader:
         ):
             what = repr(name) if name is not None else f"a note containing {note!r}"
             raise self.fail(
-                f"{where}: {what} comes from a page's own listeners or providers written in "
-                "code, which a scenario file has none of, so a check on it could never "
+                f"{where}: {what} comes from a page's own code (its listeners, providers or "
+                "options objects), which a scenario file has none of, so a check on it could never "
                 "change; check it from a ScenarioRun script"
             )
         if "note" in item and "detail" in item:
@@ -1468,6 +1468,7 @@ FROM_PAGE_CODE = frozenset(
         "listener for an event the widget never fires",
         "lcw:ready listener added after lcw:ready fired",
         "bot auth token provider raised",
+        "option the SDK does not read: ignored",
     }
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import difflib
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -175,6 +176,12 @@ def require_function(method: str, value: object, parameter: str) -> None:
         # Shown as a token is: what was passed by mistake is often the token itself.
         shown = f"str {describe_token(value)}" if isinstance(value, str) else describe_token(value)
         raise SdkUsageError(f"{method}: {parameter} must be a function, got {shown}")
+
+
+def _closest(key: str, known: tuple[str, ...]) -> str | None:
+    by_lower = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1)
+    return by_lower[close[0]] if close else None
 
 
 def _name(provider: object) -> str:
@@ -468,7 +475,9 @@ class LiveChatSDK:
             detail["customContext"] = sorted(map(str, context))
         if merged.get("inNewWindow"):
             detail["inNewWindow"] = True
-        return self._call_async("startChat", detail, self._widget.start_chat, context)
+        started = self._call_async("startChat", detail, self._widget.start_chat, context)
+        self._note_unread("startChat", "options", merged, ("inNewWindow", "customContext"))
+        return started
 
     def close_chat(self) -> asyncio.Future[None]:
         """Close the current chat (``lcw:closeChat``, then ``lcw:onClose``)."""
@@ -509,6 +518,25 @@ class LiveChatSDK:
             {"message": message, "showPrechat": show_prechat},
             lambda: self._widget.start_proactive_chat(message, show_prechat, in_new_window),
         )
+        self._note_unread("startProactiveChat", "notificationUIConfig", config, ("message",))
+        self._note_unread("startProactiveChat", "options", options or {}, ("inNewWindow",))
+
+    def _note_unread(
+        self, method: str, argument: str, given: Mapping[str, object], known: tuple[str, ...]
+    ) -> None:
+        # JavaScript ignores a key the SDK does not read, so a misspelt customContext would
+        # start a chat with no context and no word why: the timeline says so.
+        for key in given:
+            if key not in known:
+                self._widget.record(
+                    EntryKind.NOTE,
+                    "option the SDK does not read: ignored",
+                    {
+                        "method": method,
+                        "option": f"{argument}.{key}",
+                        "closest": _closest(str(key), known),
+                    },
+                )
 
     def get_agent_availability(self) -> asyncio.Future[AgentAvailability]:
         """Ask whether agents are available for the queue the context routes to.

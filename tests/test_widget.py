@@ -1362,3 +1362,18 @@ def test_org_widget_takes_a_work_stream_file_and_refuses_what_is_neither(
         org.widget({"name": "x"})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"clock must be a Clock .*got int 1: it has no now"):
         Omnichannel(clock=1)  # type: ignore[arg-type]
+
+
+async def test_an_option_the_sdk_does_not_read_is_noted_with_the_closest(org: Omnichannel) -> None:
+    # JavaScript ignores it: a misspelt customContext starts a chat with no context.
+    widget = org.widget(OPEN)
+    await widget.load()
+    session = await widget.sdk.startChat({"customcontext": {"msdyn_cartvalue": "1"}})
+    assert session.context == {}
+    widget.sdk.startProactiveChat({"messsage": "Hi"}, True, {"inNewWindow": True, "size": 2})
+    notes = widget.timeline.find("option the SDK does not read: ignored")
+    assert [(e.detail["method"], e.detail["option"], e.detail["closest"]) for e in notes] == [
+        ("startChat", "options.customcontext", "customContext"),
+        ("startProactiveChat", "notificationUIConfig.messsage", "message"),
+        ("startProactiveChat", "options.size", None),
+    ]
