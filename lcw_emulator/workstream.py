@@ -8,8 +8,10 @@ file (see :meth:`WorkStream.from_toml`); every problem with a file is a
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,7 +45,15 @@ def unknown_keys(table: Mapping[str, Any], allowed: set[str]) -> str | None:
     if not unknown:
         return None
     known = ", ".join(sorted(allowed)) or "none"
-    return f"unknown key {', '.join(map(repr, unknown))} (known: {known})"
+    named = ", ".join(repr(key) + _key_hint(key, allowed) for key in unknown)
+    return f"unknown key {named} (known: {known})"
+
+
+def _key_hint(key: str, allowed: set[str]) -> str:
+    # The slips people make: the SDK's JavaScript spelling (customContext), or a typo.
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
+    close = [snake] if snake in allowed else difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def read_toml(file: Path, what: str) -> dict[str, Any]:

@@ -342,7 +342,8 @@ REFUSED = {
     ),
     "an unknown key in [widget]": (
         '[widget]\nstrikt = true\n[[steps]]\nexpect = "widget"\nstate = "ready"\n',
-        "test.toml: [widget]: unknown key 'strikt' (known: load_failure, strict)",
+        "test.toml: [widget]: unknown key 'strikt' (did you mean 'strict'?) "
+        "(known: load_failure, strict)",
     ),
     "a wrong type in [widget]": (
         '[widget]\nstrict = "yes"\n[[steps]]\nexpect = "widget"\nstate = "ready"\n',
@@ -641,7 +642,8 @@ events = ["lcw:ready"]
     )
     assert problem.endswith(
         ": 3 problems:\n"
-        "    [widget]: unknown key 'strikt' (known: load_failure, strict)\n"
+        "    [widget]: unknown key 'strikt' (did you mean 'strict'?) "
+        "(known: load_failure, strict)\n"
         "    step 1: unknown action 'laod' (did you mean 'load'?)\n"
         "    step 3: unknown expectation 'evnts' (known: events, never, error, context, "
         "session, availability, widget)"

@@ -553,7 +553,13 @@ MALFORMED = {
     ),
     "unknown key": (
         '[[steps]]\ndo = "load"\n[[steps]]\ndo = "start_chat"\ncustom_contxt = {}\n',
-        "test.toml: step 2 (start_chat): unknown key 'custom_contxt'",
+        "test.toml: step 2 (start_chat): unknown key 'custom_contxt' (did you mean "
+        "'custom_context'?)",
+    ),
+    "the SDK's JavaScript spelling of an argument": (
+        '[[steps]]\ndo = "load"\n[[steps]]\ndo = "startChat"\ncustomContext = {}\n',
+        "test.toml: step 2 (start_chat): unknown key 'customContext' (did you mean "
+        "'custom_context'?)",
     ),
     "missing argument": (
         '[[steps]]\ndo = "wait"\n',
