@@ -1029,9 +1029,10 @@ class _Reader:
         elif isinstance(value, str):
             try:
                 parsed = dt.datetime.fromisoformat(value)
-            except ValueError:
+            except ValueError as exc:
                 raise self.fail(
                     f"start must be epoch seconds or an ISO 8601 instant, got {value!r}"
+                    + _calendar_slip(exc)
                 ) from None
             if parsed.tzinfo is None:
                 raise self.fail("start must carry a time zone, like 2018-11-19T10:08:20Z")
@@ -1462,6 +1463,12 @@ class _Reader:
 
 # Entries only a page's own code can cause: a file's providers never raise after calling
 # back and it registers no listener.
+def _calendar_slip(error: ValueError) -> str:
+    """What is wrong with a well-formed date that is not a day (February 30), or nothing."""
+    why = str(error)
+    return "" if why.startswith("Invalid isoformat") else f": {why}"
+
+
 FROM_PAGE_CODE = frozenset(
     {
         "listener raised",

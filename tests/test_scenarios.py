@@ -177,6 +177,21 @@ def test_start_takes_epoch_seconds_iso_text_or_a_toml_datetime() -> None:
         )
 
 
+def test_a_start_that_reads_as_iso_text_but_is_no_day_says_what_is_wrong() -> None:
+    expect = '\n[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
+    base = 'workstream = "contoso.toml"\n'
+    for value, why in (
+        ("2024-02-30T09:00:00Z", ": day is out of range for month"),
+        ("2024-01-01T25:00:00Z", ": hour must be in 0..23"),
+        ("the first of March", ""),
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            scenario(base + f'start = "{value}"' + expect)
+        assert str(caught.value).endswith(
+            f"start must be epoch seconds or an ISO 8601 instant, got {value!r}{why}"
+        ), caught.value
+
+
 def test_time_claims_take_a_toml_datetime_only_with_a_time_zone() -> None:
     # A local date-time would be read in the zone of the machine running the scenario.
     def claims(exp: str) -> str:
