@@ -39,8 +39,13 @@ def concept(module: Path) -> str:
 
 
 def imported_concepts(module: Path) -> set[str]:
-    tree = ast.parse(module.read_text(encoding="utf-8"))
     depth_of_module = len(module.relative_to(PACKAGE).parts) - 1
+    return concepts_imported_by(module.read_text(encoding="utf-8"), depth_of_module)
+
+
+def concepts_imported_by(source: str, depth_of_module: int) -> set[str]:
+    """The package's concepts a module at ``depth_of_module`` (0: top level) imports."""
+    tree = ast.parse(source)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level > 0:
@@ -53,7 +58,21 @@ def imported_concepts(module: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lcw_emulator"):
             parts = (node.module or "").split(".")
             found.add(parts[1] if len(parts) > 1 else "__init__")
+        elif isinstance(node, ast.Import):  # import lcw_emulator.widget
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "lcw_emulator":
+                    found.add(parts[1] if len(parts) > 1 else "__init__")
     return found
+
+
+def test_every_import_form_is_seen() -> None:
+    # A check that missed one form would pass an upward import written in it.
+    source = (
+        "import lcw_emulator.widget\nimport lcw_emulator\nfrom lcw_emulator.org import x\n"
+        "from lcw_emulator import y\nfrom . import sdk\nfrom .service import z\n"
+    )
+    assert concepts_imported_by(source, 0) == {"widget", "__init__", "org", "sdk", "service"}
 
 
 def test_every_module_has_a_layer() -> None:
