@@ -44,6 +44,7 @@ __all__ = [
     "PublicKey",
     "TokenVerdict",
     "describe_token",
+    "falsy_in_javascript",
     "load_public_keys",
     "mint_token",
     "require_token",
@@ -1007,20 +1008,36 @@ def describe_token(token: object) -> str:
     return shown if len(shown) <= 60 else f"{shown[:57]}..."
 
 
-def require_token(token: object) -> str:
-    """The token a provider called back with, or :class:`LcwError` code 3 when it gave none.
+def falsy_in_javascript(value: object) -> bool:
+    """True for what JavaScript reads as false: null, false, 0, NaN and the empty string.
 
-    ``None``, a blank string and anything that is not a string are no token. ``verify``
-    applies the same rule, so it judges an empty token as a chat start does.
+    An empty list or object is truthy there, unlike in Python.
     """
-    if token is None or (isinstance(token, str) and not token.strip()):
+    return (
+        value is None
+        or value is False
+        or value == ""
+        or (isinstance(value, int | float) and not isinstance(value, bool) and not value)
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def require_token(token: object) -> str:
+    """The token a provider called back with, or :class:`LcwError` when it is no JWT string.
+
+    What JavaScript reads as false (``None``, ``""``, ``0``, ``False``) is no token, code 3,
+    as the SDK's ``UndefinedAuthToken``; anything else that is not a string was handed over
+    and is refused as an invalid token, code 4, as the widget refuses a token it cannot
+    decode. ``verify`` applies the same rule, so it judges an empty token as a chat start does.
+    """
+    if falsy_in_javascript(token):
         raise LcwError(
             ErrorCode.NO_AUTH_TOKEN,
             f"the provider called back with {describe_token(token)}: no token",
         )
     if not isinstance(token, str):
         raise LcwError(
-            ErrorCode.NO_AUTH_TOKEN,
+            ErrorCode.INVALID_AUTH_TOKEN,
             f"the provider called back with {describe_token(token)}; a token is a JWT string",
         )
     return token

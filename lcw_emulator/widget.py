@@ -15,7 +15,6 @@ import enum
 import inspect
 import json
 import logging
-import math
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from typing import Any
 import attrs
 from pyee.asyncio import AsyncIOEventEmitter
 
-from .auth import DEFAULT_PROVIDER_TIMEOUT, short_secret
+from .auth import DEFAULT_PROVIDER_TIMEOUT, falsy_in_javascript, short_secret
 from .context import Primitive, case_mismatches, resolve_context
 from .errors import (
     ChatStateError,
@@ -861,13 +860,7 @@ class Widget(AsyncIOEventEmitter):
             # Extra arguments are ignored, as JavaScript ignores them; show is read as
             # JavaScript reads it (an empty list or object is truthy there).
             value = options.get("show") if isinstance(options, Mapping) else None
-            show = not (
-                value is None
-                or value is False
-                or value == 0
-                or value == ""
-                or (isinstance(value, float) and math.isnan(value))
-            )
+            show = not falsy_in_javascript(value)
             detail: dict[str, Any] = {"show": show}
             if options is not None and not isinstance(options, Mapping):
                 detail["ignored"] = _as_json(options)

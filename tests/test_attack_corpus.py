@@ -300,8 +300,9 @@ def test_provider_corpus_codes() -> None:
     assert set(_ids(PROVIDER_CASES, lambda c: c.code == 3)) >= {
         "provider-never-answers",
         "answers-after-the-timeout",
-        "answers-number",
+        "answers-none",
     }
+    assert set(_ids(PROVIDER_CASES, lambda c: c.code == 4)) >= {"answers-number", "answers-blank"}
     assert all(case.code == 1 for case in CONTEXT_PROVIDER_CASES)
 
 

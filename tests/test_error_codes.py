@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import math
 import pickle
 import threading
 import time
@@ -318,15 +319,36 @@ async def test_callback_at_exactly_the_timeout_is_in_time(
     [
         (None, "called back with null: no token"),
         ("", "'': no token"),
-        (42, "int 42; a token is a JWT string"),
+        (0, "called back with int 0: no token"),
+        (False, "called back with bool False: no token"),
+        (math.nan, "no token"),
     ],
 )
 async def test_code_3_provider_calls_back_with_nothing(
     answer: object, fragment: str, org: Omnichannel, contoso: WorkStream
 ) -> None:
+    # What JavaScript reads as false: the SDK's UndefinedAuthToken.
     widget = await loaded(org, contoso)
     widget.sdk.setAuthTokenProvider(answering_with(answer))
     await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, fragment)
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        (42, "int 42; a token is a JWT string"),
+        ([], "list []; a token is a JWT string"),
+        ("   ", "three dot-separated parts"),
+    ],
+)
+async def test_code_4_provider_calls_back_with_something_that_is_no_jwt(
+    answer: object, fragment: str, org: Omnichannel, contoso: WorkStream
+) -> None:
+    # Truthy in JavaScript, so handed over: the widget cannot decode it as a token.
+    widget = await loaded(org, contoso)
+    widget.sdk.setAuthTokenProvider(answering_with(answer))
+    await start_expecting(widget, ErrorCode.INVALID_AUTH_TOKEN, fragment)
+    assert widget.timeline.find("token refused")
 
 
 async def test_code_3_provider_returns_the_token_instead_of_calling_back(

@@ -127,7 +127,7 @@ FAULTS: tuple[tuple[Fault, int], ...] = (  # (fault, weight)
         5,
     ),
     (Fault("answers-none", lambda c: answering_with(None), 3, "no token"), 5),
-    (Fault("answers-number", lambda c: answering_with(42), 3, "a token is a JWT string"), 5),
+    (Fault("answers-number", lambda c: answering_with(42), 4, "a token is a JWT string"), 5),
     (Fault("garbage-token", lambda c: static_token("not.a.token"), 4, "cannot decode"), 5),
     (
         Fault(

@@ -366,12 +366,19 @@ async def test_judge_fetches_the_keys_and_judge_token_says_it_needs_them(
     assert org.judge_token(work_stream, token, keys=keys) == judgement
 
 
-@pytest.mark.parametrize("token", [None, "", "   ", 42])
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (None, ErrorCode.NO_AUTH_TOKEN),
+        ("", ErrorCode.NO_AUTH_TOKEN),
+        (42, ErrorCode.INVALID_AUTH_TOKEN),  # truthy in JavaScript: handed over, no JWT
+    ],
+)
 async def test_no_token_is_code_3_from_judge_and_judge_token_as_from_a_chat_start(
-    org: Omnichannel, contoso: WorkStream, token: object
+    org: Omnichannel, contoso: WorkStream, token: object, code: ErrorCode
 ) -> None:
     for judgement in (await org.judge(contoso, token), org.judge_token(contoso, token)):
-        assert judgement.error is not None and judgement.error.code is ErrorCode.NO_AUTH_TOKEN
+        assert judgement.error is not None and judgement.error.code is code
         assert judgement.error.reason is not None
         assert judgement.error.reason.startswith("the provider called back with")
 

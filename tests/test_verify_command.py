@@ -443,11 +443,21 @@ def chat_start_refusal(answer: object) -> LcwError:
     return refused.value
 
 
+def test_a_blank_token_is_judged_as_a_chat_start_judges_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Truthy in JavaScript, so handed over and refused as a token: code 4, not 3.
+    expected = chat_start_refusal("  ")
+    assert expected.code == 4
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "  ")
+    assert code == 1
+    assert f"  lcw:error 4: {expected.message}\n  reason:  {expected.reason}\n" in out
+
+
 @pytest.mark.parametrize(
     ("token", "stdin", "answer"),
     [
         ("", None, ""),
-        ("  ", None, "  "),
         ("-", "\n", ""),  # the token service printed nothing
         ("null", None, None),  # what `jq .token` prints when there is no token
         ("-", "null\n", None),

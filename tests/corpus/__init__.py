@@ -1026,26 +1026,27 @@ PROVIDER_CASES: tuple[ProviderCase, ...] = (
         "answers-none", lambda f, c: answering_with(None), 3, "called back with null: no token"
     ),
     ProviderCase("answers-empty", lambda f, c: answering_with(""), 3, "with '': no token"),
-    ProviderCase("answers-blank", lambda f, c: answering_with("   "), 3, "no token"),
+    # Truthy in JavaScript: handed over, so refused as a token (code 4), not as none.
+    ProviderCase("answers-blank", lambda f, c: answering_with("   "), 4, "three dot-separated"),
     ProviderCase(
-        "answers-number", lambda f, c: answering_with(12345), 3, "a token is a JWT string"
+        "answers-number", lambda f, c: answering_with(12345), 4, "a token is a JWT string"
     ),
     ProviderCase(
         "answers-bytes",
         lambda f, c: answering_with(f.valid("pem").encode()),
-        3,
+        4,
         "bytes b'eyJ",
     ),
     ProviderCase(
         "answers-object",
         lambda f, c: answering_with({"token": f.valid("pem")}),
-        3,
+        4,
         "a token is a JWT string",
     ),
     ProviderCase(
         "answers-non-utf8-bytes",
         lambda f, c: answering_with(b"\xff\xfe\xfd"),
-        3,
+        4,
         "a token is a JWT string",
     ),
     ProviderCase(
