@@ -488,10 +488,14 @@ class LiveChatSDK:
         notification_ui_config: Mapping[str, object] | None = None,
         show_prechat: bool = True,
         options: Mapping[str, object] | None = None,
+        *,
+        in_new_window: bool | None = None,
     ) -> None:
         """Show a proactive chat invitation (``{message}``; default message when absent).
 
         ``notificationUIConfig`` is required, as documented; ``{}`` shows the default message.
+        ``options`` is the JavaScript object ``{inNewWindow}``; ``in_new_window`` is the same
+        in Python spelling, as for :meth:`start_chat`.
         """
         config = notification_ui_config
         if config is None:
@@ -512,11 +516,13 @@ class LiveChatSDK:
                 f"startProactiveChat: options must be an object ({{inNewWindow}}), "
                 f"got {type(options).__name__}"
             )
-        in_new_window = bool((options or {}).get("inNewWindow", False))
+        if in_new_window is not None:
+            options = {**(options or {}), "inNewWindow": in_new_window}
+        opens_new_window = bool((options or {}).get("inNewWindow", False))
         self._call(
             "startProactiveChat",
             {"message": message, "showPrechat": show_prechat},
-            lambda: self._widget.start_proactive_chat(message, show_prechat, in_new_window),
+            lambda: self._widget.start_proactive_chat(message, show_prechat, opens_new_window),
         )
         self._note_unread("startProactiveChat", "notificationUIConfig", config, ("message",))
         self._note_unread("startProactiveChat", "options", options or {}, ("inNewWindow",))

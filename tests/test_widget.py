@@ -1377,3 +1377,21 @@ async def test_an_option_the_sdk_does_not_read_is_noted_with_the_closest(org: Om
         ("startProactiveChat", "notificationUIConfig.messsage", "message"),
         ("startProactiveChat", "options.size", None),
     ]
+
+
+async def test_start_proactive_chat_takes_in_new_window_in_both_spellings(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    await widget.load()
+    for call in (
+        lambda: widget.sdk.startProactiveChat({}, True, {"inNewWindow": True}),
+        lambda: widget.sdk.start_proactive_chat({}, in_new_window=True),
+    ):
+        widget.proactive_invitation = None
+        call()
+        assert widget.proactive_invitation is not None
+        assert widget.proactive_invitation.in_new_window
+    widget.sdk.start_proactive_chat({})
+    assert widget.proactive_invitation is not None
+    assert not widget.proactive_invitation.in_new_window
