@@ -64,6 +64,16 @@ def epoch_seconds(value: float, name: str = "") -> float:
     return seconds
 
 
+def _require_reachable(when: float) -> None:
+    # The clocks take no start from there on (it reads as milliseconds), so they go no further:
+    # every token minted later would be blamed for a clock that passed the year 5000.
+    if when >= MILLISECONDS_THRESHOLD:
+        raise ValueError(
+            f"the virtual clock cannot move to {when:.6g}: past "
+            f"{describe_instant(MILLISECONDS_THRESHOLD)}, the last moment the clocks take"
+        )
+
+
 def _running_loop(what: str) -> asyncio.AbstractEventLoop:
     """The running asyncio loop, or a :class:`RuntimeError` that says what needed it."""
     try:
@@ -278,6 +288,7 @@ class VirtualClock:
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
+        _require_reachable(when)
         if when <= self._now:
             await asyncio.sleep(0)
             return
@@ -356,6 +367,7 @@ class VirtualClock:
         if seconds < 0:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
         target = self._now + seconds
+        _require_reachable(target)
         fired = 0
         self._by_hand += 1
         try:

@@ -357,3 +357,13 @@ def test_waiting_outside_an_asyncio_loop_says_what_it_needs() -> None:
 def test_an_instant_shows_one_second_in_both_its_forms() -> None:
     assert describe_instant(1542622100.9999) == "1542622101 (2018-11-19T10:08:21Z)"
     assert describe_instant(1542622100.25) == "1542622100.25 (2018-11-19T10:08:20Z)"
+
+
+async def test_the_virtual_clock_goes_no_further_than_a_start_it_would_take() -> None:
+    # Past it every token minted would read as milliseconds and be blamed for the clock.
+    clock = VirtualClock(start=1_700_000_000)
+    with pytest.raises(ValueError, match=r"cannot move to 1\.017e\+11: past 100000000000"):
+        clock.advance(1e11)
+    with pytest.raises(ValueError, match="the last moment the clocks take"):
+        await clock.sleep(1e11)
+    assert clock.now() == 1_700_000_000 and clock.pending == 0
