@@ -743,6 +743,7 @@ _PROVIDER_KEYS = {
     "token",
     "claims",
     "omit",
+    "stringify_lwicontexts",
     "context",
     "value",
     "message",
@@ -1082,7 +1083,15 @@ class _Reader:
             raise self.fail('value is what a kind = "garbage" provider answers with')
         if "message" in table and kind != "raising":
             raise self.fail('message is what a kind = "raising" provider raises')
-        claims = self.claims(table["claims"]) if "claims" in table else None
+        stringify = self.boolean(table.get("stringify_lwicontexts", True), "stringify_lwicontexts")
+        if not stringify and not isinstance(
+            (table.get("claims") or {}).get("lwicontexts"), Mapping
+        ):
+            raise self.fail(
+                "stringify_lwicontexts = false keeps a table lwicontexts an object in the "
+                "token; give claims.lwicontexts as a table"
+            )
+        claims = self.claims(table["claims"], stringify=stringify) if "claims" in table else None
         omit = self.strings(table.get("omit", []), "omit")
         if omit and claims is None:
             raise self.fail("omit removes claims from a minted token; give claims too")
@@ -1119,7 +1128,7 @@ class _Reader:
             with_kid=with_kid,
         )
 
-    def claims(self, value: object) -> dict[str, Any]:
+    def claims(self, value: object, *, stringify: bool = True) -> dict[str, Any]:
         claims = self.mapping(value, "claims")
         for name in TIME_CLAIMS:
             if name in claims and isinstance(claims[name], str):
@@ -1133,7 +1142,7 @@ class _Reader:
         problem = _not_json(claims, "claims")
         if problem is not None:
             raise self.fail(problem)
-        if "lwicontexts" in claims and isinstance(claims["lwicontexts"], Mapping):
+        if stringify and "lwicontexts" in claims and isinstance(claims["lwicontexts"], Mapping):
             claims["lwicontexts"] = json.dumps(dict(claims["lwicontexts"]))
         return claims
 

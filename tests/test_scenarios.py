@@ -192,6 +192,31 @@ def test_a_start_that_reads_as_iso_text_but_is_no_day_says_what_is_wrong() -> No
         ), caught.value
 
 
+def test_a_provider_may_forget_to_stringify_lwicontexts_and_the_service_refuses_it() -> None:
+    forgot = HEAD.replace(
+        'lwicontexts = { msdyn_isvip = "true" } }',
+        'lwicontexts = { msdyn_isvip = "true" } }\nstringify_lwicontexts = false',
+    )
+    text = (
+        forgot
+        + STARTED[len(HEAD) :]
+        + (
+            '[[steps]]\nexpect = "error"\ncode = 4\n'
+            'reason = "lwicontexts must be a JSON-serialised string, got an object"\n'
+        )
+    )
+    result = run(text)
+    assert result.passed, render_text(result)
+    expect = '[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
+    for setting, problem in (
+        ("false", "give claims.lwicontexts as a table"),
+        ('"no"', "stringify_lwicontexts must be true or false"),
+    ):
+        other = f'[providers.other]\nclaims = {{ sub = "c" }}\nstringify_lwicontexts = {setting}\n'
+        with pytest.raises(ConfigurationError, match=problem):
+            scenario(HEAD + other + expect)
+
+
 def test_time_claims_take_a_toml_datetime_only_with_a_time_zone() -> None:
     # A local date-time would be read in the zone of the machine running the scenario.
     def claims(exp: str) -> str:
