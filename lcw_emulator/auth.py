@@ -1013,13 +1013,15 @@ def falsy_in_javascript(value: object) -> bool:
 
     An empty list or object is truthy there, unlike in Python.
     """
-    return (
-        value is None
-        or value is False
-        or value == ""
-        or (isinstance(value, int | float) and not isinstance(value, bool) and not value)
-        or (isinstance(value, float) and math.isnan(value))
-    )
+    # Only types JavaScript has are compared: == on anything else (an array type) may not
+    # even answer a bool.
+    if value is None or isinstance(value, bool):
+        return not value
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, int | float):
+        return value == 0 or (isinstance(value, float) and math.isnan(value))
+    return False
 
 
 def require_token(token: object) -> str:

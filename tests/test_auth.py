@@ -16,7 +16,14 @@ import jwt
 import pytest
 
 from lcw_emulator import ChatAuthSettings, KeyPair, VirtualClock, load_public_keys, mint_token
-from lcw_emulator.auth import PublicKey, TokenVerdict, short_secret, time_claims, validate_token
+from lcw_emulator.auth import (
+    PublicKey,
+    TokenVerdict,
+    falsy_in_javascript,
+    short_secret,
+    time_claims,
+    validate_token,
+)
 from lcw_emulator.token_providers import minted_token
 
 NOW = 1542622100
@@ -588,3 +595,16 @@ def test_a_key_document_that_cannot_be_read_says_why_and_where(text: str, proble
     with pytest.raises(ValueError) as caught:
         load_public_keys(text)
     assert str(caught.value) == problem or str(caught.value).startswith(problem)
+
+
+def test_falsy_in_javascript_reads_values_as_javascript_does() -> None:
+    class Elementwise:  # like an array type: == answers something that is no bool
+        def __eq__(self, other: object) -> bool:
+            raise TypeError("ambiguous")
+
+        __hash__ = object.__hash__
+
+    falsy = [None, False, "", 0, 0.0, -0.0, float("nan")]
+    truthy = [True, " ", "0", 1, -1, [], {}, b"", Elementwise()]
+    assert [falsy_in_javascript(value) for value in falsy] == [True] * len(falsy)
+    assert [falsy_in_javascript(value) for value in truthy] == [False] * len(truthy)
