@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import inspect
 import math
 import operator
@@ -57,8 +58,13 @@ __all__ = ["DEFAULT_START_AHEAD", "LcwEmulator", "Step", "TimelineAssertions", "
 
 T = TypeVar("T")
 
-# Every name the emulator itself records (a test's own entries may carry any detail).
-_RECORDED_NAMES = LCW_EVENTS | JAVASCRIPT_METHODS | frozenset().union(*ENTRY_NAMES.values())
+# Every name the emulator itself records, with the kind of entry it always is (a test's own
+# entries may have any name, kind and detail).
+_KIND_OF: Mapping[str, EntryKind] = {
+    **{name: EntryKind.EVENT for name in LCW_EVENTS},
+    **{name: EntryKind.SDK_CALL for name in JAVASCRIPT_METHODS},
+    **{name: kind for kind, names in ENTRY_NAMES.items() for name in names},
+}
 
 # Seconds ahead of the real time the virtual clock starts by default (see start_time).
 DEFAULT_START_AHEAD = 10.0
@@ -85,6 +91,17 @@ def _entry_kind(kind: EntryKind | str | None) -> EntryKind | None:
     except ValueError:
         known = ", ".join(repr(item.value) for item in EntryKind)
         raise ValueError(f"kind {kind!r} is not an entry kind (known: {known})") from None
+
+
+def _unrecorded_name(name: str) -> str:
+    # The SDK's snake_case Python names are not what the timeline records: its JavaScript ones.
+    camel = re.sub(r"_([a-z])", lambda match: match.group(1).upper(), name)
+    close = [camel] if camel in _KIND_OF else difflib.get_close_matches(name, sorted(_KIND_OF), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"{name!r} is no name the emulator records, and no entry of the test's own has it{hint}: "
+        "a check on it could never match"
+    )
 
 
 def _describe(name: str, detail: Mapping[str, Any] | None) -> str:
@@ -173,11 +190,19 @@ class TimelineAssertions:
         would pass whatever happened.
         """
         __tracebackhide__ = True
-        if detail and name in _RECORDED_NAMES:
+        wanted = _entry_kind(kind)
+        always = _KIND_OF.get(name)
+        if always is None and not any(entry.name == name for entry in self.timeline):
+            raise ValueError(_unrecorded_name(name))
+        if always is not None and wanted is not None and wanted is not always:
+            raise ValueError(
+                f"{name!r} is always recorded as kind {always.value!r}, never {wanted.value!r}: "
+                "a check on it could never match"
+            )
+        if detail and always is not None:
             problem = detail_problem(name, detail)
             if problem:
                 raise ValueError(problem)
-        wanted = _entry_kind(kind)
         return [
             entry
             for entry in self.timeline.find(name, detail or None)

@@ -163,11 +163,40 @@ def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
         return problem
     declared = _declared_types(event)
     for key, value in detail.items():
+        if declared[key] == "true":
+            if value is not True:  # a flag recorded only when set: absent, never false
+                shown = "false" if value is False else repr(value)
+                return f"{event}'s {key} is only ever true (absent otherwise), never {shown}"
+            continue
         kinds = declared[key].split("|")
         if kinds != ["any"] and json_type(value) not in kinds:
             expected = " or ".join(kind if kind == "null" else _a(kind) for kind in kinds)
             got = json_kind(value)
             return f"{event}'s {key} is {expected}, never {got} like {value!r}"[:200]
+        nested = _NESTED_KEYS.get((event, key))
+        if nested is not None and isinstance(value, Mapping):
+            problem = _nested_problem(f"{event}'s {key}", nested, value)
+            if problem is not None:
+                return problem
+    return None
+
+
+# Detail values that are objects with keys of their own, which a check may also name.
+_NESTED_KEYS: Mapping[tuple[str, str], Mapping[str, str]] = {
+    ("lcw:onMessageReceived", "channelData"): {"tags": "array"},
+}
+
+
+def _nested_problem(
+    where: str, declared: Mapping[str, str], value: Mapping[str, object]
+) -> str | None:
+    for key, item in value.items():
+        if key not in declared:
+            close = difflib.get_close_matches(key, sorted(declared), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"{where} has no key {key!r}{hint}; its keys: {', '.join(sorted(declared))}"
+        if json_type(item) != declared[key]:
+            return f"{where}.{key} is {_a(declared[key])}, never {json_kind(item)} like {item!r}"
     return None
 
 
@@ -260,13 +289,15 @@ ENTRY_NAMES: Mapping[EntryKind, frozenset[str]] = types.MappingProxyType(
 )
 
 
-_QUEUED = {"queued": "boolean"}  # an SDK call made before lcw:ready
+# "true": a flag recorded only when set, so a check on false could never match.
+_QUEUED = {"queued": "true"}  # an SDK call made before lcw:ready
 _ERROR = {"error": "string"}
 _METHOD = {"method": "string"}
 _SESSION = {"session": "string"}
 
 # The JSON type of each key the detail of an SDK call, provider, service or note entry may
-# carry ("string|null": either; "any": whatever the page passed); names not here carry none.
+# carry ("string|null": either; "any": whatever the page passed; "true": a flag present only
+# when set); names not here carry none.
 # As for events, a check on a key an entry never carries could never match, and a never check
 # on it could never fail. tests/conftest.py holds every entry the test suite records to it.
 ENTRY_DETAIL_TYPES: Mapping[str, Mapping[str, str]] = types.MappingProxyType(
@@ -275,7 +306,7 @@ ENTRY_DETAIL_TYPES: Mapping[str, Mapping[str, str]] = types.MappingProxyType(
         "removeContextProvider": _QUEUED,
         "setAuthTokenProvider": {"provider": "string", **_QUEUED},
         "removeAuthTokenProvider": _QUEUED,
-        "startChat": {"customContext": "array", "inNewWindow": "boolean", **_QUEUED},
+        "startChat": {"customContext": "array", "inNewWindow": "true", **_QUEUED},
         "closeChat": _QUEUED,
         # showPrechat as the page passed it: a page in a browser may pass any value.
         "startProactiveChat": {"message": "string|null", "showPrechat": "any", **_QUEUED},

@@ -289,6 +289,19 @@ def test_an_event_detail_value_of_a_type_the_widget_never_fires_is_refused(
         ("startChat", '{ customContext = "msdyn_region" }', "customContext is an array"),
         ("public keys not refetched", "{ kid = 1 }", "kid is a string or null"),
         ("page reloaded", "{ why = 1 }", "it carries no detail"),
+        # Flags recorded only when set: a check on false could never match.
+        ("startChat", "{ inNewWindow = false }", "inNewWindow is only ever true"),
+        ("setAuthTokenProvider", "{ queued = false }", "queued is only ever true"),
+        (
+            "lcw:onMessageReceived",
+            '{ channelData = { tag = ["agentaccepted"] } }',
+            "channelData has no key 'tag' (did you mean 'tags'?)",
+        ),
+        (
+            "lcw:onMessageReceived",
+            '{ channelData = { tags = "agentaccepted" } }',
+            "channelData.tags is an array, never a string",
+        ),
     ],
 )
 def test_a_detail_no_recorded_entry_carries_is_refused_for_every_entry_not_only_events(

@@ -303,7 +303,8 @@ def test_a_detail_key_the_event_never_carries_is_refused(started: LcwEmulator) -
 
 def test_assert_recorded_takes_a_kind_as_the_timeline_prints_it(started: LcwEmulator) -> None:
     assert started.assert_recorded("startChat", kind="sdk").kind is EntryKind.SDK_CALL
-    failure(lambda: started.assert_recorded("startChat", kind="note"))
+    with pytest.raises(ValueError, match="'startChat' is always recorded as kind 'sdk', never"):
+        started.recorded("startChat", kind="note")  # so assert not ... could never fail
     with pytest.raises(ValueError, match="kind 'sdkk' is not an entry kind"):
         started.assert_recorded("startChat", kind="sdkk")
 
@@ -349,10 +350,9 @@ def test_assert_recorded_covers_provider_and_service_steps(started: LcwEmulator)
     started.assert_recorded("auth token provider called", kind=EntryKind.PROVIDER, timeout=10.0)
     note = started.assert_recorded("callback ignored", kind=EntryKind.NOTE)
     assert note.detail["token"] == "'second'"
-    message = failure(
-        lambda: started.assert_recorded("auth token provider called", kind=EntryKind.SERVICE)
-    )
-    assert "(service) to have been recorded" in message
+    started.widget.record(EntryKind.SERVICE, "the test's own entry")
+    message = failure(lambda: started.assert_recorded("the test's own entry", kind=EntryKind.NOTE))
+    assert "(note) to have been recorded" in message
 
 
 def test_recorded_refuses_a_detail_its_entries_never_carry(started: LcwEmulator) -> None:
@@ -361,7 +361,12 @@ def test_recorded_refuses_a_detail_its_entries_never_carry(started: LcwEmulator)
         started.recorded("token refused", clam="exp")
     with pytest.raises(ValueError, match="timeout is a number, never a string"):
         started.assert_recorded("auth token provider called", timeout="10")
-    # A test's own entries may carry any detail.
+    # A misspelt name, or the SDK's Python name, which the timeline does not record.
+    with pytest.raises(ValueError, match=r"'token refsed' is no name .*'token refused'\?"):
+        started.recorded("token refsed", claim="exp")
+    with pytest.raises(ValueError, match=r"did you mean 'startChat'\?"):
+        started.recorded("start_chat", queued=True)
+    # A test's own entries may carry any name and detail.
     started.widget.record(EntryKind.NOTE, "seen by the test", {"anything": 1})
     assert started.recorded("seen by the test", anything=1)
 
