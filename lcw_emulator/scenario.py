@@ -461,6 +461,8 @@ class EventPattern:
         # it would hold whatever happened).
         if (self.name is None) == (self.note is None):
             raise ValueError("an event pattern needs a name or a note, not both")
+        if self.note is not None and self.detail is not None:
+            raise ValueError(_NOTE_WITH_DETAIL)
         if self.name is not None and self.name not in TIMELINE_NAMES:
             raise ValueError(_unknown_name(self.name))
         if self.note is not None and not _notes_containing(self.note):
@@ -1084,12 +1086,13 @@ class _Reader:
         if "message" in table and kind != "raising":
             raise self.fail('message is what a kind = "raising" provider raises')
         stringify = self.boolean(table.get("stringify_lwicontexts", True), "stringify_lwicontexts")
-        if not stringify and not isinstance(
-            (table.get("claims") or {}).get("lwicontexts"), Mapping
+        minted = table.get("claims")
+        if not stringify and not (
+            isinstance(minted, Mapping) and isinstance(minted.get("lwicontexts"), Mapping)
         ):
             raise self.fail(
-                "stringify_lwicontexts = false keeps a table lwicontexts an object in the "
-                "token; give claims.lwicontexts as a table"
+                "stringify_lwicontexts = false keeps a table lwicontexts an object in a minted "
+                "token: it needs claims = {...} with lwicontexts as a table"
             )
         claims = self.claims(table["claims"], stringify=stringify) if "claims" in table else None
         omit = self.strings(table.get("omit", []), "omit")
@@ -1456,7 +1459,7 @@ class _Reader:
                 "change; check it from a ScenarioRun script"
             )
         if "note" in item and "detail" in item:
-            raise self.fail(f"{where}: a note has no detail to match")
+            raise self.fail(f"{where}: {_NOTE_WITH_DETAIL}")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
         if name is not None and detail is not None:
             problem = detail_problem(name, detail)
@@ -1472,6 +1475,12 @@ class _Reader:
 
 # Entries only a page's own code can cause: a file's providers never raise after calling
 # back and it registers no listener.
+_NOTE_WITH_DETAIL = (
+    "a note pattern matches text in a note's name only; to match a note's detail, name the "
+    'note in full: name = "queued call overtaken: not replayed", detail = {...}'
+)
+
+
 def _calendar_slip(error: ValueError) -> str:
     """What is wrong with a well-formed date that is not a day (February 30), or nothing."""
     why = str(error)
@@ -1485,6 +1494,8 @@ FROM_PAGE_CODE = frozenset(
         "lcw:ready listener added after lcw:ready fired",
         "bot auth token provider raised",
         "option the SDK does not read: ignored",
+        # Only a call the page makes while queued ones replay (a listener's) overtakes one.
+        "queued call overtaken: not replayed",
     }
 )
 

@@ -100,7 +100,7 @@ def test_part_of_any_note_is_accepted() -> None:
 
 def test_every_name_the_timeline_records_is_accepted() -> None:
     # By a script; a file refuses the few that only a page's own code can cause.
-    assert len(FROM_PAGE_CODE) == 5 and FROM_PAGE_CODE < TIMELINE_NAMES
+    assert len(FROM_PAGE_CODE) == 6 and FROM_PAGE_CODE < TIMELINE_NAMES
     names = ", ".join(f'"{name}"' for name in sorted(TIMELINE_NAMES - FROM_PAGE_CODE))
     (_, _, _, never) = scenario(
         STARTED + f'[[steps]]\nexpect = "never"\nevents = [{names}]\n'
@@ -852,3 +852,22 @@ state = "ready"
     )
     for expected in problems:
         assert expected in problem, problem
+
+
+def test_a_note_pattern_with_a_detail_says_to_name_the_note_in_full() -> None:
+    message = refusal(
+        STARTED
+        + '[[steps]]\nexpect = "never"\n'
+        + 'events = [{ note = "replaying", detail = { method = "x" } }]\n'
+    )
+    assert "events[0]: a note pattern matches text in a note's name only" in message, message
+    with pytest.raises(ValueError, match='name the note in full: name = "queued call overtaken'):
+        EventPattern(note="overtaken", detail={"by": "setAuthTokenProvider"})
+
+
+def test_stringify_lwicontexts_beside_claims_that_are_no_table_is_refused_not_a_crash() -> None:
+    message = refusal(
+        HEAD + '[providers.odd]\nclaims = "x"\nstringify_lwicontexts = false\n'
+        '[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
+    )
+    assert "it needs claims = {...} with lwicontexts as a table" in message, message

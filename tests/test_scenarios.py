@@ -209,7 +209,7 @@ def test_a_provider_may_forget_to_stringify_lwicontexts_and_the_service_refuses_
     assert result.passed, render_text(result)
     expect = '[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
     for setting, problem in (
-        ("false", "give claims.lwicontexts as a table"),
+        ("false", "it needs claims = {...} with lwicontexts as a table"),
         ('"no"', "stringify_lwicontexts must be true or false"),
     ):
         other = f'[providers.other]\nclaims = {{ sub = "c" }}\nstringify_lwicontexts = {setting}\n'
