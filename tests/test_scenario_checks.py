@@ -21,7 +21,15 @@ from lcw_emulator import (
     WorkStream,
     run_scenario,
 )
-from lcw_emulator.events import ENTRY_NAMES, LCW_EVENTS, EntryKind, Timeline, typed_subset
+from lcw_emulator.events import (
+    ENTRY_DETAIL_TYPES,
+    ENTRY_NAMES,
+    EVENT_DETAIL_TYPES,
+    LCW_EVENTS,
+    EntryKind,
+    Timeline,
+    typed_subset,
+)
 from lcw_emulator.report import render_text
 from lcw_emulator.scenario import (
     FROM_PAGE_CODE,
@@ -211,6 +219,23 @@ def test_the_format_reference_lists_every_name() -> None:
         if f"`{name}`" not in section
     )
     assert not missing
+
+
+def test_the_format_reference_lists_every_detail_key_a_check_may_name() -> None:
+    # Checks refuse any other key, so the reference must show each: `name` (`key`, ...).
+    section = DOCS.read_text(encoding="utf-8").split("## What the timeline records")[1]
+    section = section.split("\n## ")[0]
+    unlisted = []
+    for name, keys in {**ENTRY_DETAIL_TYPES, **EVENT_DETAIL_TYPES}.items():
+        at = section.find(f"`{name}` (")
+        listed = section[at : section.find(")", at)] if at >= 0 else ""
+        unlisted += [
+            f"{name}: {key}"
+            for key in keys
+            if f"`{key}`" not in listed and key != "queued"  # said once for every SDK call
+        ]
+    assert not unlisted
+    assert "with `queued` (true) when made before `lcw:ready`" in section
 
 
 # -- #3: detail is compared typed ------------------------------------------------
