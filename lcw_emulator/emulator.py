@@ -31,7 +31,6 @@ import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -399,12 +398,8 @@ class LcwEmulator(TimelineAssertions):
         self._raise_listener_assertions = True
         self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
-        if workstream is None:
-            work_stream = WorkStream("lcw-emulator")
-        elif isinstance(workstream, WorkStream):
-            work_stream = workstream
-        else:
-            work_stream = WorkStream.from_toml(Path(workstream))
+        # org.widget reads a path and names what is neither a path nor a WorkStream.
+        work_stream = WorkStream("lcw-emulator") if workstream is None else workstream
         self.widget: Widget = self.org.widget(work_stream, strict=strict)
         self._load_on_enter = load
         self._runner: asyncio.Runner | None = None

@@ -34,5 +34,7 @@ class Omnichannel(OmnichannelService):
         them; ``load_failure`` makes ``load()`` fail with code 7 and that detail.
         """
         if isinstance(work_stream, str | os.PathLike):
+            if not os.fspath(work_stream):
+                raise ValueError("an empty path names no work stream file")
             work_stream = WorkStream.from_toml(Path(work_stream))
         return Widget(self, work_stream, strict=strict, load_failure=load_failure)

@@ -131,6 +131,11 @@ def _refused(verdict: TokenVerdict) -> TokenJudgement:
 
 
 def _require_clock(clock: object) -> None:
+    if isinstance(clock, type):
+        raise TypeError(
+            f"clock must be a Clock, got the class {clock.__name__}: make one, "
+            f"{clock.__name__}(start=...)"
+        )
     missing = [
         name
         for name in ("now", "call_later", "sleep", "wait_for", "hold")
@@ -152,6 +157,13 @@ class OmnichannelService:
         if clock is not None:
             _require_clock(clock)
         self.clock: Clock = clock if clock is not None else RealClock()
+        if key_source is not None and (
+            isinstance(key_source, type) or not callable(getattr(key_source, "public_keys", None))
+        ):
+            raise TypeError(
+                "key_source must be a PublicKeySource (an HttpKeySource or StaticKeySource "
+                f"instance), got {type(key_source).__name__} {key_source!r:.60}"
+            )
         # Where keys come from when a work stream names a public key URL.
         self.key_source: PublicKeySource = key_source if key_source is not None else HttpKeySource()
         self.work_streams: dict[str, WorkStream] = {}

@@ -80,6 +80,13 @@ def test_load_false_lets_the_test_listen_for_ready_first(sample_token: Callable[
         lcw.assert_sequence(["lcw:ready", "setAuthTokenProvider", "startChat", "lcw:chatQueued"])
 
 
+def test_the_work_stream_is_read_as_org_widget_reads_it() -> None:
+    with pytest.raises(TypeError, match="a work stream must be a WorkStream, got dict"):
+        LcwEmulator({"name": "x"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="an empty path names no work stream file"):
+        LcwEmulator("")
+
+
 def test_load_is_a_method_in_the_sync_form_and_run_takes_it_too(
     sample_token: Callable[..., str],
 ) -> None:

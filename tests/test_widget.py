@@ -1362,6 +1362,12 @@ def test_org_widget_takes_a_work_stream_file_and_refuses_what_is_neither(
         org.widget({"name": "x"})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"clock must be a Clock .*got int 1: it has no now"):
         Omnichannel(clock=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"got the class VirtualClock: make one"):
+        Omnichannel(clock=VirtualClock)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"key_source must be a PublicKeySource .*got int 1"):
+        Omnichannel(key_source=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="an empty path names no work stream file"):
+        org.widget("")
 
 
 async def test_an_option_the_sdk_does_not_read_is_noted_with_the_closest(org: Omnichannel) -> None:
