@@ -69,8 +69,9 @@ def _require_reachable(when: float) -> None:
     # every token minted later would be blamed for a clock that passed the year 5000.
     if when >= MILLISECONDS_THRESHOLD:
         raise ValueError(
-            f"the virtual clock cannot move to {when:.6g}: past "
-            f"{describe_instant(MILLISECONDS_THRESHOLD)}, the last moment the clocks take"
+            f"the virtual clock cannot move to {when:.6g}: the clocks stop short of "
+            f"{describe_instant(MILLISECONDS_THRESHOLD)}, from which a moment reads as "
+            "milliseconds"
         )
 
 

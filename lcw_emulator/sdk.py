@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
+from .auth import falsy_in_javascript
 from .errors import (
     ErrorCode,
     LcwError,
@@ -473,7 +474,7 @@ class LiveChatSDK:
         detail: dict[str, Any] = {}
         if context is not None:
             detail["customContext"] = sorted(map(str, context))
-        if merged.get("inNewWindow"):
+        if not falsy_in_javascript(merged.get("inNewWindow")):  # as a page's [] is: true
             detail["inNewWindow"] = True
         started = self._call_async("startChat", detail, self._widget.start_chat, context)
         self._note_unread("startChat", "options", merged, ("inNewWindow", "customContext"))
@@ -518,7 +519,7 @@ class LiveChatSDK:
             )
         if in_new_window is not None:
             options = {**(options or {}), "inNewWindow": in_new_window}
-        opens_new_window = bool((options or {}).get("inNewWindow", False))
+        opens_new_window = not falsy_in_javascript((options or {}).get("inNewWindow"))
         self._call(
             "startProactiveChat",
             {"message": message, "showPrechat": show_prechat},

@@ -53,6 +53,8 @@ def _key_hint(key: str, allowed: set[str]) -> str:
     # The slips people make: the SDK's JavaScript spelling (customContext), or a typo.
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
     close = [snake] if snake in allowed else difflib.get_close_matches(key, sorted(allowed), n=1)
+    # errorCode for code: the name a JavaScript reader knows, around the key meant.
+    close = close or [name for name in sorted(allowed) if len(name) > 2 and name in snake]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

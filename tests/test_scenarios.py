@@ -596,6 +596,10 @@ MALFORMED = {
         "test.toml: step 2 (start_chat): unknown key 'custom_contxt' (did you mean "
         "'custom_context'?)",
     ),
+    "an lcw:error detail's name for a key": (
+        '[[steps]]\ndo = "load"\n[[steps]]\nexpect = "error"\nerrorCode = 3\n',
+        "test.toml: step 2 (expect error): unknown key 'errorCode' (did you mean 'code'?)",
+    ),
     "the SDK's JavaScript spelling of an argument": (
         '[[steps]]\ndo = "load"\n[[steps]]\ndo = "startChat"\ncustomContext = {}\n',
         "test.toml: step 2 (start_chat): unknown key 'customContext' (did you mean "

@@ -1401,3 +1401,9 @@ async def test_start_proactive_chat_takes_in_new_window_in_both_spellings(
     widget.sdk.start_proactive_chat({})
     assert widget.proactive_invitation is not None
     assert not widget.proactive_invitation.in_new_window
+    # Read as JavaScript reads it: an empty list is true there.
+    widget.proactive_invitation = None
+    widget.sdk.startProactiveChat({}, True, {"inNewWindow": []})
+    assert widget.proactive_invitation is not None and widget.proactive_invitation.in_new_window
+    await widget.sdk.startChat({"inNewWindow": []})
+    assert widget.timeline.find("startChat", {"inNewWindow": True})
