@@ -814,7 +814,16 @@ class Widget(AsyncIOEventEmitter):
     async def accept_proactive_chat(self) -> ChatSession:
         """The customer accepts the proactive invitation: the chat starts."""
         if self.proactive_invitation is None:
-            raise SdkUsageError("no proactive invitation is shown (call startProactiveChat first)")
+            last = next(
+                (e for e in reversed(self.timeline) if e.name.startswith("proactive invitation")),
+                None,
+            )
+            why = (
+                f"the last startProactiveChat showed none: {last.name.partition(': ')[2]}"
+                if last is not None and "not shown" in last.name
+                else "call startProactiveChat first"
+            )
+            raise SdkUsageError(f"no proactive invitation is shown ({why})")
         self.proactive_invitation = None
         return await self.start_chat()
 

@@ -1343,6 +1343,8 @@ async def test_a_chat_the_agent_ended_stays_open_until_the_customer_closes_it(
     assert await widget.sdk.startChat() is session
     widget.sdk.startProactiveChat({"message": "Need more help?"})
     assert widget.proactive_invitation is None
+    with pytest.raises(SdkUsageError, match="showed none: the chat the agent ended is still open"):
+        await widget.accept_proactive_chat()
     notes = [entry.name for entry in widget.timeline.of_kind(EntryKind.NOTE)]
     assert notes == [
         "chat ended by the agent still open: the customer closes it first",
