@@ -21,6 +21,7 @@ and the README says so.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -73,9 +74,14 @@ def _knows(keys: tuple[PublicKey, ...], kid: str | None) -> bool:
 
 
 async def _wait_for_fetch(fetching: asyncio.Future[None]) -> None:
-    """Wait for another chat start's fetch; raise its failure, as this start would meet it."""
+    """Wait for another chat start's fetch; raise its failure, as this start would meet it.
+
+    The failure is raised as a copy, so each start's error carries its own traceback.
+    """
     try:
         await asyncio.shield(fetching)
+    except LcwError as error:
+        raise copy.copy(error).with_traceback(None) from None
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if fetching.cancelled() and not (task is not None and task.cancelling()):
@@ -184,14 +190,21 @@ class HttpKeySource:
         url = settings.public_key_url
         if url is None:
             return settings.keys
-        while (fetching := self._fetching.get(url)) is not None:
-            await _wait_for_fetch(fetching)
-        now = clock.now()
-        cached = self._cache.get(url)
+        while True:
+            now = clock.now()
+            cached = self._cache.get(url)
+            stale = (
+                cached is not None
+                and self.max_age is not None
+                and now >= cached.fetched_at + self.max_age
+            )
+            if cached is not None and not stale and _knows(cached.keys, kid):
+                return cached.keys  # fresh and enough for this token: no fetch to wait for
+            fetching = self._fetching.get(url)
+            if fetching is None:
+                break
+            await _wait_for_fetch(fetching)  # its answer may be the keys this token needs
         if cached is not None:
-            stale = self.max_age is not None and now >= cached.fetched_at + self.max_age
-            if not stale and _knows(cached.keys, kid):
-                return cached.keys
             if not stale and now < cached.last_attempt + self.refetch_interval:
                 record(
                     EntryKind.NOTE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -425,13 +425,23 @@ class GatedKeys:
         return HttpKeySource(client=httpx.AsyncClient(transport=httpx.MockTransport(self.handle)))
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield turns until ``condition`` holds (a second of wall time at most: a test fails)."""
+    async with asyncio.timeout(1):
+        while not condition():
+            await asyncio.sleep(0)
+
+
 async def two_starts_while_fetching(
-    org: Omnichannel, endpoint: GatedKeys, keys: KeyPair
+    org: Omnichannel, endpoint: GatedKeys, first: KeyPair, second: KeyPair | None = None
 ) -> tuple[list[Widget], list[ChatSession | BaseException]]:
-    widgets = [await ready_widget(org, "https://idp.example/keys", keys) for _ in range(2)]
+    url = "https://idp.example/keys"
+    widgets = [await ready_widget(org, url, keys) for keys in (first, second or first)]
     starts = [asyncio.ensure_future(widget.sdk.startChat()) for widget in widgets]
-    while endpoint.requests == 0 or not all(w.timeline.find("lcw:startChat") for w in widgets):
-        await asyncio.sleep(0)  # both starts are under way, the first waiting on the endpoint
+    # Both starts under way, the first waiting on the endpoint.
+    await until(
+        lambda: endpoint.requests > 0 and all(w.timeline.find("lcw:startChat") for w in widgets)
+    )
     endpoint.release()
     return widgets, list(await asyncio.gather(*starts, return_exceptions=True))
 
@@ -471,6 +481,24 @@ async def test_starts_that_meet_a_fetch_in_progress_share_its_answer_and_its_fai
         assert isinstance(outcome, LcwError)
         assert outcome.code is ErrorCode.INVALID_AUTH_TOKEN
         assert "answered HTTP 503" in outcome.reason
+    assert outcomes[0] is not outcomes[1]  # each start's own error, with its own traceback
+
+
+async def test_a_start_whose_kid_the_fresh_cache_knows_does_not_wait_on_a_refetch(
+    demo_keys: KeyPair, rotated_keys: KeyPair
+) -> None:
+    # Another start's refetch, for a kid the cache does not know, fails: this one needs none.
+    clock = VirtualClock(start=START)
+    endpoint = GatedKeys(demo_keys.key_array())
+    org = Omnichannel(clock=clock, key_source=endpoint.source())
+    endpoint.release()
+    await start(org, "https://idp.example/keys", demo_keys)
+    endpoint.gate.clear()
+    endpoint.status = 503
+    clock.advance(120)
+    _, (rotated, known) = await two_starts_while_fetching(org, endpoint, rotated_keys, demo_keys)
+    assert isinstance(rotated, LcwError) and "answered HTTP 503" in rotated.reason
+    assert isinstance(known, ChatSession)
 
 
 async def test_a_start_waiting_on_a_cancelled_fetch_fetches_for_itself(demo_keys: KeyPair) -> None:
@@ -478,14 +506,13 @@ async def test_a_start_waiting_on_a_cancelled_fetch_fetches_for_itself(demo_keys
     org = Omnichannel(clock=VirtualClock(start=START), key_source=endpoint.source())
     first, second = [await ready_widget(org, "https://idp.example/keys", demo_keys) for _ in "12"]
     fetching = asyncio.ensure_future(first.sdk.startChat())
-    while endpoint.requests == 0:
-        await asyncio.sleep(0)
+    await until(lambda: endpoint.requests == 1)
     waiting = asyncio.ensure_future(second.sdk.startChat())
-    while not second.timeline.find("lcw:startChat"):
-        await asyncio.sleep(0)
+    await until(lambda: bool(second.timeline.find("auth token callback")))
+    await asyncio.sleep(0)  # on to the wait for the first start's fetch
+    assert endpoint.requests == 1  # the second start waits: it does not fetch as well
     fetching.cancel()
-    while endpoint.requests == 1:
-        await asyncio.sleep(0)
+    await until(lambda: endpoint.requests == 2)  # the first's fetch gone, it fetches itself
     endpoint.release()
     assert (await waiting).customer_id == "contact-1"
     assert fetching.cancelled()
