@@ -55,6 +55,9 @@ __all__ = [
 ]
 
 DEFAULT_PROVIDER_TIMEOUT = 10.0  # "must answer within 10 s" (send-auth-token-starting-chat)
+# A longer wait is no test of a page: and far enough, it would move a virtual clock past
+# the moments it can hold.
+MAX_PROVIDER_TIMEOUT = 86_400.0
 # Omnichannel documents no size limit; 64 KiB holds 100 variables of a few
 # hundred characters each and stops a runaway token long before it costs much.
 DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
@@ -382,9 +385,10 @@ class ChatAuthSettings:
             raise ValueError(f"leeway must be a finite number of seconds, got {self.leeway!r}")
         if self.leeway < 0:
             raise ValueError("leeway cannot be negative")
-        if not math.isfinite(self.provider_timeout) or self.provider_timeout <= 0:
+        if not 0 < self.provider_timeout <= MAX_PROVIDER_TIMEOUT:  # NaN fails this too
             raise ValueError(
-                "provider timeout must be a finite number of seconds above 0, "
+                "provider timeout must be a number of seconds above 0 and at most "
+                f"{MAX_PROVIDER_TIMEOUT:g} (a day; the real widget waits 10), "
                 f"got {self.provider_timeout!r}"
             )
         # Settings no token could pass, refused here rather than blamed on every token.

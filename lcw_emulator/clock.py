@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import heapq
+import inspect
 import itertools
 import math
 import time
@@ -269,7 +270,8 @@ class VirtualClock:
 
         ``abort`` is called instead if :meth:`cancel_pending` cancels the timer first.
         """
-        timer = _VirtualTimer(max(_finite(when, "when"), self._now), callback, abort)
+        _require_reachable(_finite(when, "when"))
+        timer = _VirtualTimer(max(when, self._now), callback, abort)
         if len(self._heap) >= self._compact_at:
             self._compact()
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
@@ -313,6 +315,13 @@ class VirtualClock:
         as it takes, as :func:`asyncio.wait_for` does; NaN raises :class:`ValueError`.
         """
         _refuse_nan(awaitable, timeout)
+        if timeout != math.inf:
+            try:
+                _require_reachable(self._now + max(timeout, 0.0))
+            except ValueError:
+                if inspect.iscoroutine(awaitable):
+                    awaitable.close()  # never run: no "never awaited" warning for the caller
+                raise
         task = asyncio.ensure_future(awaitable)
         if task.done() or timeout == math.inf:
             # Answered already (a provider that called back at once), or no limit: there is

@@ -253,8 +253,15 @@ def test_exp_boundary(exp: int, accepted: bool, keys: KeyPair, settings: ChatAut
 def test_settings_take_only_finite_times(keys: KeyPair, bad: float) -> None:
     with pytest.raises(ValueError, match="leeway must be a finite number"):
         ChatAuthSettings(keys=keys.public_keys(), leeway=bad)
-    with pytest.raises(ValueError, match="provider timeout must be a finite number"):
+    with pytest.raises(ValueError, match="provider timeout must be a number of seconds above 0"):
         ChatAuthSettings(keys=keys.public_keys(), provider_timeout=bad)
+
+
+def test_a_provider_timeout_longer_than_a_day_is_refused(keys: KeyPair) -> None:
+    # Far enough, it would move a virtual clock past the moments it can hold.
+    ChatAuthSettings(keys=keys.public_keys(), provider_timeout=86_400)
+    with pytest.raises(ValueError, match=r"at most 86400 \(a day; the real widget waits 10\)"):
+        ChatAuthSettings(keys=keys.public_keys(), provider_timeout=1e11)
 
 
 def test_exp_with_leeway(keys: KeyPair) -> None:

@@ -368,4 +368,10 @@ async def test_the_virtual_clock_goes_no_further_than_a_start_it_would_take() ->
         await clock.sleep(1e11)
     with pytest.raises(ValueError, match=r"cannot move to 1e\+11"):
         clock.advance(100_000_000_000 - 1_700_000_000)  # the limit itself is not reached
+    # Nor by a timer that auto-jump would fire, or a deadline.
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    with pytest.raises(ValueError, match="the clocks stop short of"):
+        clock.call_later(1e11, lambda: None)
+    with pytest.raises(ValueError, match="the clocks stop short of"):
+        await clock.wait_for(never, 1e11)
     assert clock.now() == 1_700_000_000 and clock.pending == 0
