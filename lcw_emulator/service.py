@@ -331,7 +331,7 @@ class OmnichannelService:
         resolution = resolve_context(context or {}, work_stream.context_variables)
         queue = work_stream.route(resolution.values)
         # Queues are the org's, known by their id, not by the settings a work stream gives
-        # them: chats any work stream routed to a queue of that name wait in it together.
+        # them: chats any work stream routed to a queue with that id wait in it together.
         waiting = sum(
             1
             for session in self.sessions
