@@ -504,17 +504,16 @@ class Widget(AsyncIOEventEmitter):
 
     async def _join_or_start(self, custom_context: Mapping[str, object] | None) -> ChatSession:
         __tracebackhide__ = hide_for_lcw_errors
-        if self.session is not None and not self.session.state.is_final:
-            # The chat is still on the page, ended by the agent or not: startChat shows it.
-            ended = self.session.state is SessionState.ENDED
+        on_page = self._chat_on_page()
+        if on_page is not None:  # startChat shows it
             self.record(
                 EntryKind.NOTE,
                 "chat ended by the agent still open: the customer closes it first"
-                if ended
+                if on_page.state is SessionState.ENDED
                 else "chat already in progress",
-                {"session": self.session.id},
+                {"session": on_page.id},
             )
-            return self.session
+            return on_page
         if self._starting is not None:
             # A double click: the chat being started is the current chat, not a second one.
             self.record(EntryKind.NOTE, "chat already starting")
@@ -792,12 +791,12 @@ class Widget(AsyncIOEventEmitter):
         closed): the customer already has a chat open, so no invitation is shown (the
         reference is silent; a note says so).
         """
-        if self.session is not None and not self.session.state.is_final:
-            ended = self.session.state is SessionState.ENDED
+        on_page = self._chat_on_page()
+        if on_page is not None:
             self.record(
                 EntryKind.NOTE,
                 "proactive invitation not shown: the chat the agent ended is still open"
-                if ended
+                if on_page.state is SessionState.ENDED
                 else "proactive invitation not shown: a chat is in progress",
             )
             return None
@@ -932,6 +931,11 @@ class Widget(AsyncIOEventEmitter):
             LcwEvent.ON_MESSAGE_RECEIVED,
             {"messageType": "system", "channelData": {"tags": [tag]}},
         )
+
+    def _chat_on_page(self) -> ChatSession | None:
+        # In progress, or ended by the agent and not yet closed by the customer: still shown.
+        session = self.session
+        return session if session is not None and not session.state.is_final else None
 
     @property
     def chat_in_progress(self) -> bool:

@@ -446,17 +446,23 @@ async def two_starts_while_fetching(
     return widgets, list(await asyncio.gather(*starts, return_exceptions=True))
 
 
+async def cached_a_while_ago(keys: KeyPair) -> tuple[GatedKeys, Omnichannel]:
+    """An org whose key source fetched ``keys`` 120 s ago (past the refetch interval)."""
+    clock = VirtualClock(start=START)
+    endpoint = GatedKeys(keys.key_array())
+    org = Omnichannel(clock=clock, key_source=endpoint.source())
+    endpoint.release()
+    await start(org, "https://idp.example/keys", keys)
+    endpoint.gate.clear()
+    clock.advance(120)
+    return endpoint, org
+
+
 async def test_a_start_during_a_key_refetch_waits_for_it_rather_than_judge_by_the_old_keys(
     demo_keys: KeyPair, rotated_keys: KeyPair
 ) -> None:
-    clock = VirtualClock(start=START)
-    endpoint = GatedKeys(demo_keys.key_array())
-    org = Omnichannel(clock=clock, key_source=endpoint.source())
-    endpoint.release()
-    await start(org, "https://idp.example/keys", demo_keys)
-    endpoint.gate.clear()
-    endpoint.document = rotated_keys.key_array()
-    clock.advance(120)  # past the refetch interval: the rotated kid refetches
+    endpoint, org = await cached_a_while_ago(demo_keys)
+    endpoint.document = rotated_keys.key_array()  # the rotated kid refetches
     widgets, outcomes = await two_starts_while_fetching(org, endpoint, rotated_keys)
     assert [getattr(each, "customer_id", each) for each in outcomes] == ["contact-1"] * 2
     assert endpoint.requests == 2  # the first start's fetch, and one refetch for both
@@ -488,14 +494,8 @@ async def test_a_start_whose_kid_the_fresh_cache_knows_does_not_wait_on_a_refetc
     demo_keys: KeyPair, rotated_keys: KeyPair
 ) -> None:
     # Another start's refetch, for a kid the cache does not know, fails: this one needs none.
-    clock = VirtualClock(start=START)
-    endpoint = GatedKeys(demo_keys.key_array())
-    org = Omnichannel(clock=clock, key_source=endpoint.source())
-    endpoint.release()
-    await start(org, "https://idp.example/keys", demo_keys)
-    endpoint.gate.clear()
+    endpoint, org = await cached_a_while_ago(demo_keys)
     endpoint.status = 503
-    clock.advance(120)
     _, (rotated, known) = await two_starts_while_fetching(org, endpoint, rotated_keys, demo_keys)
     assert isinstance(rotated, LcwError) and "answered HTTP 503" in rotated.reason
     assert isinstance(known, ChatSession)
