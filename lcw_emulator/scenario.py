@@ -1496,7 +1496,6 @@ FROM_PAGE_CODE = frozenset(
         "option the SDK does not read: ignored",
         # Only a call the page makes while queued ones replay (a listener's) overtakes one.
         "queued call overtaken: not replayed",
-        "provider set after lcw:ready restored once the queued calls were made",
     }
 )
 

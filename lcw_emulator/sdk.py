@@ -66,17 +66,14 @@ class _QueuedCall:
 class _CallQueue:
     """The calls made before ``lcw:ready``, each with the loop turn it was made in."""
 
-    __slots__ = ("calls", "overtaken", "restore", "turn")
+    __slots__ = ("calls", "overtaken", "turn")
 
     def __init__(self) -> None:
         self.calls: list[_QueuedCall] = []
         self.turn: _Turn | None = None
-        # Providers set since lcw:ready fired, with the method and action that set them: a
-        # queued call for one of them was made earlier, so it must not undo the later call.
-        self.overtaken: dict[str, tuple[str, Callable[[], object]]] = {}
-        # Of those, the ones a queued call was still replayed for, because a queued chat start
-        # behind it reads that provider: the later call is made again once the starts have.
-        self.restore: list[str] = []
+        # Providers set since lcw:ready fired, by the method that set them: a queued call
+        # for one of them was made earlier, so replaying it would undo the page's later call.
+        self.overtaken: dict[str, str] = {}
 
     def add(self, call: _QueuedCall) -> None:
         turn = self.turn
@@ -249,7 +246,7 @@ class LiveChatSDK:
     ) -> None:
         if self._runs_now(method, detail):
             if provider is not None and self._queue is not None:  # queued calls not yet made
-                self._queue.overtaken[provider] = (method, action)
+                self._queue.overtaken[provider] = method
             action()
         else:
             self._enqueue(_QueuedCall(method, action, provider=provider))
@@ -313,24 +310,11 @@ class LiveChatSDK:
             return
         try:
             await self._replay(queue)
-            if queue.restore:
-                await asyncio.sleep(0)  # the starts made last read their providers first
         finally:
             if queue.calls:  # cancelled while waiting: the rest are made now, in order
                 self._replay_now(queue.calls)
-            if self._queue is queue:  # not dropped by a reload, which cleared the providers
-                self._restore_overtaken(queue)
+            if self._queue is queue:
                 self._queue = None
-
-    def _restore_overtaken(self, queue: _CallQueue) -> None:
-        for provider in queue.restore:
-            method, action = queue.overtaken[provider]
-            action()
-            self._widget.record(
-                EntryKind.NOTE,
-                "provider set after lcw:ready restored once the queued calls were made",
-                {"method": method},
-            )
 
     async def _replay(self, queue: _CallQueue) -> None:
         calls = queue.calls
@@ -358,19 +342,14 @@ class LiveChatSDK:
             )
             return False
         queue, provider = self._queue, call.provider
-        overtaken = queue.overtaken.get(provider) if queue and provider else None
-        if queue is not None and provider is not None and overtaken is not None:
-            if not any(later.future is not None for later in queue.calls):
-                self._widget.record(
-                    EntryKind.NOTE,
-                    "queued call overtaken: not replayed",
-                    {"method": call.method, "by": overtaken[0]},
-                )
-                return False
-            # A queued chat start behind it reads the provider the page had set when it
-            # called: made as queued, and the later call made again once the starts have.
-            if provider not in queue.restore:
-                queue.restore.append(provider)
+        overtaken_by = queue.overtaken.get(provider) if queue and provider else None
+        if overtaken_by is not None:
+            self._widget.record(
+                EntryKind.NOTE,
+                "queued call overtaken: not replayed",
+                {"method": call.method, "by": overtaken_by},
+            )
+            return False
         self._widget.record(EntryKind.NOTE, "replaying queued call", {"method": call.method})
         if call.future is None:
             call.action()

@@ -1409,33 +1409,3 @@ async def test_start_proactive_chat_takes_in_new_window_in_both_spellings(
     assert widget.proactive_invitation is not None and widget.proactive_invitation.in_new_window
     await widget.sdk.startChat({"inNewWindow": []})
     assert widget.timeline.find("startChat", {"inNewWindow": True})
-
-
-async def test_a_queued_start_reads_the_queued_provider_the_ready_listener_then_replaces(
-    org: Omnichannel,
-) -> None:
-    # The start was called when the queued provider was set, so it reads that one; the
-    # provider the listener set later is in force once the queued calls are made.
-    widget = org.widget(OPEN)
-    read: list[str] = []
-
-    def queued_provider() -> dict[str, str]:
-        read.append("queued")
-        return {}
-
-    def later_provider() -> dict[str, str]:
-        read.append("later")
-        return {}
-
-    widget.sdk.setContextProvider(queued_provider)
-    started = widget.sdk.startChat()
-    widget.on("lcw:ready", lambda: widget.sdk.setContextProvider(later_provider))
-    await widget.load()
-    await started
-    assert read == ["queued"]
-    assert widget.sdk.getContextProvider() is later_provider
-    assert widget.timeline.find(
-        "provider set after lcw:ready restored once the queued calls were made",
-        {"method": "setContextProvider"},
-    )
-    assert not widget.timeline.find("queued call overtaken: not replayed")
