@@ -300,10 +300,12 @@ class LiveChatSDK:
         Each is made as it would have been right after ``lcw:ready``: a call that returns an
         awaitable starts and is not waited for, so a slow chat start does not hold back the
         calls queued behind it. Calls the page made on a later loop turn are made after a
-        turn too, so a chat start reads the providers the page had set when it called, not
-        the ones a later call set. A call whose awaitable the page cancelled is not made.
-        Calls the page makes meanwhile (its lcw:ready listeners, say) run at once, as any
-        call after lcw:ready does.
+        turn too, so a chat start reads the providers the page's queued calls had set when
+        it called, not the ones a later queued call set. A call whose awaitable the page
+        cancelled is not made. Calls the page makes meanwhile (its lcw:ready listeners, say)
+        run at once, as any call after lcw:ready does, and being the page's later calls they
+        win: a queued setter of a provider one of them set is not made (a note says so), so a
+        queued start reads the provider the listener set.
         """
         queue = self._queue
         if queue is None:

@@ -1409,3 +1409,19 @@ async def test_start_proactive_chat_takes_in_new_window_in_both_spellings(
     assert widget.proactive_invitation is not None and widget.proactive_invitation.in_new_window
     await widget.sdk.startChat({"inNewWindow": []})
     assert widget.timeline.find("startChat", {"inNewWindow": True})
+
+
+async def test_the_provider_a_ready_listener_sets_is_the_one_a_queued_start_reads(
+    org: Omnichannel,
+) -> None:
+    # The listener's call is the page's later one: it wins for the queued start too.
+    widget = org.widget(OPEN)
+    read: list[str] = []
+    widget.sdk.setContextProvider(lambda: read.append("queued") or {})
+    started = widget.sdk.startChat()
+    later = lambda: read.append("later") or {}  # noqa: E731
+    widget.on("lcw:ready", lambda: widget.sdk.setContextProvider(later))
+    await widget.load()
+    await started
+    assert read == ["later"]
+    assert widget.timeline.find("queued call overtaken: not replayed", {"by": "setContextProvider"})
