@@ -92,14 +92,16 @@ def _entry_kind(kind: EntryKind | str | None) -> EntryKind | None:
         raise ValueError(f"kind {kind!r} is not an entry kind (known: {known})") from None
 
 
-def _unrecorded_name(name: str) -> str:
+def _misspelt_name(name: str) -> str | None:
+    """Why ``name`` is most likely a slip for a name the emulator records, or ``None``."""
     # The SDK's snake_case Python names are not what the timeline records: its JavaScript ones.
     camel = re.sub(r"_([a-z])", lambda match: match.group(1).upper(), name)
     close = [camel] if camel in _KIND_OF else difflib.get_close_matches(name, sorted(_KIND_OF), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if not close:
+        return None  # a name of the test's own, perhaps recorded later
     return (
-        f"{name!r} is no name the emulator records, and no entry of the test's own has it{hint}: "
-        "a check on it could never match"
+        f"{name!r} is no name the emulator records (did you mean {close[0]!r}?), and no entry "
+        "of the test's own has it: a check on it could never match"
     )
 
 
@@ -192,7 +194,9 @@ class TimelineAssertions:
         wanted = _entry_kind(kind)
         always = _KIND_OF.get(name)
         if always is None and not any(entry.name == name for entry in self.timeline):
-            raise ValueError(_unrecorded_name(name))
+            slip = _misspelt_name(name)
+            if slip is not None:
+                raise ValueError(slip)
         if always is not None and wanted is not None and wanted is not always:
             raise ValueError(
                 f"{name!r} is always recorded as kind {always.value!r}, never {wanted.value!r}: "

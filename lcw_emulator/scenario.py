@@ -1477,7 +1477,7 @@ class _Reader:
 # back and it registers no listener.
 _NOTE_WITH_DETAIL = (
     "a note pattern matches text in a note's name only; to match a note's detail, name the "
-    'note in full: name = "queued call overtaken: not replayed", detail = {...}'
+    'note in full: name = "replaying queued call", detail = { method = "startChat" }'
 )
 
 

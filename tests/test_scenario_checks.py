@@ -886,7 +886,7 @@ def test_a_note_pattern_with_a_detail_says_to_name_the_note_in_full() -> None:
         + 'events = [{ note = "replaying", detail = { method = "x" } }]\n'
     )
     assert "events[0]: a note pattern matches text in a note's name only" in message, message
-    with pytest.raises(ValueError, match='name the note in full: name = "queued call overtaken'):
+    with pytest.raises(ValueError, match='name the note in full: name = "replaying queued call"'):
         EventPattern(note="overtaken", detail={"by": "setAuthTokenProvider"})
 
 

@@ -369,11 +369,12 @@ def test_recorded_refuses_a_detail_its_entries_never_carry(started: LcwEmulator)
     with pytest.raises(ValueError, match="timeout is a number, never a string"):
         started.assert_recorded("auth token provider called", timeout="10")
     # A misspelt name, or the SDK's Python name, which the timeline does not record.
-    with pytest.raises(ValueError, match=r"'token refsed' is no name .*'token refused'\?"):
+    with pytest.raises(ValueError, match=r"'token refsed' is no name .*'token refused'\?\)"):
         started.recorded("token refsed", claim="exp")
     with pytest.raises(ValueError, match=r"did you mean 'startChat'\?"):
         started.recorded("start_chat", queued=True)
-    # A test's own entries may carry any name and detail.
+    # A test's own entries may carry any name and detail, recorded or not yet.
+    assert started.recorded("fallback page shown") == []
     started.widget.record(EntryKind.NOTE, "seen by the test", {"anything": 1})
     assert started.recorded("seen by the test", anything=1)
 
