@@ -13,6 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from corpus import (
+    CONTEXT_PROVIDER_CASES,
+    ISSUER,
+    NOW,
+    PROVIDER_CASES,
+    TOKEN_CASES,
+    ContextProviderCase,
+    Forge,
+    ProviderCase,
+    TokenCase,
+    work_streams,
+)
 
 from lcw_emulator import (
     EntryKind,
@@ -26,18 +38,6 @@ from lcw_emulator import (
 )
 from lcw_emulator.auth import validate_token
 from lcw_emulator.token_providers import minted_token, static_token
-from tests.corpus import (
-    CONTEXT_PROVIDER_CASES,
-    ISSUER,
-    NOW,
-    PROVIDER_CASES,
-    TOKEN_CASES,
-    ContextProviderCase,
-    Forge,
-    ProviderCase,
-    TokenCase,
-    work_streams,
-)
 
 SAMPLE_CONTEXT = {"msdyn_cartvalue": "10000", "msdyn_isvip": "false"}
 TYPED_CONTEXT = {"msdyn_cartvalue": 10000, "msdyn_isvip": "false"}
