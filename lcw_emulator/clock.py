@@ -270,7 +270,8 @@ class VirtualClock:
 
         ``abort`` is called instead if :meth:`cancel_pending` cancels the timer first.
         """
-        _require_reachable(_finite(when, "when"))
+        when = _finite(when, "when")  # a float from here on, whatever number was given
+        _require_reachable(when)
         timer = _VirtualTimer(max(when, self._now), callback, abort)
         if len(self._heap) >= self._compact_at:
             self._compact()
@@ -291,6 +292,7 @@ class VirtualClock:
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
+        when = _finite(when, "when")
         _require_reachable(when)
         if when <= self._now:
             await asyncio.sleep(0)

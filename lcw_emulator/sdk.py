@@ -305,7 +305,8 @@ class LiveChatSDK:
         cancelled is not made. Calls the page makes meanwhile (its lcw:ready listeners, say)
         run at once, as any call after lcw:ready does, and being the page's later calls they
         win: a queued setter of a provider one of them set is not made (a note says so), so a
-        queued start reads the provider the listener set.
+        queued start reads the provider a synchronous listener set (an async listener's,
+        once it has awaited, comes after the queued calls).
         """
         queue = self._queue
         if queue is None:

@@ -375,3 +375,13 @@ async def test_the_virtual_clock_goes_no_further_than_a_start_it_would_take() ->
     with pytest.raises(ValueError, match="the clocks stop short of"):
         await clock.wait_for(never, 1e11)
     assert clock.now() == 1_700_000_000 and clock.pending == 0
+
+
+async def test_a_deadline_given_as_any_number_keeps_the_clock_a_float() -> None:
+    from decimal import Decimal
+
+    clock = VirtualClock(start=0)
+    await clock.sleep_until(Decimal("3"))  # type: ignore[arg-type]
+    assert clock.now() == 3.0 and type(clock.now()) is float
+    await clock.sleep(1)  # and the clock still does arithmetic
+    assert clock.now() == 4.0
