@@ -315,40 +315,27 @@ async def test_callback_at_exactly_the_timeout_is_in_time(
 
 
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "code", "fragment"),
     [
-        (None, "called back with null: no token"),
-        ("", "'': no token"),
-        (0, "called back with int 0: no token"),
-        (False, "called back with bool False: no token"),
-        (math.nan, "no token"),
+        # What JavaScript reads as false: the SDK's UndefinedAuthToken.
+        (None, ErrorCode.NO_AUTH_TOKEN, "called back with null: no token"),
+        ("", ErrorCode.NO_AUTH_TOKEN, "'': no token"),
+        (0, ErrorCode.NO_AUTH_TOKEN, "called back with int 0: no token"),
+        (False, ErrorCode.NO_AUTH_TOKEN, "called back with bool False: no token"),
+        (math.nan, ErrorCode.NO_AUTH_TOKEN, "no token"),
+        # Truthy in JavaScript, so handed over: the widget cannot decode it as a token.
+        (42, ErrorCode.INVALID_AUTH_TOKEN, "int 42; a token is a JWT string"),
+        ([], ErrorCode.INVALID_AUTH_TOKEN, "list []; a token is a JWT string"),
+        ("   ", ErrorCode.INVALID_AUTH_TOKEN, "three dot-separated parts"),
     ],
 )
-async def test_code_3_provider_calls_back_with_nothing(
-    answer: object, fragment: str, org: Omnichannel, contoso: WorkStream
+async def test_code_3_for_nothing_called_back_and_code_4_for_what_is_no_jwt(
+    answer: object, code: ErrorCode, fragment: str, org: Omnichannel, contoso: WorkStream
 ) -> None:
-    # What JavaScript reads as false: the SDK's UndefinedAuthToken.
     widget = await loaded(org, contoso)
     widget.sdk.setAuthTokenProvider(answering_with(answer))
-    await start_expecting(widget, ErrorCode.NO_AUTH_TOKEN, fragment)
-
-
-@pytest.mark.parametrize(
-    ("answer", "fragment"),
-    [
-        (42, "int 42; a token is a JWT string"),
-        ([], "list []; a token is a JWT string"),
-        ("   ", "three dot-separated parts"),
-    ],
-)
-async def test_code_4_provider_calls_back_with_something_that_is_no_jwt(
-    answer: object, fragment: str, org: Omnichannel, contoso: WorkStream
-) -> None:
-    # Truthy in JavaScript, so handed over: the widget cannot decode it as a token.
-    widget = await loaded(org, contoso)
-    widget.sdk.setAuthTokenProvider(answering_with(answer))
-    await start_expecting(widget, ErrorCode.INVALID_AUTH_TOKEN, fragment)
-    assert widget.timeline.find("token refused")
+    await start_expecting(widget, code, fragment)
+    assert bool(widget.timeline.find("token refused")) == (code is ErrorCode.INVALID_AUTH_TOKEN)
 
 
 async def test_code_3_provider_returns_the_token_instead_of_calling_back(
