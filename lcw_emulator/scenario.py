@@ -1473,8 +1473,6 @@ class _Reader:
         )
 
 
-# Entries only a page's own code can cause: a file's providers never raise after calling
-# back and it registers no listener.
 _NOTE_WITH_DETAIL = (
     "a note pattern matches text in a note's name only; to match a note's detail, name the "
     'note in full: name = "replaying queued call", detail = { method = "startChat" }'
@@ -1487,6 +1485,8 @@ def _calendar_slip(error: ValueError) -> str:
     return "" if why.startswith("Invalid isoformat") else f": {why}"
 
 
+# Entries only a page's own code can cause: a file's providers never raise after calling
+# back, and it registers no listener and passes no options object of its own.
 FROM_PAGE_CODE = frozenset(
     {
         "listener raised",

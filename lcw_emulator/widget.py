@@ -346,12 +346,12 @@ class Widget(AsyncIOEventEmitter):
         self.remove_listener(type, listener)
 
     def _add_event_handler(self, event: str, k: Callable[..., Any], v: Callable[..., Any]) -> None:
+        # Refused here, as a browser refuses it, rather than failing when the event fires.
+        require_function("addEventListener", k, "listener")
         # pyee 13 keeps each event's listeners in an OrderedDict, about 400 bytes each; a page
         # listens to a few events on each widget, and a suite keeps thousands of widgets. A
         # plain dict keeps insertion order too, and pyee only reads, adds, pops and lists
         # these tables, all of which a dict does alike.
-        # Refused here, as a browser refuses it, rather than failing when the event fires.
-        require_function("addEventListener", k, "listener")
         if self._events.get("new_listener"):  # pyee announces every listener; rarely heard
             self.emit("new_listener", event, k)
         if isinstance(event, str) and event.startswith("lcw:") and event not in LCW_EVENTS:
