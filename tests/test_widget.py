@@ -1417,10 +1417,17 @@ async def test_the_provider_a_ready_listener_sets_is_the_one_a_queued_start_read
     # The listener's call is the page's later one: it wins for the queued start too.
     widget = org.widget(OPEN)
     read: list[str] = []
-    widget.sdk.setContextProvider(lambda: read.append("queued") or {})
+
+    def provider(name: str) -> Callable[[], dict[str, str]]:
+        def context() -> dict[str, str]:
+            read.append(name)
+            return {}
+
+        return context
+
+    widget.sdk.setContextProvider(provider("queued"))
     started = widget.sdk.startChat()
-    later = lambda: read.append("later") or {}  # noqa: E731
-    widget.on("lcw:ready", lambda: widget.sdk.setContextProvider(later))
+    widget.on("lcw:ready", lambda: widget.sdk.setContextProvider(provider("later")))
     await widget.load()
     await started
     assert read == ["later"]
