@@ -28,6 +28,8 @@ __all__ = [
     "Recorder",
     "Timeline",
     "TimelineEntry",
+    "closest_event",
+    "closest_name",
     "detail_problem",
     "json_kind",
     "json_type",
@@ -58,12 +60,16 @@ class LcwEvent(enum.StrEnum):
 LCW_EVENTS = frozenset(event.value for event in LcwEvent)
 
 
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``name`` most likely means (case, a typo), or ``None``."""
+    by_lower = {each.lower(): each for each in known}
+    close = difflib.get_close_matches(name.lower(), sorted(by_lower), n=1)
+    return by_lower[close[0]] if close else None
+
+
 def closest_event(name: str) -> str | None:
     """The ``lcw:*`` event ``name`` most likely means (case, a typo, no prefix), or ``None``."""
-    guess = name if name.startswith("lcw:") else f"lcw:{name}"
-    by_lower = {event.lower(): event for event in LCW_EVENTS}
-    close = difflib.get_close_matches(guess.lower(), sorted(by_lower), n=1)
-    return by_lower[close[0]] if close else None
+    return closest_name(name if name.startswith("lcw:") else f"lcw:{name}", LCW_EVENTS)
 
 
 # What getAgentAvailability answers, and so lcw:getAgentAvailability's detail, with each
@@ -145,13 +151,12 @@ def unknown_detail_keys(event: str, keys: Iterable[str]) -> str | None:
     unknown = sorted(set(keys) - known)
     if not unknown:
         return None
-    by_lower = {name.lower(): name for name in known}
     hints = []
     for key in unknown:
         # Case-blind, and "code" for "errorCode": the slips people make with these names.
-        close = [name for name in sorted(known) if key.lower() in name.lower()]
-        close += [by_lower[m] for m in difflib.get_close_matches(key.lower(), sorted(by_lower))]
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        inside = [name for name in sorted(known) if key.lower() in name.lower()]
+        close = inside[0] if inside else closest_name(key, known)
+        hints.append(f"{key!r}" + (f" (did you mean {close!r}?)" if close else ""))
     carries = f"its keys: {', '.join(sorted(known))}" if known else "it carries no detail"
     return f"{event} has no detail {', '.join(hints)}; {carries}"
 
@@ -192,8 +197,8 @@ def _nested_problem(
 ) -> str | None:
     for key, item in value.items():
         if key not in declared:
-            close = difflib.get_close_matches(key, sorted(declared), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = closest_name(key, declared)
+            hint = f" (did you mean {close!r}?)" if close else ""
             return f"{where} has no key {key!r}{hint}; its keys: {', '.join(sorted(declared))}"
         if json_type(item) != declared[key]:
             return f"{where}.{key} is {_a(declared[key])}, never {json_kind(item)} like {item!r}"

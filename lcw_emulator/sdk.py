@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import difflib
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -28,7 +27,7 @@ from .errors import (
     WidgetNotReadyError,
     hide_for_lcw_errors,
 )
-from .events import EntryKind
+from .events import EntryKind, closest_name
 from .providers import AuthTokenProvider, ContextProvider, describe_token
 
 if TYPE_CHECKING:
@@ -177,12 +176,6 @@ def require_function(method: str, value: object, parameter: str) -> None:
         # Shown as a token is: what was passed by mistake is often the token itself.
         shown = f"str {describe_token(value)}" if isinstance(value, str) else describe_token(value)
         raise SdkUsageError(f"{method}: {parameter} must be a function, got {shown}")
-
-
-def _closest(key: str, known: tuple[str, ...]) -> str | None:
-    by_lower = {name.lower(): name for name in known}
-    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1)
-    return by_lower[close[0]] if close else None
 
 
 def _name(provider: object) -> str:
@@ -544,7 +537,7 @@ class LiveChatSDK:
                     {
                         "method": method,
                         "option": f"{argument}.{key}",
-                        "closest": _closest(str(key), known),
+                        "closest": closest_name(str(key), known),
                     },
                 )
 
