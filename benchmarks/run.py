@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m benchmarks.run            # the full run (about 30 s)
+    python -m benchmarks.run            # the full run (about a minute)
     python -m benchmarks.run --quick    # tiny sizes, to check the harness works
     python -m benchmarks.run --profile 2000   # where a lifecycle's time goes (cProfile)
 
