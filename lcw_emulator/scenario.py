@@ -43,7 +43,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -968,6 +968,7 @@ class _Reader:
             for number, raw in enumerate(raw_steps, start=1)
         ]
         self.where = "scenario"
+        problems.extend(_waits_past_the_clocks(start, read))
         # Counted from the tables, so a misspelt expectation is one problem, not two.
         if not any(isinstance(raw, Mapping) and "expect" in raw for raw in raw_steps):
             problems.append(
@@ -1477,6 +1478,22 @@ _NOTE_WITH_DETAIL = (
     "a note pattern matches text in a note's name only; to match a note's detail, name the "
     'note in full: name = "replaying queued call", detail = { method = "startChat" }'
 )
+
+
+def _waits_past_the_clocks(start: float, steps: Sequence[Step | None]) -> list[str]:
+    """The first wait step that would take the virtual clock past where the clocks stop."""
+    now = start
+    for step in steps:
+        if isinstance(step, Wait):
+            now += step.seconds
+            if now >= MILLISECONDS_THRESHOLD:
+                return [
+                    f"step {step.number} (wait): seconds = {step.seconds:g} takes the virtual "
+                    f"clock to {now:.6g}, and the clocks stop short of "
+                    f"{describe_instant(MILLISECONDS_THRESHOLD)} (from there a moment reads "
+                    "as milliseconds)"
+                ]
+    return []
 
 
 def _calendar_slip(error: ValueError) -> str:

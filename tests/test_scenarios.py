@@ -35,6 +35,7 @@ from lcw_emulator.scenario import (
     Scenario,
     SetContextProvider,
     StartChat,
+    Wait,
     is_work_stream_file,
     relative_time,
 )
@@ -190,6 +191,21 @@ def test_a_start_that_reads_as_iso_text_but_is_no_day_says_what_is_wrong() -> No
         assert str(caught.value).endswith(
             f"start must be epoch seconds or an ISO 8601 instant, got {value!r}{why}"
         ), caught.value
+
+
+def test_waits_that_take_the_clock_past_its_end_are_refused_before_anything_runs() -> None:
+    # One wait alone, or waits that add up: the run would stop at the step with a ValueError.
+    base = 'workstream = "contoso.toml"\nstart = 1542622100\n'
+    expect = '[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
+    wait = '[[steps]]\ndo = "wait"\nseconds = {}\n'
+    for waits, failing in ((("1e11",), 1), (("5e10", "5e10"), 2)):
+        with pytest.raises(ConfigurationError) as caught:
+            scenario(base + "".join(wait.format(s) for s in waits) + expect)
+        assert f"step {failing} (wait): seconds = " in str(caught.value), caught.value
+        assert "the clocks stop short of 100000000000 (5138-11-16T09:46:40Z)" in str(caught.value)
+    # Up to the last moment before the end, the run goes on.
+    last = 100_000_000_000 - 1542622100 - 1
+    assert isinstance(scenario(base + wait.format(last) + expect).steps[0], Wait)
 
 
 def test_a_provider_may_forget_to_stringify_lwicontexts_and_the_service_refuses_it() -> None:
