@@ -60,6 +60,7 @@ from .events import (
     TimelineEntry,
     detail_problem,
 )
+from .files import UnreadableFile, read_bytes, shown_path
 from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
 from .session import SessionState
 from .widget import WidgetState
@@ -1205,9 +1206,9 @@ class _Reader:
             )
         path = self.base_dir / key_path
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise self.fail(f"private_key: cannot read {path}: {exc.strerror}") from None
+            text = read_bytes(path).decode("utf-8")
+        except UnreadableFile as exc:
+            raise self.fail(f"private_key: cannot read {shown_path(path)}: {exc.reason}") from None
         except UnicodeDecodeError:
             raise self.fail(f"private_key {path} is not PEM text (it is not UTF-8)") from None
         try:

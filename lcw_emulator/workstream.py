@@ -35,6 +35,7 @@ from .context import (
 )
 from .errors import ConfigurationError
 from .events import json_kind, typed_equal
+from .files import UnreadableFile, read_bytes, shown_path
 
 __all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml", "unknown_keys"]
 
@@ -60,17 +61,20 @@ def _key_hint(key: str, allowed: set[str]) -> str:
 
 def read_toml(file: Path, what: str) -> dict[str, Any]:
     """Parse a TOML file, or raise :class:`ConfigurationError` naming it and what is wrong."""
+    source = shown_path(file)
     try:
         # utf-8-sig: a byte order mark (Windows Notepad's "UTF-8 with BOM") is no TOML.
-        return tomllib.loads(file.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read {what} file: {exc.strerror}", source=str(file)
-        ) from None
+        return tomllib.loads(read_bytes(file).decode("utf-8-sig"))
+    except UnreadableFile as exc:
+        raise ConfigurationError(f"cannot read {what} file: {exc.reason}", source=source) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"not valid TOML: {exc}", source=str(file)) from None
+        raise ConfigurationError(f"not valid TOML: {exc}", source=source) from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ConfigurationError(
+            "not valid TOML here: arrays or tables nested hundreds deep", source=source
+        ) from None
     except UnicodeDecodeError:
-        raise ConfigurationError("not UTF-8 text", source=str(file)) from None
+        raise ConfigurationError("not UTF-8 text", source=source) from None
 
 
 @attrs.frozen
@@ -431,9 +435,11 @@ class _Reader:
         else:
             path = self.base_dir / value
             try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise self.fail(f"[auth].public_key: cannot read {path}: {exc.strerror}") from None
+                text = read_bytes(path).decode("utf-8")
+            except UnreadableFile as exc:
+                raise self.fail(
+                    f"[auth].public_key: cannot read {shown_path(path)}: {exc.reason}"
+                ) from None
             except UnicodeDecodeError:
                 raise self.fail(
                     f"[auth].public_key: {path} is not PEM or JSON text (it is not UTF-8)"

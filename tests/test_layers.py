@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lcw_emulator"
 
 # DESIGN.md's layers, lowest first. A module may import its own layer and those below.
 LAYERS: list[set[str]] = [
-    {"clock", "errors", "events"},
+    {"clock", "errors", "events", "files"},
     {"auth", "context"},
     {"workstream"},
     {"session", "key_source"},

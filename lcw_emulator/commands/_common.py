@@ -10,11 +10,11 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 from .. import clock
 from ..auth import SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
 from ..errors import ConfigurationError
+from ..files import UnreadableFile, read_bytes, read_stream
 from ..workstream import WorkStream
 
 EXIT_OK = 0
@@ -117,15 +117,22 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
         source = "standard input"
         # The bytes, not sys.stdin's locale decoding, so a pipe reads as a file does.
         stdin = getattr(sys.stdin, "buffer", None)  # None: a text-only stream (tests use one)
-        text = sys.stdin.read() if stdin is None else _decode_text(stdin.read(), what, source)
+        if stdin is None:
+            text = sys.stdin.read()
+        else:
+            try:
+                data = read_stream(stdin)
+            except UnreadableFile as exc:
+                raise UsageProblem(f"cannot read {what} from {source}: {exc.reason}") from None
+            text = _decode_text(data, what, source)
     elif value.startswith("@"):
         source = value[1:]
         if not source:
             raise UsageProblem(f"@ names no file: write @FILE to read {what} from FILE")
         try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise UsageProblem(f"cannot read {what} from {source}: {exc.strerror}") from None
+            data = read_bytes(source)
+        except UnreadableFile as exc:
+            raise UsageProblem(f"cannot read {what} from {source}: {exc.reason}") from None
         text = _decode_text(data, what, source)
     else:
         return value, None

@@ -8,10 +8,10 @@ import math
 import re
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from ..auth import DEFAULT_ISSUER, MIN_RSA_BITS, KeyPair, time_claims
+from ..files import UnreadableFile, read_bytes
 from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
 
 # The documentation's sample contact, so a demo token needs no --sub.
@@ -133,9 +133,9 @@ def _note_repeats(pairs: list[tuple[str, Any]], option: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print a token signed with ``--key`` from the claims given; exit 2 on unusable input."""
     try:
-        pem = Path(args.key).read_bytes()
-    except OSError as exc:
-        raise UsageProblem(f"cannot read {args.key}: {exc.strerror}") from None
+        pem = read_bytes(args.key)
+    except UnreadableFile as exc:
+        raise UsageProblem(f"cannot read {args.key}: {exc.reason}") from None
     text = pem.lstrip(b"\xef\xbb\xbf").strip()
     if not text:
         raise UsageProblem(f"{args.key} is empty: name the PEM file of an RSA private key")
