@@ -417,6 +417,14 @@ async def test_a_malformed_message_is_a_protocol_error_and_the_page_stays(
     assert "one JSON object" in (await page.next("protocol-error"))["reason"]
     answered = await page.result(await page.call("getAgentAvailability"))
     assert answered["ok"] is True  # the same connection still works
+    # JSON.stringify never writes NaN or Infinity; echoed back, the page's JSON.parse would throw.
+    for text in (
+        '{"type": "call", "id": NaN, "method": "getAgentAvailability", "args": []}',
+        '{"type": "call", "id": 1e400, "method": "getAgentAvailability", "args": []}',
+        '{"type": "call", "id": 7, "method": "startProactiveChat", "args": [{}, -Infinity]}',
+    ):
+        await page.socket.send_str(text)
+        assert "no NaN or Infinity" in (await page.next("protocol-error"))["reason"], text
     await page.send(type="batch", messages="not a list")
     assert "a batch holds a list of at most 1000" in (await page.next("protocol-error"))["reason"]
     await page.send(type="batch", messages=[{"type": "batch", "messages": []}])
@@ -1134,6 +1142,22 @@ def test_a_page_error_with_no_message_is_said_to_have_none() -> None:
 
     assert describe_failure(PageScriptError("Error: boom")) == "Error: boom"
     assert describe_failure(PageScriptError("")) == "an error with no message"
+
+
+async def test_the_page_is_sent_nan_and_infinities_as_null_as_json_stringify_writes_them() -> None:
+    from lcw_emulator.browser.bridge import PageBridge
+
+    sent: list[str] = []
+    widget = Omnichannel(clock=VirtualClock(start=0)).widget(WorkStream.from_dict({"name": "u"}))
+    bridge = PageBridge(widget, sent.append)
+    bridge._emit({"type": "x", "v": [float("nan"), {"a": float("inf")}], "t": (1.5, -1e400)})
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is no JSON the page can parse")
+
+    assert [json.loads(text, parse_constant=refuse) for text in sent] == [
+        {"type": "x", "v": [None, {"a": None}], "t": [1.5, None]}
+    ]
 
 
 PROACTIVE_CHECKS = """<!doctype html><script src="/shim.js"></script><script>

@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
@@ -140,7 +141,11 @@ class PageBridge:
 
     def _emit(self, message: Mapping[str, Any]) -> None:
         if not self.closed:
-            self._send(json.dumps(message, default=str))
+            try:
+                text = json.dumps(message, default=str, allow_nan=False)
+            except ValueError:  # NaN or an infinity, which the page's JSON.parse refuses
+                text = json.dumps(_as_javascript_json(message), default=str, allow_nan=False)
+            self._send(text)
 
     def flush_timeline(self) -> None:
         """Send the timeline entries the page has not seen yet."""
@@ -214,9 +219,12 @@ class PageBridge:
     def receive_text(self, text: str) -> None:
         """Handle one message from the page (JSON text)."""
         try:
-            message = json.loads(text)
+            message = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
         except (ValueError, RecursionError):  # RecursionError: nested too deep to read
-            self._protocol_error("a message must be one JSON object")
+            self._protocol_error(
+                "a message must be one JSON object (as JSON.stringify writes it: no NaN or "
+                "Infinity)"
+            )
             return
         if not isinstance(message, dict):
             self._protocol_error("a message must be one JSON object")
@@ -449,6 +457,29 @@ class PageBridge:
         self._requests.clear()
         for task in list(self._tasks):
             task.cancel()
+
+
+def _not_json(constant: str) -> float:
+    # Python's reader takes NaN and Infinity; JSON.stringify never writes them (it writes null).
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400: no double holds it
+        raise ValueError(f"{text} is past the largest double")
+    return number
+
+
+def _as_javascript_json(value: object) -> object:
+    """``value`` with NaN and the infinities as null, as JavaScript's JSON.stringify writes them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _as_javascript_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_javascript_json(item) for item in value]
+    return value
 
 
 def _proxy_name(provider: object) -> str | None:
