@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import reprlib
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, overload
@@ -177,7 +178,7 @@ def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
         if kinds != ["any"] and json_type(value) not in kinds:
             expected = " or ".join(kind if kind == "null" else _a(kind) for kind in kinds)
             got = json_kind(value)
-            return f"{event}'s {key} is {expected}, never {got} like {value!r}"[:200]
+            return f"{event}'s {key} is {expected}, never {got} like {reprlib.repr(value)}"
         nested = _NESTED_KEYS.get((event, key))
         if nested is not None and isinstance(value, Mapping):
             problem = _nested_problem(f"{event}'s {key}", nested, value)

@@ -776,17 +776,28 @@ def _private_key(text: str, kid: str) -> KeyPair:
     return KeyPair.from_private_pem(text, kid=kid)
 
 
-def _not_json(value: object, path: str) -> str | None:
+# Past this, minting the token would run out of Python's stack (the service refuses JSON
+# nested more than 64 deep, which a scenario may well want to show).
+_MAX_CLAIMS_DEPTH = 256
+
+
+def _not_json(value: object, path: str, depth: int = 0) -> str | None:
     """Why ``value`` (read from TOML) cannot go into a JWT's JSON payload, or ``None``."""
+    if isinstance(value, Mapping | list) and depth >= _MAX_CLAIMS_DEPTH:
+        where = path.split("[", 1)[0].split(".")[:2]  # the claim, not its 256 steps down
+        return (
+            f"{'.'.join(where)} is nested more than {_MAX_CLAIMS_DEPTH} levels deep, past any "
+            "JSON writer"
+        )
     if isinstance(value, Mapping):
         for key, item in value.items():
-            problem = _not_json(item, f"{path}.{key}")
+            problem = _not_json(item, f"{path}.{key}", depth + 1)
             if problem is not None:
                 return problem
         return None
     if isinstance(value, list):
         for index, item in enumerate(value):
-            problem = _not_json(item, f"{path}[{index}]")
+            problem = _not_json(item, f"{path}[{index}]", depth + 1)
             if problem is not None:
                 return problem
         return None

@@ -274,6 +274,35 @@ def test_claims_a_jwt_cannot_hold_are_refused_before_anything_runs(
         scenario(text + '\n[[steps]]\ndo = "load"\n')
 
 
+def test_values_nested_past_any_json_writer_are_refused_not_a_recursion_error() -> None:
+    # Only the Python API can nest this deep (tomllib gives up first); the service itself
+    # refuses JSON nested more than 64 deep, which a scenario may well want to show.
+    deep: object = 0
+    for _ in range(1000):
+        deep = [deep]
+    data = tomllib.loads(
+        HEAD + '\n[[steps]]\ndo = "load"\n[[steps]]\nexpect = "never"\nevents = ["lcw:error"]\n'
+    )
+    data["providers"]["good"]["claims"]["extra"] = {"nested": deep}
+    with pytest.raises(ConfigurationError) as caught:
+        Scenario.from_dict(data, base_dir=SCENARIOS)
+    assert "claims.extra is nested more than 256 levels deep" in str(caught.value)
+    data["providers"]["good"]["claims"]["extra"] = {"nested": deep_list(100)}
+    assert Scenario.from_dict(data, base_dir=SCENARIOS).providers["good"].claims is not None
+    data["steps"].append(
+        {"expect": "events", "events": [{"name": "lcw:error", "detail": {"errorCode": deep}}]}
+    )
+    with pytest.raises(ConfigurationError, match=re.escape("never an array like [[[[[[[...]")):
+        Scenario.from_dict(data, base_dir=SCENARIOS)
+
+
+def deep_list(depth: int) -> object:
+    value: object = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def test_relative_times() -> None:
     assert relative_time("+3600") == 3600
     assert relative_time("-60") == -60
