@@ -1432,3 +1432,30 @@ async def test_the_provider_a_ready_listener_sets_is_the_one_a_queued_start_read
     await started
     assert read == ["later"]
     assert widget.timeline.find("queued call overtaken: not replayed", {"by": "setContextProvider"})
+
+
+def test_a_chat_start_collected_while_pending_closes_silently(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Older pytest-asyncio closes a test's loop with tasks still pending; when the collector
+    # then closes their coroutines, no loop runs, and the SDK's task has nothing to report.
+    unraisable: list[Any] = []
+    monkeypatch.setattr("sys.unraisablehook", unraisable.append)
+
+    async def start_and_leave() -> None:
+        widget = Omnichannel(clock=VirtualClock(start=1542622100)).widget(
+            SCENARIOS / "contoso.toml"
+        )
+        await widget.load()
+        widget.sdk.setAuthTokenProvider(lambda callback: None)  # never answers
+        asyncio.ensure_future(widget.sdk.startChat())
+        await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(start_and_leave())
+    finally:
+        loop.close()  # the pending start is neither cancelled nor awaited
+    del loop
+    gc.collect()
+    assert unraisable == []
