@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import difflib
 import inspect
 import math
@@ -511,6 +512,7 @@ class LcwEmulator(TimelineAssertions):
         ``work`` is an awaitable, or a function called on the loop with
         ``args`` whose result is awaited if it is awaitable: pass SDK methods
         uncalled, ``lcw.run(lcw.sdk.startChat)``, since they need a running loop.
+        It runs in a copy of the caller's context variables, as ``asyncio.run`` does.
         """
         if self._runner is None:
             raise RuntimeError(
@@ -546,7 +548,9 @@ class LcwEmulator(TimelineAssertions):
 
         __tracebackhide__ = True
         try:
-            return self._runner.run(call())
+            # The context of this call, not the runner's copy from its first run: a provider
+            # reading a contextvar the test set since (a tenant, a trace) sees its value.
+            return self._runner.run(call(), context=contextvars.copy_context())
         except LcwError as error:
             # A documented failure: its code and reason say what went wrong (and the
             # timeline how), so the traceback ends at the test's own line; what caused it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,30 @@ async def test_async_form_loads_on_the_running_loop(sample_token: Callable[..., 
         assert session.queue.name == "General"
         with pytest.raises(RuntimeError, match="await the SDK directly"):
             lcw.run(lcw.sdk.startChat)
+
+
+TENANT: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="unset")
+
+
+def test_run_sees_the_context_variables_of_its_caller(sample_token: Callable[..., str]) -> None:
+    # As asyncio.run: a provider reading a contextvar (a tenant, a trace id) sees the value
+    # the test set before this call, not the one when the widget loaded, nor a later run's.
+    seen: list[str] = []
+
+    def provider(callback: Callable[[str], None]) -> None:
+        seen.append(TENANT.get())
+        TENANT.set("set by the provider")
+        callback(sample_token())
+
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(provider)
+        TENANT.set("contoso")
+        lcw.run(lcw.sdk.startChat)
+        lcw.run(lcw.sdk.closeChat)
+        TENANT.set("fabrikam")
+        lcw.run(lcw.sdk.startChat)
+    assert seen == ["contoso", "fabrikam"]
+    assert TENANT.get() == "fabrikam"
 
 
 def test_a_provider_that_never_answers_costs_no_wall_time() -> None:
