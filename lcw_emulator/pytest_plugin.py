@@ -84,17 +84,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
 
 
-# Whether a test's own call failed, for the lcw fixture's teardown (pytest hands a fixture no
-# outcome; this is the hook its documentation shows for that).
-_CALL_FAILED = pytest.StashKey[bool]()
+# Whether a test's own call failed, or was skipped or xfailed on purpose (pytest.skip() after
+# the chat, an expected failure), for the lcw fixture's teardown: a listener's assertion then
+# adds no error (pytest hands a fixture no outcome; this is the hook its documentation shows).
+_CALL_DECIDED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Note whether the test's call failed (see :data:`_CALL_FAILED`)."""
+    """Note whether the test's call decided its outcome (see :data:`_CALL_DECIDED`)."""
     report = yield
     if report.when == "call":
-        item.stash[_CALL_FAILED] = report.failed
+        item.stash[_CALL_DECIDED] = report.failed or report.skipped
     return report
 
 
@@ -237,7 +238,7 @@ def lcw(
     """The emulator: widget (loaded unless ``load=False``), SDK, timeline assertions.
 
     A failed ``assert`` in an event listener fails the test at teardown, unless the test
-    has failed already.
+    has failed already, or was skipped or xfailed.
     """
     from .emulator import LcwEmulator
 
@@ -245,7 +246,7 @@ def lcw(
         lcw_workstream, org=lcw_org, strict=lcw_options.strict, load=lcw_options.load
     ) as emulator:
         yield emulator
-        emulator._raise_listener_assertions = not request.node.stash.get(_CALL_FAILED, False)
+        emulator._raise_listener_assertions = not request.node.stash.get(_CALL_DECIDED, False)
 
 
 @pytest.fixture
