@@ -151,9 +151,11 @@ async def _reported(action: Callable[[A], Awaitable[T]], argument: A) -> T:
     __tracebackhide__ = hide_for_lcw_errors
     try:
         return await action(argument)
-    except Exception:
-        # Not CancelledError (a cancelled task logs nothing), nor GeneratorExit: a task
-        # collected while pending is closed with no loop running, and has nothing to mark.
+    except (asyncio.CancelledError, GeneratorExit):
+        # A cancelled task logs nothing; a task collected while pending is closed with no
+        # loop running, and has nothing to mark.
+        raise
+    except BaseException:
         # Marked once the task holds the failure. A done callback would do the same, at the
         # cost of two more objects in every chat start and one more loop step.
         task = cast("asyncio.Task[T]", asyncio.current_task())  # this runs as a task's coroutine
