@@ -478,6 +478,8 @@ class LcwEmulator(TimelineAssertions):
         self._warn_of_listeners()
 
     def _warn_of_listeners(self) -> None:
+        # At the caller of __exit__/__aexit__: the test's own `with` line (or the lcw
+        # fixture's), not this module, so each warning says where it came from.
         for error in self.widget.handler_errors:
             if not isinstance(error, AssertionError):
                 warnings.warn(
@@ -485,11 +487,11 @@ class LcwEmulator(TimelineAssertions):
                         f"{listener_raised(error)} (the widget went on, as a browser does; "
                         "see the timeline's notes)"
                     ),
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         for entry in self.widget.timeline.find("listener for an event the widget never fires"):
             unheard = unheard_listener(entry.detail["event"], entry.detail.get("closest"))
-            warnings.warn(ListenerWarning(unheard), stacklevel=3)
+            warnings.warn(ListenerWarning(unheard), stacklevel=4)
 
     def _stop_work(self) -> None:
         # Whatever the emulator started on a loop that outlives it (an async test's loop

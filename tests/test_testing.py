@@ -507,3 +507,31 @@ async def test_leaving_the_async_form_cancels_what_waits_on_its_clock() -> None:
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(starting, 1)  # real seconds: a hang fails, it does not block
     assert lcw.clock.now() == 0 and lcw.session is None
+
+
+def test_listener_warnings_point_at_the_tests_own_with_line() -> None:
+    # Not at this package's line: a warning says where it came from, and Python's default
+    # once-per-location filter (unittest's) does not fold one test's warning into another's.
+    from lcw_emulator import ListenerWarning
+
+    def page_bug() -> None:
+        raise TypeError("the page's own bug")
+
+    open_chat = WorkStream.from_dict({"name": "open"})
+    with (
+        pytest.warns(ListenerWarning) as caught,
+        LcwEmulator(open_chat, start=SAMPLE_START) as lcw,
+    ):
+        lcw.widget.on("lcw:ready", page_bug)
+        lcw.widget.on("lcw:chatqueued", lambda: None)
+        lcw.run(lcw.widget.reload)
+    assert [Path(each.filename).name for each in caught] == ["test_testing.py"] * 2
+
+
+async def test_listener_warnings_point_at_the_tests_own_async_with_line() -> None:
+    from lcw_emulator import ListenerWarning
+
+    with pytest.warns(ListenerWarning) as caught:
+        async with LcwEmulator(WorkStream.from_dict({"name": "open"}), start=SAMPLE_START) as lcw:
+            lcw.widget.on("lcw:chatqueued", lambda: None)
+    assert [Path(each.filename).name for each in caught] == ["test_testing.py"]

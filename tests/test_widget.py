@@ -1441,6 +1441,7 @@ def test_a_chat_start_collected_while_pending_closes_silently(
     # then closes their coroutines, no loop runs, and the SDK's task has nothing to report.
     unraisable: list[Any] = []
     monkeypatch.setattr("sys.unraisablehook", unraisable.append)
+    left: list[asyncio.Future[Any]] = []
 
     async def start_and_leave() -> None:
         widget = Omnichannel(clock=VirtualClock(start=1542622100)).widget(
@@ -1448,7 +1449,7 @@ def test_a_chat_start_collected_while_pending_closes_silently(
         )
         await widget.load()
         widget.sdk.setAuthTokenProvider(lambda callback: None)  # never answers
-        asyncio.ensure_future(widget.sdk.startChat())
+        left.append(asyncio.ensure_future(widget.sdk.startChat()))
         await asyncio.sleep(0)
 
     loop = asyncio.new_event_loop()
@@ -1456,6 +1457,6 @@ def test_a_chat_start_collected_while_pending_closes_silently(
         loop.run_until_complete(start_and_leave())
     finally:
         loop.close()  # the pending start is neither cancelled nor awaited
-    del loop
+    del loop, left[:]
     gc.collect()
     assert unraisable == []
