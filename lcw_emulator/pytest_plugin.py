@@ -1,6 +1,7 @@
 """The lcw-emulator pytest plugin: a fake live chat widget in one fixture.
 
-Installed with the package (``pytest11`` entry point ``lcw_emulator``); every
+Installed with the package (``pytest11`` entry point ``lcw_emulator.pytest_plugin``, the
+module's own name: ``-p no:lcw_emulator.pytest_plugin`` turns it off); every
 fixture is prefixed ``lcw_`` so it never clashes with yours:
 
 ``lcw``

@@ -616,3 +616,20 @@ def test_a_chat_start_left_waiting_does_not_go_on_into_the_next_test(
         """
     )
     run(project, "-W", "error").assert_outcomes(passed=5)
+
+
+def test_the_documented_plugin_name_is_the_one_that_turns_it_off(
+    project: pytest.Pytester,
+) -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    [name] = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"][
+        "pytest11"
+    ]
+    docs = (root / "docs" / "token-service.md").read_text()
+    assert f"`pytest -p no:{name}`" in docs
+    project.makepyfile("def test_uses_it(lcw):\n    assert lcw.widget.is_ready\n")
+    result = run(project, "-p", f"no:{name}")
+    result.assert_outcomes(errors=1)
+    assert "fixture 'lcw' not found" in result.stdout.str()
