@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lcw_emulator import load_public_keys
+from lcw_emulator import KeyPair, load_public_keys
 from lcw_emulator.cli import main
 
 AT = 1_700_000_000
@@ -106,6 +106,46 @@ def test_keys_force_writes_all_the_files_or_none(
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
     assert after == {name: data for name, data in before.items() if name != "jwks.json"}
     assert sorted(path.name for path in out.iterdir()) == sorted(before)
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_of_two_runs_writing_one_directory_at_once_one_writes_and_one_refuses(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hard_links: bool,
+) -> None:
+    # A session fixture that makes the keys if missing, under xdist: both runs find the
+    # directory empty; the second to place a file must not overwrite the first's set.
+    from lcw_emulator.commands import keys
+
+    out = tmp_path / "keys"
+    real_place, real_link = keys._place, os.link
+    inner: list[Any] = []
+
+    def no_hard_links(*args: Any, **kwargs: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    if not hard_links:
+        monkeypatch.setattr(os, "link", no_hard_links)
+
+    def another_run_first(staged: Path, target: Path) -> None:
+        if not inner:  # the other run does all its work between this one's checks and moves
+            inner.append(None)
+            inner[0] = cli(capsys, "keys", "--out", str(out), "--kid", "other")
+        real_place(staged, target)
+
+    monkeypatch.setattr(keys, "_place", another_run_first)
+    code, out_text, err = cli(capsys, "keys", "--out", str(out), "--kid", "mine")
+    assert inner[0][0] == 0
+    assert (code, out_text) == (2, "")
+    assert f"{out} already holds private.pem, written meanwhile" in err
+    # The other run's set, whole and alone: its key in every form, no staged file left.
+    assert sorted(path.name for path in out.iterdir()) == sorted(keys.FILES)
+    pair = KeyPair.from_private_pem((out / "private.pem").read_text())
+    assert (out / "public.pem").read_text() == pair.public_pem
+    assert json.loads((out / "jwks.json").read_text())["keys"][0]["kid"] == "other"
+    assert os.link is (real_link if hard_links else no_hard_links)
 
 
 def test_a_write_that_fails_halfway_leaves_the_old_set_and_nothing_else(

@@ -62,19 +62,20 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _write_failed(out, exc) from None
-    _write_all(out, contents)
+    _write_all(out, contents, replace=args.force)
     for name in FILES:
         print(out / name)
     return EXIT_OK
 
 
-def _write_all(out: Path, contents: dict[str, str]) -> None:
+def _write_all(out: Path, contents: dict[str, str], *, replace: bool) -> None:
     """Write every file or none: a half-replaced set would sign with a key nothing trusts.
 
     Each file is written beside its target first, under a fresh name, then all are moved
     into place. A failed write (a full disk) leaves the old files as they were and no
     staged file behind; only a move failing after the checks (the directory changed
     meanwhile) can leave the files before it replaced, and the message names the file.
+    Unless ``replace``, a file is put in place only where none is (see :func:`_place`).
     """
     written: dict[Path, Path] = {}
     try:
@@ -97,14 +98,44 @@ def _write_all(out: Path, contents: dict[str, str]) -> None:
         for target in written.values():
             if target.is_dir():
                 raise UsageProblem(f"cannot write {target}: it is a directory")
+        placed: list[Path] = []
         for staged, target in written.items():
             try:
-                staged.replace(target)
+                if replace:
+                    staged.replace(target)
+                else:
+                    _place(staged, target)
+            except FileExistsError:
+                # Another run (a test session's workers, each making the keys if missing)
+                # put its file there first: its set stands, and none of this one is left.
+                for mine in placed:
+                    mine.unlink(missing_ok=True)
+                raise UsageProblem(
+                    f"{out} already holds {target.name}, written meanwhile (by another "
+                    "lcw-emulator keys?); use --force to replace it"
+                ) from None
             except OSError as exc:
                 raise _write_failed(target, exc) from None
+            placed.append(target)
     finally:
         for staged in written:
             staged.unlink(missing_ok=True)
+
+
+def _place(staged: Path, target: Path) -> None:
+    """Put ``staged`` at ``target`` only if no file is there: FileExistsError otherwise.
+
+    A hard link is made or refused at once, so of several runs writing one directory at a
+    time, exactly one places ``private.pem`` (the first file), and only it goes on.
+    """
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system with no hard links: check, then move (not atomic)
+        if target.exists():
+            raise FileExistsError(target) from None
+        staged.replace(target)
 
 
 # The disk, not the directory named: the key files are this verb's output (exit 74).
