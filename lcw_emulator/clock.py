@@ -239,8 +239,12 @@ class VirtualClock:
         self._released: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
         self._by_hand = 0
-        # Deadlines armed under advance(): each one's task, and what cancel_pending cancels.
+        # Deadlines armed under advance(): each one's task, and what cancel_pending cancels;
+        # also the rest of an advance() held back until they are judged.
         self._idle: dict[asyncio.Task[None], Callable[[], object]] = {}
+        self._judging: asyncio.AbstractEventLoop | None = None  # a deadline armed by hand
+        self._rest_of_advance: _IdleTimer | None = None
+        self._advance_to_target = -math.inf
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -355,6 +359,7 @@ class VirtualClock:
                 timers.append(self.call_at(self._now, expire, abort=abort))
             else:
                 timers.append(_IdleTimer(loop, expire, pending=self._idle, abort=abort))
+                self._judging = loop  # advance() fires nothing later until it is judged
 
         timers.append(self.call_at(self._now + max(timeout, 0.0), deadline, abort=abort))
         try:
@@ -371,26 +376,49 @@ class VirtualClock:
         """Move time forward by ``seconds``, firing due timers in order.
 
         Returns how many timers fired. Tasks woken by them run once the
-        caller yields to the event loop.
+        caller yields to the event loop. When a :meth:`wait_for` deadline comes, the
+        timers after it fire only once the tasks woken with it have run and the
+        deadline is judged (:meth:`settle` waits for them): an answer due later than
+        the limit must not win because time was moved in one step.
         """
         seconds = _finite(seconds, "seconds")
         if seconds < 0:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
         target = self._now + seconds
         _require_reachable(target)
+        fired = self._fire_until(target)
+        # max: a timer's callback may itself have advanced the clock further.
+        self._now = max(self._now, target)
+        return fired
+
+    def _fire_until(self, target: float) -> int:
+        """Fire the timers due by ``target`` in order, stopping after a deadline armed by hand."""
         fired = 0
         self._by_hand += 1
         try:
-            while True:
+            while self._rest_of_advance is None:
                 self._drop_cancelled()
                 if not self._heap or self._heap[0][0] > target:
                     break
                 fired += self._fire_earliest()
+                if self._judging is not None:
+                    self._hold_rest_of_advance(self._judging, target)
         finally:
             self._by_hand -= 1
-        # max: a timer's callback may itself have advanced the clock further.
-        self._now = max(self._now, target)
+        if self._rest_of_advance is not None:
+            self._advance_to_target = max(self._advance_to_target, target)
         return fired
+
+    def _hold_rest_of_advance(self, loop: asyncio.AbstractEventLoop, target: float) -> None:
+        self._judging = None
+
+        def resume() -> None:
+            self._rest_of_advance = None
+            rest, self._advance_to_target = self._advance_to_target, -math.inf
+            self._fire_until(max(rest, target))
+
+        # Created after the deadline's own idle task, so it runs after it on the idle turn.
+        self._rest_of_advance = _IdleTimer(loop, resume, pending=self._idle, abort=_nothing)
 
     def cancel_pending(self) -> int:
         """Cancel everything waiting on this clock, as a test's teardown does.
@@ -402,6 +430,8 @@ class VirtualClock:
         """
         heap, self._heap = self._heap, []
         self._compact_at = _COMPACT_FROM
+        self._rest_of_advance, self._judging = None, None  # nothing left to fire
+        self._advance_to_target = -math.inf
         aborts = []
         for _, _, timer in heap:
             if not timer.cancelled:
@@ -498,11 +528,16 @@ class VirtualClock:
                 self._released = None
                 continue
             await asyncio.sleep(0)
-            if _loop_busy(loop) or self._holds:
+            # A deadline reached under advance() is judged before time jumps past it.
+            if _loop_busy(loop) or self._holds or self._idle:
                 continue
             self._drop_cancelled()
             if self._heap:
                 self._fire_earliest()
+
+
+def _nothing() -> None:
+    return None
 
 
 class _IdleTimer:

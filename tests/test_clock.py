@@ -78,6 +78,35 @@ async def test_an_answer_at_the_deadline_wins_when_time_is_moved_by_hand(auto_ju
         await never
 
 
+@pytest.mark.parametrize("auto_jump", [False, True])
+@pytest.mark.parametrize("steps", [(20,), (10, 0.001), (5, 15)])
+async def test_an_answer_after_the_deadline_loses_when_time_is_moved_past_both_by_hand(
+    auto_jump: bool, steps: tuple[float, ...]
+) -> None:
+    # One advance() over the deadline and a later answer: the answer must not win because
+    # its timer fired in the same step. The timers after the deadline fire once it is judged.
+    clock = VirtualClock(start=0, auto_jump=auto_jump)
+    fired: list[float] = []
+
+    async def answers_at_15() -> str:
+        await clock.sleep(15)
+        fired.append(clock.now())
+        return "late token"
+
+    waiting = asyncio.ensure_future(clock.wait_for(answers_at_15(), 10))
+    clock.call_at(12, lambda: fired.append(12))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    for seconds in steps:
+        clock.advance(seconds)
+    with pytest.raises(TimeoutError):
+        await waiting
+    await clock.settle()
+    assert clock.now() == sum(steps)
+    # What was due by then still fired, in order (the answer's task was cancelled with it).
+    assert fired == ([12] if sum(steps) >= 12 else [])
+
+
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
     clock = VirtualClock(start=0, auto_jump=False)
     clock.call_later(30, lambda: clock.advance(60))

@@ -305,6 +305,49 @@ async def test_code_3_provider_answers_after_the_timeout(
     assert "after the timeout" in late.detail["why"]
 
 
+@pytest.mark.parametrize("auto_jump", [True, False])
+async def test_code_3_when_the_test_moves_time_past_the_timeout_and_the_answer_in_one_step(
+    contoso: WorkStream, sample_token: Any, auto_jump: bool
+) -> None:
+    # A test's advance(20) fires the deadline (+10) and the answer (+15) in one call; the
+    # answer must still be late, and the chat not start.
+    clock = VirtualClock(start=1542622100, auto_jump=auto_jump)
+    widget = await loaded(Omnichannel(clock=clock), contoso)
+    widget.sdk.setAuthTokenProvider(delayed(sample_token(), 15, clock=clock))
+    start = widget.sdk.startChat()
+    for _ in range(3):
+        await asyncio.sleep(0)  # the provider called, its answer due at +15
+    clock.advance(20)
+    with pytest.raises(LcwError) as caught:
+        await start
+    assert caught.value.code is ErrorCode.NO_AUTH_TOKEN, caught.value
+    await clock.settle()
+    [late] = widget.timeline.find("callback ignored")
+    assert "after the timeout" in late.detail["why"]
+    assert widget.session is None
+
+
+async def test_code_1_when_the_test_moves_time_past_an_async_context_providers_limit(
+    sample_token: Any,
+) -> None:
+    clock = VirtualClock(start=1542622100, auto_jump=False)
+    widget = await loaded(Omnichannel(clock=clock), UNAUTHENTICATED)
+
+    async def slow_context() -> dict[str, Any]:
+        await clock.sleep(500)
+        return {"msdyn_cartvalue": 10}
+
+    widget.sdk.setContextProvider(slow_context)
+    start = widget.sdk.startChat()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    clock.advance(600)
+    with pytest.raises(LcwError) as caught:
+        await start
+    assert caught.value.code is ErrorCode.CONTEXT_PROVIDER_FAILED, caught.value
+    assert widget.session is None
+
+
 async def test_callback_at_exactly_the_timeout_is_in_time(
     org: Omnichannel, contoso: WorkStream, clock: VirtualClock, sample_token: Any
 ) -> None:
