@@ -11,6 +11,7 @@ hands what the page gave it to the service and reports the answer as events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import inspect
 import json
@@ -342,8 +343,13 @@ class Widget(AsyncIOEventEmitter):
     def removeEventListener(
         self, type: str, listener: Callable[..., Any], options: object = None
     ) -> None:
-        """``window.removeEventListener(type, listener)``: :meth:`remove_listener`."""
-        self.remove_listener(type, listener)
+        """``window.removeEventListener(type, listener)``: :meth:`remove_listener`.
+
+        As in a browser, a listener that is not listening (a ``once`` listener that already
+        ran, one removed before) is no error; pyee's ``remove_listener`` raises ``KeyError``.
+        """
+        with contextlib.suppress(KeyError):
+            self.remove_listener(type, listener)
 
     def _add_event_handler(self, event: str, k: Callable[..., Any], v: Callable[..., Any]) -> None:
         # Refused here, as a browser refuses it, rather than failing when the event fires.

@@ -97,12 +97,21 @@ async def test_the_documentations_listeners_port_line_by_line(org: Omnichannel) 
     widget.removeEventListener("lcw:error", handleLivechatErrorEvent, False)
     assert widget.listeners("lcw:error") == []
     heard: list[str] = []
-    widget.addEventListener("lcw:onMinimize", lambda: heard.append("once"), {"once": True})
+
+    def once() -> None:
+        heard.append("once")
+
+    widget.addEventListener("lcw:onMinimize", once, {"once": True})
     widget.addEventListener("lcw:onMinimize", lambda: heard.append("always"), False)
     for _ in range(2):
         widget.minimize()
         widget.maximize()
     assert heard == ["once", "always", "always"]
+    # As in a browser, removing a listener that no longer listens (a once listener that ran,
+    # one removed twice) does nothing, whether or not the event has other listeners.
+    widget.removeEventListener("lcw:onMinimize", once)
+    widget.removeEventListener("lcw:error", handleLivechatErrorEvent)
+    assert len(widget.listeners("lcw:onMinimize")) == 1
     message = CustomEvent("lcw:onMessageReceived", {"channelData": {"tags": ["public"]}})
     assert message.detail.channelData.tags == ["public"]  # type: ignore[union-attr]
     detail = CustomEvent("lcw:error", {"errorCode": 8}).detail
