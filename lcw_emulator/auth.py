@@ -1054,21 +1054,13 @@ def time_claims(now: float, lifetime: float) -> dict[str, int]:
 
     Whole seconds, as token services write them: ``iat`` and ``nbf`` never after ``now``,
     ``exp`` never before ``now + lifetime``, so the token is valid for all of its lifetime.
-    Raises :class:`ValueError` when either is not a finite number of seconds, or when the
-    token would expire where a NumericDate reads as milliseconds (every check refuses it).
+    Raises :class:`ValueError` when either is not a finite number of seconds.
     """
     expires = now + lifetime
     if not (math.isfinite(now) and math.isfinite(expires)):
         raise ValueError(
             f"a token minted at {now!r} s to live {lifetime!r} s expires at {expires!r} s, "
             "which no NumericDate can hold"
-        )
-    if abs(expires) >= MILLISECONDS_THRESHOLD:
-        raise ValueError(
-            f"a token minted at {describe_instant(now)} to live {lifetime:g} s expires at "
-            f"{expires:.6g}, "
-            f"and from {describe_instant(MILLISECONDS_THRESHOLD)} on a NumericDate reads as "
-            "milliseconds, so every check would refuse it: give a shorter lifetime"
         )
     issued = math.floor(now)
     return {"iat": issued, "nbf": issued, "exp": math.ceil(expires)}

@@ -323,12 +323,18 @@ def test_a_moment_past_any_date_is_a_one_line_error(
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert "--at: 1e308 is past the year 5000 in epoch seconds" in err and "Traceback" not in err
-    # A lifetime alone that long mints a token every check refuses: refused here instead.
-    code = main(["token", "--key", key, "--at", "1542622100", "--lifetime", "1e308"])
-    out, err = capsys.readouterr()
-    assert (code, out) == (2, "")
-    assert "--lifetime: a token minted at 1542622100 (2018-11-19T10:08:20Z)" in err, err
-    assert "every check would refuse it: give a shorter lifetime" in err, err
+    # A lifetime that long mints a token every check refuses: refused here instead, to the
+    # second (exp is rounded up), unless the exp is the caller's own.
+    at = ["token", "--key", key, "--at", "1542622100"]
+    for lifetime in ("1e308", str(100_000_000_000 - 1542622100 - 0.5)):
+        code = main([*at, "--lifetime", lifetime])
+        out, err = capsys.readouterr()
+        assert (code, out) == (2, ""), err
+        assert "--lifetime: a token minted at 1542622100 (2018-11-19T10:08:20Z)" in err, err
+        assert "every check would refuse it: give a shorter lifetime" in err, err
+    assert main([*at, "--lifetime", str(100_000_000_000 - 1542622100 - 1)]) == 0
+    assert main([*at, "--lifetime", "1e308", "--claim", "exp=1e300"]) == 0
+    capsys.readouterr()
 
 
 def test_the_default_sub_is_the_documentations_sample_and_time_is_now(

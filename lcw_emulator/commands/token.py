@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from ..auth import DEFAULT_ISSUER, MIN_RSA_BITS, KeyPair, time_claims
+from ..clock import MILLISECONDS_THRESHOLD, describe_instant
 from ..files import UnreadableFile, read_bytes
 from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
 
@@ -115,6 +116,14 @@ def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
         claims[key] = value
     for name in args.omit:
         claims.pop(name, None)
+    if claims.get("exp") == times["exp"] >= MILLISECONDS_THRESHOLD and "exp" not in dict(given):
+        # The exp --lifetime made (not one given with --claim, maybe to see it refused).
+        raise UsageProblem(
+            f"--lifetime: a token minted at {describe_instant(now)} to live "
+            f"{args.lifetime:g} s would expire at {times['exp']}, and from "
+            f"{describe_instant(MILLISECONDS_THRESHOLD)} on a NumericDate reads as "
+            "milliseconds, so every check would refuse it: give a shorter lifetime"
+        )
     return claims
 
 
