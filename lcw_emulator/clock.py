@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 __all__ = [
     "MILLISECONDS_THRESHOLD",
     "Clock",
+    "ClockLimitError",
     "ClockTimer",
     "RealClock",
     "VirtualClock",
@@ -65,11 +66,15 @@ def epoch_seconds(value: float, name: str = "") -> float:
     return seconds
 
 
+class ClockLimitError(ValueError):
+    """A timer, deadline or advance would take the virtual clock past where the clocks stop."""
+
+
 def _require_reachable(when: float) -> None:
     # The clocks take no start from there on (it reads as milliseconds), so they go no further:
     # every token minted later would be blamed for a clock that passed the year 5000.
     if when >= MILLISECONDS_THRESHOLD:
-        raise ValueError(
+        raise ClockLimitError(
             f"the virtual clock cannot move to {when:.6g}: the clocks stop short of "
             f"{describe_instant(MILLISECONDS_THRESHOLD)}, from which a moment reads as "
             "milliseconds"
@@ -325,6 +330,10 @@ class VirtualClock:
             except ValueError:
                 if inspect.iscoroutine(awaitable):
                     awaitable.close()  # never run: no "never awaited" warning for the caller
+                elif isinstance(awaitable, asyncio.Future):
+                    # Given up, as at a deadline: an exception set on it later (its provider
+                    # cancelled at teardown) is then nobody's to retrieve.
+                    awaitable.cancel()
                 raise
         task = asyncio.ensure_future(awaitable)
         if task.done() or timeout == math.inf:

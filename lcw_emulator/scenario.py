@@ -980,7 +980,7 @@ class _Reader:
             for number, raw in enumerate(raw_steps, start=1)
         ]
         self.where = "scenario"
-        problems.extend(_waits_past_the_clocks(start, read))
+        problems.extend(times_past_the_clocks(start, providers, read))
         # Counted from the tables, so a misspelt expectation is one problem, not two.
         if not any(isinstance(raw, Mapping) and "expect" in raw for raw in raw_steps):
             problems.append(
@@ -1492,20 +1492,32 @@ _NOTE_WITH_DETAIL = (
 )
 
 
-def _waits_past_the_clocks(start: float, steps: Sequence[Step | None]) -> list[str]:
-    """The first wait step that would take the virtual clock past where the clocks stop."""
+def times_past_the_clocks(
+    start: float, providers: Mapping[str, ProviderSpec], steps: Sequence[Step | None]
+) -> list[str]:
+    """Waits and provider delays that would take the virtual clock past where it stops.
+
+    Every wait step, added up from ``start``, and each provider's delay from ``start``: a
+    run would stop at them with the clock's :class:`~lcw_emulator.clock.ClockLimitError`.
+    """
+    end = f"the clocks stop short of {describe_instant(MILLISECONDS_THRESHOLD)}"
+    problems = [
+        f"provider {name!r}: delay = {spec.delay:g} takes the virtual clock past its end "
+        f"from the start, and {end}"
+        for name, spec in providers.items()
+        if start + spec.delay >= MILLISECONDS_THRESHOLD
+    ]
     now = start
     for step in steps:
         if isinstance(step, Wait):
             now += step.seconds
             if now >= MILLISECONDS_THRESHOLD:
-                return [
+                problems.append(
                     f"step {step.number} (wait): seconds = {step.seconds:g} takes the virtual "
-                    f"clock to {now:.6g}, and the clocks stop short of "
-                    f"{describe_instant(MILLISECONDS_THRESHOLD)} (from there a moment reads "
-                    "as milliseconds)"
-                ]
-    return []
+                    f"clock to {now:.6g}, and {end} (from there a moment reads as milliseconds)"
+                )
+                break
+    return problems
 
 
 def _calendar_slip(error: ValueError) -> str:

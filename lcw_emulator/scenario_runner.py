@@ -35,8 +35,8 @@ import attrs
 
 from . import errors
 from .auth import KeyPair, mint_token, time_claims
-from .clock import Clock, VirtualClock
-from .errors import ChatStateError, LcwError, describe_failure
+from .clock import Clock, ClockLimitError, VirtualClock
+from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure
 from .events import LcwEvent, TimelineEntry, typed_equal
 from .org import Omnichannel
 from .providers import AuthTokenProvider, ContextProvider
@@ -81,6 +81,7 @@ from .scenario import (
     Wait,
     read_step,
     relative_time,
+    times_past_the_clocks,
 )
 from .service import AgentAvailability
 from .session import ChatSession
@@ -425,6 +426,10 @@ class ScenarioRun:
     def _crashed(self, number: int, verb: str, exc: BaseException) -> None:
         """Fail the run for a step that raised something no scenario can expect."""
         self._crashed_steps += 1
+        if isinstance(exc, ClockLimitError):  # the run's own time ran out: no bug to trace
+            why = f"{exc} (start the scenario earlier: start = ...)"
+            self._checks.append(Check(number, f"step {number} ({verb}) finishes", False, why))
+            return
         # The traceback as text: a record holding the exception would keep the widget and
         # every frame alive in any log capture.
         _log.error(
@@ -767,9 +772,14 @@ class ScenarioRun:
     async def wait(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass, firing the timers due meanwhile.
 
-        A negative or non-finite number raises :class:`ConfigurationError`.
+        A negative or non-finite number, or one that takes the clock past its end, raises
+        :class:`ConfigurationError`.
         """
-        await self.run(self._read("do", "wait", seconds=seconds))
+        step = self._read("do", "wait", seconds=seconds)
+        past = times_past_the_clocks(self.clock.now(), {}, [step])
+        if past:
+            raise ConfigurationError(past[0])
+        await self.run(step)
 
     async def expect_events(
         self,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lcw_emulator import RealClock, VirtualClock
-from lcw_emulator.clock import describe_instant
+from lcw_emulator.clock import ClockLimitError, describe_instant
 
 
 def test_starts_where_told_and_advances_by_hand() -> None:
@@ -105,6 +105,14 @@ async def test_an_answer_after_the_deadline_loses_when_time_is_moved_past_both_b
     assert clock.now() == sum(steps)
     # What was due by then still fired, in order (the answer's task was cancelled with it).
     assert fired == ([12] if sum(steps) >= 12 else [])
+
+
+async def test_a_wait_refused_at_the_clocks_end_gives_up_what_it_was_given() -> None:
+    clock = VirtualClock(start=100_000_000_000 - 5)
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    with pytest.raises(ClockLimitError, match="cannot move to 1e\\+11"):
+        await clock.wait_for(answer, 10)
+    assert answer.cancelled()  # an exception set on it later is nobody's to retrieve
 
 
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:

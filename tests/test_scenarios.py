@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
+import logging
 import re
 import time
 import tomllib
@@ -35,7 +37,6 @@ from lcw_emulator.scenario import (
     Scenario,
     SetContextProvider,
     StartChat,
-    Wait,
     is_work_stream_file,
     relative_time,
 )
@@ -203,9 +204,42 @@ def test_waits_that_take_the_clock_past_its_end_are_refused_before_anything_runs
             scenario(base + "".join(wait.format(s) for s in waits) + expect)
         assert f"step {failing} (wait): seconds = " in str(caught.value), caught.value
         assert "the clocks stop short of 100000000000 (5138-11-16T09:46:40Z)" in str(caught.value)
-    # Up to the last moment before the end, the run goes on.
+    # Up to the last second before the end, the run goes on.
     last = 100_000_000_000 - 1542622100 - 1
-    assert isinstance(scenario(base + wait.format(last) + expect).steps[0], Wait)
+    result = run(base + wait.format(last) + expect)
+    assert result.passed, result.failures
+    # So does a provider whose delay alone goes past it.
+    slow = HEAD.replace(
+        'lwicontexts = { msdyn_isvip = "true" } }', "lwicontexts = {} }\ndelay = 1e11"
+    )
+    with pytest.raises(ConfigurationError, match=r"provider 'good': delay = 1e\+11 takes the"):
+        scenario(slow + '[[steps]]\ndo = "load"\n' + expect)
+
+
+def test_a_run_that_reaches_the_clocks_end_fails_its_step_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A provider timeout armed a few seconds before the end: no traceback, and what to do.
+    near = STARTED.replace("start = 1700000000", "start = 99999999995").replace(
+        'provider = "good"', 'provider = "slow"'
+    )
+    near = near.replace(
+        "[providers.good]", '[providers.slow]\nclaims = { sub = "a" }\ndelay = 1\n[providers.good]'
+    )
+    result = run(near + '[[steps]]\nexpect = "never"\nevents = ["lcw:error"]\n')
+    [failure] = [check for check in result.failures if "finishes" in check.expectation]
+    assert failure.problem.startswith("the virtual clock cannot move to 1e+11"), failure.problem
+    assert failure.problem.endswith("(start the scenario earlier: start = ...)")
+    gc.collect()  # the provider's answer, given up: nothing left for asyncio to complain of
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_script_wait_past_the_clocks_end_is_a_configuration_error() -> None:
+    script = ScenarioRun(SCENARIOS / "contoso.toml", start=1542622100, name="script")
+    with pytest.raises(ConfigurationError, match=r"seconds = 1e\+11 takes the virtual"):
+        await script.wait(1e11)
+    await script.wait(1)
+    assert script.clock.now() == 1542622101
 
 
 def test_a_provider_may_forget_to_stringify_lwicontexts_and_the_service_refuses_it() -> None:
