@@ -3,7 +3,8 @@
 Every way a read can fail comes back as one :class:`UnreadableFile` saying why, which the
 caller puts in its own words (a work stream's :class:`~lcw_emulator.errors.ConfigurationError`,
 a command's usage message). A read stops at :data:`MAX_FILE_BYTES`, so that a device or a pipe
-that never ends (``/dev/zero``) is refused instead of filling memory.
+that keeps writing (``/dev/zero``) is refused instead of filling memory. A pipe that writes
+nothing yet is waited for, as any reader waits: ``@<(curl ...)`` in a shell is a pipe too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["MAX_FILE_BYTES", "UnreadableFile", "read_bytes", "read_stream", "shown_path"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "UnreadableFile",
+    "read_bytes",
+    "read_stream",
+    "read_text",
+    "shown_path",
+]
 
 # Far past any work stream, scenario, key document or token (a token is at most 64 KiB).
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -37,6 +45,17 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         raise UnreadableFile("its name is not valid text, so no file can have it") from None
     except ValueError:  # open() refuses a NUL before asking the system
         raise UnreadableFile("its name holds a NUL character, which no file name can") from None
+
+
+def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
+    """The text of the file at ``path``, lines ended by ``\\n`` as ``open()`` reads them.
+
+    Raises :class:`UnreadableFile` as :func:`read_bytes` does, and ``UnicodeDecodeError``.
+    """
+    # Universal newlines, as Path.read_text: a file saved with old Mac line ends (\r) or
+    # Windows ones (\r\n) reads as any other.
+    text = read_bytes(path).decode(encoding)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def shown_path(path: str | os.PathLike[str]) -> str:

@@ -60,7 +60,7 @@ from .events import (
     TimelineEntry,
     detail_problem,
 )
-from .files import UnreadableFile, read_bytes, shown_path
+from .files import UnreadableFile, read_text, shown_path
 from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
 from .session import SessionState
 from .widget import WidgetState
@@ -1217,7 +1217,7 @@ class _Reader:
             )
         path = self.base_dir / key_path
         try:
-            text = read_bytes(path).decode("utf-8")
+            text = read_text(path)
         except UnreadableFile as exc:
             raise self.fail(f"private_key: cannot read {shown_path(path)}: {exc.reason}") from None
         except UnicodeDecodeError:

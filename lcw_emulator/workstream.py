@@ -35,7 +35,7 @@ from .context import (
 )
 from .errors import ConfigurationError
 from .events import json_kind, typed_equal
-from .files import UnreadableFile, read_bytes, shown_path
+from .files import UnreadableFile, read_text, shown_path
 
 __all__ = ["Queue", "RoutingRule", "WorkStream", "read_toml", "unknown_keys"]
 
@@ -64,7 +64,7 @@ def read_toml(file: Path, what: str) -> dict[str, Any]:
     source = shown_path(file)
     try:
         # utf-8-sig: a byte order mark (Windows Notepad's "UTF-8 with BOM") is no TOML.
-        return tomllib.loads(read_bytes(file).decode("utf-8-sig"))
+        return tomllib.loads(read_text(file, "utf-8-sig"))
     except UnreadableFile as exc:
         raise ConfigurationError(f"cannot read {what} file: {exc.reason}", source=source) from None
     except tomllib.TOMLDecodeError as exc:
@@ -435,7 +435,7 @@ class _Reader:
         else:
             path = self.base_dir / value
             try:
-                text = read_bytes(path).decode("utf-8")
+                text = read_text(path)
             except UnreadableFile as exc:
                 raise self.fail(
                     f"[auth].public_key: cannot read {shown_path(path)}: {exc.reason}"

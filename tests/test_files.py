@@ -1,4 +1,4 @@
-"""Files a person names: every way a read fails is one sentence, and no read is endless."""
+"""Files a person names: every way a read fails is one sentence, and no read is unbounded."""
 
 from __future__ import annotations
 
@@ -116,3 +116,12 @@ def test_run_refuses_nesting_and_nul_paths_without_a_traceback(
     code, err = cli(capsys, "run", str(key))
     assert code == 2 and "private_key: cannot read " in err, err
     assert "k\\x00: its name holds a NUL character" in err, err
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"])
+def test_files_with_any_line_ending_read_alike(tmp_path: Path, ending: str) -> None:
+    # Old Mac (\r) and Windows (\r\n) line ends, as Path.read_text reads them.
+    lines = ['name = "ends"', "[[context_variables]]", 'name = "msdyn_x"', 'type = "Text"', ""]
+    (tmp_path / "ws.toml").write_bytes(ending.join(lines).encode())
+    work_stream = WorkStream.from_toml(tmp_path / "ws.toml")
+    assert [variable.name for variable in work_stream.context_variables] == ["msdyn_x"]

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import ConfigurationError
-from ..files import UnreadableFile, read_bytes
+from ..files import UnreadableFile, read_text
 from ..report import (
     mermaid,
     mermaid_markdown,
@@ -70,7 +70,7 @@ def scenario_files(paths: list[str]) -> list[str]:
 def _is_scenario(file: Path) -> bool:
     # Work stream files sit beside scenarios; anything else is loaded (and judged).
     try:
-        data = tomllib.loads(read_bytes(file).decode("utf-8-sig"))
+        data = tomllib.loads(read_text(file, "utf-8-sig"))
     except (UnreadableFile, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return True
     return not is_work_stream_file(data)
