@@ -120,7 +120,7 @@ def test_of_two_runs_writing_one_directory_at_once_one_writes_and_one_refuses(
     from lcw_emulator.commands import keys
 
     out = tmp_path / "keys"
-    real_place, real_link = keys._place, os.link
+    real_place = keys._place
     inner: list[Any] = []
 
     def no_hard_links(*args: Any, **kwargs: Any) -> None:
@@ -145,7 +145,18 @@ def test_of_two_runs_writing_one_directory_at_once_one_writes_and_one_refuses(
     pair = KeyPair.from_private_pem((out / "private.pem").read_text())
     assert (out / "public.pem").read_text() == pair.public_pem
     assert json.loads((out / "jwks.json").read_text())["keys"][0]["kid"] == "other"
-    assert os.link is (real_link if hard_links else no_hard_links)
+
+
+def test_keys_refuses_a_directory_holding_a_symlink_to_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "keys"
+    out.mkdir()
+    (out / "private.pem").symlink_to(tmp_path / "nowhere.pem")
+    code, _, err = cli(capsys, "keys", "--out", str(out))
+    assert code == 2 and f"{out} already holds private.pem; use --force" in err, err
+    assert cli(capsys, "keys", "--out", str(out), "--force")[0] == 0
+    assert not (out / "private.pem").is_symlink()
 
 
 def test_a_write_that_fails_halfway_leaves_the_old_set_and_nothing_else(

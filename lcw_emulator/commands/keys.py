@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.kid:
         raise UsageProblem("--kid cannot be empty")
     out = Path(args.out)
-    existing = [name for name in FILES if (out / name).exists()]
+    # lexists: a symlink to nothing is there too (a hard link cannot be made over it).
+    existing = [name for name in FILES if os.path.lexists(out / name)]
     if existing and not args.force:
         raise UsageProblem(
             f"{out} already holds {', '.join(existing)}; use --force to replace them"
