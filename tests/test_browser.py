@@ -424,7 +424,11 @@ async def test_a_malformed_message_is_a_protocol_error_and_the_page_stays(
         '{"type": "call", "id": 7, "method": "startProactiveChat", "args": [{}, -Infinity]}',
     ):
         await page.socket.send_str(text)
-        assert "no NaN or Infinity" in (await page.next("protocol-error"))["reason"], text
+        reason = (await page.next("protocol-error"))["reason"]
+        assert reason.startswith("a message must be one JSON object as JSON.stringify writes"), (
+            reason
+        )
+        assert "is not JSON" in reason or "is past the largest double" in reason, reason
     await page.send(type="batch", messages="not a list")
     assert "a batch holds a list of at most 1000" in (await page.next("protocol-error"))["reason"]
     await page.send(type="batch", messages=[{"type": "batch", "messages": []}])
@@ -1151,12 +1155,14 @@ async def test_the_page_is_sent_nan_and_infinities_as_null_as_json_stringify_wri
     widget = Omnichannel(clock=VirtualClock(start=0)).widget(WorkStream.from_dict({"name": "u"}))
     bridge = PageBridge(widget, sent.append)
     bridge._emit({"type": "x", "v": [float("nan"), {"a": float("inf")}], "t": (1.5, -1e400)})
+    bridge._emit({"type": "keys", float("nan"): 1, float("-inf"): 2, 1.5: 3})
 
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} is no JSON the page can parse")
 
     assert [json.loads(text, parse_constant=refuse) for text in sent] == [
-        {"type": "x", "v": [None, {"a": None}], "t": [1.5, None]}
+        {"type": "x", "v": [None, {"a": None}], "t": [1.5, None]},
+        {"type": "keys", "NaN": 1, "-Infinity": 2, "1.5": 3},  # keys as JavaScript shows them
     ]
 
 

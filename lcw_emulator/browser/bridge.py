@@ -220,11 +220,13 @@ class PageBridge:
         """Handle one message from the page (JSON text)."""
         try:
             message = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep to read
+        except _NotStringified as exc:
             self._protocol_error(
-                "a message must be one JSON object (as JSON.stringify writes it: no NaN or "
-                "Infinity)"
+                f"a message must be one JSON object as JSON.stringify writes it: {exc}"
             )
+            return
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to read
+            self._protocol_error("a message must be one JSON object")
             return
         if not isinstance(message, dict):
             self._protocol_error("a message must be one JSON object")
@@ -459,27 +461,40 @@ class PageBridge:
             task.cancel()
 
 
+class _NotStringified(ValueError):
+    """A number JSON.stringify never writes, in a message from the page."""
+
+
 def _not_json(constant: str) -> float:
     # Python's reader takes NaN and Infinity; JSON.stringify never writes them (it writes null).
-    raise ValueError(f"{constant} is not JSON")
+    raise _NotStringified(f"{constant} is not JSON")
 
 
 def _finite_float(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):  # 1e400: no double holds it
-        raise ValueError(f"{text} is past the largest double")
+        raise _NotStringified(f"{text} is past the largest double")
     return number
 
 
 def _as_javascript_json(value: object) -> object:
-    """``value`` with NaN and the infinities as null, as JavaScript's JSON.stringify writes them."""
+    """``value`` with NaN and the infinities as JavaScript's JSON.stringify writes them.
+
+    As values, null; as keys, the text JavaScript gives them (``"NaN"``, ``"Infinity"``).
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {key: _as_javascript_json(item) for key, item in value.items()}
+        return {_javascript_key(key): _as_javascript_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_as_javascript_json(item) for item in value]
     return value
+
+
+def _javascript_key(key: object) -> object:
+    if isinstance(key, float) and not math.isfinite(key):
+        return "NaN" if math.isnan(key) else ("Infinity" if key > 0 else "-Infinity")
+    return key
 
 
 def _proxy_name(provider: object) -> str | None:
