@@ -407,6 +407,8 @@ class LcwEmulator(TimelineAssertions):
         self._owns_clock = clock is None
         # Off when the test already failed (the pytest plugin knows): one failure is enough.
         self._raise_listener_assertions = True
+        # (file, line) that ListenerWarnings name; the pytest fixture sets the test's.
+        self._warn_at: tuple[str, int] | None = None
         self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
         # org.widget reads a path and names what is neither a path nor a WorkStream.
@@ -478,20 +480,23 @@ class LcwEmulator(TimelineAssertions):
         self._warn_of_listeners()
 
     def _warn_of_listeners(self) -> None:
-        # At the caller of __exit__/__aexit__: the test's own `with` line (or the lcw
-        # fixture's), not this module, so each warning says where it came from.
-        for error in self.widget.handler_errors:
-            if not isinstance(error, AssertionError):
-                warnings.warn(
-                    ListenerWarning(
-                        f"{listener_raised(error)} (the widget went on, as a browser does; "
-                        "see the timeline's notes)"
-                    ),
-                    stacklevel=4,
-                )
-        for entry in self.widget.timeline.find("listener for an event the widget never fires"):
-            unheard = unheard_listener(entry.detail["event"], entry.detail.get("closest"))
-            warnings.warn(ListenerWarning(unheard), stacklevel=4)
+        messages = [
+            f"{listener_raised(error)} (the widget went on, as a browser does; see the "
+            "timeline's notes)"
+            for error in self.widget.handler_errors
+            if not isinstance(error, AssertionError)
+        ]
+        messages += [
+            unheard_listener(entry.detail["event"], entry.detail.get("closest"))
+            for entry in self.widget.timeline.find("listener for an event the widget never fires")
+        ]
+        for message in messages:
+            # Where the test is: the pytest fixture names the test function; otherwise the
+            # caller of __exit__/__aexit__, the test's own `with` line, not this module.
+            if self._warn_at is not None:
+                warnings.warn_explicit(ListenerWarning(message), ListenerWarning, *self._warn_at)
+            else:
+                warnings.warn(ListenerWarning(message), stacklevel=4)
 
     def _stop_work(self) -> None:
         # Whatever the emulator started on a loop that outlives it (an async test's loop

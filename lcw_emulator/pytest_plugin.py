@@ -246,6 +246,7 @@ def lcw(
     with LcwEmulator(
         lcw_workstream, org=lcw_org, strict=lcw_options.strict, load=lcw_options.load
     ) as emulator:
+        emulator._warn_at = (str(request.node.path), request.node.location[1] + 1)
         yield emulator
         emulator._raise_listener_assertions = not request.node.stash.get(_CALL_DECIDED, False)
 

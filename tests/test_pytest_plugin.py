@@ -418,9 +418,11 @@ def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> Non
     # A page bug does not fail the test, but pytest's summary shows it, as a console would.
     result.stdout.fnmatch_lines(
         [
-            "*ListenerWarning: an event listener raised TypeError: the page's own bug*",
-            "*ListenerWarning: a listener for 'lcw:chatqueued', an event the widget never fires"
-            " (did you mean 'lcw:chatQueued'?)*",
+            # At the test function's line, not the package's.
+            "*test_an_assert_in_a_listener_fails_the_test.py:*: ListenerWarning: an event "
+            "listener raised TypeError: the page's own bug*",
+            "*test_an_assert_in_a_listener_fails_the_test.py:*: ListenerWarning: a listener for "
+            "'lcw:chatqueued', an event the widget never fires (did you mean 'lcw:chatQueued'?)*",
         ],
         consecutive=False,
     )
