@@ -244,12 +244,13 @@ class VirtualClock:
         self._released: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
         self._by_hand = 0
-        # Deadlines armed under advance(): each one's task, and what cancel_pending cancels;
-        # also the rest of an advance() held back until they are judged.
-        self._idle: dict[asyncio.Task[None], Callable[[], object]] = {}
-        self._judging: asyncio.AbstractEventLoop | None = None  # a deadline armed by hand
-        self._rest_of_advance: _IdleTimer | None = None
-        self._advance_to_target = -math.inf
+        # A wait_for deadline reached under advance() holds the rest of the advance: the
+        # deadlines of that instant (each one's expiry, and what cancel_pending cancels),
+        # the task that judges them once the loop is idle, and where the advance goes next.
+        self._held_expiries: list[tuple[Callable[[], object], Callable[[], object]]] = []
+        self._held_task: asyncio.Task[None] | None = None
+        self._held_target = -math.inf
+        self._held_error: Exception | None = None  # a timer's, fired by the held task
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -367,8 +368,7 @@ class VirtualClock:
             if self.auto_jump and not self._by_hand:
                 timers.append(self.call_at(self._now, expire, abort=abort))
             else:
-                timers.append(_IdleTimer(loop, expire, pending=self._idle, abort=abort))
-                self._judging = loop  # advance() fires nothing later until it is judged
+                self._hold(loop, expire, abort)
 
         timers.append(self.call_at(self._now + max(timeout, 0.0), deadline, abort=abort))
         try:
@@ -385,49 +385,84 @@ class VirtualClock:
         """Move time forward by ``seconds``, firing due timers in order.
 
         Returns how many timers fired. Tasks woken by them run once the
-        caller yields to the event loop. When a :meth:`wait_for` deadline comes, the
-        timers after it fire only once the tasks woken with it have run and the
-        deadline is judged (:meth:`settle` waits for them): an answer due later than
-        the limit must not win because time was moved in one step.
+        caller yields to the event loop. At a :meth:`wait_for` deadline the clock stops
+        (``now()`` reads the deadline) until the tasks woken by then have run and the
+        deadline is judged; then the rest of the advance fires. :meth:`settle` waits for
+        all of it: an answer due after the limit must not win because time moved in one
+        step.
         """
         seconds = _finite(seconds, "seconds")
         if seconds < 0:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
-        target = self._now + seconds
+        held = self._still_held()
+        # From where the advances before this one go, when they are held at a deadline.
+        target = max(self._now, self._held_target) + seconds if held else self._now + seconds
         _require_reachable(target)
-        fired = self._fire_until(target)
-        # max: a timer's callback may itself have advanced the clock further.
-        self._now = max(self._now, target)
-        return fired
+        return self._fire_until(target)
 
     def _fire_until(self, target: float) -> int:
-        """Fire the timers due by ``target`` in order, stopping after a deadline armed by hand."""
+        """Fire the timers due by ``target`` in order; stop at a deadline that holds the rest."""
         fired = 0
         self._by_hand += 1
         try:
-            while self._rest_of_advance is None:
+            while self._held_task is None:
                 self._drop_cancelled()
                 if not self._heap or self._heap[0][0] > target:
                     break
                 fired += self._fire_earliest()
-                if self._judging is not None:
-                    self._hold_rest_of_advance(self._judging, target)
         finally:
             self._by_hand -= 1
-        if self._rest_of_advance is not None:
-            self._advance_to_target = max(self._advance_to_target, target)
+        if self._held_task is not None:
+            self._held_target = max(self._held_target, target)
+        else:
+            # max: a timer's callback may itself have advanced the clock further.
+            self._now = max(self._now, target)
         return fired
 
-    def _hold_rest_of_advance(self, loop: asyncio.AbstractEventLoop, target: float) -> None:
-        self._judging = None
+    def _hold(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        expire: Callable[[], object],
+        abort: Callable[[], object],
+    ) -> None:
+        # Every deadline of this instant is judged by one task, at once, once the loop is
+        # idle: judged each on its own, one could see the loop idle while another still had
+        # work to run, and let the rest of the advance fire first.
+        self._held_expiries.append((expire, abort))
+        if self._held_task is None:
+            task = loop.create_task(self._judge_held(loop), name="VirtualClock.deadline")
+            _DRIVERS.add(task)  # waiting for idle, it is no work for the others
+            task.add_done_callback(self._held_task_done)
+            self._held_task = task
 
-        def resume() -> None:
-            self._rest_of_advance = None
-            rest, self._advance_to_target = self._advance_to_target, -math.inf
-            self._fire_until(max(rest, target))
+    async def _judge_held(self, loop: asyncio.AbstractEventLoop) -> None:
+        await _until_idle(loop)  # what was due by the deadline runs first: it is in time
+        expiries, self._held_expiries = self._held_expiries, []
+        for expire, _ in expiries:
+            expire()
+        await _until_idle(loop)  # what the expiries woke (a chat start failing) runs now
+        self._held_task = None
+        target, self._held_target = self._held_target, -math.inf
+        try:
+            self._fire_until(target)  # may stop at the next deadline
+        except Exception as exc:  # a timer's callback: advance() would have raised it
+            self._held_error = exc
 
-        # Created after the deadline's own idle task, so it runs after it on the idle turn.
-        self._rest_of_advance = _IdleTimer(loop, resume, pending=self._idle, abort=_nothing)
+    def _held_task_done(self, task: asyncio.Task[None]) -> None:
+        if task is self._held_task:  # cancelled (its loop closing): nothing is held any more
+            self._release_held()
+
+    def _still_held(self) -> bool:
+        task = self._held_task
+        if task is not None and (task.done() or task.get_loop().is_closed()):
+            self._release_held()  # its loop went away with the deadlines it held
+        return self._held_task is not None
+
+    def _release_held(self) -> list[Callable[[], object]]:
+        """Forget the held advance; return what cancels the waits it held."""
+        aborts = [abort for _, abort in self._held_expiries]
+        self._held_expiries, self._held_task, self._held_target = [], None, -math.inf
+        return aborts
 
     def cancel_pending(self) -> int:
         """Cancel everything waiting on this clock, as a test's teardown does.
@@ -439,15 +474,14 @@ class VirtualClock:
         """
         heap, self._heap = self._heap, []
         self._compact_at = _COMPACT_FROM
-        self._rest_of_advance, self._judging = None, None  # nothing left to fire
-        self._advance_to_target = -math.inf
+        held = self._held_task
         aborts = []
         for _, _, timer in heap:
             if not timer.cancelled:
                 timer.cancelled = True
                 aborts.append(timer.abort)
-        aborts += self._idle.values()
-        waiting = [self._driver, *self._idle]
+        aborts += self._release_held()
+        waiting = [self._driver, held]
         self._driver = None
         for cancel in [*aborts, *(task.cancel for task in waiting if task is not None)]:
             if cancel is None:
@@ -468,21 +502,28 @@ class VirtualClock:
                 self._released.set()
 
     async def settle(self) -> None:
-        """Yield until no task on the loop is ready to run (time does not move)."""
+        """Yield until no task on the loop is ready to run.
+
+        Time moves only to finish an :meth:`advance` held at a deadline, and no further than
+        it asked; a timer's exception raised there is raised here.
+        """
         loop = _running_loop("VirtualClock.settle")
         # Holding parks the auto-jump driver, which would otherwise count as work
         # on every turn and keep this loop spinning.
         me = asyncio.current_task()
         with self.hold():
             if me is not None:
-                _DRIVERS.add(me)  # waiting for idle, as the deadlines it waits for do
+                _DRIVERS.add(me)  # waiting for idle, as a held advance does
             try:
                 await asyncio.sleep(0)
-                while _loop_busy(loop) or self._idle:
+                while _loop_busy(loop) or self._still_held():
                     await asyncio.sleep(0)
             finally:
                 if me is not None:
                     _DRIVERS.discard(me)
+        error, self._held_error = self._held_error, None
+        if error is not None:
+            raise error  # a timer's callback failed in the rest of an advance()
 
     def _compact(self) -> None:
         # Cancelled timers leave the heap only from its front; behind a live timer far ahead,
@@ -538,46 +579,18 @@ class VirtualClock:
                 continue
             await asyncio.sleep(0)
             # A deadline reached under advance() is judged before time jumps past it.
-            if _loop_busy(loop) or self._holds or self._idle:
+            if _loop_busy(loop) or self._holds or self._still_held():
                 continue
             self._drop_cancelled()
             if self._heap:
                 self._fire_earliest()
 
 
-def _nothing() -> None:
-    return None
-
-
-class _IdleTimer:
-    """Run ``callback`` once no task on ``loop`` is ready to run (for a clock moved by hand).
-
-    Its task sits in ``pending`` until it is done, so that ``settle`` can wait for it, with
-    ``abort``, which ``cancel_pending`` calls to cancel what waits on the deadline.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        callback: Callable[[], object],
-        *,
-        pending: dict[asyncio.Task[None], Callable[[], object]],
-        abort: Callable[[], object],
-    ) -> None:
-        self._task = loop.create_task(self._run(loop, callback), name="VirtualClock.deadline")
-        _DRIVERS.add(self._task)  # waiting for idle, it is no work for the others
-        pending[self._task] = abort
-        self._task.add_done_callback(lambda task: pending.pop(task, None))
-
-    @staticmethod
-    async def _run(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
+    """Yield until no task on ``loop`` but the clocks' own is ready to run."""
+    await asyncio.sleep(0)
+    while _loop_busy(loop):
         await asyncio.sleep(0)
-        while _loop_busy(loop):
-            await asyncio.sleep(0)
-        callback()
-
-    def cancel(self) -> None:
-        self._task.cancel()
 
 
 # Every clock's auto-jump driver, so that drivers do not count as work for one another: two

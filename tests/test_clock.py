@@ -115,6 +115,93 @@ async def test_a_wait_refused_at_the_clocks_end_gives_up_what_it_was_given() -> 
     assert answer.cancelled()  # an exception set on it later is nobody's to retrieve
 
 
+@pytest.mark.parametrize("auto_jump", [False, True])
+async def test_deadlines_at_one_instant_are_judged_together_under_advance(auto_jump: bool) -> None:
+    # One answer in time at the shared deadline, one after it: each gets its own verdict.
+    clock = VirtualClock(start=0, auto_jump=auto_jump)
+
+    async def answers_at(seconds: float) -> float:
+        await clock.sleep(seconds)
+        return seconds
+
+    in_time = asyncio.ensure_future(clock.wait_for(answers_at(5), 5))
+    late = asyncio.ensure_future(clock.wait_for(answers_at(15), 5))
+    for _ in range(2):
+        await asyncio.sleep(0)
+    clock.advance(20)
+    await clock.settle()
+    assert await in_time == 5
+    with pytest.raises(TimeoutError):
+        await late
+
+
+async def test_a_held_advance_stops_the_clock_at_the_deadline_until_it_is_judged() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    seen: list[float] = []
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiting = asyncio.ensure_future(clock.wait_for(never, 10))
+    clock.call_later(15.5, lambda: seen.append(clock.now()))
+    await asyncio.sleep(0)
+    assert clock.advance(20) == 1  # the deadline: the rest waits for its verdict
+    assert clock.now() == 10 and clock.pending == 1
+    assert clock.advance(5) == 0  # from where the held advance goes: 25 in all
+    await clock.settle()
+    assert (clock.now(), seen) == (25, [15.5])  # each timer sees its own instant
+    with pytest.raises(TimeoutError):
+        await waiting
+
+
+async def test_a_timer_failing_in_a_held_advance_is_raised_by_settle() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    waiting = asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 10))
+    clock.call_later(15, boom)
+    await asyncio.sleep(0)
+    clock.advance(20)
+    with pytest.raises(RuntimeError, match="boom"):
+        await clock.settle()
+    await clock.settle()  # raised once
+    with pytest.raises(TimeoutError):
+        await waiting
+
+
+def test_a_held_advance_whose_loop_went_away_holds_nothing_on_the_next() -> None:
+    # asyncio.run cancels what is left at its end, the held advance too: the clock must not
+    # stay held for the next loop (a shared org's clock in the next test).
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    left: list[asyncio.Future[None]] = []
+
+    async def held() -> None:
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        left.append(asyncio.ensure_future(clock.wait_for(never, 10)))
+        await asyncio.sleep(0)
+        clock.advance(20)
+
+    asyncio.run(held())
+    fired: list[float] = []
+
+    async def later() -> None:
+        clock.call_later(1, lambda: fired.append(clock.now()))
+        clock.advance(5)
+        await clock.settle()
+        assert fired and clock.pending == 0
+        clock.auto_jump = True
+        await asyncio.wait_for(clock.sleep(1), 2)  # auto-jump is not held either
+        clock.auto_jump = False
+
+    asyncio.run(later())
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(held())
+    loop.close()  # closed with the advance held, and never cancelled
+    clock.cancel_pending()
+    clock.auto_jump = True
+    asyncio.run(asyncio.wait_for(clock.sleep(1), 2))
+
+
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
     clock = VirtualClock(start=0, auto_jump=False)
     clock.call_later(30, lambda: clock.advance(60))

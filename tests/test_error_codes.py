@@ -327,6 +327,27 @@ async def test_code_3_when_the_test_moves_time_past_the_timeout_and_the_answer_i
     assert widget.session is None
 
 
+@pytest.mark.parametrize("auto_jump", [True, False])
+async def test_two_chats_with_one_limit_each_get_their_own_verdict_under_advance(
+    contoso: WorkStream, sample_token: Any, auto_jump: bool
+) -> None:
+    clock = VirtualClock(start=1542622100, auto_jump=auto_jump)
+    org = Omnichannel(clock=clock)
+    starts = []
+    for delay in (10, 15):  # at the limit: in time; after it: code 3
+        widget = await loaded(org, contoso)
+        widget.sdk.setAuthTokenProvider(delayed(sample_token(), delay, clock=clock))
+        starts.append(widget.sdk.startChat())
+    for _ in range(3):
+        await asyncio.sleep(0)
+    clock.advance(20)
+    await clock.settle()
+    assert (await starts[0]).state.value == "queued"
+    with pytest.raises(LcwError) as caught:
+        await starts[1]
+    assert caught.value.code is ErrorCode.NO_AUTH_TOKEN
+
+
 async def test_code_1_when_the_test_moves_time_past_an_async_context_providers_limit(
     sample_token: Any,
 ) -> None:
