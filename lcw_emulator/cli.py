@@ -86,6 +86,14 @@ class _Diagnostics(_Output):
                 self._stream.flush()
 
 
+def _refuse_double_dash_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    # argparse (3.11) drops the value of --lifetime=-- and hands the option an empty list,
+    # which fails later as a TypeError: refuse it as argparse refuses a missing value.
+    for arg in argv:
+        if arg.startswith("--") and arg.endswith("=--"):
+            parser.error(f"{arg}: '--' is no value for {arg.split('=', 1)[0]}; give one")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     reconfigure = getattr(sys.stdout, "reconfigure", None)
@@ -100,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     who = "lcw-emulator"
     try:
         try:
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            _refuse_double_dash_values(parser, sys.argv[1:] if argv is None else argv)
+            args = parser.parse_args(argv)
         except SystemExit as done:
             if done.code in (0, None):  # --help, --version: printed, if it could be
                 sys.stdout.flush()

@@ -29,6 +29,7 @@ import math
 import operator
 import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -407,8 +408,8 @@ class LcwEmulator(TimelineAssertions):
         self._owns_clock = clock is None
         # Off when the test already failed (the pytest plugin knows): one failure is enough.
         self._raise_listener_assertions = True
-        # (file, line) that ListenerWarnings name; the pytest fixture sets the test's.
-        self._warn_at: tuple[str, int] | None = None
+        # (file, line, module) that ListenerWarnings name; the pytest fixture sets the test's.
+        self._warn_at: tuple[str, int, str] | None = None
         self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
         # org.widget reads a path and names what is neither a path nor a WorkStream.
@@ -494,7 +495,18 @@ class LcwEmulator(TimelineAssertions):
             # Where the test is: the pytest fixture names the test function; otherwise the
             # caller of __exit__/__aexit__, the test's own `with` line, not this module.
             if self._warn_at is not None:
-                warnings.warn_explicit(ListenerWarning(message), ListenerWarning, *self._warn_at)
+                filename, line, module = self._warn_at
+                # The module's name and registry, as warnings.warn gives them: a filter naming
+                # the test module matches, and "default" shows a warning once per line.
+                registry = sys.modules[module].__dict__.setdefault("__warningregistry__", {})
+                warnings.warn_explicit(
+                    ListenerWarning(message),
+                    ListenerWarning,
+                    filename,
+                    line,
+                    module=module,
+                    registry=registry,
+                )
             else:
                 warnings.warn(ListenerWarning(message), stacklevel=4)
 

@@ -246,7 +246,13 @@ def lcw(
     with LcwEmulator(
         lcw_workstream, org=lcw_org, strict=lcw_options.strict, load=lcw_options.load
     ) as emulator:
-        emulator._warn_at = (str(request.node.path), request.node.location[1] + 1)
+        module = getattr(request.node, "module", None)
+        if module is not None:  # a test function (a doctest or other item warns from here)
+            emulator._warn_at = (
+                str(request.node.path),
+                request.node.location[1] + 1,
+                module.__name__,
+            )
         yield emulator
         emulator._raise_listener_assertions = not request.node.stash.get(_CALL_DECIDED, False)
 

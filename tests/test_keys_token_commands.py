@@ -308,13 +308,20 @@ def test_a_claim_of_the_wrong_type_is_signed_as_given_to_see_it_refused(
         ("--lifetime", "soon", "not a number"),
         ("--claim", "score=NaN", "--claim score: nan is not a JSON number"),
         ("--claim", "exp=-Infinity", "--claim exp: -inf is not a JSON number"),
+        # argparse hands --lifetime=-- an empty list, which used to end in a TypeError.
+        ("--lifetime=--", None, "--lifetime=--: '--' is no value for --lifetime; give one"),
     ],
 )
 def test_numbers_a_token_cannot_hold_are_one_line_errors(
-    capsys: pytest.CaptureFixture[str], key_dir: Path, option: str, value: str, message: str
+    capsys: pytest.CaptureFixture[str],
+    key_dir: Path,
+    option: str,
+    value: str | None,
+    message: str,
 ) -> None:
+    given = [option] if value is None else [option, value]
     try:
-        code = main(["token", "--key", str(key_dir / "private.pem"), option, value])
+        code = main(["token", "--key", str(key_dir / "private.pem"), *given])
     except SystemExit as exit:  # argparse's own usage error
         code = int(exit.code or 0)
     out, err = capsys.readouterr()
@@ -337,8 +344,8 @@ def test_a_moment_past_any_date_is_a_one_line_error(
     # A lifetime that long mints a token every check refuses: refused here instead, to the
     # second (exp is rounded up), unless the exp is the caller's own.
     at = ["token", "--key", key, "--at", "1542622100"]
-    for lifetime in ("1e308", str(100_000_000_000 - 1542622100 - 0.5)):
-        code = main([*at, "--lifetime", lifetime])
+    for lifetime in ("1e308", str(100_000_000_000 - 1542622100 - 0.5), "-2e11"):
+        code = main([*at, f"--lifetime={lifetime}"])
         out, err = capsys.readouterr()
         assert (code, out) == (2, ""), err
         assert "--lifetime: a token minted at 1542622100 (2018-11-19T10:08:20Z)" in err, err

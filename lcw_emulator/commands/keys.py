@@ -134,7 +134,7 @@ def _place(staged: Path, target: Path) -> None:
     except FileExistsError:
         raise
     except OSError:  # a file system with no hard links: check, then move (not atomic)
-        if target.exists():
+        if os.path.lexists(target):
             raise FileExistsError(target) from None
         staged.replace(target)
 

@@ -116,13 +116,14 @@ def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
         claims[key] = value
     for name in args.omit:
         claims.pop(name, None)
-    if claims.get("exp") == times["exp"] >= MILLISECONDS_THRESHOLD and "exp" not in dict(given):
+    lifetime_exp = claims.get("exp") == times["exp"] and "exp" not in dict(given)
+    if lifetime_exp and abs(times["exp"]) >= MILLISECONDS_THRESHOLD:
         # The exp --lifetime made (not one given with --claim, maybe to see it refused).
         raise UsageProblem(
             f"--lifetime: a token minted at {describe_instant(now)} to live "
-            f"{args.lifetime:g} s would expire at {times['exp']}, and from "
-            f"{describe_instant(MILLISECONDS_THRESHOLD)} on a NumericDate reads as "
-            "milliseconds, so every check would refuse it: give a shorter lifetime"
+            f"{args.lifetime:g} s would expire at {times['exp']}, which reads as milliseconds "
+            "(a NumericDate of 12 digits or more), so every check would refuse it: give a "
+            "shorter lifetime"
         )
     return claims
 
