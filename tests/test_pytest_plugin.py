@@ -373,32 +373,25 @@ def test_an_assert_in_a_listener_fails_the_test(project: pytest.Pytester) -> Non
             await lcw.sdk.startChat()
             await lcw.widget.wait_for_complete()
 
-        def test_that_fails_itself_is_reported_once(lcw, lcw_token):
+        def start_with_a_failing_check(lcw, lcw_token, message):
             @lcw.widget.on("lcw:chatQueued")
             def check():
-                assert False, "the listener's check"
+                assert False, message
 
             lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
             lcw.run(lcw.sdk.startChat)
+
+        def test_that_fails_itself_is_reported_once(lcw, lcw_token):
+            start_with_a_failing_check(lcw, lcw_token, "the listener's check")
             assert False, "the test's own check"
 
         def test_skipped_after_the_chat_stays_skipped(lcw, lcw_token):
-            @lcw.widget.on("lcw:chatQueued")
-            def check():
-                assert False, "VIP routing checked"
-
-            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
-            lcw.run(lcw.sdk.startChat)
+            start_with_a_failing_check(lcw, lcw_token, "VIP routing checked")
             pytest.skip("VIP routing not deployed here")
 
         @pytest.mark.xfail(reason="known bug")
         def test_an_expected_failure_is_one_xfail(lcw, lcw_token):
-            @lcw.widget.on("lcw:chatQueued")
-            def check():
-                assert False, "the listener's check"
-
-            lcw.sdk.setAuthTokenProvider(static_token(lcw_token()))
-            lcw.run(lcw.sdk.startChat)
+            start_with_a_failing_check(lcw, lcw_token, "the listener's check")
             assert False, "the known bug"
 
         def test_a_page_bug_is_only_recorded(lcw, lcw_token):
