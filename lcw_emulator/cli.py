@@ -90,8 +90,11 @@ def _refuse_double_dash_values(parser: argparse.ArgumentParser, argv: Sequence[s
     # argparse (3.11) drops the value of --lifetime=-- and hands the option an empty list,
     # which fails later as a TypeError: refuse it as argparse refuses a missing value.
     for arg in argv:
-        if arg.startswith("--") and arg.endswith("=--"):
-            parser.error(f"{arg}: '--' is no value for {arg.split('=', 1)[0]}; give one")
+        if arg == "--":  # what follows is values, not options
+            return
+        option, equals, value = arg.partition("=")
+        if option.startswith("--") and equals and value == "--":
+            parser.error(f"{arg}: '--' is no value for {option}; give one")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -204,7 +204,7 @@ _COMPACT_FROM = 256  # timers in the heap before cancelled ones are swept out
 
 
 class _VirtualTimer:
-    __slots__ = ("abort", "callback", "cancelled", "when")
+    __slots__ = ("abort", "callback", "cancelled", "judging", "when")
 
     def __init__(
         self,
@@ -216,6 +216,7 @@ class _VirtualTimer:
         self.callback = callback
         self.abort = abort  # what cancel_pending does instead: cancel what waits on it
         self.cancelled = False
+        self.judging: asyncio.AbstractEventLoop | None = None  # a wait_for deadline's loop
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -282,7 +283,17 @@ class VirtualClock:
         """
         when = _finite(when, "when")  # a float from here on, whatever number was given
         _require_reachable(when)
-        timer = _VirtualTimer(max(when, self._now), callback, abort)
+        return self._arm(max(when, self._now), callback, abort)
+
+    def _arm(
+        self,
+        when: float,
+        callback: Callable[[], object],
+        abort: Callable[[], object] | None,
+        judging: asyncio.AbstractEventLoop | None = None,
+    ) -> _VirtualTimer:
+        timer = _VirtualTimer(when, callback, abort)
+        timer.judging = judging
         if len(self._heap) >= self._compact_at:
             self._compact()
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
@@ -349,7 +360,7 @@ class VirtualClock:
                 timed_out = True
                 task.cancel()
 
-        timers: list[ClockTimer] = []
+        timers: list[_VirtualTimer] = []
         loop = _running_loop(f"{type(self).__name__}.wait_for")
         # What cancel_pending cancels: the task waiting here, as if it were cancelled itself,
         # rather than what it waits for (a provider's answer, which would read that as the
@@ -360,17 +371,25 @@ class VirtualClock:
         # the turn the deadline fires, is the caller's and must not turn into a timeout.
         cancelling = waiter.cancelling() if waiter is not None else 0
 
+        expiry = (expire, abort)  # what a held advance judges, or cancels
+
         def deadline() -> None:
             # The deadline is inclusive: an answer due at exactly the limit
             # wins. Re-arm at the same instant, which auto-jump only fires once
             # the tasks woken at this instant have run; a clock moved by hand
             # (advance) has no driver to wait for them, so a task does.
             if self.auto_jump and not self._by_hand:
-                timers.append(self.call_at(self._now, expire, abort=abort))
+                timers.append(self._arm(self._now, judge, abort, judging=loop))
             else:
-                self._hold(loop, expire, abort)
+                self._hold(loop, expiry)
 
-        timers.append(self.call_at(self._now + max(timeout, 0.0), deadline, abort=abort))
+        def judge() -> None:  # at the deadline's instant, after what was woken with it ran
+            if self._by_hand:  # an advance() fired it: it may have woken more, so hold
+                self._hold(loop, expiry)
+            else:
+                expire()
+
+        timers.append(self._arm(self._now + max(timeout, 0.0), deadline, abort, judging=loop))
         try:
             return await task
         except asyncio.CancelledError:
@@ -380,6 +399,7 @@ class VirtualClock:
         finally:
             for timer in timers:
                 timer.cancel()
+            self._unhold(expiry)  # answered or gone: nothing for cancel_pending to cancel
 
     def advance(self, seconds: float) -> int:
         """Move time forward by ``seconds``, firing due timers in order.
@@ -410,6 +430,13 @@ class VirtualClock:
                 if not self._heap or self._heap[0][0] > target:
                     break
                 fired += self._fire_earliest()
+                if self._held_task is None:
+                    # A wait_for deadline still ahead: the tasks woken now run before time
+                    # moves on, as under auto-jump, so that what they go on to arm (an
+                    # answer's next hop) is due when it would be, not from the advance's end.
+                    loop = self._deadline_ahead()
+                    if loop is not None:
+                        self._hold(loop)
         finally:
             self._by_hand -= 1
         if self._held_task is not None:
@@ -419,21 +446,35 @@ class VirtualClock:
             self._now = max(self._now, target)
         return fired
 
+    def _deadline_ahead(self) -> asyncio.AbstractEventLoop | None:
+        """The loop of a wait_for deadline still pending, if any (so a held advance has one)."""
+        for _, _, timer in self._heap:
+            if timer.judging is not None and not timer.cancelled:
+                return timer.judging
+        return None
+
     def _hold(
         self,
         loop: asyncio.AbstractEventLoop,
-        expire: Callable[[], object],
-        abort: Callable[[], object],
+        expiry: tuple[Callable[[], object], Callable[[], object]] | None = None,
     ) -> None:
-        # Every deadline of this instant is judged by one task, at once, once the loop is
-        # idle: judged each on its own, one could see the loop idle while another still had
-        # work to run, and let the rest of the advance fire first.
-        self._held_expiries.append((expire, abort))
+        """Hold the rest of the advance, with ``expiry`` (expire, abort) to judge.
+
+        Every deadline of this instant is judged by one task, at once, once the loop is idle:
+        judged each on its own, one could see the loop idle while another still had work to
+        run, and let the rest of the advance fire first.
+        """
+        if expiry is not None:
+            self._held_expiries.append(expiry)
         if self._held_task is None:
             task = loop.create_task(self._judge_held(loop), name="VirtualClock.deadline")
             _DRIVERS.add(task)  # waiting for idle, it is no work for the others
             task.add_done_callback(self._held_task_done)
             self._held_task = task
+
+    def _unhold(self, expiry: tuple[Callable[[], object], Callable[[], object]]) -> None:
+        if expiry in self._held_expiries:  # its wait ended before the held task judged it
+            self._held_expiries.remove(expiry)
 
     async def _judge_held(self, loop: asyncio.AbstractEventLoop) -> None:
         await _until_idle(loop)  # what was due by the deadline runs first: it is in time
@@ -446,17 +487,20 @@ class VirtualClock:
         try:
             self._fire_until(target)  # may stop at the next deadline
         except Exception as exc:  # a timer's callback: advance() would have raised it
-            self._held_error = exc
+            if self._held_error is None:  # the first; settle() raises it
+                self._held_error = exc
 
     def _held_task_done(self, task: asyncio.Task[None]) -> None:
         if task is self._held_task:  # cancelled (its loop closing): nothing is held any more
             self._release_held()
 
-    def _still_held(self) -> bool:
+    def _still_held(self, loop: asyncio.AbstractEventLoop | None = None) -> bool:
+        """Whether an advance is held (on ``loop``: one held on another loop cannot finish here)."""
         task = self._held_task
         if task is not None and (task.done() or task.get_loop().is_closed()):
             self._release_held()  # its loop went away with the deadlines it held
-        return self._held_task is not None
+        held = self._held_task
+        return held is not None and (loop is None or held.get_loop() is loop)
 
     def _release_held(self) -> list[Callable[[], object]]:
         """Forget the held advance; return what cancels the waits it held."""
@@ -481,6 +525,7 @@ class VirtualClock:
                 timer.cancelled = True
                 aborts.append(timer.abort)
         aborts += self._release_held()
+        self._held_error = None  # the finished test's: not the next one's settle() to raise
         waiting = [self._driver, held]
         self._driver = None
         for cancel in [*aborts, *(task.cancel for task in waiting if task is not None)]:
@@ -516,7 +561,7 @@ class VirtualClock:
                 _DRIVERS.add(me)  # waiting for idle, as a held advance does
             try:
                 await asyncio.sleep(0)
-                while _loop_busy(loop) or self._still_held():
+                while _loop_busy(loop) or self._still_held(loop):
                     await asyncio.sleep(0)
             finally:
                 if me is not None:
@@ -547,11 +592,16 @@ class VirtualClock:
         # Timers armed by these callbacks for this same instant wait for the
         # next round, after the tasks woken now have run.
         fired = 0
-        for timer in due:
+        for index, timer in enumerate(due):
             if not timer.cancelled:
                 timer.cancelled = True
                 fired += 1
-                timer.callback()
+                try:
+                    timer.callback()
+                except BaseException:
+                    for rest in due[index + 1 :]:  # still due: they fire on the next move
+                        heapq.heappush(self._heap, (when, next(self._order), rest))
+                    raise
         return fired
 
     def _wake_driver(self) -> None:
@@ -579,7 +629,7 @@ class VirtualClock:
                 continue
             await asyncio.sleep(0)
             # A deadline reached under advance() is judged before time jumps past it.
-            if _loop_busy(loop) or self._holds or self._still_held():
+            if _loop_busy(loop) or self._holds or self._still_held(loop):
                 continue
             self._drop_cancelled()
             if self._heap:

@@ -409,7 +409,7 @@ class LcwEmulator(TimelineAssertions):
         # Off when the test already failed (the pytest plugin knows): one failure is enough.
         self._raise_listener_assertions = True
         # (file, line, module) that ListenerWarnings name; the pytest fixture sets the test's.
-        self._warn_at: tuple[str, int, str] | None = None
+        self._warn_at: tuple[str, int, str | None] | None = None
         self.clock = clock if clock is not None else VirtualClock(start=start_time(start))
         self.org = org if org is not None else Omnichannel(clock=self.clock, key_source=key_source)
         # org.widget reads a path and names what is neither a path nor a WorkStream.
@@ -498,15 +498,15 @@ class LcwEmulator(TimelineAssertions):
                 filename, line, module = self._warn_at
                 # The module's name and registry, as warnings.warn gives them: a filter naming
                 # the test module matches, and "default" shows a warning once per line.
-                registry = sys.modules[module].__dict__.setdefault("__warningregistry__", {})
-                warnings.warn_explicit(
-                    ListenerWarning(message),
-                    ListenerWarning,
-                    filename,
-                    line,
-                    module=module,
-                    registry=registry,
-                )
+                found = sys.modules.get(module) if module is not None else None
+                registry = found.__dict__.setdefault("__warningregistry__", {}) if found else None
+                warning = ListenerWarning(message)
+                if module is None:  # a doctest; module=None, given, shows nothing (3.11)
+                    warnings.warn_explicit(warning, ListenerWarning, filename, line)
+                else:
+                    warnings.warn_explicit(
+                        warning, ListenerWarning, filename, line, module, registry
+                    )
             else:
                 warnings.warn(ListenerWarning(message), stacklevel=4)
 
@@ -593,6 +593,8 @@ class LcwEmulator(TimelineAssertions):
     def advance(self, seconds: float) -> None:
         """Move the virtual clock by ``seconds`` and let woken tasks run (``with`` only)."""
         self._require_no_running_loop("advance()")
+        # What is ready (a provider's first step after startChat) runs before time moves.
+        self.run(self.clock.settle)
         self.clock.advance(seconds)
         self.run(self.clock.settle)
 

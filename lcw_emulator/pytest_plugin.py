@@ -246,13 +246,9 @@ def lcw(
     with LcwEmulator(
         lcw_workstream, org=lcw_org, strict=lcw_options.strict, load=lcw_options.load
     ) as emulator:
-        module = getattr(request.node, "module", None)
-        if module is not None:  # a test function (a doctest or other item warns from here)
-            emulator._warn_at = (
-                str(request.node.path),
-                request.node.location[1] + 1,
-                module.__name__,
-            )
+        # The test function's line (a doctest's too), with its module's name when it has one.
+        module = getattr(getattr(request.node, "module", None), "__name__", None)
+        emulator._warn_at = (str(request.node.path), request.node.location[1] + 1, module)
         yield emulator
         emulator._raise_listener_assertions = not request.node.stash.get(_CALL_DECIDED, False)
 

@@ -202,6 +202,102 @@ def test_a_held_advance_whose_loop_went_away_holds_nothing_on_the_next() -> None
     asyncio.run(asyncio.wait_for(clock.sleep(1), 2))
 
 
+@pytest.mark.parametrize("steps", [(20,), (10,), (8, 12)])
+async def test_an_answer_in_two_hops_before_the_limit_wins_under_advance(
+    steps: tuple[float, ...],
+) -> None:
+    # Woken at 7, it arms its last 2 s then: due at 9, in time, as under auto-jump.
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    async def two_hops() -> float:
+        await clock.sleep(7)
+        await clock.sleep(2)
+        return clock.now()
+
+    waiting = asyncio.ensure_future(clock.wait_for(two_hops(), 10))
+    for _ in range(2):
+        await asyncio.sleep(0)
+    for seconds in steps:
+        clock.advance(seconds)
+    await clock.settle()
+    assert await waiting == 9
+
+
+async def test_an_advance_from_a_task_at_a_deadline_lets_the_answer_due_then_win() -> None:
+    # Auto-jump re-arms the judgement at the deadline's instant; an advance() fired from a
+    # task woken at that instant must not judge before the answer due then has run.
+    clock = VirtualClock(start=0)
+
+    async def answer() -> str:
+        await clock.sleep(10)
+        return "token"
+
+    async def test_body() -> None:
+        await clock.sleep(10)
+        clock.advance(5)
+
+    body = asyncio.ensure_future(test_body())
+    await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(clock.wait_for(answer(), 10))
+    await body
+    await clock.settle()
+    assert await waiting == "token"
+
+
+async def test_timers_at_one_instant_survive_one_of_them_raising() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    marks: list[float] = []
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    clock.call_later(15, boom)
+    clock.call_later(15, lambda: marks.append(clock.now()))
+    with pytest.raises(RuntimeError, match="boom"):
+        clock.advance(20)
+    assert clock.pending == 1
+    clock.advance(0)
+    assert marks == [15]
+
+
+async def test_cancel_pending_forgets_a_held_failure_and_spares_finished_waits() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    waiting = asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 10))
+    clock.call_later(15, boom)
+    await asyncio.sleep(0)
+    clock.advance(20)
+    await asyncio.sleep(0.01)  # real time: the held advance ran, and failed; no settle
+    with pytest.raises(TimeoutError):
+        await waiting
+    assert clock.cancel_pending() == 0  # the finished wait is not cancelled, nor counted
+    clock.call_later(1, lambda: None)
+    clock.advance(2)
+    await clock.settle()  # the earlier test's failure is not raised here
+
+
+def test_an_advance_held_on_another_loop_does_not_hold_this_one() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    other = asyncio.new_event_loop()
+    left: list[asyncio.Future[None]] = []
+
+    async def held() -> None:
+        left.append(asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 10)))
+        await asyncio.sleep(0)
+        clock.advance(20)
+
+    try:
+        other.run_until_complete(held())  # left open, as an emulator's runner is
+        asyncio.run(asyncio.wait_for(clock.settle(), 2))  # no spin on this loop
+    finally:
+        clock.cancel_pending()
+        other.run_until_complete(asyncio.sleep(0))
+        other.close()
+
+
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
     clock = VirtualClock(start=0, auto_jump=False)
     clock.call_later(30, lambda: clock.advance(60))

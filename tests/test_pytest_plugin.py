@@ -648,3 +648,30 @@ def test_listener_warnings_from_the_fixture_match_filters_naming_the_test_module
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["*test_loud.py:*: ListenerWarning: a listener for*"])
     result.stdout.no_fnmatch_line("*test_quiet.py:*ListenerWarning*")
+
+
+def test_listener_warnings_in_a_doctest_or_a_vanished_module_stay_warnings(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_gone="""
+        import sys
+
+        def test_gone(lcw):
+            lcw.widget.on("lcw:chatqueued", lambda: None)
+            del sys.modules[__name__]  # the registry is gone: still a warning, not an error
+        """,
+        page='''
+        def documented():
+            """
+            >>> lcw = getfixture("lcw")
+            >>> _ = lcw.widget.on("lcw:chatqueued", lambda: None)
+            """
+        ''',
+    )
+    result = run(project, "--doctest-modules")
+    result.assert_outcomes(passed=2, warnings=2)
+    result.stdout.fnmatch_lines(
+        ["*page.py:*: ListenerWarning*", "*test_gone.py:*: ListenerWarning*"]
+    )
+    result.stdout.no_fnmatch_line("*pytest_plugin.py*ListenerWarning*")
