@@ -405,11 +405,11 @@ class VirtualClock:
         """Move time forward by ``seconds``, firing due timers in order.
 
         Returns how many timers fired. Tasks woken by them run once the
-        caller yields to the event loop. At a :meth:`wait_for` deadline the clock stops
-        (``now()`` reads the deadline) until the tasks woken by then have run and the
-        deadline is judged; then the rest of the advance fires. :meth:`settle` waits for
-        all of it: an answer due after the limit must not win because time moved in one
-        step.
+        caller yields to the event loop. While a :meth:`wait_for` deadline is pending, the
+        clock stops after each instant (``now()`` reads it) until the tasks woken then have
+        run and every deadline due then is judged; then the rest of the advance fires, as
+        auto-jump would have moved it. :meth:`settle` waits for all of it: an answer must
+        win or lose by when it is due, not by how time was moved.
         """
         seconds = _finite(seconds, "seconds")
         if seconds < 0:
@@ -421,7 +421,7 @@ class VirtualClock:
         return self._fire_until(target)
 
     def _fire_until(self, target: float) -> int:
-        """Fire the timers due by ``target`` in order; stop at a deadline that holds the rest."""
+        """Fire the timers due by ``target`` in order; stop where a deadline holds the rest."""
         fired = 0
         self._by_hand += 1
         try:
