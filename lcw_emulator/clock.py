@@ -204,7 +204,7 @@ _COMPACT_FROM = 256  # timers in the heap before cancelled ones are swept out
 
 
 class _VirtualTimer:
-    __slots__ = ("abort", "callback", "cancelled", "judging", "when")
+    __slots__ = ("abort", "callback", "cancelled", "deadlines", "judging", "when")
 
     def __init__(
         self,
@@ -217,9 +217,12 @@ class _VirtualTimer:
         self.abort = abort  # what cancel_pending does instead: cancel what waits on it
         self.cancelled = False
         self.judging: asyncio.AbstractEventLoop | None = None  # a wait_for deadline's loop
+        self.deadlines: set[_VirtualTimer] | None = None  # its clock's pending deadlines
 
     def cancel(self) -> None:
         self.cancelled = True
+        if self.deadlines is not None:
+            self.deadlines.discard(self)
 
 
 class VirtualClock:
@@ -252,6 +255,7 @@ class VirtualClock:
         self._held_task: asyncio.Task[None] | None = None
         self._held_target = -math.inf
         self._held_error: Exception | None = None  # a timer's, fired by the held task
+        self._deadlines: set[_VirtualTimer] = set()  # wait_for deadlines still pending
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -293,7 +297,9 @@ class VirtualClock:
         judging: asyncio.AbstractEventLoop | None = None,
     ) -> _VirtualTimer:
         timer = _VirtualTimer(when, callback, abort)
-        timer.judging = judging
+        if judging is not None:
+            timer.judging, timer.deadlines = judging, self._deadlines
+            self._deadlines.add(timer)
         if len(self._heap) >= self._compact_at:
             self._compact()
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
@@ -448,9 +454,8 @@ class VirtualClock:
 
     def _deadline_ahead(self) -> asyncio.AbstractEventLoop | None:
         """The loop of a wait_for deadline still pending, if any (so a held advance has one)."""
-        for _, _, timer in self._heap:
-            if timer.judging is not None and not timer.cancelled:
-                return timer.judging
+        for timer in self._deadlines:
+            return timer.judging
         return None
 
     def _hold(
@@ -518,6 +523,7 @@ class VirtualClock:
         """
         heap, self._heap = self._heap, []
         self._compact_at = _COMPACT_FROM
+        self._deadlines.clear()
         held = self._held_task
         aborts = []
         for _, _, timer in heap:
@@ -594,7 +600,7 @@ class VirtualClock:
         fired = 0
         for index, timer in enumerate(due):
             if not timer.cancelled:
-                timer.cancelled = True
+                timer.cancel()  # fired: no longer pending (nor among the deadlines)
                 fired += 1
                 try:
                     timer.callback()
