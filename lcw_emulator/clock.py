@@ -245,6 +245,7 @@ class VirtualClock:
         self._compact_at = _COMPACT_FROM
         self._order = itertools.count()
         self._holds = 0
+        self._settling = 0  # the holds that are settle()'s own, not real work's
         self._released: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
         self._by_hand = 0
@@ -386,11 +387,13 @@ class VirtualClock:
             # (advance) has no driver to wait for them, so a task does.
             if self.auto_jump and not self._by_hand:
                 timers.append(self._arm(self._now, judge, abort, judging=loop))
-            else:
+            elif _can_hold_on(loop):
                 self._hold(loop, expiry)
+            else:  # moved from another loop, or its own closed: nothing of it can run first
+                expire()
 
         def judge() -> None:  # at the deadline's instant, after what was woken with it ran
-            if self._by_hand:  # an advance() fired it: it may have woken more, so hold
+            if self._by_hand and _can_hold_on(loop):  # an advance() may have woken more
                 self._hold(loop, expiry)
             else:
                 expire()
@@ -452,10 +455,18 @@ class VirtualClock:
             self._now = max(self._now, target)
         return fired
 
+    async def _until_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Idle as auto-jump sees it: no task ready, and no hold() open around real work
+        # (settle()'s own holds park the driver only).
+        await asyncio.sleep(0)
+        while _loop_busy(loop) or self._holds > self._settling:
+            await asyncio.sleep(0)
+
     def _deadline_ahead(self) -> asyncio.AbstractEventLoop | None:
-        """The loop of a wait_for deadline still pending, if any (so a held advance has one)."""
+        """The loop of a wait_for deadline still pending that a held advance can run on."""
         for timer in self._deadlines:
-            return timer.judging
+            if timer.judging is not None and _can_hold_on(timer.judging):
+                return timer.judging
         return None
 
     def _hold(
@@ -482,11 +493,11 @@ class VirtualClock:
             self._held_expiries.remove(expiry)
 
     async def _judge_held(self, loop: asyncio.AbstractEventLoop) -> None:
-        await _until_idle(loop)  # what was due by the deadline runs first: it is in time
+        await self._until_idle(loop)  # what was due by the deadline runs first: it is in time
         expiries, self._held_expiries = self._held_expiries, []
         for expire, _ in expiries:
             expire()
-        await _until_idle(loop)  # what the expiries woke (a chat start failing) runs now
+        await self._until_idle(loop)  # what the expiries woke (a chat start failing) runs now
         self._held_task = None
         target, self._held_target = self._held_target, -math.inf
         try:
@@ -563,6 +574,7 @@ class VirtualClock:
         # on every turn and keep this loop spinning.
         me = asyncio.current_task()
         with self.hold():
+            self._settling += 1  # a hold of its own, not real work a held advance waits out
             if me is not None:
                 _DRIVERS.add(me)  # waiting for idle, as a held advance does
             try:
@@ -570,6 +582,7 @@ class VirtualClock:
                 while _loop_busy(loop) or self._still_held(loop):
                     await asyncio.sleep(0)
             finally:
+                self._settling -= 1
                 if me is not None:
                     _DRIVERS.discard(me)
         error, self._held_error = self._held_error, None
@@ -642,11 +655,14 @@ class VirtualClock:
                 self._fire_earliest()
 
 
-async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
-    """Yield until no task on ``loop`` but the clocks' own is ready to run."""
-    await asyncio.sleep(0)
-    while _loop_busy(loop):
-        await asyncio.sleep(0)
+def _can_hold_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a held advance can wait on ``loop``: open, and the one running if any runs."""
+    if loop.is_closed():
+        return False
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # advance() from sync code: the loop runs it when next run
+        return True
 
 
 # Every clock's auto-jump driver, so that drivers do not count as work for one another: two

@@ -298,6 +298,54 @@ def test_an_advance_held_on_another_loop_does_not_hold_this_one() -> None:
         other.close()
 
 
+def test_a_deadline_pending_on_another_loop_does_not_stop_an_advance_here() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    marks: list[float] = []
+    left: list[asyncio.Future[None]] = []
+
+    async def leave_a_wait() -> None:
+        left.append(asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 100)))
+        await asyncio.sleep(0)
+
+    async def here() -> None:
+        clock.call_later(1, lambda: marks.append(clock.now()))
+        clock.call_later(2, lambda: marks.append(clock.now()))
+        clock.advance(5)
+        await clock.settle()
+
+    for close_it in (False, True):
+        other = asyncio.new_event_loop()
+        other.run_until_complete(leave_a_wait())
+        if close_it:
+            other.close()
+        asyncio.run(here())
+        assert marks[-2:] == [clock.now() - 4, clock.now() - 3], marks
+        clock.cancel_pending()
+        if not close_it:
+            other.run_until_complete(asyncio.sleep(0))
+            other.close()
+
+
+@pytest.mark.parametrize("auto_jump", [True, False])
+async def test_a_held_advance_waits_out_real_work_in_hold_as_auto_jump_does(
+    auto_jump: bool,
+) -> None:
+    clock = VirtualClock(start=0, auto_jump=auto_jump)
+
+    async def answer_after_real_work() -> str:
+        await clock.sleep(8)
+        with clock.hold():
+            await asyncio.sleep(0.02)  # real time: a round trip the clock cannot see
+        return "token"
+
+    waiting = asyncio.ensure_future(clock.wait_for(answer_after_real_work(), 10))
+    for _ in range(2):
+        await asyncio.sleep(0)
+    clock.advance(20)
+    await clock.settle()
+    assert await waiting == "token"
+
+
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
     clock = VirtualClock(start=0, auto_jump=False)
     clock.call_later(30, lambda: clock.advance(60))
