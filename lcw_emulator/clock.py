@@ -245,7 +245,6 @@ class VirtualClock:
         self._compact_at = _COMPACT_FROM
         self._order = itertools.count()
         self._holds = 0
-        self._settling = 0  # the holds that are settle()'s own, not real work's
         self._released: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
         self._by_hand = 0
@@ -256,7 +255,8 @@ class VirtualClock:
         self._held_task: asyncio.Task[None] | None = None
         self._held_target = -math.inf
         self._held_error: Exception | None = None  # a timer's, fired by the held task
-        self._deadlines: set[_VirtualTimer] = set()  # wait_for deadlines still pending
+        # wait_for deadlines still pending, by the loop that waits on them
+        self._deadlines: dict[asyncio.AbstractEventLoop, set[_VirtualTimer]] = {}
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -299,8 +299,9 @@ class VirtualClock:
     ) -> _VirtualTimer:
         timer = _VirtualTimer(when, callback, abort)
         if judging is not None:
-            timer.judging, timer.deadlines = judging, self._deadlines
-            self._deadlines.add(timer)
+            timer.judging = judging
+            timer.deadlines = self._deadlines.setdefault(judging, set())
+            timer.deadlines.add(timer)
         if len(self._heap) >= self._compact_at:
             self._compact()
         heapq.heappush(self._heap, (timer.when, next(self._order), timer))
@@ -387,16 +388,19 @@ class VirtualClock:
             # (advance) has no driver to wait for them, so a task does.
             if self.auto_jump and not self._by_hand:
                 timers.append(self._arm(self._now, judge, abort, judging=loop))
-            elif _can_hold_on(loop):
-                self._hold(loop, expiry)
-            else:  # moved from another loop, or its own closed: nothing of it can run first
-                expire()
+            else:
+                judge()
 
         def judge() -> None:  # at the deadline's instant, after what was woken with it ran
             if self._by_hand and _can_hold_on(loop):  # an advance() may have woken more
                 self._hold(loop, expiry)
-            else:
+            elif _running_loop_or_none() is loop:
                 expire()
+            elif not loop.is_closed():
+                # Moved from another loop: judged on its own once it is idle, after what woke
+                # with it there, without holding the advance of the loop that moved it.
+                _judge_when_idle(loop, expire)
+            # else its loop closed: nothing of it can run, nor be judged
 
         timers.append(self._arm(self._now + max(timeout, 0.0), deadline, abort, judging=loop))
         try:
@@ -427,7 +431,21 @@ class VirtualClock:
         # From where the advances before this one go, when they are held at a deadline.
         target = max(self._now, self._held_target) + seconds if held else self._now + seconds
         _require_reachable(target)
+        if held:
+            self._take_over_hold()
         return self._fire_until(target)
+
+    def _take_over_hold(self) -> None:
+        """Let an advance on this loop go on past one held on a loop that is not running."""
+        task, running = self._held_task, _running_loop_or_none()
+        if task is None or running is None or task.get_loop() is running:
+            return
+        there = task.get_loop()
+        expiries = [expire for expire, _ in self._held_expiries]
+        self._release_held()
+        task.cancel()
+        for expire in expiries:  # judged there, when that loop runs again
+            _judge_when_idle(there, expire)
 
     def _fire_until(self, target: float) -> int:
         """Fire the timers due by ``target`` in order; stop where a deadline holds the rest."""
@@ -455,18 +473,21 @@ class VirtualClock:
             self._now = max(self._now, target)
         return fired
 
-    async def _until_idle(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Idle as auto-jump sees it: no task ready, and no hold() open around real work
-        # (settle()'s own holds park the driver only).
+    @staticmethod
+    async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
+        # No task ready. Not hold(): it keeps auto-jump from jumping over real work, and an
+        # advance() moves time when its caller says, as settle() inside a hold would wait on.
         await asyncio.sleep(0)
-        while _loop_busy(loop) or self._holds > self._settling:
+        while _loop_busy(loop):
             await asyncio.sleep(0)
 
     def _deadline_ahead(self) -> asyncio.AbstractEventLoop | None:
         """The loop of a wait_for deadline still pending that a held advance can run on."""
-        for timer in self._deadlines:
-            if timer.judging is not None and _can_hold_on(timer.judging):
-                return timer.judging
+        for loop, timers in list(self._deadlines.items()):
+            if not timers or loop.is_closed():
+                del self._deadlines[loop]  # none left, or none that can ever be judged there
+            elif _can_hold_on(loop):
+                return loop
         return None
 
     def _hold(
@@ -574,7 +595,6 @@ class VirtualClock:
         # on every turn and keep this loop spinning.
         me = asyncio.current_task()
         with self.hold():
-            self._settling += 1  # a hold of its own, not real work a held advance waits out
             if me is not None:
                 _DRIVERS.add(me)  # waiting for idle, as a held advance does
             try:
@@ -582,7 +602,6 @@ class VirtualClock:
                 while _loop_busy(loop) or self._still_held(loop):
                     await asyncio.sleep(0)
             finally:
-                self._settling -= 1
                 if me is not None:
                     _DRIVERS.discard(me)
         error, self._held_error = self._held_error, None
@@ -655,14 +674,28 @@ class VirtualClock:
                 self._fire_earliest()
 
 
+def _judge_when_idle(loop: asyncio.AbstractEventLoop, expire: Callable[[], object]) -> None:
+    async def judge() -> None:
+        await VirtualClock._until_idle(loop)
+        expire()
+
+    task = loop.create_task(judge(), name="VirtualClock.deadline")
+    _DRIVERS.add(task)  # waiting for idle, it is no work for the others
+
+
+def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _can_hold_on(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether a held advance can wait on ``loop``: open, and the one running if any runs."""
     if loop.is_closed():
         return False
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:  # advance() from sync code: the loop runs it when next run
-        return True
+    running = _running_loop_or_none()
+    return running is None or running is loop  # none: advance() from sync code, run later
 
 
 # Every clock's auto-jump driver, so that drivers do not count as work for one another: two

@@ -326,24 +326,48 @@ def test_a_deadline_pending_on_another_loop_does_not_stop_an_advance_here() -> N
             other.close()
 
 
-@pytest.mark.parametrize("auto_jump", [True, False])
-async def test_a_held_advance_waits_out_real_work_in_hold_as_auto_jump_does(
-    auto_jump: bool,
-) -> None:
-    clock = VirtualClock(start=0, auto_jump=auto_jump)
-
-    async def answer_after_real_work() -> str:
-        await clock.sleep(8)
-        with clock.hold():
-            await asyncio.sleep(0.02)  # real time: a round trip the clock cannot see
-        return "token"
-
-    waiting = asyncio.ensure_future(clock.wait_for(answer_after_real_work(), 10))
-    for _ in range(2):
+async def test_settle_inside_a_hold_returns_with_an_advance_held_at_a_deadline() -> None:
+    # hold() keeps auto-jump from jumping; an advance() moves time when its caller says, and
+    # settle() inside the caller's own hold must not wait on it.
+    clock = VirtualClock(start=0, auto_jump=False)
+    waiting = asyncio.ensure_future(clock.wait_for(clock.sleep(5), 10))
+    for _ in range(3):
         await asyncio.sleep(0)
-    clock.advance(20)
-    await clock.settle()
-    assert await waiting == "token"
+    with clock.hold():
+        clock.advance(20)
+        await asyncio.wait_for(clock.settle(), 2)
+    assert clock.now() == 20
+    assert await waiting is None
+
+
+def test_a_deadline_reached_on_a_closed_loop_does_not_stop_an_advance() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    marks: list[float] = []
+    gone = asyncio.new_event_loop()
+    left = [gone.create_task(clock.wait_for(asyncio.Event().wait(), 10))]
+    gone.run_until_complete(asyncio.sleep(0))
+    gone.close()
+    clock.call_later(15, lambda: marks.append(clock.now()))
+    clock.advance(20)  # its deadline at 10 is dropped: nothing of it can run
+    assert (clock.now(), marks, len(left)) == (20, [15], 1)
+
+
+def test_a_tie_on_a_loop_that_is_not_running_still_wins_when_it_runs() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    there = asyncio.new_event_loop()
+    try:
+        waiting = there.create_task(clock.wait_for(clock.sleep(10), 10))
+        there.run_until_complete(asyncio.sleep(0))
+
+        async def here() -> None:
+            clock.advance(20)
+            await clock.settle()
+
+        asyncio.run(here())
+        there.run_until_complete(asyncio.wait_for(waiting, 2))  # the answer at the limit
+        assert waiting.exception() is None
+    finally:
+        there.close()
 
 
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
