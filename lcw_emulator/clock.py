@@ -19,7 +19,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "MILLISECONDS_THRESHOLD",
@@ -255,8 +255,17 @@ class VirtualClock:
         self._held_task: asyncio.Task[None] | None = None
         self._held_target = -math.inf
         self._held_error: Exception | None = None  # a timer's, fired by the held task
+        # Who holds (hold()) around real work, and whose holds a held advance does not wait
+        # out: the tasks that moved time by hand, and settle()'s, which wait on it in turn.
+        self._holders: dict[asyncio.Task[Any] | None, int] = {}
+        self._movers: set[asyncio.Task[Any] | None] = set()
+        self._settlers: set[asyncio.Task[Any] | None] = set()
+        self._hold_released: asyncio.Event | None = None
         # wait_for deadlines still pending, by the loop that waits on them
-        self._deadlines: dict[asyncio.AbstractEventLoop, set[_VirtualTimer]] = {}
+        # (weakly: a clock shared by test after test must not keep their closed loops alive)
+        self._deadlines: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, set[_VirtualTimer]
+        ] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, auto_jump={self.auto_jump!r})"
@@ -397,9 +406,9 @@ class VirtualClock:
             elif _running_loop_or_none() is loop:
                 expire()
             elif not loop.is_closed():
-                # Moved from another loop: judged on its own once it is idle, after what woke
-                # with it there, without holding the advance of the loop that moved it.
-                _judge_when_idle(loop, expire)
+                # Moved from another loop, which cannot wait for this one: judged now, so an
+                # answer after the limit loses (one due at exactly the limit loses too).
+                expire()
             # else its loop closed: nothing of it can run, nor be judged
 
         timers.append(self._arm(self._now + max(timeout, 0.0), deadline, abort, judging=loop))
@@ -433,7 +442,22 @@ class VirtualClock:
         _require_reachable(target)
         if held:
             self._take_over_hold()
-        return self._fire_until(target)
+        mover = _current_task_or_none()
+        if self._held_task is None and self._holders:
+            loop = self._deadline_ahead()
+            if loop is not None and self._real_work_held(mover):
+                # Real work is under way (auto-jump would not move): nothing fires until it
+                # is done, so what it goes on to arm is due when it would be.
+                self._hold(loop)
+        fired = self._fire_until(target)
+        if self._held_task is not None:
+            self._movers.add(mover)
+        return fired
+
+    def _real_work_held(self, mover: asyncio.Task[Any] | None = None) -> bool:
+        """Whether a hold() is open that a held advance waits out (see :meth:`hold`)."""
+        ignored = self._movers | self._settlers | {mover}
+        return any(task not in ignored for task in self._holders)
 
     def _take_over_hold(self) -> None:
         """Let an advance on this loop go on past one held on a loop that is not running."""
@@ -444,8 +468,9 @@ class VirtualClock:
         expiries = [expire for expire, _ in self._held_expiries]
         self._release_held()
         task.cancel()
-        for expire in expiries:  # judged there, when that loop runs again
-            _judge_when_idle(there, expire)
+        if not there.is_closed():
+            for expire in expiries:  # judged now, as a deadline another loop moves past
+                expire()
 
     def _fire_until(self, target: float) -> int:
         """Fire the timers due by ``target`` in order; stop where a deadline holds the rest."""
@@ -472,14 +497,6 @@ class VirtualClock:
             # max: a timer's callback may itself have advanced the clock further.
             self._now = max(self._now, target)
         return fired
-
-    @staticmethod
-    async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
-        # No task ready. Not hold(): it keeps auto-jump from jumping over real work, and an
-        # advance() moves time when its caller says, as settle() inside a hold would wait on.
-        await asyncio.sleep(0)
-        while _loop_busy(loop):
-            await asyncio.sleep(0)
 
     def _deadline_ahead(self) -> asyncio.AbstractEventLoop | None:
         """The loop of a wait_for deadline still pending that a held advance can run on."""
@@ -526,6 +543,24 @@ class VirtualClock:
         except Exception as exc:  # a timer's callback: advance() would have raised it
             if self._held_error is None:  # the first; settle() raises it
                 self._held_error = exc
+        if self._held_task is None:
+            self._movers.clear()
+
+    async def _until_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until no task is ready and no real work is held, as auto-jump waits before a jump.
+
+        Holds by the tasks that moved time by hand, or that wait in settle(), are not waited
+        out: they wait on this in turn.
+        """
+        while True:
+            await asyncio.sleep(0)
+            if _loop_busy(loop):
+                continue
+            if not self._real_work_held():
+                return
+            # Parked, not spinning, until a hold ends (real work takes real time).
+            released = self._hold_released = self._hold_released or asyncio.Event()
+            await released.wait()
 
     def _held_task_done(self, task: asyncio.Task[None]) -> None:
         if task is self._held_task:  # cancelled (its loop closing): nothing is held any more
@@ -543,6 +578,7 @@ class VirtualClock:
         """Forget the held advance; return what cancels the waits it held."""
         aborts = [abort for _, abort in self._held_expiries]
         self._held_expiries, self._held_task, self._held_target = [], None, -math.inf
+        self._movers.clear()
         return aborts
 
     def cancel_pending(self) -> int:
@@ -575,14 +611,26 @@ class VirtualClock:
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
-        """Keep auto-jump from moving time while the block runs (real I/O); holds nest."""
+        """Keep auto-jump from moving time while the block runs (real I/O); holds nest.
+
+        An advance() held at a deadline waits it out too, unless the task holding is the one
+        that moved time, or one waiting in settle().
+        """
+        task = _current_task_or_none()
         self._holds += 1
+        self._holders[task] = self._holders.get(task, 0) + 1
         try:
             yield
         finally:
             self._holds -= 1
+            self._holders[task] -= 1
+            if not self._holders[task]:
+                del self._holders[task]
             if self._holds == 0 and self._released is not None:
                 self._released.set()
+            if self._hold_released is not None:
+                self._hold_released.set()
+                self._hold_released = None
 
     async def settle(self) -> None:
         """Yield until no task on the loop is ready to run.
@@ -595,13 +643,19 @@ class VirtualClock:
         # on every turn and keep this loop spinning.
         me = asyncio.current_task()
         with self.hold():
+            self._settlers.add(me)  # its hold is no real work a held advance waits out
             if me is not None:
                 _DRIVERS.add(me)  # waiting for idle, as a held advance does
             try:
                 await asyncio.sleep(0)
                 while _loop_busy(loop) or self._still_held(loop):
-                    await asyncio.sleep(0)
+                    held = self._held_task
+                    if held is not None and not _loop_busy(loop):
+                        await asyncio.wait([held])  # parked while it waits out real work
+                    else:
+                        await asyncio.sleep(0)
             finally:
+                self._settlers.discard(me)
                 if me is not None:
                     _DRIVERS.discard(me)
         error, self._held_error = self._held_error, None
@@ -652,6 +706,11 @@ class VirtualClock:
         if self._driver is None or self._driver.done() or self._driver.get_loop() is not loop:
             self._driver = loop.create_task(self._drive(loop), name="VirtualClock.auto_jump")
             _DRIVERS.add(self._driver)
+            self._driver.add_done_callback(self._driver_done)
+
+    def _driver_done(self, task: asyncio.Task[None]) -> None:
+        if self._driver is task:  # a done driver would keep its loop alive after it closed
+            self._driver = None
 
     async def _drive(self, loop: asyncio.AbstractEventLoop) -> None:
         # Runs only while timers are pending: each turn it yields once, and
@@ -674,13 +733,11 @@ class VirtualClock:
                 self._fire_earliest()
 
 
-def _judge_when_idle(loop: asyncio.AbstractEventLoop, expire: Callable[[], object]) -> None:
-    async def judge() -> None:
-        await VirtualClock._until_idle(loop)
-        expire()
-
-    task = loop.create_task(judge(), name="VirtualClock.deadline")
-    _DRIVERS.add(task)  # waiting for idle, it is no work for the others
+def _current_task_or_none() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no loop runs: sync code
+        return None
 
 
 def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:

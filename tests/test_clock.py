@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
+import weakref
 
 import pytest
 
@@ -326,6 +329,48 @@ def test_a_deadline_pending_on_another_loop_does_not_stop_an_advance_here() -> N
             other.close()
 
 
+@pytest.mark.parametrize("auto_jump", [True, False])
+async def test_a_held_advance_waits_out_real_work_in_hold_as_auto_jump_does(
+    auto_jump: bool,
+) -> None:
+    clock = VirtualClock(start=0, auto_jump=auto_jump)
+
+    async def answer_after_real_work() -> str:
+        await clock.sleep(8)
+        with clock.hold():
+            await asyncio.sleep(0.02)  # real time: a round trip the clock cannot see
+        return "token"
+
+    waiting = asyncio.ensure_future(clock.wait_for(answer_after_real_work(), 10))
+    for _ in range(2):
+        await asyncio.sleep(0)
+    started = time.process_time()
+    clock.advance(20)
+    await clock.settle()
+    assert await waiting == "token"
+    assert time.process_time() - started < 0.015  # parked while the real work ran, no spin
+
+
+async def test_an_advance_made_while_real_work_is_held_waits_for_it_first() -> None:
+    # Auto-jump would not move while the round trip is out; by hand, nothing fires until it
+    # is back, so the answer's next hop is due when it would be (at 5, the limit: in time).
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    async def real_work_then_wait() -> float:
+        with clock.hold():
+            await asyncio.sleep(0.02)
+        await clock.sleep(5)
+        return clock.now()
+
+    waiting = asyncio.ensure_future(clock.wait_for(real_work_then_wait(), 5))
+    for _ in range(2):
+        await asyncio.sleep(0)
+    clock.call_later(1, lambda: None)
+    clock.advance(10)
+    await clock.settle()
+    assert await waiting == 5
+
+
 async def test_settle_inside_a_hold_returns_with_an_advance_held_at_a_deadline() -> None:
     # hold() keeps auto-jump from jumping; an advance() moves time when its caller says, and
     # settle() inside the caller's own hold must not wait on it.
@@ -336,8 +381,8 @@ async def test_settle_inside_a_hold_returns_with_an_advance_held_at_a_deadline()
     with clock.hold():
         clock.advance(20)
         await asyncio.wait_for(clock.settle(), 2)
-    assert clock.now() == 20
-    assert await waiting is None
+        assert clock.now() == 20
+        assert await asyncio.wait_for(waiting, 2) is None  # awaited inside the hold too
 
 
 def test_a_deadline_reached_on_a_closed_loop_does_not_stop_an_advance() -> None:
@@ -352,11 +397,18 @@ def test_a_deadline_reached_on_a_closed_loop_does_not_stop_an_advance() -> None:
     assert (clock.now(), marks, len(left)) == (20, [15], 1)
 
 
-def test_a_tie_on_a_loop_that_is_not_running_still_wins_when_it_runs() -> None:
+def test_a_late_answer_on_a_loop_that_is_not_running_loses_when_it_runs() -> None:
+    # Another loop moves the clock past the limit and on to the answer: judged then, as that
+    # loop cannot wait for this one, so the answer after the limit loses.
     clock = VirtualClock(start=0, auto_jump=False)
     there = asyncio.new_event_loop()
+
+    async def late() -> str:
+        await clock.sleep(15)
+        return "late"
+
     try:
-        waiting = there.create_task(clock.wait_for(clock.sleep(10), 10))
+        waiting = there.create_task(clock.wait_for(late(), 10))
         there.run_until_complete(asyncio.sleep(0))
 
         async def here() -> None:
@@ -364,10 +416,25 @@ def test_a_tie_on_a_loop_that_is_not_running_still_wins_when_it_runs() -> None:
             await clock.settle()
 
         asyncio.run(here())
-        there.run_until_complete(asyncio.wait_for(waiting, 2))  # the answer at the limit
-        assert waiting.exception() is None
+        there.run_until_complete(asyncio.wait([waiting], timeout=2))
+        assert isinstance(waiting.exception(), TimeoutError)
     finally:
         there.close()
+
+
+def test_a_shared_clock_keeps_no_closed_loop_alive() -> None:
+    clock = VirtualClock(start=0)
+    gone: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def one_wait() -> None:
+        gone.append(weakref.ref(asyncio.get_running_loop()))
+        with contextlib.suppress(TimeoutError):
+            await clock.wait_for(asyncio.Event().wait(), 10)  # times out under auto-jump
+
+    for _ in range(3):
+        asyncio.run(one_wait())
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None, None]
 
 
 def test_a_timer_that_advances_the_clock_never_moves_it_back() -> None:
