@@ -19,7 +19,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 __all__ = [
     "MILLISECONDS_THRESHOLD",
@@ -204,7 +204,7 @@ _COMPACT_FROM = 256  # timers in the heap before cancelled ones are swept out
 
 
 class _VirtualTimer:
-    __slots__ = ("abort", "callback", "cancelled", "deadlines", "judging", "when")
+    __slots__ = ("abort", "callback", "cancelled", "deadlines", "when")
 
     def __init__(
         self,
@@ -216,7 +216,6 @@ class _VirtualTimer:
         self.callback = callback
         self.abort = abort  # what cancel_pending does instead: cancel what waits on it
         self.cancelled = False
-        self.judging: asyncio.AbstractEventLoop | None = None  # a wait_for deadline's loop
         self.deadlines: set[_VirtualTimer] | None = None  # its clock's pending deadlines
 
     def cancel(self) -> None:
@@ -255,12 +254,6 @@ class VirtualClock:
         self._held_task: asyncio.Task[None] | None = None
         self._held_target = -math.inf
         self._held_error: Exception | None = None  # a timer's, fired by the held task
-        # Who holds (hold()) around real work, and whose holds a held advance does not wait
-        # out: the tasks that moved time by hand, and settle()'s, which wait on it in turn.
-        self._holders: dict[asyncio.Task[Any] | None, int] = {}
-        self._movers: set[asyncio.Task[Any] | None] = set()
-        self._settlers: set[asyncio.Task[Any] | None] = set()
-        self._hold_released: asyncio.Event | None = None
         # wait_for deadlines still pending, by the loop that waits on them
         # (weakly: a clock shared by test after test must not keep their closed loops alive)
         self._deadlines: weakref.WeakKeyDictionary[
@@ -307,8 +300,7 @@ class VirtualClock:
         judging: asyncio.AbstractEventLoop | None = None,
     ) -> _VirtualTimer:
         timer = _VirtualTimer(when, callback, abort)
-        if judging is not None:
-            timer.judging = judging
+        if judging is not None:  # a wait_for deadline, kept by its loop
             timer.deadlines = self._deadlines.setdefault(judging, set())
             timer.deadlines.add(timer)
         if len(self._heap) >= self._compact_at:
@@ -442,22 +434,7 @@ class VirtualClock:
         _require_reachable(target)
         if held:
             self._take_over_hold()
-        mover = _current_task_or_none()
-        if self._held_task is None and self._holders:
-            loop = self._deadline_ahead()
-            if loop is not None and self._real_work_held(mover):
-                # Real work is under way (auto-jump would not move): nothing fires until it
-                # is done, so what it goes on to arm is due when it would be.
-                self._hold(loop)
-        fired = self._fire_until(target)
-        if self._held_task is not None:
-            self._movers.add(mover)
-        return fired
-
-    def _real_work_held(self, mover: asyncio.Task[Any] | None = None) -> bool:
-        """Whether a hold() is open that a held advance waits out (see :meth:`hold`)."""
-        ignored = self._movers | self._settlers | {mover}
-        return any(task not in ignored for task in self._holders)
+        return self._fire_until(target)
 
     def _take_over_hold(self) -> None:
         """Let an advance on this loop go on past one held on a loop that is not running."""
@@ -543,24 +520,15 @@ class VirtualClock:
         except Exception as exc:  # a timer's callback: advance() would have raised it
             if self._held_error is None:  # the first; settle() raises it
                 self._held_error = exc
-        if self._held_task is None:
-            self._movers.clear()
 
-    async def _until_idle(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Until no task is ready and no real work is held, as auto-jump waits before a jump.
-
-        Holds by the tasks that moved time by hand, or that wait in settle(), are not waited
-        out: they wait on this in turn.
-        """
-        while True:
+    @staticmethod
+    async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
+        # No task ready. Not hold(): it keeps auto-jump from jumping over real work, while
+        # advance() moves time when its caller says, real work in flight or not (waiting
+        # on holds deadlocked a caller holding around its own advance, and across loops).
+        await asyncio.sleep(0)
+        while _loop_busy(loop):
             await asyncio.sleep(0)
-            if _loop_busy(loop):
-                continue
-            if not self._real_work_held():
-                return
-            # Parked, not spinning, until a hold ends (real work takes real time).
-            released = self._hold_released = self._hold_released or asyncio.Event()
-            await released.wait()
 
     def _held_task_done(self, task: asyncio.Task[None]) -> None:
         if task is self._held_task:  # cancelled (its loop closing): nothing is held any more
@@ -578,7 +546,6 @@ class VirtualClock:
         """Forget the held advance; return what cancels the waits it held."""
         aborts = [abort for _, abort in self._held_expiries]
         self._held_expiries, self._held_task, self._held_target = [], None, -math.inf
-        self._movers.clear()
         return aborts
 
     def cancel_pending(self) -> int:
@@ -613,24 +580,15 @@ class VirtualClock:
     def hold(self) -> Iterator[None]:
         """Keep auto-jump from moving time while the block runs (real I/O); holds nest.
 
-        An advance() held at a deadline waits it out too, unless the task holding is the one
-        that moved time, or one waiting in settle().
+        It does not hold an :meth:`advance`: moved by hand, time moves when the caller says.
         """
-        task = _current_task_or_none()
         self._holds += 1
-        self._holders[task] = self._holders.get(task, 0) + 1
         try:
             yield
         finally:
             self._holds -= 1
-            self._holders[task] -= 1
-            if not self._holders[task]:
-                del self._holders[task]
             if self._holds == 0 and self._released is not None:
                 self._released.set()
-            if self._hold_released is not None:
-                self._hold_released.set()
-                self._hold_released = None
 
     async def settle(self) -> None:
         """Yield until no task on the loop is ready to run.
@@ -643,7 +601,6 @@ class VirtualClock:
         # on every turn and keep this loop spinning.
         me = asyncio.current_task()
         with self.hold():
-            self._settlers.add(me)  # its hold is no real work a held advance waits out
             if me is not None:
                 _DRIVERS.add(me)  # waiting for idle, as a held advance does
             try:
@@ -655,7 +612,6 @@ class VirtualClock:
                     else:
                         await asyncio.sleep(0)
             finally:
-                self._settlers.discard(me)
                 if me is not None:
                     _DRIVERS.discard(me)
         error, self._held_error = self._held_error, None
@@ -731,13 +687,6 @@ class VirtualClock:
             self._drop_cancelled()
             if self._heap:
                 self._fire_earliest()
-
-
-def _current_task_or_none() -> asyncio.Task[Any] | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no loop runs: sync code
-        return None
 
 
 def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:
