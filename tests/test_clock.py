@@ -154,16 +154,22 @@ async def test_a_held_advance_stops_the_clock_at_the_deadline_until_it_is_judged
         await waiting
 
 
-async def test_a_timer_failing_in_a_held_advance_is_raised_by_settle() -> None:
-    clock = VirtualClock(start=0, auto_jump=False)
+def boom() -> None:
+    raise RuntimeError("boom")
 
-    def boom() -> None:
-        raise RuntimeError("boom")
 
+async def held_past_a_failing_timer(clock: VirtualClock) -> asyncio.Future[None]:
+    """A wait whose deadline (10) holds an advance(20) that then fires a timer raising (15)."""
     waiting = asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 10))
     clock.call_later(15, boom)
     await asyncio.sleep(0)
     clock.advance(20)
+    return waiting
+
+
+async def test_a_timer_failing_in_a_held_advance_is_raised_by_settle() -> None:
+    clock = VirtualClock(start=0, auto_jump=False)
+    waiting = await held_past_a_failing_timer(clock)
     with pytest.raises(RuntimeError, match="boom"):
         await clock.settle()
     await clock.settle()  # raised once
@@ -250,10 +256,6 @@ async def test_an_advance_from_a_task_at_a_deadline_lets_the_answer_due_then_win
 async def test_timers_at_one_instant_survive_one_of_them_raising() -> None:
     clock = VirtualClock(start=0, auto_jump=False)
     marks: list[float] = []
-
-    def boom() -> None:
-        raise RuntimeError("boom")
-
     clock.call_later(15, boom)
     clock.call_later(15, lambda: marks.append(clock.now()))
     with pytest.raises(RuntimeError, match="boom"):
@@ -265,14 +267,7 @@ async def test_timers_at_one_instant_survive_one_of_them_raising() -> None:
 
 async def test_cancel_pending_forgets_a_held_failure_and_spares_finished_waits() -> None:
     clock = VirtualClock(start=0, auto_jump=False)
-
-    def boom() -> None:
-        raise RuntimeError("boom")
-
-    waiting = asyncio.ensure_future(clock.wait_for(asyncio.Event().wait(), 10))
-    clock.call_later(15, boom)
-    await asyncio.sleep(0)
-    clock.advance(20)
+    waiting = await held_past_a_failing_timer(clock)
     await asyncio.sleep(0.01)  # real time: the held advance ran, and failed; no settle
     with pytest.raises(TimeoutError):
         await waiting
