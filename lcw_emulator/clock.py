@@ -395,11 +395,9 @@ class VirtualClock:
         def judge() -> None:  # at the deadline's instant, after what was woken with it ran
             if self._by_hand and _can_hold_on(loop):  # an advance() may have woken more
                 self._hold(loop, expiry)
-            elif _running_loop_or_none() is loop:
-                expire()
             elif not loop.is_closed():
-                # Moved from another loop, which cannot wait for this one: judged now, so an
-                # answer after the limit loses (one due at exactly the limit loses too).
+                # On its own loop, or moved from another that cannot wait for this one:
+                # judged now (there, an answer due at exactly the limit loses too).
                 expire()
             # else its loop closed: nothing of it can run, nor be judged
 
@@ -606,11 +604,7 @@ class VirtualClock:
             try:
                 await asyncio.sleep(0)
                 while _loop_busy(loop) or self._still_held(loop):
-                    held = self._held_task
-                    if held is not None and not _loop_busy(loop):
-                        await asyncio.wait([held])  # parked while it waits out real work
-                    else:
-                        await asyncio.sleep(0)
+                    await asyncio.sleep(0)
             finally:
                 if me is not None:
                     _DRIVERS.discard(me)
