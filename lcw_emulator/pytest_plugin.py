@@ -248,7 +248,8 @@ def lcw(
     ) as emulator:
         # The test function's line (a doctest's too), with its module's name when it has one.
         module = getattr(getattr(request.node, "module", None), "__name__", None)
-        emulator._warn_at = (str(request.node.path), request.node.location[1] + 1, module)
+        line = request.node.location[1]  # None for an item that knows no line
+        emulator._warn_at = (str(request.node.path), 0 if line is None else line + 1, module)
         yield emulator
         emulator._raise_listener_assertions = not request.node.stash.get(_CALL_DECIDED, False)
 
