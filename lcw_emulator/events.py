@@ -169,16 +169,9 @@ def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
         return problem
     declared = _declared_types(event)
     for key, value in detail.items():
-        if declared[key] == "true":
-            if value is not True:  # a flag recorded only when set: absent, never false
-                shown = "false" if value is False else repr(value)
-                return f"{event}'s {key} is only ever true (absent otherwise), never {shown}"
-            continue
-        kinds = declared[key].split("|")
-        if kinds != ["any"] and json_type(value) not in kinds:
-            expected = " or ".join(kind if kind == "null" else _a(kind) for kind in kinds)
-            got = json_kind(value)
-            return f"{event}'s {key} is {expected}, never {got} like {reprlib.repr(value)}"
+        problem = _type_problem(f"{event}'s {key}", declared[key], value)
+        if problem is not None:
+            return problem
         nested = _NESTED_KEYS.get((event, key))
         if nested is not None and isinstance(value, Mapping):
             problem = _nested_problem(f"{event}'s {key}", nested, value)
@@ -201,8 +194,23 @@ def _nested_problem(
             close = closest_name(key, declared)
             hint = f" (did you mean {close!r}?)" if close else ""
             return f"{where} has no key {key!r}{hint}; its keys: {', '.join(sorted(declared))}"
-        if json_type(item) != declared[key]:
-            return f"{where}.{key} is {_a(declared[key])}, never {json_kind(item)} like {item!r}"
+        problem = _type_problem(f"{where}.{key}", declared[key], item)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _type_problem(where: str, declared: str, value: object) -> str | None:
+    """Why ``value`` cannot be the value at ``where``, of ``declared`` type, or ``None``."""
+    if declared == "true":
+        if value is not True:  # a flag recorded only when set: absent, never false
+            shown = "false" if value is False else repr(value)
+            return f"{where} is only ever true (absent otherwise), never {shown}"
+        return None
+    kinds = declared.split("|")
+    if kinds != ["any"] and json_type(value) not in kinds:
+        expected = " or ".join(kind if kind == "null" else _a(kind) for kind in kinds)
+        return f"{where} is {expected}, never {json_kind(value)} like {reprlib.repr(value)}"
     return None
 
 
