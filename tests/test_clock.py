@@ -647,6 +647,35 @@ async def test_cancel_pending_at_a_deadline_s_own_instant_cancels_its_wait() -> 
         await asyncio.wait_for(waiter, 1)
 
 
+@pytest.mark.parametrize("clock_type", [VirtualClock, RealClock])
+async def test_a_cancel_on_the_turn_the_answer_lands_still_cancels_the_wait(
+    clock_type: type[VirtualClock] | type[RealClock],
+) -> None:
+    # asyncio.wait_for on 3.11 returned the answer here and dropped the cancellation.
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(clock_type(start=100).wait_for(answer, 10))
+    await asyncio.sleep(0)
+    answer.set_result("token")
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+async def test_real_clock_wait_for_times_out_cancels_and_takes_a_past_limit_as_zero() -> None:
+    loop = asyncio.get_running_loop()
+    never: asyncio.Future[str] = loop.create_future()
+    with pytest.raises(TimeoutError):
+        await RealClock().wait_for(never, 0.001)
+    assert never.cancelled()
+    answered: asyncio.Future[str] = loop.create_future()
+    answered.set_result("now")
+    assert await RealClock().wait_for(answered, -5) == "now"
+    late: asyncio.Future[str] = loop.create_future()
+    with pytest.raises(TimeoutError):
+        await RealClock().wait_for(late, -5)
+    assert late.cancelled()
+
+
 async def test_real_clock_wait_for_refuses_nan_as_the_virtual_one_does() -> None:
     never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     with pytest.raises(ValueError, match="timeout must be a number of seconds, got nan"):
