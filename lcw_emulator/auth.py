@@ -28,7 +28,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .clock import MILLISECONDS_THRESHOLD, describe_instant
+from .clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
 from .context import NotJson, json_value
 from .errors import ErrorCode, LcwError
 from .events import json_kind
@@ -972,7 +972,7 @@ def _judge_claims(claims: dict[str, Any], settings: ChatAuthSettings, now: float
                 return TokenVerdict.refuse(name, value)
             dates[name] = value
     leeway = settings.leeway
-    slack = f" with {leeway:g} s leeway" if leeway else ""
+    slack = f" with {describe_seconds(leeway)} s leeway" if leeway else ""
     if now >= dates["exp"] + leeway:
         return TokenVerdict.refuse(
             "exp",

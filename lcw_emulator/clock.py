@@ -29,6 +29,8 @@ __all__ = [
     "RealClock",
     "VirtualClock",
     "describe_instant",
+    "describe_offset",
+    "describe_seconds",
     "epoch_seconds",
 ]
 
@@ -44,6 +46,29 @@ def describe_instant(timestamp: float) -> str:
     except (OverflowError, OSError, ValueError):
         return seconds
     return f"{seconds} ({moment.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+
+
+def describe_seconds(seconds: float) -> str:
+    """A number of seconds someone gave, shown so it reads back as given: ``10``, ``10.00001``.
+
+    ``:g`` would round ``10.00001`` to ``10``: a provider 10.00001 s late would be shown in
+    time, and a chat start failing with code 3 would contradict its own label.
+    """
+    short = f"{seconds:g}"
+    if float(short) == seconds:
+        return short
+    text = repr(float(seconds))
+    return text.removesuffix(".0")
+
+
+def describe_offset(seconds: float) -> str:
+    """A measured span of virtual time, to the microsecond checks compare it at: ``125.2504``.
+
+    Spans are differences of epoch seconds, so they carry float noise below the microsecond
+    (``125.25040006637573``), which a reader must not mistake for a difference.
+    """
+    text = f"{seconds:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 # A NumericDate past this (year 5138) is almost surely milliseconds.
@@ -75,7 +100,7 @@ def _require_reachable(when: float) -> None:
     # every token minted later would be blamed for a clock that passed the year 5000.
     if when >= MILLISECONDS_THRESHOLD:
         raise ClockLimitError(
-            f"the virtual clock cannot move to {when:.6g}: the clocks stop short of "
+            f"the virtual clock cannot move to {describe_seconds(when)}: the clocks stop short of "
             f"{describe_instant(MILLISECONDS_THRESHOLD)}, from which a moment reads as "
             "milliseconds"
         )
@@ -411,7 +436,7 @@ class VirtualClock:
             return await task
         except asyncio.CancelledError:
             if timed_out and (waiter is None or waiter.cancelling() <= cancelling):
-                raise TimeoutError(f"no answer within {timeout:g} s") from None
+                raise TimeoutError(f"no answer within {describe_seconds(timeout)} s") from None
             raise
         finally:
             for timer in timers:

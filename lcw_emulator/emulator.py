@@ -45,7 +45,7 @@ from .events import (
     Timeline,
     TimelineEntry,
     closest_event,
-    detail_problem,
+    pattern_detail_problem,
     typed_equal,
 )
 from .key_source import PublicKeySource
@@ -147,7 +147,7 @@ class TimelineAssertions:
         """
         __tracebackhide__ = True  # a misspelt name or key is the test's line, not ours
         name = _event_name(event)
-        problem = detail_problem(name, detail)
+        problem = pattern_detail_problem(name, detail)
         if problem:
             raise ValueError(problem)
         return [e for e in self.timeline.events if e.matches(name, detail or None)]
@@ -211,7 +211,7 @@ class TimelineAssertions:
                 "a check on it could never match"
             )
         if detail and always is not None:
-            problem = detail_problem(name, detail)
+            problem = pattern_detail_problem(name, detail)
             if problem:
                 raise ValueError(problem)
         return [

@@ -34,6 +34,7 @@ __all__ = [
     "detail_problem",
     "json_kind",
     "json_type",
+    "pattern_detail_problem",
     "typed_equal",
     "typed_subset",
     "unknown_detail_keys",
@@ -177,6 +178,47 @@ def detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
             problem = _nested_problem(f"{event}'s {key}", nested, value)
             if problem is not None:
                 return problem
+    return None
+
+
+def pattern_detail_problem(event: str, detail: Mapping[str, object]) -> str | None:
+    """Why ``detail``, to match ``event`` entries by, could never match or checks nothing.
+
+    :func:`detail_problem`, plus an empty object inside it: entries may record ``{}``, but a
+    pattern's ``{}`` would match every object.
+    """
+    problem = detail_problem(event, detail)
+    if problem is not None:
+        return problem
+    for key, value in detail.items():
+        problem = _empty_table(f"{event}'s {key}", value)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _empty_table(where: str, value: object) -> str | None:
+    """Why an empty object in a detail to match checks nothing, or ``None``.
+
+    Objects match as subsets, so ``{}`` matches every object: ``context = {}`` would hold
+    whatever context the chat got, though it reads as "no context".
+    """
+    if not isinstance(value, Mapping):
+        return None
+    if not value:
+        hint = (
+            " (that a chat's context is empty: a context check with values = {})"
+            if where.endswith("'s context")
+            else ""
+        )
+        return (
+            f"{where} = {{}} checks nothing: an object matches any object holding its keys, "
+            f"so an empty one matches every object; name a key it must hold{hint}"
+        )
+    for key, item in value.items():
+        problem = _empty_table(f"{where}.{key}", item)
+        if problem is not None:
+            return problem
     return None
 
 

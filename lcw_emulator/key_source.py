@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import jwt
 
 from .auth import ChatAuthSettings, PublicKey, load_public_keys
-from .clock import Clock
+from .clock import Clock, describe_seconds
 from .errors import ErrorCode, LcwError, describe_failure
 from .events import EntryKind, Recorder
 
@@ -213,7 +213,7 @@ class HttpKeySource:
                         "url": url,
                         "kid": kid,
                         "why": f"unknown kid, but the keys were fetched less than "
-                        f"{self.refetch_interval:g} s ago",
+                        f"{describe_seconds(self.refetch_interval)} s ago",
                     },
                 )
                 return cached.keys

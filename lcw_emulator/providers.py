@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 
 from .auth import describe_token, require_token
-from .clock import Clock, skipped_real_work
+from .clock import Clock, ClockLimitError, describe_seconds, skipped_real_work
 from .errors import ErrorCode, LcwError, describe_failure
 from .events import EntryKind, Recorder
 
@@ -86,11 +86,7 @@ async def request_token(
         if exc is None:
             returned = task.result()
         elif not answer.done():
-            answer.set_exception(
-                LcwError(
-                    ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {describe_failure(exc)}"
-                )
-            )
+            answer.set_exception(_ran_out(exc) or _auth_provider_raised(exc))
         elif timed_out:  # the wait ended without an answer; it did not call back
             record(
                 EntryKind.NOTE,
@@ -118,9 +114,7 @@ async def request_token(
         # provider failing, not our task being cancelled. As for async providers,
         # the first outcome wins: a token already called back still counts.
         if not answer.done():
-            raise LcwError(
-                ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {describe_failure(exc)}"
-            ) from exc
+            raise (_ran_out(exc) or _auth_provider_raised(exc)) from exc
         record(
             EntryKind.NOTE, "provider raised after calling back", {"error": describe_failure(exc)}
         )
@@ -156,9 +150,20 @@ async def request_token(
             )
         raise LcwError(
             ErrorCode.NO_AUTH_TOKEN,
-            f"the provider did not call back within {timeout:g} s{hint}",
+            f"the provider did not call back within {describe_seconds(timeout)} s{hint}",
         ) from None
     return require_token(token)
+
+
+def _ran_out(exc: BaseException) -> ClockLimitError | None:
+    # The virtual clock reaching its end under a provider (a scenario's delay, a sleep) is
+    # the emulator's limit, not the page's provider failing: in a browser the wait would
+    # just go on, so it must not be told as code 1 or 2, which a check could then claim.
+    return exc if isinstance(exc, ClockLimitError) else None
+
+
+def _auth_provider_raised(exc: BaseException) -> LcwError:
+    return LcwError(ErrorCode.AUTH_PROVIDER_FAILED, f"the provider raised {describe_failure(exc)}")
 
 
 def _context_provider_raised(exc: BaseException) -> LcwError:
@@ -173,7 +178,7 @@ async def _context_answer(awaitable: Awaitable[object]) -> object:
     try:
         return await awaitable
     except Exception as exc:
-        raise _context_provider_raised(exc) from exc
+        raise (_ran_out(exc) or _context_provider_raised(exc)) from exc
 
 
 async def collect_context(
@@ -192,14 +197,14 @@ async def collect_context(
     try:
         result = provider()
     except (Exception, asyncio.CancelledError) as exc:
-        raise _context_provider_raised(exc) from exc
+        raise (_ran_out(exc) or _context_provider_raised(exc)) from exc
     if inspect.isawaitable(result):
         try:
             result = await clock.wait_for(_context_answer(result), timeout)
         except TimeoutError:
             raise LcwError(
                 ErrorCode.CONTEXT_PROVIDER_FAILED,
-                f"the context provider did not answer within {timeout:g} s",
+                f"the context provider did not answer within {describe_seconds(timeout)} s",
             ) from None
         except asyncio.CancelledError:
             current = asyncio.current_task()

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-from .clock import describe_instant
+from .clock import describe_instant, describe_offset
 from .events import EntryKind, LcwEvent, TimelineEntry
 from .scenario import Expectation
 from .scenario_runner import Check, RaisedError, ScenarioResult, StepRecord
@@ -115,7 +115,7 @@ def verdict_line(result: ScenarioResult, *, color: bool = False) -> str:
     checks = len(result.checks)
     failed = len(result.failures)
     where = result.source or "(script)"
-    virtual = f"{result.end - result.start:g} s virtual"
+    virtual = f"{describe_offset(result.end - result.start)} s virtual"
     if result.passed:
         counts = f"{checks} of {checks} checks held, {virtual}"
         return f"{paint('PASS', 'green', 'bold')}  {where}  {result.name}  ({counts})"
@@ -399,7 +399,7 @@ def mermaid(result: ScenarioResult) -> str:
     def moment(at: float) -> None:
         nonlocal shown_at
         if shown_at is None or at != shown_at:
-            text = f"+{at - result.start:g} s"
+            text = f"+{describe_offset(at - result.start)} s"
             if shown_at is None:
                 text += f", {describe_instant(at)}"
             lines.append(_note(f"{_PAGE},{_SERVICE}", text))

@@ -50,7 +50,13 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from .auth import KeyPair
-from .clock import MILLISECONDS_THRESHOLD, describe_instant, epoch_seconds
+from .clock import (
+    MILLISECONDS_THRESHOLD,
+    describe_instant,
+    describe_offset,
+    describe_seconds,
+    epoch_seconds,
+)
 from .errors import ConfigurationError, ErrorCode
 from .events import (
     AVAILABILITY_FIELDS,
@@ -58,7 +64,7 @@ from .events import (
     LCW_EVENTS,
     EntryKind,
     TimelineEntry,
-    detail_problem,
+    pattern_detail_problem,
 )
 from .files import UnreadableFile, read_text, shown_path
 from .sdk import JAVASCRIPT_METHODS, LiveChatSDK
@@ -208,7 +214,7 @@ class ProviderSpec:
         if self.kind != "answer" and self.kind != self.name:
             parts.append(self.kind)
         if self.delay:
-            parts.append(f"after {self.delay:g} s")
+            parts.append(f"after {describe_seconds(self.delay)} s")
         return " ".join(parts)
 
 
@@ -235,7 +241,7 @@ def _fields(step: Any) -> str:
         elif field.name == "dropped" and not any(value.values()):
             parts.append(f"dropped={_json(list(value))}")
         elif isinstance(value, float):
-            parts.append(f"{field.name}={value:g}")
+            parts.append(f"{field.name}={describe_seconds(value)}")
         else:
             parts.append(f"{field.name}={_json(value)}")
     return " ".join(parts)
@@ -460,8 +466,10 @@ class EventPattern:
         # Checked here too, not only by the file reader, so a pattern a script builds by
         # hand cannot look for a name or detail key that is never recorded (a never check on
         # it would hold whatever happened).
-        if (self.name is None) == (self.note is None):
-            raise ValueError("an event pattern needs a name or a note, not both")
+        if self.name is not None and self.note is not None:
+            raise ValueError("an event pattern takes a name or a note, not both")
+        if self.name is None and self.note is None:
+            raise ValueError("an event pattern needs a name (an event or entry) or a note")
         if self.note is not None and self.detail is not None:
             raise ValueError(_NOTE_WITH_DETAIL)
         if self.name is not None and self.name not in TIMELINE_NAMES:
@@ -469,7 +477,7 @@ class EventPattern:
         if self.note is not None and not _notes_containing(self.note):
             raise ValueError(_unknown_note(self.note))
         if self.name is not None and self.detail is not None:
-            problem = detail_problem(self.name, self.detail)
+            problem = pattern_detail_problem(self.name, self.detail)
             if problem:
                 raise ValueError(problem)
 
@@ -491,7 +499,7 @@ class EventPattern:
         if self.detail:
             text += f" {_json(self.detail)}"
         if self.at is not None:
-            text += f" at +{self.at:g}s"
+            text += f" at +{describe_seconds(self.at)}s"
         return text
 
 
@@ -500,7 +508,7 @@ def _window(since: int | None, within: float | None) -> str:
     if since is not None:
         parts.append(f"since step {since}")
     if within is not None:
-        parts.append(f"within {within:g} s")
+        parts.append(f"within {describe_seconds(within)} s")
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -891,7 +899,7 @@ class _Reader:
         if not math.isfinite(value):  # TOML has nan and inf; no wait or time can be either
             raise self.fail(f"{key} must be a finite number of seconds, got {value}")
         if value < minimum:
-            raise self.fail(f"{key} cannot be below {minimum:g}, got {value:g}")
+            raise self.fail(f"{key} cannot be below {minimum:g}, got {describe_seconds(value)}")
         return float(value)
 
     def integer(self, value: object, key: str) -> int:
@@ -1451,7 +1459,12 @@ class _Reader:
         problem = unknown_keys(item, {"name", "note", "detail", "at"})
         if problem:
             raise self.fail(f"{where}: {problem}")
-        if ("name" in item) == ("note" in item):
+        if "name" in item and "note" in item:
+            raise self.fail(
+                f"{where} gives both a name and a note: a pattern matches an entry by its name "
+                "(an event or entry) or a note by text it contains, so give one"
+            )
+        if "name" not in item and "note" not in item:
             raise self.fail(
                 f"{where} needs a name (an event or entry) or a note (text it contains)"
             )
@@ -1474,8 +1487,10 @@ class _Reader:
         if "note" in item and "detail" in item:
             raise self.fail(f"{where}: {_NOTE_WITH_DETAIL}")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
+        if detail == {}:
+            raise self.fail(f"{where}: detail = {{}} checks nothing; name a key, or drop detail")
         if name is not None and detail is not None:
-            problem = detail_problem(name, detail)
+            problem = pattern_detail_problem(name, detail)
             if problem:
                 raise self.fail(f"{where}.detail: {problem}")
         return EventPattern(
@@ -1497,26 +1512,50 @@ def times_past_the_clocks(
 ) -> list[str]:
     """Waits and provider delays that would take the virtual clock past where it stops.
 
-    Every wait step, added up from ``start``, and each provider's delay from ``start``: a
-    run would stop at them with the clock's :class:`~lcw_emulator.clock.ClockLimitError`.
+    Every wait step, added up from ``start``; and each provider's delay from the last step
+    that could call it (an action at or after the step that set it, after the waits before
+    that step; a provider no step sets, from ``start``): a run would stop at them with the
+    clock's :class:`~lcw_emulator.clock.ClockLimitError`.
     """
     end = f"the clocks stop short of {describe_instant(MILLISECONDS_THRESHOLD)}"
-    problems = [
-        f"provider {name!r}: delay = {spec.delay:g} takes the virtual clock past its end "
-        f"from the start, and {end}"
-        for name, spec in providers.items()
-        if start + spec.delay >= MILLISECONDS_THRESHOLD
-    ]
+    # Each provider's latest possible call: the clock then, and the step that makes it.
+    latest: dict[str, tuple[float, int | None]] = dict.fromkeys(providers, (start, None))
+    specs = dict(providers)
+    problems: list[str] = []
     now = start
     for step in steps:
         if isinstance(step, Wait):
             now += step.seconds
             if now >= MILLISECONDS_THRESHOLD:
                 problems.append(
-                    f"step {step.number} (wait): seconds = {step.seconds:g} takes the virtual "
-                    f"clock to {now:.6g}, and {end} (from there a moment reads as milliseconds)"
+                    f"step {step.number} (wait): seconds = {describe_seconds(step.seconds)} "
+                    f"takes the virtual clock to {describe_seconds(now)}, and {end} (from there "
+                    "a moment reads as milliseconds)"
                 )
                 break
+            continue
+        if isinstance(step, SetAuthTokenProvider | SetContextProvider) and isinstance(
+            step.provider, ProviderSpec
+        ):
+            specs[step.provider.name] = step.provider
+            latest[step.provider.name] = (now, step.number)
+        if isinstance(step, Action):
+            for name, (_, set_by) in latest.items():
+                if set_by is not None:
+                    latest[name] = (now, step.number)
+    for name, (called, by) in latest.items():
+        delay = specs[name].delay
+        if called + delay < MILLISECONDS_THRESHOLD:
+            continue
+        when = (
+            "from the start"
+            if by is None
+            else f"from step {by} (+{describe_offset(called - start)} s into the run)"
+        )
+        problems.append(
+            f"provider {name!r}: delay = {describe_seconds(delay)} takes the virtual clock past "
+            f"its end {when}, and {end}"
+        )
     return problems
 
 

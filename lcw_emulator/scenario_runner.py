@@ -35,7 +35,7 @@ import attrs
 
 from . import errors
 from .auth import KeyPair, mint_token, time_claims
-from .clock import Clock, ClockLimitError, VirtualClock
+from .clock import Clock, ClockLimitError, VirtualClock, describe_offset, describe_seconds
 from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure
 from .events import LcwEvent, TimelineEntry, typed_equal
 from .org import Omnichannel
@@ -496,8 +496,8 @@ class ScenarioRun:
             if scope.expired():
                 raise ScenarioStuck(
                     f"step {len(self._records) + 1} ({step.verb}) did not finish within "
-                    f"{self.step_timeout:g} wall seconds: it waits on something that never "
-                    "happens in virtual time"
+                    f"{describe_seconds(self.step_timeout)} wall seconds: it waits on something "
+                    "that never happens in virtual time"
                 ) from None
             raise
 
@@ -883,7 +883,7 @@ class ScenarioRun:
                 problem, missing = _check_events(step, origin, entries)
                 scope = tuple(entries)
                 if missing is not None and step.since is not None:
-                    problem = f"{problem}{self._before_since(missing, origin, len(entries))}"
+                    problem = f"{problem}{self._before_since(missing, step.since, origin, entries)}"
             case ExpectNever():
                 origin, entries = self._scope(step.since)
                 problem, scope = _check_never(step, origin, entries), tuple(entries)
@@ -903,14 +903,23 @@ class ScenarioRun:
             return Check(step.number, step.describe(), True)
         return Check(step.number, step.describe(), False, problem, scope)
 
-    def _before_since(self, missing: EventPattern, origin: float, in_scope: int) -> str:
+    def _before_since(
+        self, missing: EventPattern, since: int, origin: float, in_scope: list[TimelineEntry]
+    ) -> str:
         """When the pattern an events check missed matched before its ``since``, say when."""
         timeline = list(self.widget.timeline)
-        earlier = timeline[: len(timeline) - in_scope]
+        earlier = timeline[: len(timeline) - len(in_scope)]
         hit = next((entry for entry in earlier if missing.matches(entry, origin)), None)
         if hit is None:
             return ""
-        return f" ({missing.describe()} happened at +{hit.at - self.start:g}s, before since)"
+        # Counted back from since, as the check counts forward from it: one base per message.
+        gap = origin - hit.at
+        when = (
+            f"{describe_offset(gap)} s before step {since} began"
+            if gap > TIME_TOLERANCE
+            else f"before step {since} began, at the same virtual moment"
+        )
+        return f" ({missing.describe()} happened {when}: its since)"
 
     def _check_error(self, step: ExpectError) -> str | None:
         cls = getattr(errors, step.type) if step.type else LcwError
@@ -935,6 +944,9 @@ class ScenarioRun:
         wanted = " and ".join(named)
         where = f" at step {step.step}" if step.step is not None else ""
         if not candidates:
+            elsewhere = "; ".join(raised.describe() for raised in self._raised)
+            if step.step is not None and elsewhere:
+                return f"expected an error with {wanted}{where}; it raised none, but {elsewhere}"
             return f"expected an error with {wanted}{where}; no step raised any"
 
         def differs(raised: RaisedError) -> str:
@@ -1036,7 +1048,8 @@ class ScenarioRun:
                 problems.append(f"{key} is {_show(value)}, expected {_show(expected)}")
         if problems and session.history:
             trail = ", ".join(
-                f"{change.state.value} at +{change.at - self.start:g}s ({change.reason})"
+                f"{change.state.value} at +{describe_offset(change.at - self.start)}s "
+                f"({change.reason})"
                 for change in session.history
             )
             problems.append(f"{session.id}: {trail}")
@@ -1101,7 +1114,7 @@ def _check_events(
             earlier = any(pattern.matches(entry, origin) for entry in entries[:position])
             if earlier:
                 return f"{pattern.describe()} happened, but not{after} (order)", None
-            misses = _near_misses(pattern, entries, origin)
+            misses = _near_misses(pattern, entries, origin, step.since)
             return f"{pattern.describe()} did not happen{after}{misses}", pattern
         matched.append((pattern, entries[found]))
         position = found + 1
@@ -1109,8 +1122,8 @@ def _check_events(
         for pattern, entry in matched:
             if entry.at - origin > step.within + TIME_TOLERANCE:
                 return (
-                    f"{pattern.describe()} happened at +{entry.at - origin:g}s, "
-                    f"later than within {step.within:g} s",
+                    f"{pattern.describe()} happened at {_after(entry.at, origin, step.since)}, "
+                    f"later than within {describe_seconds(step.within)} s",
                     None,
                 )
     return None, None
@@ -1127,23 +1140,37 @@ def _check_never(step: ExpectNever, origin: float, entries: list[TimelineEntry])
     if not hits:
         return None
     return "; ".join(
-        f"{pattern.describe()} happened at +{entry.at - origin:g}s"
+        f"{pattern.describe()} happened at {_after(entry.at, origin, step.since)}"
         + (f" {_show(dict(entry.detail))}" if entry.detail else "")
         for pattern, entry in hits[:3]
     )
 
 
-def _near_misses(pattern: EventPattern, entries: list[TimelineEntry], origin: float) -> str:
+def _after(moment: float, origin: float, since: int | None) -> str:
+    """When an entry happened, from what its check counts from, said so: the start or since.
+
+    The timeline a report lists counts from the start; a check with ``since`` counts from
+    that step, so its times say which base they use.
+    """
+    offset = f"+{describe_offset(moment - origin)}s"
+    return offset if since is None else f"{offset} after step {since} began (since)"
+
+
+def _near_misses(
+    pattern: EventPattern, entries: list[TimelineEntry], origin: float, since: int | None
+) -> str:
     if pattern.name is None:
         return ""
     same_name = [entry for entry in entries if entry.name == pattern.name]
     if not same_name:
         return ""
     shown = ", ".join(
-        f"+{entry.at - origin:g}s" + (f" {_show(dict(entry.detail))}" if entry.detail else "")
+        f"+{describe_offset(entry.at - origin)}s"
+        + (f" {_show(dict(entry.detail))}" if entry.detail else "")
         for entry in same_name[:3]
     )
-    return f" (recorded as {pattern.name}: {shown})"
+    base = "" if since is None else f", after step {since} began (since)"
+    return f" (recorded as {pattern.name}{base}: {shown})"
 
 
 def _as_file_value(value: Any) -> Any:

@@ -11,7 +11,12 @@ import weakref
 import pytest
 
 from lcw_emulator import RealClock, VirtualClock
-from lcw_emulator.clock import ClockLimitError, describe_instant
+from lcw_emulator.clock import (
+    ClockLimitError,
+    describe_instant,
+    describe_offset,
+    describe_seconds,
+)
 
 
 def test_starts_where_told_and_advances_by_hand() -> None:
@@ -113,7 +118,7 @@ async def test_an_answer_after_the_deadline_loses_when_time_is_moved_past_both_b
 async def test_a_wait_refused_at_the_clocks_end_gives_up_what_it_was_given() -> None:
     clock = VirtualClock(start=100_000_000_000 - 5)
     answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    with pytest.raises(ClockLimitError, match="cannot move to 1e\\+11"):
+    with pytest.raises(ClockLimitError, match="cannot move to 100000000005: "):
         await clock.wait_for(answer, 10)
     assert answer.cancelled()  # an exception set on it later is nobody's to retrieve
 
@@ -545,6 +550,21 @@ async def test_real_clock_reads_wall_time() -> None:
     clock = RealClock()
     assert abs(clock.now() - time.time()) < 1
     assert await clock.wait_for(asyncio.sleep(0, result="x"), 1) == "x"
+
+
+def test_seconds_someone_gave_read_back_as_given_and_spans_to_the_microsecond() -> None:
+    # :g rounds to six digits: a provider 10.00001 s late would be shown in time.
+    assert [describe_seconds(x) for x in (10, 10.0, 10.00001, 125.2504, 1e12, 100000000100.0)] == [
+        "10",
+        "10",
+        "10.00001",
+        "125.2504",
+        "1e+12",
+        "100000000100",
+    ]
+    # A span is a difference of epoch seconds: float noise below a microsecond is not shown.
+    assert describe_offset((1542622100 + 125.2504) - 1542622100) == "125.2504"
+    assert [describe_offset(x) for x in (3.0, 0.0, -1e-9, 4.25)] == ["3", "0", "0", "4.25"]
 
 
 def test_describe_instant_is_readable() -> None:

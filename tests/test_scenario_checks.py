@@ -37,6 +37,7 @@ from lcw_emulator.scenario import (
     EventPattern,
     ExpectNever,
     ProviderSpec,
+    SetAuthTokenProvider,
     is_work_stream_file,
     load_scenario,
     read_step,
@@ -138,13 +139,41 @@ def test_a_detail_key_an_event_never_carries_is_refused() -> None:
     assert "step 4 (expect never)" in message
 
 
+def test_an_empty_table_in_a_detail_is_refused_as_checking_nothing() -> None:
+    # Objects match as subsets, so context = {} would hold for any context, though it reads
+    # as "no context"; a never check with it would fail on any chat at all.
+    created = '{ name = "chat session created", detail = { context = {} } }'
+    message = refusal(STARTED + f'[[steps]]\nexpect = "events"\nevents = [{created}]\n')
+    assert "chat session created's context = {} checks nothing" in message
+    assert "a context check with values = {}" in message
+    tags = '{ name = "lcw:onMessageReceived", detail = { channelData = {} } }'
+    message = refusal(STARTED + f'[[steps]]\nexpect = "never"\nevents = [{tags}]\n')
+    assert "lcw:onMessageReceived's channelData = {} checks nothing" in message
+    whole = '{ name = "lcw:ready", detail = {} }'
+    message = refusal(STARTED + f'[[steps]]\nexpect = "events"\nevents = [{whole}]\n')
+    assert "events[0]: detail = {} checks nothing; name a key, or drop detail" in message
+    with pytest.raises(ValueError, match=r"context = \{\} checks nothing"):
+        EventPattern(name="chat session created", detail={"context": {}})
+    # A list is compared whole, so an empty one does check something.
+    dropped = '{ name = "chat session created", detail = { dropped = [] } }'
+    assert run(STARTED + f'[[steps]]\nexpect = "events"\nevents = [{dropped}]\n').passed
+
+
+def test_a_pattern_with_both_a_name_and_a_note_says_so() -> None:
+    both = '{ name = "lcw:ready", note = "page reloaded" }'
+    message = refusal(STARTED + f'[[steps]]\nexpect = "events"\nevents = [{both}]\n')
+    assert "events[0] gives both a name and a note" in message
+    with pytest.raises(ValueError, match="takes a name or a note, not both"):
+        EventPattern(name="lcw:ready", note="page reloaded")
+
+
 def test_a_pattern_built_by_hand_is_checked_too() -> None:
     # ScenarioRun.run(step) takes hand-built steps; their patterns must not be vacuous either.
     with pytest.raises(ValueError, match="did you mean 'token refused'"):
         EventPattern(name="token refusd")
     with pytest.raises(ValueError, match="lcw:error has no detail 'code'"):
         EventPattern(name="lcw:error", detail={"code": 4})
-    with pytest.raises(ValueError, match="a name or a note"):
+    with pytest.raises(ValueError, match=r"needs a name .* or a note"):
         EventPattern()
     assert EventPattern(name="lcw:error", detail={"errorCode": 4}).name == "lcw:error"
 
@@ -441,6 +470,14 @@ def _problem_at(result: ScenarioResult, step: int) -> str:
     return problem
 
 
+def test_an_error_expected_at_a_step_that_raised_none_names_what_others_raised() -> None:
+    problem = _problem_at(_error_check("start_chat", "code = 8\nstep = 1"), 3)
+    assert problem.startswith(
+        "expected an error with code 8 at step 1; it raised none, but step 2 (start_chat) "
+        "raised [8] Auth function cannot be found on webpage: "
+    ), problem
+
+
 def test_a_type_mismatch_says_the_type_differed() -> None:
     problem = _problem_at(_error_check("start_chat", 'code = 8\ntype = "WidgetNotReadyError"'), 3)
     assert problem.startswith("expected an error with code 8 and type WidgetNotReadyError; ")
@@ -557,7 +594,10 @@ def test_an_event_before_since_is_said_to_have_happened_before_it() -> None:
     problem = _problem(
         run(STARTED + '[[steps]]\nexpect = "events"\nsince = 3\nevents = ["lcw:ready"]\n')
     )
-    assert problem == "lcw:ready did not happen (lcw:ready happened at +0s, before since)"
+    assert problem == (
+        "lcw:ready did not happen (lcw:ready happened before step 3 began, at the same virtual "
+        "moment: its since)"
+    )
     # The hint is about the pattern that was missed, wherever it sits in the list.
     problem = _problem(
         run(
@@ -567,7 +607,33 @@ def test_an_event_before_since_is_said_to_have_happened_before_it() -> None:
         )
     )
     assert problem == (
-        "lcw:ready did not happen after lcw:chatQueued (lcw:ready happened at +0s, before since)"
+        "lcw:ready did not happen after lcw:chatQueued (lcw:ready happened before step 3 "
+        "began, at the same virtual moment: its since)"
+    )
+
+
+def test_a_check_with_since_says_its_times_count_from_there() -> None:
+    # The report lists the timeline from the start; a since check counts from its step.
+    steps = (
+        '[[steps]]\ndo = "wait"\nseconds = 3\n[[steps]]\ndo = "close_chat"\n'
+        '[[steps]]\ndo = "wait"\nseconds = 4.25\n[[steps]]\ndo = "start_chat"\n'
+    )
+    never = '[[steps]]\nexpect = "never"\nsince = 7\nevents = ["lcw:chatQueued"]\n'
+    assert _problem(run(STARTED + steps + never)) == (
+        "lcw:chatQueued happened at +0s after step 7 began (since)"
+    )
+    closed = '[[steps]]\nexpect = "events"\nsince = 7\nevents = ["lcw:closeChat"]\n'
+    assert _problem(run(STARTED + steps + closed)) == (
+        "lcw:closeChat did not happen (lcw:closeChat happened 4.25 s before step 7 began: its "
+        "since)"
+    )
+    late = '[[steps]]\nexpect = "events"\nsince = 5\nwithin = 4\nevents = ["lcw:chatQueued"]\n'
+    assert _problem(run(STARTED + steps + late)) == (
+        "lcw:chatQueued happened at +4.25s after step 5 began (since), later than within 4 s"
+    )
+    # Without since, times count from the start, as the listing does.
+    assert _problem(run(STARTED + steps + never.replace("since = 7\n", ""))).startswith(
+        "lcw:chatQueued happened at +0s"
     )
 
 
@@ -896,3 +962,22 @@ def test_stringify_lwicontexts_beside_claims_that_are_no_table_is_refused_not_a_
         '[[steps]]\nexpect = "widget"\nstate = "not loaded"\n'
     )
     assert "it needs claims = {...} with lwicontexts as a table" in message, message
+
+
+def test_times_in_labels_and_failures_are_shown_as_given_not_rounded() -> None:
+    # A label rounded to six digits would call a provider 10.00001 s late "after 10 s", in
+    # time, beside the code 3 it gets; a failure would show the time it missed as the one seen.
+    late = ProviderSpec(name="late", token="x", delay=10.00001)
+    assert SetAuthTokenProvider(number=1, provider=late).describe() == (
+        "set_auth_token_provider late after 10.00001 s"
+    )
+    text = (
+        STARTED
+        + '[[steps]]\ndo = "wait"\nseconds = 125.25\n[[steps]]\ndo = "agent_accepts"\n'
+        + '[[steps]]\nexpect = "events"\n'
+        + 'events = [{ name = "lcw:onMessageReceived", at = 125.2504 }]\n'
+    )
+    assert _problem(run(text)).startswith(
+        "lcw:onMessageReceived at +125.2504s did not happen (recorded as "
+        "lcw:onMessageReceived: +125.25s "
+    )

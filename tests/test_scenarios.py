@@ -20,12 +20,15 @@ from scenario_texts import HEAD, ROOT, SCENARIOS, STARTED, run, scenario
 from lcw_emulator import (
     ConfigurationError,
     KeyPair,
+    Omnichannel,
     ScenarioResult,
     ScenarioRun,
     VirtualClock,
+    WorkStream,
     load_scenario,
     run_scenario,
 )
+from lcw_emulator.clock import ClockLimitError
 from lcw_emulator.report import mermaid, render_text
 from lcw_emulator.scenario import (
     EventPattern,
@@ -216,6 +219,63 @@ def test_waits_that_take_the_clock_past_its_end_are_refused_before_anything_runs
         scenario(slow + '[[steps]]\ndo = "load"\n' + expect)
 
 
+def test_a_provider_delay_counts_from_the_waits_before_the_step_that_calls_it() -> None:
+    # 600 s of waits, then a provider 500 s late: past the end, though 500 s from the start
+    # is not. Refused when read, naming the step that would call it.
+    text = (
+        HEAD.replace("start = 1700000000", "start = 99999999000").replace(
+            "[providers.good]",
+            '[providers.slow]\nclaims = { sub = "c" }\ndelay = 500\n[providers.good]',
+        )
+        + '[[steps]]\ndo = "load"\n[[steps]]\ndo = "wait"\nseconds = 600\n'
+        + '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "slow"\n'
+        + '[[steps]]\ndo = "start_chat"\n[[steps]]\nexpect = "error"\ncode = 3\n'
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        scenario(text)
+    assert (
+        "provider 'slow': delay = 500 takes the virtual clock past its end from step 4 "
+        "(+600 s into the run), and the clocks stop short of 100000000000"
+    ) in str(caught.value)
+    # Called before the waits, the same provider is in time; set once, it may be called by
+    # any later step, so a later start counts from there.
+    early = text.replace("seconds = 600", "seconds = 1").replace("delay = 500", "delay = 990")
+    assert scenario(early).steps
+    later = early + '[[steps]]\ndo = "wait"\nseconds = 20\n[[steps]]\ndo = "close_chat"\n'
+    with pytest.raises(ConfigurationError, match=r"delay = 990 .* from step 7 \(\+21 s into"):
+        scenario(later)
+
+
+async def test_the_clocks_end_under_a_provider_is_no_provider_failure() -> None:
+    # Reached inside a page's provider, the end of virtual time is the emulator's limit: in a
+    # browser the wait would just go on. It is not code 2 (or 1), which a check could claim.
+    clock = VirtualClock(start=99_999_999_000)
+    widget = Omnichannel(clock=clock).widget(WorkStream.from_toml(SCENARIOS / "contoso.toml"))
+    coded: list[object] = []
+    widget.addEventListener("lcw:error", lambda event: coded.append(event.detail))
+    await widget.load()
+
+    async def sleeps_past_the_end(callback: Callable[[str], None]) -> None:
+        await clock.sleep(5000)
+
+    async def context_past_the_end() -> dict[str, object]:
+        await clock.sleep(5000)
+        return {}
+
+    widget.sdk.setAuthTokenProvider(sleeps_past_the_end)
+    with pytest.raises(ClockLimitError, match="cannot move to 100000004000: "):
+        await widget.sdk.startChat()
+    public = Omnichannel(clock=clock).widget(
+        WorkStream.from_toml(SCENARIOS / "workstreams" / "contoso_public.toml")
+    )
+    public.addEventListener("lcw:error", lambda event: coded.append(event.detail))
+    await public.load()
+    public.sdk.setContextProvider(context_past_the_end)
+    with pytest.raises(ClockLimitError, match="cannot move to 100000004000: "):
+        await public.sdk.startChat()
+    assert coded == []
+
+
 def test_a_run_that_reaches_the_clocks_end_fails_its_step_in_one_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -228,7 +288,9 @@ def test_a_run_that_reaches_the_clocks_end_fails_its_step_in_one_line(
     )
     result = run(near + '[[steps]]\nexpect = "never"\nevents = ["lcw:error"]\n')
     [failure] = [check for check in result.failures if "finishes" in check.expectation]
-    assert failure.problem.startswith("the virtual clock cannot move to 1e+11"), failure.problem
+    assert failure.problem.startswith("the virtual clock cannot move to 100000000005: "), (
+        failure.problem
+    )
     assert failure.problem.endswith("(start the scenario earlier: start = ...)")
     gc.collect()  # the provider's answer, given up: nothing left for asyncio to complain of
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

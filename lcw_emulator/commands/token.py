@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from ..auth import DEFAULT_ISSUER, MIN_RSA_BITS, KeyPair, time_claims
-from ..clock import MILLISECONDS_THRESHOLD, describe_instant
+from ..clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
 from ..files import UnreadableFile, read_bytes
 from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
 
@@ -121,9 +121,9 @@ def build_claims(args: argparse.Namespace, now: float) -> dict[str, Any]:
         # The exp --lifetime made (not one given with --claim, maybe to see it refused).
         raise UsageProblem(
             f"--lifetime: a token minted at {describe_instant(now)} to live "
-            f"{args.lifetime:g} s would expire at {times['exp']}, which reads as milliseconds "
-            "(a NumericDate of 12 digits or more), so every check would refuse it: give a "
-            "shorter lifetime"
+            f"{describe_seconds(args.lifetime)} s would expire at {times['exp']}, which reads "
+            "as milliseconds (a NumericDate of 12 digits or more), so every check would refuse "
+            "it: give a shorter lifetime"
         )
     return claims
 
