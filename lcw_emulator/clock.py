@@ -448,9 +448,10 @@ class VirtualClock:
 
         Returns how many timers fired. Tasks woken by them run once the
         caller yields to the event loop. While a :meth:`wait_for` deadline is pending, the
-        clock stops after each instant (``now()`` reads it) until the tasks woken then have
-        run and every deadline due then is judged; then the rest of the advance fires, as
-        auto-jump would have moved it. :meth:`settle` waits for all of it: an answer must
+        clock first lets the tasks ready now run at this instant, then stops after each
+        instant (``now()`` reads it) until the tasks woken then have run and every deadline
+        due then is judged; then the rest of the advance fires, as auto-jump would have
+        moved it. :meth:`settle` waits for all of it: an answer must
         win or lose by when it is due, not by how time was moved.
         """
         seconds = _finite(seconds, "seconds")
@@ -462,6 +463,13 @@ class VirtualClock:
         _require_reachable(target)
         if held:
             self._take_over_hold()
+        elif (loop := self._deadline_ahead()) is not None and _loop_busy(loop):
+            # Tasks ready now run at this instant first, as they would in real time: an
+            # answer's task made on the last turn has not armed its sleep yet, and armed
+            # after the deadline fired, it would be due from there, not from now.
+            self._held_target = target
+            self._hold(loop)
+            return 0
         return self._fire_until(target)
 
     def _take_over_hold(self) -> None:

@@ -237,6 +237,25 @@ async def test_an_answer_in_two_hops_before_the_limit_wins_under_advance(
     assert await waiting == 9
 
 
+@pytest.mark.parametrize("turns", [1, 2, 3])
+async def test_an_advance_lets_the_tasks_ready_now_run_before_time_moves(turns: int) -> None:
+    # One turn after wait_for, its deadline is armed but the answer's task has not taken its
+    # first step; in real time it would arm its 5 s at once, not from the deadline at 10.
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    async def answer_at_5() -> float:
+        await clock.sleep(5)
+        return clock.now()
+
+    waiting = asyncio.ensure_future(clock.wait_for(answer_at_5(), 10))
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    clock.advance(20)
+    await clock.settle()
+    assert await waiting == 5
+    assert clock.now() == 20
+
+
 async def test_an_advance_from_a_task_at_a_deadline_lets_the_answer_due_then_win() -> None:
     # Auto-jump re-arms the judgement at the deadline's instant; an advance() fired from a
     # task woken at that instant must not judge before the answer due then has run.
