@@ -142,17 +142,19 @@ async def request_token(
                 "takes the token passed to callback(token)"
             )
         elif task is not None and not task.done() and skipped_real_work(clock, task):
-            hint = (
-                " of virtual time, while it still waited on real work (a timer, a thread or "
-                "a socket): a virtual clock moves to the next deadline when no task is ready, "
-                "also over a round trip to a token service. Wrap the real I/O in "
-                "clock.hold(), or run on a RealClock"
-            )
+            hint = _SKIPPED_REAL_WORK.format(round_trip="a token service")
         raise LcwError(
             ErrorCode.NO_AUTH_TOKEN,
             f"the provider did not call back within {describe_seconds(timeout)} s{hint}",
         ) from None
     return require_token(token)
+
+
+_SKIPPED_REAL_WORK = (
+    " of virtual time, while it still waited on real work (a timer, a thread or a socket): a "
+    "virtual clock moves to the next deadline when no task is ready, also over a round trip "
+    "to {round_trip}. Wrap the real I/O in clock.hold(), or run on a RealClock"
+)
 
 
 def _ran_out(exc: BaseException) -> ClockLimitError | None:
@@ -199,14 +201,20 @@ async def collect_context(
     except (Exception, asyncio.CancelledError) as exc:
         raise (_ran_out(exc) or _context_provider_raised(exc)) from exc
     if inspect.isawaitable(result):
+        work = asyncio.ensure_future(_context_answer(result))
         try:
-            result = await clock.wait_for(_context_answer(result), timeout)
+            # Shielded, so that at the deadline it can still be asked what it waited on.
+            result = await clock.wait_for(asyncio.shield(work), timeout)
         except TimeoutError:
+            skipped = skipped_real_work(clock, work)
+            work.cancel()
+            hint = _SKIPPED_REAL_WORK.format(round_trip="a service") if skipped else ""
             raise LcwError(
                 ErrorCode.CONTEXT_PROVIDER_FAILED,
-                f"the context provider did not answer within {describe_seconds(timeout)} s",
+                f"the context provider did not answer within {describe_seconds(timeout)} s{hint}",
             ) from None
         except asyncio.CancelledError:
+            work.cancel()
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 if inspect.iscoroutine(result) and (

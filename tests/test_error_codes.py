@@ -178,6 +178,40 @@ async def test_code_3_over_real_work_says_the_clock_jumped_over_it(
     assert "clock.hold()" in error.reason
 
 
+async def test_code_1_over_real_work_says_the_clock_jumped_over_it_too(
+    org: Omnichannel, clock: VirtualClock
+) -> None:
+    # The same round trip in an async context provider: code 1, with the same hint.
+    widget = await loaded(org, UNAUTHENTICATED)
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[dict[str, Any]] = loop.create_future()
+    round_trip = loop.call_later(3600, reply.set_result, {})  # a real timer
+
+    async def contextProvider() -> dict[str, Any]:
+        return await reply
+
+    widget.sdk.setContextProvider(contextProvider)
+    try:
+        error = await start_expecting(widget, ErrorCode.CONTEXT_PROVIDER_FAILED, "virtual time")
+    finally:
+        round_trip.cancel()
+    assert error.reason.startswith(
+        "the context provider did not answer within 10 s of virtual time, while it still "
+        "waited on real work (a timer, a thread or a socket)"
+    ), error.reason
+    assert "clock.hold()" in error.reason
+    assert reply.cancelled()  # given up at the deadline, as before: nothing left running
+    # With no real work behind it, the reason stays plain.
+    widget.sdk.setContextProvider(never_answering_context)
+    error = await start_expecting(widget, ErrorCode.CONTEXT_PROVIDER_FAILED, "within 10 s")
+    assert error.reason == "the context provider did not answer within 10 s"
+
+
+async def never_answering_context() -> dict[str, Any]:
+    await asyncio.Event().wait()
+    return {}
+
+
 async def test_code_3_with_an_unrelated_server_on_the_loop_has_no_real_work_hint(
     org: Omnichannel, contoso: WorkStream, clock: VirtualClock
 ) -> None:
