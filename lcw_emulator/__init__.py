@@ -32,14 +32,14 @@ from .errors import (
     SdkUsageError,
     WidgetNotReadyError,
 )
-from .events import EntryKind, LcwEvent, Timeline, TimelineEntry
+from .events import EntryKind, EventDetail, LcwEvent, Timeline, TimelineEntry
 from .org import Omnichannel
 from .scenario import Scenario, load_scenario
 from .scenario_runner import ScenarioResult, ScenarioRun, run_scenario
 from .sdk import LiveChatSDK
 from .service import AgentAvailability, OmnichannelService, TokenJudgement
 from .session import ChatMessage, ChatSession, SessionState
-from .widget import CustomEvent, EventDetail, Widget, WidgetState
+from .widget import CustomEvent, Widget, WidgetState
 from .workstream import Queue, RoutingRule, WorkStream
 
 __version__ = "0.1.0"

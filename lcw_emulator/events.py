@@ -25,6 +25,7 @@ __all__ = [
     "EVENT_DETAIL_TYPES",
     "LCW_EVENTS",
     "EntryKind",
+    "EventDetail",
     "LcwEvent",
     "Recorder",
     "Timeline",
@@ -258,6 +259,23 @@ def _type_problem(where: str, declared: str, value: object) -> str | None:
 
 def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+class EventDetail(dict[str, Any]):
+    """An event's ``detail``: a dict whose keys also read as attributes, as in JavaScript.
+
+    So ``errorEvent.detail.errorCode`` ports line by line; ``detail["errorCode"]`` works too.
+    """
+
+    __slots__ = ()
+    _WHAT = "the event's detail"  # what an AttributeError calls it
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            keys = ", ".join(self) or "none"
+            raise AttributeError(f"{self._WHAT} has no {name!r} (its keys: {keys})") from None
 
 
 class EntryKind(enum.StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -27,6 +27,7 @@ from .context import (
     resolve_context,
 )
 from .errors import ErrorCode, LcwError, RateLimitedError, hide_for_lcw_errors
+from .events import EventDetail
 from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
 from .workstream import WorkStream
@@ -46,8 +47,35 @@ def _error_content(error: LcwError | None) -> tuple[object, ...] | None:
     return (type(error), error.code, error.message, error.reason, error.claim)
 
 
-class AgentAvailability(TypedDict):
-    """What getAgentAvailability answers, and so ``lcw:getAgentAvailability``'s detail."""
+class AgentAvailability(EventDetail):
+    """What getAgentAvailability answers, and so ``lcw:getAgentAvailability``'s detail.
+
+    A dict whose keys also read as attributes, as the JavaScript object's do: a sample's
+    ``result.isAgentAvailable`` ports line by line; ``result["isAgentAvailable"]`` works too.
+    """
+
+    __slots__ = ()
+    _WHAT = "getAgentAvailability's answer"
+
+    if TYPE_CHECKING:  # typed reads by key, as a TypedDict gives them; a misspelt key fails
+
+        @overload  # type: ignore[override]
+        def __getitem__(
+            self,
+            key: Literal[
+                "queueId",
+                "StartTimeOfNextOperatingHour",
+                "EndTimeOfNextOperatingHour",
+                "nexttransitiontime",
+            ],
+        ) -> str: ...
+        @overload
+        def __getitem__(self, key: Literal["isQueueAvailable", "isAgentAvailable"]) -> bool: ...
+        @overload
+        def __getitem__(self, key: Literal["positionInQueue"]) -> int: ...
+        @overload
+        def __getitem__(self, key: Literal["averageWaitTime"]) -> float: ...
+        def __getitem__(self, key: str) -> Any: ...
 
     queueId: str
     isQueueAvailable: bool
@@ -337,13 +365,13 @@ class OmnichannelService:
             for session in self.sessions
             if session.queue.queue_id == queue.queue_id and session.state is SessionState.QUEUED
         )
-        return {
-            "queueId": queue.queue_id,
-            "isQueueAvailable": queue.is_open,
-            "StartTimeOfNextOperatingHour": _NO_TRANSITION,
-            "EndTimeOfNextOperatingHour": _NO_TRANSITION,
-            "nexttransitiontime": _NO_TRANSITION,
-            "positionInQueue": waiting + 1,
-            "isAgentAvailable": queue.is_open and queue.agents_available > 0,
-            "averageWaitTime": queue.average_wait_minutes,
-        }
+        return AgentAvailability(
+            queueId=queue.queue_id,
+            isQueueAvailable=queue.is_open,
+            StartTimeOfNextOperatingHour=_NO_TRANSITION,
+            EndTimeOfNextOperatingHour=_NO_TRANSITION,
+            nexttransitiontime=_NO_TRANSITION,
+            positionInQueue=waiting + 1,
+            isAgentAvailable=queue.is_open and queue.agents_available > 0,
+            averageWaitTime=queue.average_wait_minutes,
+        )

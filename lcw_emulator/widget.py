@@ -35,7 +35,7 @@ from .errors import (
     describe_failure,
     hide_for_lcw_errors,
 )
-from .events import LCW_EVENTS, EntryKind, LcwEvent, Timeline, closest_event
+from .events import LCW_EVENTS, EntryKind, EventDetail, LcwEvent, Timeline, closest_event
 from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
 from .sdk import LiveChatSDK, require_function
 from .service import AgentAvailability, OmnichannelService
@@ -107,22 +107,6 @@ class WidgetState(enum.StrEnum):
     NOT_LOADED = "not loaded"
     READY = "ready"
     FAILED = "failed"  # the scripts failed to load (code 7)
-
-
-class EventDetail(dict[str, Any]):
-    """An event's ``detail``: a dict whose keys also read as attributes, as in JavaScript.
-
-    So ``errorEvent.detail.errorCode`` ports line by line; ``detail["errorCode"]`` works too.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            keys = ", ".join(self) or "none"
-            raise AttributeError(f"the event's detail has no {name!r} (its keys: {keys})") from None
 
 
 def _as_detail(value: Any) -> Any:
@@ -784,7 +768,7 @@ class Widget(AsyncIOEventEmitter):
                 raise
             if not reloaded:
                 self._availability = _CachedAvailability(key, result, now)
-        answer = AgentAvailability(**result)  # the page's own copy: the cache stays as it was
+        answer = AgentAvailability(result.items())  # the page's own copy: the cache stays as it was
         self.fire(LcwEvent.GET_AGENT_AVAILABILITY, answer)
         return answer
 

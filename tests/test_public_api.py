@@ -21,6 +21,14 @@ async def test_get_agent_availability_answers_the_fields_its_type_names(
     assert tuple(hints) == tuple(answer) == AVAILABILITY_FIELDS
     for field, value in answer.items():
         assert isinstance(value, hints[field]), (field, value)
+        # As the JavaScript object reads: result.isAgentAvailable ports line by line.
+        assert getattr(answer, field) == value
+    assert answer.isAgentAvailable is answer["isAgentAvailable"]
+    with pytest.raises(
+        AttributeError, match="getAgentAvailability's answer has no 'isAgentAvailble'"
+    ):
+        answer.isAgentAvailble  # noqa: B018 - the attribute read is the test
+    assert answer == dict(answer) and isinstance(answer, dict)
 
 
 def test_public_keys_compare_by_their_key_material(demo_keys: KeyPair, other_keys: KeyPair) -> None:

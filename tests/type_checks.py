@@ -36,6 +36,12 @@ async def async_calls(widget: Widget) -> None:
     availability = await widget.sdk.getAgentAvailability()
     assert_type(availability["positionInQueue"], int)
     assert_type(availability["isAgentAvailable"], bool)
+    # As the JavaScript object reads: result.isAgentAvailable.
+    assert_type(availability.isAgentAvailable, bool)
+    assert_type(availability.averageWaitTime, float)
+    # A misspelt key fails the check, as a TypedDict's does (strict mypy warns of an unused
+    # ignore, so this line fails the run if it ever type-checks).
+    availability["isAgentAvailble"]  # type: ignore[call-overload]
 
 
 def the_documented_error_listener(errorEvent: CustomEvent) -> None:
