@@ -20,6 +20,7 @@ from .events import EntryKind, Recorder
 __all__ = [
     "AuthTokenCallback",
     "AuthTokenProvider",
+    "BotAuthTokenProvider",
     "ContextProvider",
     "Recorder",
     "collect_context",
@@ -31,6 +32,8 @@ __all__ = [
 AuthTokenCallback = Callable[..., None]
 AuthTokenProvider = Callable[[AuthTokenCallback], object]
 ContextProvider = Callable[[], object]
+# setBotAuthTokenProvider's fn(botTokenUrl, callback); callback({"show": bool}).
+BotAuthTokenProvider = Callable[[str, Callable[..., None]], object]
 
 
 async def request_token(

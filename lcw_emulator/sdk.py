@@ -28,7 +28,7 @@ from .errors import (
     hide_for_lcw_errors,
 )
 from .events import EntryKind, closest_name
-from .providers import AuthTokenProvider, ContextProvider, describe_token
+from .providers import AuthTokenProvider, BotAuthTokenProvider, ContextProvider, describe_token
 
 if TYPE_CHECKING:
     from .service import AgentAvailability
@@ -484,7 +484,7 @@ class LiveChatSDK:
 
     def start_proactive_chat(
         self,
-        notification_ui_config: Mapping[str, object] | None = None,
+        notification_ui_config: Mapping[str, object],
         show_prechat: bool = True,
         options: Mapping[str, object] | None = None,
         *,
@@ -492,7 +492,8 @@ class LiveChatSDK:
     ) -> None:
         """Show a proactive chat invitation (``{message}``; default message when absent).
 
-        ``notificationUIConfig`` is required, as documented; ``{}`` shows the default message.
+        ``notificationUIConfig`` is required, as documented; ``{}`` shows the default message
+        (a page's ``null`` is refused with :class:`SdkUsageError`).
         ``options`` is the JavaScript object ``{inNewWindow}``; ``in_new_window`` is the same
         in Python spelling, as for :meth:`start_chat`.
         """
@@ -551,7 +552,7 @@ class LiveChatSDK:
         """
         return self._call_async("getAgentAvailability", {}, _ask_agent_availability, self._widget)
 
-    def set_bot_auth_token_provider(self, bot_auth_token_provider: Callable[..., object]) -> None:
+    def set_bot_auth_token_provider(self, bot_auth_token_provider: BotAuthTokenProvider) -> None:
         """Set ``fn(botTokenUrl, callback)``; ``callback({"show": bool})`` shows sign-in."""
         require_function("setBotAuthTokenProvider", bot_auth_token_provider, "botAuthTokenProvider")
         self._call(

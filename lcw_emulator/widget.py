@@ -36,7 +36,13 @@ from .errors import (
     hide_for_lcw_errors,
 )
 from .events import LCW_EVENTS, EntryKind, EventDetail, LcwEvent, Timeline, closest_event
-from .providers import AuthTokenProvider, ContextProvider, collect_context, request_token
+from .providers import (
+    AuthTokenProvider,
+    BotAuthTokenProvider,
+    ContextProvider,
+    collect_context,
+    request_token,
+)
 from .sdk import LiveChatSDK, require_function
 from .service import AgentAvailability, OmnichannelService
 from .session import ChatSession, SessionState, SessionUpdate
@@ -254,7 +260,7 @@ class Widget(AsyncIOEventEmitter):
         # Whether the last change to it was a reload clearing it, for code 8 to say so.
         self._reload_cleared_auth = False
         self.context_provider: ContextProvider | None = None
-        self.bot_auth_token_provider: Callable[..., object] | None = None
+        self.bot_auth_token_provider: BotAuthTokenProvider | None = None
         self._availability: _CachedAvailability | None = None
         self._reloads = 0  # which page this is: an answer asked for by an older one is not kept
         self.sdk = LiveChatSDK(self)

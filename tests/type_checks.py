@@ -6,6 +6,7 @@ which would let a typo in a user's test pass unchecked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import assert_type
 
 from lcw_emulator import (
@@ -55,3 +56,18 @@ def error_fields(error: LcwError) -> None:
     assert_type(error.code, ErrorCode | None)
     assert_type(error.reason, str)
     assert_type(error.claim, str | None)
+
+
+def calls_a_type_checker_refuses(widget: Widget) -> None:
+    # Each would fail at run time; strict mypy warns of an unused ignore if one type-checks.
+    widget.sdk.startProactiveChat()  # type: ignore[call-arg]  # notificationUIConfig is required
+    widget.sdk.setBotAuthTokenProvider(lambda: None)  # type: ignore[arg-type, misc]  # fn(url, callback)
+    widget.sdk.setAuthTokenProvider(lambda: None)  # type: ignore[arg-type, misc]  # fn(callback)
+
+
+def calls_a_type_checker_takes(widget: Widget) -> None:
+    def bot_provider(bot_token_url: str, callback: Callable[[dict[str, bool]], None]) -> None:
+        callback({"show": True})
+
+    widget.sdk.setBotAuthTokenProvider(bot_provider)
+    widget.sdk.startProactiveChat({"message": "Need help?"}, False, {"inNewWindow": False})
