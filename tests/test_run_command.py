@@ -357,6 +357,24 @@ def test_a_closed_standard_output_is_output_that_cannot_be_written() -> None:
     )
 
 
+def test_a_closed_standard_input_is_unusable_input_not_a_refused_token() -> None:
+    # `<&-`: Python's sys.stdin is None. Exit 1 would read as "refused" to a CI gate.
+    for verb in (
+        ["verify", "--workstream", "scenarios/contoso.toml", "-"],
+        ["verify", "--workstream", "scenarios/contoso.toml", "--json", "-"],
+    ):
+        completed = subprocess.run(
+            [sys.executable, "-m", "lcw_emulator", *verb],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False,
+            preexec_fn=_closed(0), timeout=60,
+        )  # fmt: skip
+        assert completed.returncode == 2, completed.stderr
+        assert completed.stderr == (
+            "lcw-emulator verify: cannot read the token from standard input: it is closed\n"
+        )
+        assert completed.stdout == ""
+
+
 def test_serve_with_nowhere_to_print_its_banner_serves_on() -> None:
     # A server started with its output closed or full (a daemon) still serves the page.
     with socket.socket() as probe:

@@ -115,6 +115,8 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     """
     if value == "-":
         source = "standard input"
+        if sys.stdin is None:  # started with it closed (<&-): Python leaves no stream at all
+            raise UsageProblem(f"cannot read {what} from {source}: it is closed")
         # The bytes, not sys.stdin's locale decoding, so a pipe reads as a file does.
         stdin = getattr(sys.stdin, "buffer", None)  # None: a text-only stream (tests use one)
         if stdin is None:
