@@ -365,7 +365,7 @@ def test_a_closed_standard_input_is_unusable_input_not_a_refused_token() -> None
     ):
         completed = subprocess.run(
             [sys.executable, "-m", "lcw_emulator", *verb],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False,
+            cwd=ROOT, capture_output=True, text=True, check=False,
             preexec_fn=_closed(0), timeout=60,
         )  # fmt: skip
         assert completed.returncode == 2, completed.stderr

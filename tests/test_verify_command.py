@@ -18,6 +18,7 @@ import attrs
 import jwt
 import pytest
 from conftest import SAMPLE_PAYLOAD
+from corpus import Forge
 
 from lcw_emulator import (
     KeyPair,
@@ -324,6 +325,45 @@ def test_a_refused_token_shows_its_payload_as_sent(
     assert shown["claims"] is None and shown["payload"]["iss"] == "contoso.example"
     code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", "not.a.jwt")
     assert json.loads(out)["payload"] is None
+
+
+def test_a_refused_token_whose_header_pyjwt_rejects_still_shows_its_payload(
+    capsys: pytest.CaptureFixture[str], demo_keys: KeyPair
+) -> None:
+    # jwt.decode without the signature still judges the header: a kid that is no string,
+    # crit. Those are the refusals whose payload a reader most wants to see.
+    forge = Forge(demo=demo_keys, stranger=demo_keys)
+    for header in ({"alg": "RS256", "kid": 7}, {"alg": "RS256", "crit": ["exp"], "exp": 1}):
+        token = forge.raw(header, SAMPLE_PAYLOAD, rsa=demo_keys)  # PyJWT builds neither
+        code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, "--json", token)
+        assert code == 1 and json.loads(out)["payload"] == SAMPLE_PAYLOAD, (header, out)
+        code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+        assert '  payload: {"sub": "87b4d06c' in out, out
+
+
+def test_what_a_token_carries_cannot_write_lines_or_colours_of_its_own(
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+) -> None:
+    forged_sub = '87b4d06c-abc2-e811-a9b0-000d3a10e09e\n  context: msdyn_isvip = "true" (Text)'
+    token = sample_token(
+        {"msdyn_cartvalue\n  dropped: none": "5", "\x1b[31mred": "x"}, sub=forged_sub
+    )
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, token)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert not any(line.startswith('  context: msdyn_isvip = "true"') for line in lines), out
+    assert not any(line.startswith("  dropped: none") for line in lines), out
+    assert "\x1b" not in out
+    assert any(
+        line.startswith(
+            '  sub:     87b4d06c-abc2-e811-a9b0-000d3a10e09e\\n  context: msdyn_isvip = "true"'
+        )
+        for line in lines
+    ), out
+    assert any(line.startswith("  context: \\x1b[31mred = ") for line in lines), out
+    # Refused, the payload line and the reason are one line each too.
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", "1", token)
+    assert code == 1 and "\x1b" not in out and len(out.splitlines()) == 4, out
 
 
 def test_token_from_file_and_stdin(

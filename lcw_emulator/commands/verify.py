@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import binascii
 import json
 import math
 import sys
 import time
 from pathlib import Path
 
-import jwt
+from jwt.utils import base64url_decode
 
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, case_mismatch_note, javascript_text
@@ -23,6 +24,7 @@ from ._common import (
     load_work_stream,
     note_short_secret,
     path_argument,
+    printable,
     read_text_argument,
 )
 
@@ -95,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
                 compact = json.dumps(_json_ready(payload), ensure_ascii=False, default=str)
                 if len(compact) > 400:
                     compact = compact[:400] + "..."
-                lines.append(f"  payload: {compact} (as sent: not verified)")
+                lines.append(printable(f"  payload: {compact} (as sent: not verified)"))
         if loose is not None:
-            lines.append(f"  strict:  {loose}")
+            lines.append(printable(f"  strict:  {loose}"))
         print("\n".join(lines))
     if not judgement.valid or loose is not None:
         return EXIT_FAILED
@@ -119,10 +121,18 @@ def context_not_whole(judgement: TokenJudgement) -> str | None:
 
 
 def _unverified_payload(text: str) -> dict[str, object] | None:
-    """The payload a refused token carries, as sent (nothing checked), or ``None``."""
+    """The payload a refused token carries, as sent (nothing checked), or ``None``.
+
+    Read from its segment alone: ``jwt.decode`` without the signature still judges the
+    header (a kid that is no string, ``crit``), and those are the tokens whose payload a
+    reader most wants to see beside the refusal.
+    """
+    segments = text.split(".")
+    if len(segments) != 3:
+        return None
     try:
-        payload = jwt.decode(text, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, RecursionError):
+        payload = json.loads(base64url_decode(segments[1].encode("ascii")))
+    except (ValueError, binascii.Error, RecursionError):  # UnicodeError is a ValueError
         return None
     return payload if isinstance(payload, dict) else None
 
@@ -177,7 +187,10 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
         lines.append(f"  context: (none: {why})")
     if judgement.hint is not None:
         lines.append(f"  hint:    {judgement.hint}")
-    return "\n".join(lines)
+    # Each line shows what the token carries (sub, iss, context keys, reasons quoting them):
+    # a newline or a terminal escape in it must not write a line of its own (a forged
+    # verdict line) or change colours, so they are shown escaped.
+    return "\n".join(printable(line) for line in lines)
 
 
 def _shown(value: Primitive) -> str:
