@@ -159,8 +159,7 @@ def _parse_expiry(value: object, where: str) -> float | None:
             # As for a token's NumericDate: read as seconds, a JavaScript Date.getTime() would
             # put the key's expiry some 50,000 years away and let an expired key pass.
             raise ValueError(
-                f"{where}: expiry {value!r} looks like milliseconds; it counts seconds "
-                "since the epoch"
+                f"{where}: expiry {value!r} {_too_far(seconds)}; it counts seconds since the epoch"
             )
         return seconds
     if isinstance(value, str):
@@ -444,11 +443,16 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
     if value != value or value in _INFINITIES:
         return f"{name} must be a finite number"
     if abs(value) >= MILLISECONDS_THRESHOLD:
-        return (
-            f"{name} {value!r} looks like milliseconds; a NumericDate counts seconds "
-            "since the epoch"
-        )
+        return f"{name} {value!r} {_too_far(value)}; a NumericDate counts seconds since the epoch"
     return float(value)
+
+
+def _too_far(value: float) -> str:
+    """What a moment past the year 5000 in seconds is: milliseconds, or no moment at all."""
+    if abs(value) < MILLISECONDS_THRESHOLD * 1000:
+        return "looks like milliseconds"
+    # 1e300 or 2**64: past the year 5000 read as milliseconds too, so no Date.getTime() either.
+    return "is past the year 5000 read as seconds or as milliseconds"
 
 
 def _canonical_base64url(segment: str) -> bool:

@@ -359,10 +359,15 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
         if value is None:
             continue  # null is a primitive too: the entry carries no value and is dropped
         if not _is_primitive(value):
-            return ContextRefusal(
-                f"lwicontexts[{key!r}] is {_describe(value)}; only primitive values "
-                "(string, number, boolean, null) are allowed"
+            # A number that is no finite double is of the right kind: saying "only primitive
+            # values" of it would read as a contradiction.
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            rule = (
+                "a number must be one a double holds, finite, as JavaScript reads it"
+                if numeric
+                else "only primitive values (string, number, boolean, null) are allowed"
             )
+            return ContextRefusal(f"lwicontexts[{key!r}] is {_describe(value)}; {rule}")
         if _js_length(javascript_text(value)) > MAX_VALUE_LENGTH:
             return ContextRefusal(
                 f"lwicontexts[{key!r}] is {_js_length(javascript_text(value))} characters; "

@@ -292,6 +292,13 @@ def test_iat_in_the_future_is_refused(keys: KeyPair, settings: ChatAuthSettings)
 def test_exp_in_milliseconds_is_refused(keys: KeyPair, settings: ChatAuthSettings) -> None:
     token = keys.mint(dict(CLAIMS, exp=(NOW + 3600) * 1000))
     refused(judge(token, settings), "exp", "looks like milliseconds")
+    # Past the year 5000 as milliseconds too, a value is no moment at all: not "milliseconds".
+    for huge in (1e300, 2**64):
+        verdict = judge(keys.mint(dict(CLAIMS, exp=huge)), settings)
+        refused(verdict, "exp", "is past the year 5000 read as seconds or as milliseconds;")
+    with pytest.raises(ValueError, match=r"expiry 1e\+300 is past the year 5000 read as"):
+        [entry] = keys.key_array()
+        load_public_keys(json.dumps([dict(entry, expiry=1e300)]))
 
 
 @pytest.mark.parametrize("value", ["1542625672", True, None, [1]])

@@ -210,6 +210,11 @@ def test_a_number_beyond_a_double_is_refused_not_a_crash() -> None:
     refusal = parse_lwicontexts(json.dumps({"a": 10**400}))
     assert isinstance(refusal, ContextRefusal)
     assert "a number beyond a double" in refusal.reason
+    # Of the right kind, only too large: the rule it breaks is said, not "only primitives".
+    assert refusal.reason.endswith(
+        "a number must be one a double holds, finite, as JavaScript reads it"
+    )
+    assert "only primitive" not in refusal.reason
     dropped = resolve_context({"a": 10**400}, DECLARED).dropped
     assert [item.key for item in dropped] == ["a"] and "beyond a double" in dropped[0].reason
     assert coerce(10**300, VariableType.TEXT) == "1e+300"
