@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import typing
 
 import pytest
 
-from lcw_emulator import ChatAuthSettings, KeyPair, Omnichannel, SdkUsageError, WorkStream
+from lcw_emulator import (
+    ChatAuthSettings,
+    KeyPair,
+    Omnichannel,
+    SdkUsageError,
+    WorkStream,
+    load_public_keys,
+)
 from lcw_emulator.events import AVAILABILITY_FIELDS
 from lcw_emulator.service import AgentAvailability
 
@@ -83,3 +91,7 @@ def test_a_key_built_in_code_under_the_documented_2048_bits_is_refused_too() -> 
     with pytest.raises(ValueError, match="public key 'small': a 1024-bit RSA key"):
         small.public_keys(with_kid=True)
     assert small.public_pem.startswith("-----BEGIN PUBLIC KEY-----")  # still written out
+    # ... with its documents, so that a test can watch a work stream refuse them.
+    for document in (small.public_pem, json.dumps(small.key_array()), json.dumps(small.jwks())):
+        with pytest.raises(ValueError, match=r"1024|no RSA signing key"):
+            load_public_keys(document)
