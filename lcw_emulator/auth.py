@@ -1089,6 +1089,8 @@ def mint_token(
     header = dict(headers or {})
     if kid is not None:
         header["kid"] = kid
+    if algorithm.startswith(("RS", "PS")) and not isinstance(key, rsa.RSAPrivateKey):
+        key = _private_signing_key(key, algorithm)
     payload = {
         # As jwt.encode: a naive datetime is UTC, whatever the machine's time zone.
         name: calendar.timegm(value.utctimetuple())
@@ -1101,6 +1103,29 @@ def mint_token(
     # at every mint (the documentation's own HS256 sample has a 19-byte secret).
     encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
     return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
+
+
+def _private_signing_key(key: object, algorithm: str) -> rsa.RSAPrivateKey:
+    """``key`` read as PyJWT reads it for ``algorithm``; a public key is refused, saying so.
+
+    Left to PyJWT, a public key fails deep in signing with an ``AttributeError``.
+    """
+    try:
+        prepared = jwt.get_algorithm_by_name(algorithm).prepare_key(key)
+    except (jwt.InvalidKeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"cannot sign {algorithm} with this key: {exc}") from None
+    if isinstance(prepared, rsa.RSAPublicKey):
+        raise ValueError(
+            f"cannot sign {algorithm} with a public key: tokens are signed with the private key "
+            "(KeyPair.private_key or private_pem); the work stream holds the public one"
+        )
+    if not isinstance(prepared, rsa.RSAPrivateKey):
+        raise ValueError(f"cannot sign {algorithm} with {_key_kind(prepared)}")
+    return prepared
+
+
+def _key_kind(key: object) -> str:
+    return f"a key of type {type(key).__name__}"  # e.g. ECPrivateKey
 
 
 class KeyPair:
@@ -1117,11 +1142,24 @@ class KeyPair:
 
     @classmethod
     def from_private_pem(cls, pem: str | bytes, kid: str = "key-1") -> KeyPair:
-        """Load an unencrypted RSA private key from PEM; :class:`ValueError` for any other key."""
+        """Load an unencrypted RSA private key from PEM; :class:`ValueError` for any other key.
+
+        PKCS#8 and PKCS#1 PEM as OpenSSL writes them, and ``ssh-keygen``'s own format
+        (``-----BEGIN OPENSSH PRIVATE KEY-----``), which is the same RSA key.
+        """
         data = pem.encode("ascii") if isinstance(pem, str) else pem
-        key = serialization.load_pem_private_key(data, password=None)
+        try:
+            if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
+                key: object = serialization.load_ssh_private_key(data, password=None)
+            else:
+                key = serialization.load_pem_private_key(data, password=None)
+        except TypeError:  # cryptography's word for a key that needs a password
+            raise ValueError(
+                "the private key is encrypted (it needs a password): write it out unencrypted "
+                "for the test, e.g. openssl pkey -in KEY -out plain.pem"
+            ) from None
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("expected an RSA private key")
+            raise ValueError(f"expected an RSA private key, got {_key_kind(key)}")
         return cls(key, kid)
 
     @property

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lcw_emulator import KeyPair, load_public_keys
+from lcw_emulator import KeyPair, load_public_keys, mint_token
 from lcw_emulator.cli import main
 
 AT = 1_700_000_000
@@ -399,6 +399,10 @@ def test_an_expired_token_is_refused_by_verify_naming_exp(
         (["--key", "{dir}/public.pem"], "public.pem holds a public key"),
         (["--key", "{dir}/private.pem", "--context", "nokey"], "--context takes KEY=VALUE"),
         (["--key", "{dir}/private.pem", "--claim", "=1"], "--claim takes KEY=VALUE, got '=1'"),
+        (
+            ["--key", "{dir}/private.pem", "--omit", "exp", "--claim", "exp=1800000500"],
+            "--omit exp drops the exp that --claim exp=... sets: give one or the other",
+        ),
     ],
 )
 def test_unusable_token_input_is_one_line_and_exit_2(
@@ -525,3 +529,57 @@ def test_a_full_disk_when_making_the_directory_is_output_that_cannot_be_written(
     code, _, err = cli(capsys, "keys", "--out", str(tmp_path / "new"))
     assert code == 74
     assert f"cannot write the output: {tmp_path / 'new'}: No space left on device" in err
+
+
+def test_token_signs_with_an_openssh_key_and_says_what_an_encrypted_one_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, key_dir: Path
+) -> None:
+    pair = KeyPair.from_private_pem((key_dir / "private.pem").read_text())
+    openssh = tmp_path / "id_rsa"  # ssh-keygen's own format: the same RSA key
+    openssh.write_bytes(
+        pair.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    code, token, _ = cli(capsys, "token", "--key", str(openssh), "--at", str(AT))
+    assert code == 0
+    jwt.decode(token.strip(), pair.private_key.public_key(), ["RS256"], issuer="lcw-emulator",
+               options={"verify_exp": False, "verify_iat": False})  # fmt: skip
+    encrypted = tmp_path / "encrypted.pem"
+    encrypted.write_bytes(
+        pair.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    code, out, err = cli(capsys, "token", "--key", str(encrypted))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"lcw-emulator token: cannot read an RSA private key from {encrypted}: the private key "
+        "is encrypted (it needs a password): write it out unencrypted for the test, e.g. "
+        "openssl pkey -in KEY -out plain.pem\n"
+    )
+
+
+def test_token_with_an_empty_kid_signs_it_and_says_what_it_names(
+    capsys: pytest.CaptureFixture[str], key_dir: Path
+) -> None:
+    code, token, err = cli(
+        capsys, "token", "--key", str(key_dir / "private.pem"), "--at", str(AT), "--kid", ""
+    )
+    assert code == 0 and jwt.get_unverified_header(token.strip())["kid"] == ""
+    assert err == (
+        "note: --kid '' puts an empty kid in the header, which names no key: a work stream "
+        "whose keys have kids refuses it\n"
+    )
+
+
+def test_minting_with_a_public_key_says_so() -> None:
+    pair = KeyPair.generate()
+    for public in (pair.public_pem, pair.private_key.public_key()):
+        with pytest.raises(ValueError, match="cannot sign RS256 with a public key: tokens are"):
+            mint_token({"sub": "x"}, public)
+    assert mint_token({"sub": "x"}, pair.private_pem).count(".") == 2
