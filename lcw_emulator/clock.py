@@ -17,7 +17,7 @@ import itertools
 import math
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
 from types import FrameType
 from typing import Protocol, TypeVar
 
@@ -284,6 +284,10 @@ class VirtualClock:
         self._held_task: asyncio.Task[None] | None = None
         self._held_target = -math.inf
         self._held_error: Exception | None = None  # a timer's, fired by the held task
+        # The tasks that moved time by hand while an advance is held: their own turns are no
+        # work for the held advance to wait out (a test stepping time with advance() and
+        # sleep(0) would otherwise keep the loop busy forever, and time from moving).
+        self._movers: weakref.WeakSet[asyncio.Task[object]] = weakref.WeakSet()
         # wait_for deadlines still pending, by the loop that waits on them
         # (weakly: a clock shared by test after test must not keep their closed loops alive)
         self._deadlines: weakref.WeakKeyDictionary[
@@ -448,11 +452,13 @@ class VirtualClock:
 
         Returns how many timers fired. Tasks woken by them run once the
         caller yields to the event loop. While a :meth:`wait_for` deadline is pending, the
-        clock first lets the tasks ready now run at this instant, then stops after each
-        instant (``now()`` reads it) until the tasks woken then have run and every deadline
-        due then is judged; then the rest of the advance fires, as auto-jump would have
-        moved it. :meth:`settle` waits for all of it: an answer must
-        win or lose by when it is due, not by how time was moved.
+        clock first lets the tasks ready now run at this instant (until then ``now()`` reads
+        it, and this returns 0), then stops after each instant (``now()`` reads it) until the
+        tasks woken then have run and every deadline due then is judged; then the rest of
+        the advance fires, as auto-jump would have moved it. The caller's own turns are not
+        waited out: a test may step time with ``advance()`` and ``await asyncio.sleep(0)``.
+        :meth:`settle` waits for all of it: an answer must win or lose by when it is due, not
+        by how time was moved.
         """
         seconds = _finite(seconds, "seconds")
         if seconds < 0:
@@ -463,14 +469,21 @@ class VirtualClock:
         _require_reachable(target)
         if held:
             self._take_over_hold()
+            fired = self._fire_until(target)
         elif (loop := self._deadline_ahead()) is not None and _loop_busy(loop):
             # Tasks ready now run at this instant first, as they would in real time: an
             # answer's task made on the last turn has not armed its sleep yet, and armed
             # after the deadline fired, it would be due from there, not from now.
             self._held_target = target
             self._hold(loop)
-            return 0
-        return self._fire_until(target)
+            fired = 0
+        else:
+            fired = self._fire_until(target)
+        if self._held_task is not None:
+            mover = _current_task_or_none()
+            if mover is not None:
+                self._movers.add(mover)
+        return fired
 
     def _take_over_hold(self) -> None:
         """Let an advance on this loop go on past one held on a loop that is not running."""
@@ -556,14 +569,17 @@ class VirtualClock:
         except Exception as exc:  # a timer's callback: advance() would have raised it
             if self._held_error is None:  # the first; settle() raises it
                 self._held_error = exc
+        finally:
+            if self._held_task is None:  # the advance is over: its movers are tasks again
+                self._movers.clear()
 
-    @staticmethod
-    async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
-        # No task ready. Not hold(): it keeps auto-jump from jumping over real work, while
-        # advance() moves time when its caller says, real work in flight or not (waiting
-        # on holds deadlocked a caller holding around its own advance, and across loops).
+    async def _until_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        # No task ready but the movers. Not hold(): it keeps auto-jump from jumping over real
+        # work, while advance() moves time when its caller says, real work in flight or not
+        # (waiting on holds deadlocked a caller holding around its own advance, and across
+        # loops).
         await asyncio.sleep(0)
-        while _loop_busy(loop):
+        while _loop_busy(loop, self._movers):
             await asyncio.sleep(0)
 
     def _held_task_done(self, task: asyncio.Task[None]) -> None:
@@ -582,6 +598,7 @@ class VirtualClock:
         """Forget the held advance; return what cancels the waits it held."""
         aborts = [abort for _, abort in self._held_expiries]
         self._held_expiries, self._held_task, self._held_target = [], None, -math.inf
+        self._movers.clear()
         return aborts
 
     def cancel_pending(self) -> int:
@@ -728,6 +745,10 @@ def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def _current_task_or_none() -> asyncio.Task[object] | None:
+    return asyncio.current_task() if _running_loop_or_none() is not None else None
+
+
 def _can_hold_on(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether a held advance can wait on ``loop``: open, and the one running if any runs."""
     if loop.is_closed():
@@ -742,14 +763,16 @@ def _can_hold_on(loop: asyncio.AbstractEventLoop) -> bool:
 _DRIVERS: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
 
 
-def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+def _loop_busy(
+    loop: asyncio.AbstractEventLoop, ignoring: Collection[asyncio.Task[object]] = ()
+) -> bool:
     # asyncio exposes no public "is anything runnable?"; the ready queue of
     # CPython's loop is the only honest signal. Loops without it (uvloop) look
     # idle on every turn, so use manual advance() there.
     ready = getattr(loop, "_ready", None)
     if not ready:
         return False
-    return not all(_is_driver_step(handle) for handle in ready)
+    return not all(_is_driver_step(handle, ignoring) for handle in ready)
 
 
 def skipped_real_work(clock: Clock, work: asyncio.Future[object]) -> bool:
@@ -867,7 +890,9 @@ def _await_frames(task: object) -> Iterator[FrameType]:
         coroutine = getattr(coroutine, "cr_await", None)
 
 
-def _is_driver_step(handle: asyncio.Handle) -> bool:
+def _is_driver_step(
+    handle: asyncio.Handle, ignoring: Collection[asyncio.Task[object]] = ()
+) -> bool:
     # A task's next step is queued as a callback bound to the task (``__self__``).
     owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
-    return isinstance(owner, asyncio.Task) and owner in _DRIVERS
+    return isinstance(owner, asyncio.Task) and (owner in _DRIVERS or owner in ignoring)

@@ -256,6 +256,33 @@ async def test_an_advance_lets_the_tasks_ready_now_run_before_time_moves(turns: 
     assert clock.now() == 20
 
 
+async def test_a_test_stepping_time_with_advance_and_a_turn_is_not_held_up() -> None:
+    # The stepping task's own turns are no work for a held advance to wait out: if they
+    # were, the loop would never be idle, and time would never move.
+    clock = VirtualClock(start=0, auto_jump=False)
+
+    async def answer_at_5() -> float:
+        await clock.sleep(5)
+        return clock.now()
+
+    waiting = asyncio.ensure_future(clock.wait_for(answer_at_5(), 10))
+    await asyncio.sleep(0)
+    turns = 0
+    while not waiting.done() and turns < 100:
+        clock.advance(1)
+        await asyncio.sleep(0)
+        turns += 1
+    assert waiting.done() and waiting.result() == 5 and turns < 10, (turns, clock.now())
+    steps = 0
+    while clock.now() < 8 and steps < 100:
+        clock.advance(1)
+        await asyncio.sleep(0)
+        steps += 1
+    assert clock.now() >= 8 and steps < 10
+    await clock.settle()
+    assert clock.now() == turns + steps  # every second asked for, none more
+
+
 async def test_an_advance_from_a_task_at_a_deadline_lets_the_answer_due_then_win() -> None:
     # Auto-jump re-arms the judgement at the deadline's instant; an advance() fired from a
     # task woken at that instant must not judge before the answer due then has run.
