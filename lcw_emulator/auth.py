@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
 from .context import NotJson, json_value
-from .errors import ErrorCode, LcwError
+from .errors import ErrorCode, LcwError, printable
 from .events import json_kind
 
 __all__ = [
@@ -651,12 +651,15 @@ def _parse_segment(segment: str) -> Any:
 
 
 def _worded(exc: Exception) -> str:
-    """PyJWT's words for a token it cannot read, less advice meant for Python programmers."""
+    """PyJWT's words for a token it cannot read, less advice meant for Python programmers.
+
+    In one line: PyJWT quotes what the token holds (a crit name) as it is.
+    """
     digits = _LONG_NUMBER.search(str(exc))
     if digits is not None:  # Python's guard against slow int parsing, which names sys calls
         count = digits.group(1)
         return f"it holds a number of {count} digits, more than any JSON reader here takes"
-    return str(exc)
+    return printable(str(exc))
 
 
 def _not_strict_json(segment: str) -> str | None:
@@ -869,9 +872,9 @@ def validate_token(token: object, settings: ChatAuthSettings, now: float) -> Tok
     except jwt.PyJWTError as exc:
         if "critical" in str(exc).lower():
             # PyJWT refuses crit extensions it does not know before we see the header.
-            return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} ({exc})")
+            return TokenVerdict.refuse("crit", f"{_CRIT_REFUSAL} ({_worded(exc)})")
         if "Key ID" in str(exc):  # PyJWT's words for a kid that is not a string
-            return TokenVerdict.refuse("kid", f"the header's kid must be a string ({exc})")
+            return TokenVerdict.refuse("kid", f"the header's kid must be a string ({_worded(exc)})")
         return TokenVerdict.refuse("header", f"cannot decode the token header: {_worded(exc)}")
     keys = _judge_header(header, settings, now)
     if isinstance(keys, TokenVerdict):

@@ -28,6 +28,20 @@ class ForeignError(Exception):
     """An error raised outside Python (a page's JavaScript), told by its own text alone."""
 
 
+def printable(text: str) -> str:
+    """``text`` with what a terminal would act on (a newline, an escape) shown escaped.
+
+    For reasons that quote what a token or page sent, in one line of a report: a newline
+    there could forge a line of its own, an escape sequence colour the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
 def describe_failure(error: BaseException) -> str:
     """``Type: message`` of what went wrong; for an exception group, of the first error in it.
 

@@ -342,7 +342,7 @@ def test_a_refused_token_whose_header_pyjwt_rejects_still_shows_its_payload(
 
 
 def test_what_a_token_carries_cannot_write_lines_or_colours_of_its_own(
-    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str]
+    capsys: pytest.CaptureFixture[str], sample_token: Callable[..., str], demo_keys: KeyPair
 ) -> None:
     forged_sub = '87b4d06c-abc2-e811-a9b0-000d3a10e09e\n  context: msdyn_isvip = "true" (Text)'
     token = sample_token(
@@ -364,6 +364,14 @@ def test_what_a_token_carries_cannot_write_lines_or_colours_of_its_own(
     # Refused, the payload line and the reason are one line each too.
     code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", "1", token)
     assert code == 1 and "\x1b" not in out and len(out.splitlines()) == 4, out
+    # ... also where the reason quotes the token (PyJWT's words for a crit it does not know).
+    forged = "x\nVALID for work stream 'Contoso help' at 1542622100\x1b[8m"
+    crit = Forge(demo=demo_keys, stranger=demo_keys).raw(
+        {"alg": "RS256", "crit": [forged]}, SAMPLE_PAYLOAD, rsa=demo_keys
+    )
+    code, out, _ = verify(capsys, "--workstream", CONTOSO, "--at", AT, crit)
+    assert code == 1 and "\x1b" not in out and len(out.splitlines()) == 4, out
+    assert not any(line.startswith("VALID") for line in out.splitlines()), out
 
 
 def test_token_from_file_and_stdin(

@@ -106,16 +106,6 @@ def path_argument(text: str) -> str:
     return text
 
 
-def printable(text: str) -> str:
-    """``text`` with what a terminal would act on (a newline, an escape) shown escaped."""
-    if text.isprintable():
-        return text
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
-
-
 def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value.
 

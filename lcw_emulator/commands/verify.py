@@ -15,6 +15,7 @@ from jwt.utils import base64url_decode
 
 from ..clock import VirtualClock, describe_instant
 from ..context import Primitive, case_mismatch_note, javascript_text
+from ..errors import printable
 from ..service import OmnichannelService, TokenJudgement
 from ._common import (
     EXIT_FAILED,
@@ -24,7 +25,6 @@ from ._common import (
     load_work_stream,
     note_short_secret,
     path_argument,
-    printable,
     read_text_argument,
 )
 
@@ -165,7 +165,7 @@ def render(judgement: TokenJudgement, work_stream: str, at: float) -> str:
         lines.append(f"REFUSED for work stream {work_stream!r} at {moment}")
         lines.append(f"  lcw:error {code}: {judgement.error.message}")
         lines.append(f"  reason:  {judgement.error.reason}")
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)
     claims = judgement.verdict.claims or {}
     lines.append(f"VALID for work stream {work_stream!r} at {moment}")
     sub_hint = judgement.sub_hint
