@@ -1521,6 +1521,7 @@ def times_past_the_clocks(
     # Each provider's latest possible call: the clock then, and the step that makes it.
     latest: dict[str, tuple[float, int | None]] = dict.fromkeys(providers, (start, None))
     specs = dict(providers)
+    installed: dict[str, ProviderSpec] = {}  # what each slot holds as the steps go
     problems: list[str] = []
     now = start
     for step in steps:
@@ -1534,15 +1535,11 @@ def times_past_the_clocks(
                 )
                 break
             continue
-        if isinstance(step, SetAuthTokenProvider | SetContextProvider) and isinstance(
-            step.provider, ProviderSpec
-        ):
-            specs[step.provider.name] = step.provider
-            latest[step.provider.name] = (now, step.number)
+        _install(installed, step)
         if isinstance(step, Action):
-            for name, (_, set_by) in latest.items():
-                if set_by is not None:
-                    latest[name] = (now, step.number)
+            for spec in installed.values():  # only those a later step could still call
+                specs[spec.name] = spec
+                latest[spec.name] = (now, step.number)
     for name, (called, by) in latest.items():
         delay = specs[name].delay
         if called + delay < MILLISECONDS_THRESHOLD:
@@ -1557,6 +1554,22 @@ def times_past_the_clocks(
             f"its end {when}, and {end}"
         )
     return problems
+
+
+def _install(installed: dict[str, ProviderSpec], step: Step | None) -> None:
+    """What the page's provider slots hold after ``step``: set, removed, or cleared by a reload."""
+    if isinstance(step, SetAuthTokenProvider | SetContextProvider):
+        slot = "auth" if isinstance(step, SetAuthTokenProvider) else "context"
+        if isinstance(step.provider, ProviderSpec):
+            installed[slot] = step.provider
+        else:
+            installed.pop(slot, None)  # a script's own function: no delay of ours
+    elif isinstance(step, RemoveAuthTokenProvider):
+        installed.pop("auth", None)
+    elif isinstance(step, RemoveContextProvider):
+        installed.pop("context", None)
+    elif isinstance(step, Reload):
+        installed.clear()  # the page's scripts, and the providers they set, are gone
 
 
 def _calendar_slip(error: ValueError) -> str:

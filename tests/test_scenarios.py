@@ -244,6 +244,17 @@ def test_a_provider_delay_counts_from_the_waits_before_the_step_that_calls_it() 
     later = early + '[[steps]]\ndo = "wait"\nseconds = 20\n[[steps]]\ndo = "close_chat"\n'
     with pytest.raises(ConfigurationError, match=r"delay = 990 .* from step 7 \(\+21 s into"):
         scenario(later)
+    # Replaced, removed, or gone with a reload, it can no longer be called: no refusal.
+    for gone in (
+        'do = "set_auth_token_provider"\nprovider = "good"',
+        'do = "remove_auth_token_provider"',
+        'do = "reload"',
+    ):
+        after = early.replace(
+            '[[steps]]\ndo = "start_chat"\n', f'[[steps]]\n{gone}\n[[steps]]\ndo = "load"\n'
+        )
+        after += '[[steps]]\ndo = "wait"\nseconds = 20\n[[steps]]\ndo = "close_chat"\n'
+        assert scenario(after).steps, gone
 
 
 async def test_the_clocks_end_under_a_provider_is_no_provider_failure() -> None:
