@@ -13,7 +13,7 @@ import enum
 import reprlib
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -26,6 +26,7 @@ __all__ = [
     "LCW_EVENTS",
     "EntryKind",
     "EventDetail",
+    "JavaScriptObject",
     "LcwEvent",
     "Recorder",
     "Timeline",
@@ -261,21 +262,39 @@ def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-class EventDetail(dict[str, Any]):
+class JavaScriptObject(dict[str, Any]):
+    """A dict whose keys also read as attributes, as a JavaScript object's do.
+
+    The attribute reads exist at run time only: a subclass tells type checkers which
+    attributes it has (:class:`EventDetail`: any; ``AgentAvailability``: its fields, so a
+    misspelt one is an error).
+    """
+
+    __slots__ = ()
+    _WHAT = "the object"  # what an AttributeError calls it
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name):
+            try:
+                return self[name]
+            except KeyError:
+                keys = ", ".join(self) or "none"
+                raise AttributeError(f"{self._WHAT} has no {name!r} (its keys: {keys})") from None
+
+
+class EventDetail(JavaScriptObject):
     """An event's ``detail``: a dict whose keys also read as attributes, as in JavaScript.
 
     So ``errorEvent.detail.errorCode`` ports line by line; ``detail["errorCode"]`` works too.
     """
 
     __slots__ = ()
-    _WHAT = "the event's detail"  # what an AttributeError calls it
+    _WHAT = "the event's detail"
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            keys = ", ".join(self) or "none"
-            raise AttributeError(f"{self._WHAT} has no {name!r} (its keys: {keys})") from None
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...  # an event's keys vary with the event
 
 
 class EntryKind(enum.StrEnum):

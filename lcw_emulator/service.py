@@ -27,7 +27,7 @@ from .context import (
     resolve_context,
 )
 from .errors import ErrorCode, LcwError, RateLimitedError, hide_for_lcw_errors
-from .events import EventDetail
+from .events import JavaScriptObject
 from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
 from .workstream import WorkStream
@@ -47,7 +47,7 @@ def _error_content(error: LcwError | None) -> tuple[object, ...] | None:
     return (type(error), error.code, error.message, error.reason, error.claim)
 
 
-class AgentAvailability(EventDetail):
+class AgentAvailability(JavaScriptObject):
     """What getAgentAvailability answers, and so ``lcw:getAgentAvailability``'s detail.
 
     A dict whose keys also read as attributes, as the JavaScript object's do: a sample's

@@ -43,6 +43,7 @@ async def async_calls(widget: Widget) -> None:
     # A misspelt key fails the check, as a TypedDict's does (strict mypy warns of an unused
     # ignore, so this line fails the run if it ever type-checks).
     availability["isAgentAvailble"]  # type: ignore[call-overload]
+    print(availability.isAgentAvailble)  # type: ignore[attr-defined]  # as JavaScript reads it
 
 
 def the_documented_error_listener(errorEvent: CustomEvent) -> None:
