@@ -117,7 +117,9 @@ async def request_token(
         # provider failing, not our task being cancelled. As for async providers,
         # the first outcome wins: a token already called back still counts.
         if not answer.done():
-            raise (_ran_out(exc) or _auth_provider_raised(exc)) from exc
+            if isinstance(exc, ClockLimitError):
+                raise  # not "from" itself: a walk down its causes would never end
+            raise _auth_provider_raised(exc) from exc
         record(
             EntryKind.NOTE, "provider raised after calling back", {"error": describe_failure(exc)}
         )
@@ -183,7 +185,16 @@ async def _context_answer(awaitable: Awaitable[object]) -> object:
     try:
         return await awaitable
     except Exception as exc:
-        raise (_ran_out(exc) or _context_provider_raised(exc)) from exc
+        if isinstance(exc, ClockLimitError):
+            raise  # see _ran_out
+        raise _context_provider_raised(exc) from exc
+
+
+async def _given_up(work: asyncio.Future[object]) -> None:
+    # Cancelled and waited for, as a wait that is not shielded cancels what it waits on:
+    # the provider's own cleanup runs before the chat start goes on, and nothing outlives it.
+    work.cancel()
+    await asyncio.wait([work])
 
 
 async def collect_context(
@@ -202,7 +213,9 @@ async def collect_context(
     try:
         result = provider()
     except (Exception, asyncio.CancelledError) as exc:
-        raise (_ran_out(exc) or _context_provider_raised(exc)) from exc
+        if isinstance(exc, ClockLimitError):
+            raise  # see _ran_out
+        raise _context_provider_raised(exc) from exc
     if inspect.isawaitable(result):
         work = asyncio.ensure_future(_context_answer(result))
         try:
@@ -210,14 +223,14 @@ async def collect_context(
             result = await clock.wait_for(asyncio.shield(work), timeout)
         except TimeoutError:
             skipped = skipped_real_work(clock, work)
-            work.cancel()
+            await _given_up(work)
             hint = _SKIPPED_REAL_WORK.format(round_trip="a service") if skipped else ""
             raise LcwError(
                 ErrorCode.CONTEXT_PROVIDER_FAILED,
                 f"the context provider did not answer within {describe_seconds(timeout)} s{hint}",
             ) from None
         except asyncio.CancelledError:
-            work.cancel()
+            await _given_up(work)
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 if inspect.iscoroutine(result) and (

@@ -207,6 +207,29 @@ async def test_code_1_over_real_work_says_the_clock_jumped_over_it_too(
     assert error.reason == "the context provider did not answer within 10 s"
 
 
+async def test_code_1_at_the_limit_waits_for_the_providers_own_cleanup(
+    org: Omnichannel, clock: VirtualClock
+) -> None:
+    # Given up at the deadline, the provider is cancelled and its cleanup runs before the
+    # chat start fails: nothing it started outlives the start.
+    widget = await loaded(org, UNAUTHENTICATED)
+    cleaned: list[float] = []
+
+    async def contextProvider() -> dict[str, Any]:
+        try:
+            await clock.sleep(30)
+        except asyncio.CancelledError:
+            await clock.sleep(1)  # closing a connection, say
+            cleaned.append(clock.now() - start)
+            raise
+        return {}
+
+    widget.sdk.setContextProvider(contextProvider)
+    start = clock.now()
+    await start_expecting(widget, ErrorCode.CONTEXT_PROVIDER_FAILED, "within 10 s")
+    assert cleaned == [11]
+
+
 async def never_answering_context() -> dict[str, Any]:
     await asyncio.Event().wait()
     return {}

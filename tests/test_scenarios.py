@@ -274,17 +274,19 @@ async def test_the_clocks_end_under_a_provider_is_no_provider_failure() -> None:
         return {}
 
     widget.sdk.setAuthTokenProvider(sleeps_past_the_end)
-    with pytest.raises(ClockLimitError, match="cannot move to 100000004000: "):
+    with pytest.raises(ClockLimitError, match="cannot move to 100000004000: ") as caught:
         await widget.sdk.startChat()
+    assert caught.value.__cause__ is not caught.value
     public = Omnichannel(clock=clock).widget(
         WorkStream.from_toml(SCENARIOS / "workstreams" / "contoso_public.toml")
     )
     public.addEventListener("lcw:error", lambda event: coded.append(event.detail))
     await public.load()
     public.sdk.setContextProvider(context_past_the_end)
-    with pytest.raises(ClockLimitError, match="cannot move to 100000004000: "):
+    with pytest.raises(ClockLimitError, match="cannot move to 100000004000: ") as caught:
         await public.sdk.startChat()
     assert coded == []
+    assert caught.value.__cause__ is not caught.value  # a walk down its causes ends
 
 
 def test_a_run_that_reaches_the_clocks_end_fails_its_step_in_one_line(
