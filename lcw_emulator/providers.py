@@ -191,10 +191,18 @@ async def _context_answer(awaitable: Awaitable[object]) -> object:
 
 
 async def _given_up(work: asyncio.Future[object]) -> None:
-    # Cancelled and waited for, as a wait that is not shielded cancels what it waits on:
-    # the provider's own cleanup runs before the chat start goes on, and nothing outlives it.
+    # Cancelled and awaited, as a wait that is not shielded cancels what it waits on: the
+    # provider's own cleanup runs before the chat start goes on, and nothing outlives it.
     work.cancel()
-    await asyncio.wait([work])
+    current = asyncio.current_task()
+    cancelling = current.cancelling() if current is not None else 0
+    try:
+        await work
+    except asyncio.CancelledError:
+        if current is not None and current.cancelling() > cancelling:
+            raise  # the chat start itself was cancelled meanwhile
+    except Exception:  # failing on its way out changes nothing: it was given up
+        pass
 
 
 async def collect_context(
