@@ -448,11 +448,12 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | str:
 
 
 def _too_far(value: float) -> str:
-    """What a moment past the year 5000 in seconds is: milliseconds, or no moment at all."""
+    """What a moment over 5,000 years from 1970 in seconds is: milliseconds, or no moment."""
     if abs(value) < MILLISECONDS_THRESHOLD * 1000:
         return "looks like milliseconds"
-    # 1e300 or 2**64: past the year 5000 read as milliseconds too, so no Date.getTime() either.
-    return "is past the year 5000 read as seconds or as milliseconds"
+    # 1e300 or 2**64: as far out read as milliseconds too, so no Date.getTime() either.
+    era = "past the year 5000" if value > 0 else "before the year -1000"
+    return f"is {era} read as seconds or as milliseconds"
 
 
 def _canonical_base64url(segment: str) -> bool:
@@ -1151,15 +1152,22 @@ class KeyPair:
         (``-----BEGIN OPENSSH PRIVATE KEY-----``), which is the same RSA key.
         """
         data = pem.encode("ascii") if isinstance(pem, str) else pem
+        openssh = b"-----BEGIN OPENSSH PRIVATE KEY-----" in data
         try:
-            if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
+            if openssh:
                 key: object = serialization.load_ssh_private_key(data, password=None)
             else:
                 key = serialization.load_pem_private_key(data, password=None)
         except TypeError:  # cryptography's word for a key that needs a password
+            # OpenSSL cannot read ssh-keygen's format, so each format has its own tool.
+            how = (
+                "ssh-keygen -p -N '' -f COPY_OF_KEY"
+                if openssh
+                else "openssl pkey -in KEY -out plain.pem"
+            )
             raise ValueError(
                 "the private key is encrypted (it needs a password): write it out unencrypted "
-                "for the test, e.g. openssl pkey -in KEY -out plain.pem"
+                f"for the test, e.g. {how}"
             ) from None
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError(f"expected an RSA private key, got {_key_kind(key)}")

@@ -472,6 +472,8 @@ class EventPattern:
             raise ValueError("an event pattern needs a name (an event or entry) or a note")
         if self.note is not None and self.detail is not None:
             raise ValueError(_NOTE_WITH_DETAIL)
+        if self.detail is not None and not self.detail:
+            raise ValueError("detail = {} checks nothing; name a key, or leave detail out")
         if self.name is not None and self.name not in TIMELINE_NAMES:
             raise ValueError(_unknown_name(self.name))
         if self.note is not None and not _notes_containing(self.note):

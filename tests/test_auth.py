@@ -296,6 +296,8 @@ def test_exp_in_milliseconds_is_refused(keys: KeyPair, settings: ChatAuthSetting
     for huge in (1e300, 2**64):
         verdict = judge(keys.mint(dict(CLAIMS, exp=huge)), settings)
         refused(verdict, "exp", "is past the year 5000 read as seconds or as milliseconds;")
+        verdict = judge(keys.mint(dict(CLAIMS, nbf=-huge)), settings)
+        refused(verdict, "nbf", "is before the year -1000 read as seconds or as milliseconds;")
     with pytest.raises(ValueError, match=r"expiry 1e\+300 is past the year 5000 read as"):
         [entry] = keys.key_array()
         load_public_keys(json.dumps([dict(entry, expiry=1e300)]))

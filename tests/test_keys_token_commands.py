@@ -564,6 +564,54 @@ def test_token_signs_with_an_openssh_key_and_says_what_an_encrypted_one_needs(
     )
 
 
+# ssh-keygen -t rsa -b 2048 -N pw: an RSA key in ssh-keygen's own format, encrypted. Written
+# out here, since cryptography needs bcrypt to encrypt one and CI has no ssh-keygen.
+ENCRYPTED_OPENSSH_KEY = """\
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABBBRZFqvX
+oJ2LWUb4tE67tEAAAAEAAAAAEAAAEXAAAAB3NzaC1yc2EAAAADAQABAAABAQCvwmaPrSNM
+n2wL8YmPLiiVNWMrgbTYblfGqhg0h3r2i6o5Awy1caHZ7hYGD8RzpFk96lItXpMrcJapMg
+dfbAfRpoKhHMSkAYliIIfwMEsmb+B63ygmzZO5MM9+KkxHE7Vrhc8iGy13CYDFsn4XgC0+
+L0CQoGsz/O/Q+eyzs0UxX0/u69u/sn278tka6x5al+rPOjoZyVPirS4BUE6lt1vyD2451f
+RVsWTDWdWVBZLN/GgrSisjJ1KF5evxtbg5mrmF4d7tilic/FpHXsl8v4gcB0crsadl+KUl
+OWQ0TCUOaodh6k88iW2xCjNDyj7X8WJSuOQpIMH/5s8+BqxEpIkDAAADwCHNM9Eit/95TN
+OHyR5n163hPrIXalOI5dmJRfQ+YfoqAgx7U6Xk4RwYxR/KbQaRkobt8krvCsjk1kPTDsbM
+df85wKnfV08yuWUnltMDf2leMhJv7U7or4oN7bQ7w6RHY2KiipiwvLKQ2kpIh1gB1q68sR
+RY+v9ViBN77uiLIPYhFjt5SFHBHKJc5tP+SM0414LGXMK9pGEKVr0BmAAk7vAL88DoSC+F
+T6c2ZJq0lTY9w0jEhosbgAvstdz08/I+fx74LUDouesCIuBgHf20hQNLbXcdwEXPTISLXw
++RSnEfq1U1LyQs/5sPnleo/Agma0IXwhhXIBTtgs3f8U9dlPRfHyLjKtBJaV5WRUeAf+SP
+HARHN2ENagyESpwC4QuGF/uunlWxdZWUv9RLymOTvW1X9I+izqERd/f+CFWHoLd2G7hyqy
+z7//ZGYL0MCjaQClsf5fwrHO0G2mL0BpMaF1iEjwYnPSWztEhrrGLHhlv7AOu6O/cHYOPC
+WtQ9KmG/nXVZMxn96H2UE4LD12MDIfiH+ZJqZb1EGjtjesvg3e/GD1CRou6fzL0XL/Hp+1
+ROm633j2oIWXdhXrKF7uu5Zax1zQBpRnC1v7Df6CDyJNE0i0lm0wvQTQarov9xPcddzHK4
+vHiIofWRXIzLQ/oQAozoWjdT1Dc6yGi2XBDsffrGhKFCEYnJGaNcijY19uzEXt0guX7ELL
++zdjfihbaZaUA1HKR7WekywirNRL1299Se14ljxc4DmQUl7Zu8+WSiTZjH8EbKPYsVPAg5
+1ix/ErYGHU04OKFVg0DgOKP6KLkcY2ma8I1C/eNvJ2NLSpbYa52yiqe+kuQXqnch7cXz4V
+z7oonYtTc8389cN8PH5FnP4/9vyREHHQtJqdXIe5fL7ZclJSJw3yLOpYotQnrWRmMhu4nj
+84/H3kyhIZzdTocWyTj8a2VSzeNzHP17QpTJaYx4yXsVsrnAbHMiZ4NqAPjVdmUgeWfiqb
+vvTes9NC/CQBS/YiRZxXlyqdcrJCAsLmJxwUFXJoaqm7Kyai2g2dVPlrCcMEEAwGQJinQj
+2w2kr3CEUcALfyZZiCCwCLAzsnnXcSGCcXgMF6BAOdLVq0DaaZIaaHWTvlU28tiDMileBv
+jk1ry3Aj1Ag/gO0j4Yeqqg7zKy7+MCJuN8Em0BWkDSKMszSwBngULqWOWF7RFMWN4Blenz
+Mjkub36Z1TZe0tuiWEPRvgM28zqocBJXBWPFZsBeQy67povhtMAqS4fus3v2KBShb6N/FO
+bb9Esq6Q==
+-----END OPENSSH PRIVATE KEY-----
+"""
+
+
+def test_an_encrypted_openssh_key_says_which_tool_decrypts_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # OpenSSL cannot read ssh-keygen's format: the hint must name ssh-keygen.
+    path = tmp_path / "id_rsa"
+    path.write_text(ENCRYPTED_OPENSSH_KEY)
+    code, out, err = cli(capsys, "token", "--key", str(path))
+    assert (code, out) == (2, "")
+    assert err.endswith(
+        "the private key is encrypted (it needs a password): write it out unencrypted for the "
+        "test, e.g. ssh-keygen -p -N '' -f COPY_OF_KEY\n"
+    ), err
+
+
 def test_token_with_an_empty_kid_signs_it_and_says_what_it_names(
     capsys: pytest.CaptureFixture[str], key_dir: Path
 ) -> None:

@@ -154,6 +154,8 @@ def test_an_empty_table_in_a_detail_is_refused_as_checking_nothing() -> None:
     assert "events[0]: detail = {} checks nothing; name a key, or drop detail" in message
     with pytest.raises(ValueError, match=r"context = \{\} checks nothing"):
         EventPattern(name="chat session created", detail={"context": {}})
+    with pytest.raises(ValueError, match=r"detail = \{\} checks nothing"):
+        EventPattern(name="lcw:ready", detail={})
     # A list is compared whole, so an empty one does check something.
     dropped = '{ name = "chat session created", detail = { dropped = [] } }'
     assert run(STARTED + f'[[steps]]\nexpect = "events"\nevents = [{dropped}]\n').passed
