@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -195,6 +195,10 @@ class Widget(AsyncIOEventEmitter):
     _reporting_error = False  # set while the page's own "error" listeners run
     _late_ready_listener = False  # an lcw:ready listener was added after it fired
     _handler_futures: set[asyncio.Future[Any]] | None = None  # see _waiting
+    #: The page's lcw:ready listeners that run outside Python (a browser's, over the bridge):
+    #: awaited once lcw:ready has fired, before the queued calls replay, as the synchronous
+    #: listeners of a Python page run first. A class default: no cost to a widget without.
+    ready_listeners_elsewhere: Callable[[], Awaitable[object]] | None = None
 
     @property
     def _waiting(self) -> set[asyncio.Future[Any]]:
@@ -442,6 +446,8 @@ class Widget(AsyncIOEventEmitter):
         self.fire(LcwEvent.READY)
         # The async lcw:ready listeners this firing started (none, for most pages).
         started = self._handler_futures and self._handler_futures.difference(before)
+        if self.ready_listeners_elsewhere is not None:
+            await self.ready_listeners_elsewhere()
         await self.sdk.replay_queued()
         if started:
             await asyncio.wait(started)

@@ -351,6 +351,34 @@ async def test_calls_before_ready_are_queued_and_replayed(
     ]
 
 
+async def test_queued_calls_wait_for_the_pages_ready_listeners_when_it_says_it_will_tell(
+    served: Any, docs_work_stream: WorkStream
+) -> None:
+    _, page = await served(docs_work_stream, VirtualClock(start=SAMPLE_START), page_timeout=0.2)
+    start = await page.call("startChat")
+    await page.send(type="load", readyAck=True)
+    await page.next("event", name="lcw:ready")
+    # The page's listener sets the provider, then says its listeners ran: the start reads it.
+    await page.send(
+        type="batch",
+        messages=[
+            {"type": "call", "id": 50, "method": "setAuthTokenProvider", "args": [provider()]},
+            {"type": "ready-dispatched"},
+        ],
+    )
+    request = await page.next("provide", kind="auth")
+    await page.send(type="callback", request=request["request"], args=[SAMPLE_TOKEN])
+    assert (await page.result(start))["ok"]
+    # A page that never says so holds the replay no longer than page_timeout (wall seconds).
+    _, silent = await served(docs_work_stream, VirtualClock(start=SAMPLE_START), page_timeout=0.2)
+    start = await silent.call("startChat")
+    began = time.monotonic()
+    await silent.send(type="load", readyAck=True)
+    failed = await silent.result(start)
+    assert 0.15 < time.monotonic() - began < 5, failed
+    assert [e["name"] for e in silent.timeline()].count("lcw:error") == 1  # code 8, no provider
+
+
 async def test_context_provider_over_the_bridge(served: Any) -> None:
     work_stream = WorkStream(
         "unauthenticated", (ContextVariable("msdyn_cartvalue", VariableType.NUMBER),)
@@ -1293,3 +1321,78 @@ async def test_chromium_a_bot_callback_shows_sign_in_as_javascript_decides(
         # A throw that cannot be turned into text is still a throw, noted at once.
         [raised] = entries("bot auth token provider raised")
         assert raised.detail == {"error": "[object Object]"}
+
+
+QUEUED_START_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+  // Made before lcw:ready: queued, and replayed after the page's lcw:ready listeners ran.
+  SDK.startChat();
+  window.__earlyGetter = SDK.getAuthTokenProvider();  // queued calls have not run yet
+  window.addEventListener("lcw:ready", function () {
+    SDK.setAuthTokenProvider(function authTokenProvider(callback) { callback(SAMPLE_TOKEN); });
+    window.__inListener = SDK.getAuthTokenProvider() !== null;  // made after lcw:ready: at once
+  });
+  window.addEventListener("lcw:chatQueued", function () { window.__outcome = "queued"; });
+  window.addEventListener("lcw:error", function (e) { window.__outcome = e.detail.errorCode; });
+</script>"""
+
+
+async def test_chromium_a_queued_start_reads_the_provider_an_lcw_ready_listener_set(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    # As in Python: the queued startChat replays after the page's listeners. Over the socket
+    # it used to replay before they ran, and failed with code 8 ("set it in an lcw:ready
+    # listener", which the page had done).
+    html = QUEUED_START_PAGE.replace("SAMPLE_TOKEN", json.dumps(SAMPLE_TOKEN))
+    async with page_of_our_own(chromium, docs_work_stream, html) as (page, problems):
+        for _ in range(3):
+            await page.wait_for_function("window.__outcome !== undefined")
+            assert await page.evaluate("window.__outcome") == "queued", problems
+            assert await page.evaluate("window.__earlyGetter") is None
+            assert await page.evaluate("window.__inListener") is True
+            await page.reload()
+
+
+ARGUMENTS_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+  function thrown(run) {
+    try { run(); return "nothing"; } catch (error) { return error.name + ": " + error.message; }
+  }
+  window.addEventListener("lcw:ready", function () {
+    window.__thrown = [
+      thrown(function () { SDK.startChat("not options"); }),
+      thrown(function () { SDK.startChat([1]); }),
+      thrown(function () { SDK.startChat({customContext: "x"}); }),
+      thrown(function () {
+        SDK.startChat({get customContext() { throw new Error("no cart"); }});
+      }),
+    ];
+    var region = {value: "EU"};
+    region.parent = region;  // one field inside itself costs itself, not the whole start
+    SDK.startChat({customContext: {
+      msdyn_isvip: {value: "true"}, msdyn_region: region, msdyn_coupon: {value: undefined},
+    }});
+  });
+</script>"""
+
+
+async def test_chromium_start_chat_checks_its_options_as_python_does(chromium: Any) -> None:
+    public = WorkStream.from_toml(
+        Path(__file__).resolve().parent.parent / "scenarios" / "workstreams" / "contoso_public.toml"
+    )
+    async with page_of_our_own(chromium, public, ARGUMENTS_PAGE) as (page, problems):
+        await page.wait_for_function("window.LcwEmulator.session !== null", timeout=10_000)
+        assert await page.evaluate("window.__thrown") == [
+            "TypeError: startChat: options must be an object ({customContext, inNewWindow}), "
+            'got string "not options"',
+            "TypeError: startChat: options must be an object ({customContext, inNewWindow}), "
+            "got object [1]",
+            'TypeError: startChat: customContext must be an object, got string "x"',
+            "TypeError: startChat: options could not be read (Error: no cart)",
+        ]
+        session = await page.evaluate("window.LcwEmulator.session")
+        # The region's value is read; its field inside itself is only noted as such.
+        assert session["context"] == {"msdyn_isvip": "true", "msdyn_region": "EU"}, session
+        reasons = {item["key"]: item["reason"] for item in session["dropped"]}
+        assert sorted(reasons) == ["msdyn_coupon"], (reasons, problems)
+        assert "null or empty" in reasons["msdyn_coupon"], reasons  # undefined, as JS deletes

@@ -14,7 +14,10 @@ it emits. Protocol (one JSON object per message; page to server):
 
 - ``{"type": "call", "id", "method", "args"}``: an SDK method, by its JavaScript
   name. A function argument travels as ``{"$provider": HANDLE, "name": NAME}``.
-- ``{"type": "load"}``: the page is ready for the widget to load (``lcw:ready``).
+- ``{"type": "load", "readyAck"?: true}``: the page is ready for the widget to load
+  (``lcw:ready``). With ``readyAck``, the page says ``{"type": "ready-dispatched"}`` once
+  its own ``lcw:ready`` listeners have run (after the calls they made, in the same batch),
+  and the queued calls replay only then, as they do after a Python page's listeners.
 - ``{"type": "callback", "request", "args"}``: the page's provider called back.
 - ``{"type": "returned", "request", "value"}``: the page's provider returned
   (after its promise settled, for an async one).
@@ -134,6 +137,9 @@ class PageBridge:
             if page_timeout is not None
             else (auth.provider_timeout if auth is not None else 10.0)
         )
+        self._ready_ack = False  # the page says when its lcw:ready listeners have run
+        self._ready_dispatched: asyncio.Future[None] | None = None
+        widget.ready_listeners_elsewhere = self._page_ready_listeners
         for event in LcwEvent:
             widget.on(event.value, self._forward)
 
@@ -246,7 +252,11 @@ class PageBridge:
         if kind == "call":
             self._call(message)
         elif kind == "load":
+            self._ready_ack = message.get("readyAck") is True
             self._spawn(self._load())
+        elif kind == "ready-dispatched":
+            if self._ready_dispatched is not None and not self._ready_dispatched.done():
+                self._ready_dispatched.set_result(None)
         elif kind in ("callback", "returned", "threw"):
             self._page_answered(str(kind), message)
         else:
@@ -266,6 +276,20 @@ class PageBridge:
                 self.receive(message)
             except Exception as exc:  # one bad message costs itself, not those behind it
                 self.refuse(f"the message could not be handled ({describe_failure(exc)})")
+
+    async def _page_ready_listeners(self) -> None:
+        """Until the page has run its lcw:ready listeners, at most ``page_timeout`` seconds.
+
+        The page hears lcw:ready over the socket, so its listeners (a provider set there,
+        for the queued startChat to read) run after the event has left; the clock is held
+        meanwhile, as for a provider the page runs.
+        """
+        if not self._ready_ack or self.closed:
+            return
+        heard = self._ready_dispatched = asyncio.get_running_loop().create_future()
+        with self.widget.clock.hold(), contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.page_timeout):  # a page stuck in a listener
+                await heard
 
     async def _load(self) -> None:
         with contextlib.suppress(LcwError):  # a load failure is already an lcw:error event
@@ -451,6 +475,8 @@ class PageBridge:
     def close(self) -> None:
         """The page went away: stop its work and let time move again."""
         self.closed = True
+        if self._ready_dispatched is not None and not self._ready_dispatched.done():
+            self._ready_dispatched.set_result(None)  # no listener of its will run now
         for request in self._requests.values():
             request.release()
             if not request.outcome.done():

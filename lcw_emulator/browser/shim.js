@@ -43,6 +43,8 @@
   var socket = null;
   var gone = null;  // why the server connection ended, once it has: calls fail from then on
   var loadFailed = false;  // lcw:error 7 has reached the page: no widget is on it
+  var readySeen = false;  // lcw:ready has reached the page: calls run at once from then on
+  var latestSet = { auth: null, context: null, bot: null };  // each slot's last setter call
 
   function announce(name, detail) {
     // Emulator bookkeeping uses its own prefix so lcw:* listeners never see it.
@@ -135,16 +137,39 @@
   });
   window.addEventListener("pageshow", function () { leaving = false; });
 
-  function jsonable(value) {
+  // A value as JSON carries it to the server: a BigInt as its digits (JSON has no such
+  // number), an undefined field as null (the SDK deletes a customContext entry whose value is
+  // undefined, as one that is null), and an object inside itself as a note saying so, so that
+  // one such field costs itself, not the whole argument. Throws what reading it threw (a getter).
+  function toJson(value) {
     if (value === undefined) return null;
+    var ancestors = [];
+    var text = JSON.stringify(value, function (key, item) {
+      if (typeof item === "bigint") return item.toString();
+      if (item === undefined && key !== "") return null;
+      if (typeof item !== "object" || item === null) return item;
+      while (ancestors.length && ancestors[ancestors.length - 1] !== this) ancestors.pop();
+      if (ancestors.indexOf(item) !== -1) return "[circular reference]";
+      ancestors.push(item);
+      return item;
+    });
+    return text === undefined ? null : JSON.parse(text);
+  }
+
+  function jsonable(value) {
     try {
-      // A BigInt as its digits (JSON has no such number), anywhere in the value.
-      var text = JSON.stringify(value, function (key, item) {
-        return typeof item === "bigint" ? item.toString() : item;
-      });
-      return text === undefined ? null : JSON.parse(text);
+      return toJson(value);
     } catch (error) {
       return String(value);
+    }
+  }
+
+  // An SDK argument: one that cannot be read throws from the call, as Python raises.
+  function argument(method, what, value) {
+    try {
+      return toJson(value);
+    } catch (error) {
+      throw new TypeError(method + ": " + what + " could not be read (" + describeError(error) + ")");
     }
   }
 
@@ -196,12 +221,19 @@
     });
   }
 
-  // The getters answer from the page at once, as the real SDK's do; a set the widget refuses
-  // (strict mode, before lcw:ready) is undone, so they never return what Python never took.
+  // The getters answer from the page at once, as the real SDK's do, with what Python holds:
+  // a set made after lcw:ready at once; one made before it, queued, once the widget has
+  // replayed it (never, if the load failed or a strict widget refused it, or a later set
+  // overtook it); a set the widget refuses is undone.
   function setProvider(kind, method, fn) {
     var previous = providers[kind];
-    providers[kind] = fn;
-    call(method, [handleFor(fn)], true).catch(function (error) {
+    var queued = !readySeen;
+    var mine = {};
+    latestSet[kind] = mine;
+    if (!queued) providers[kind] = fn;
+    call(method, [handleFor(fn)], true).then(function () {
+      if (queued && latestSet[kind] === mine) providers[kind] = fn;
+    }, function (error) {
       if (providers[kind] === fn) providers[kind] = previous;
       console.error("Microsoft.Omnichannel.LiveChatWidget.SDK." + method + ": " + error.message);
     });
@@ -306,7 +338,13 @@
           emulator.session = Object.assign({}, emulator.session, { state: "closed" });
           announce("session", emulator.session);
         }
+        if (message.name === "lcw:ready") readySeen = true;
         window.dispatchEvent(new CustomEvent(message.name, { detail: message.detail }));
+        if (message.name === "lcw:ready") {
+          // After what its listeners sent, in the same batch: the queued calls replay now,
+          // reading the providers they set, as after a Python page's listeners.
+          send({ type: "ready-dispatched" });
+        }
         break;
       case "timeline":
         Array.prototype.push.apply(emulator.timeline, message.entries);
@@ -333,7 +371,7 @@
       var early = outbox;
       outbox = [];
       early.forEach(send);
-      send({ type: "load" });
+      send({ type: "load", readyAck: true });
     });
     socket.addEventListener("message", function (event) {
       receive(JSON.parse(event.data));
@@ -380,7 +418,19 @@
       fireAndForget("removeAuthTokenProvider");
     },
     startChat: function (options) {
-      var args = options === undefined ? [] : [jsonable(options)];
+      // Throws as the Python SDK raises for options it cannot take.
+      if (options !== undefined && options !== null &&
+          (typeof options !== "object" || Array.isArray(options))) {
+        throw new TypeError("startChat: options must be an object ({customContext, " +
+          "inNewWindow}), got " + describeValue(options));
+      }
+      var copy = argument("startChat", "options", options);  // read once, getters too
+      var context = copy ? copy.customContext : undefined;
+      if (context !== undefined && context !== null &&
+          (typeof context !== "object" || Array.isArray(context))) {
+        throw new TypeError("startChat: customContext must be an object, got " + describeValue(context));
+      }
+      var args = options === undefined ? [] : [copy];
       var result = call("startChat", args);
       result.catch(function (error) {
         console.error("Microsoft.Omnichannel.LiveChatWidget.SDK.startChat: " + error.message);
