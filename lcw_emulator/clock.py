@@ -17,7 +17,7 @@ import itertools
 import math
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Protocol, TypeVar
 
@@ -360,10 +360,14 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = _running_loop("VirtualClock.sleep").create_future()
+        # A task that moved time by hand and now sleeps: once woken, its turns are work again.
+        sleeper = asyncio.current_task() if self._movers else None
 
         def wake() -> None:
             if not future.done():
                 future.set_result(None)
+                if sleeper is not None:
+                    self._movers.discard(sleeper)
 
         timer = self.call_at(when, wake, abort=future.cancel)
         try:
@@ -455,8 +459,9 @@ class VirtualClock:
         clock first lets the tasks ready now run at this instant (until then ``now()`` reads
         it, and this returns 0), then stops after each instant (``now()`` reads it) until the
         tasks woken then have run and every deadline due then is judged; then the rest of
-        the advance fires, as auto-jump would have moved it. The caller's own turns are not
-        waited out: a test may step time with ``advance()`` and ``await asyncio.sleep(0)``.
+        the advance fires, as auto-jump would have moved it. The caller's own bare turns are
+        not waited out, so a test may step time with ``advance()`` and ``await
+        asyncio.sleep(0)``; once a timer (or anything it awaited) wakes it, they are.
         :meth:`settle` waits for all of it: an answer must win or lose by when it is due, not
         by how time was moved.
         """
@@ -764,7 +769,7 @@ _DRIVERS: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
 
 
 def _loop_busy(
-    loop: asyncio.AbstractEventLoop, ignoring: Collection[asyncio.Task[object]] = ()
+    loop: asyncio.AbstractEventLoop, movers: weakref.WeakSet[asyncio.Task[object]] | None = None
 ) -> bool:
     # asyncio exposes no public "is anything runnable?"; the ready queue of
     # CPython's loop is the only honest signal. Loops without it (uvloop) look
@@ -772,7 +777,18 @@ def _loop_busy(
     ready = getattr(loop, "_ready", None)
     if not ready:
         return False
-    return not all(_is_driver_step(handle, ignoring) for handle in ready)
+    for handle in ready:
+        owner = _task_of(handle)
+        if owner is not None and owner in _DRIVERS:
+            continue
+        if owner is not None and movers is not None and owner in movers:
+            if not _is_wakeup(handle):
+                continue  # a task that moved time, taking a bare turn (sleep(0)): no work
+            # Woken by what it awaited (a timer this advance fired): what it does now is
+            # work of this instant, and so is the rest of it.
+            movers.discard(owner)
+        return True
+    return False
 
 
 def skipped_real_work(clock: Clock, work: asyncio.Future[object]) -> bool:
@@ -890,9 +906,17 @@ def _await_frames(task: object) -> Iterator[FrameType]:
         coroutine = getattr(coroutine, "cr_await", None)
 
 
-def _is_driver_step(
-    handle: asyncio.Handle, ignoring: Collection[asyncio.Task[object]] = ()
-) -> bool:
+def _task_of(handle: asyncio.Handle) -> asyncio.Task[object] | None:
     # A task's next step is queued as a callback bound to the task (``__self__``).
     owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
-    return isinstance(owner, asyncio.Task) and (owner in _DRIVERS or owner in ignoring)
+    return owner if isinstance(owner, asyncio.Task) else None
+
+
+# A task woken by a future it awaited (C tasks: task_wakeup; pure Python ones: __wakeup),
+# rather than taking a bare turn (its step, after sleep(0) or when first scheduled).
+_WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
+
+
+def _is_wakeup(handle: asyncio.Handle) -> bool:
+    name = getattr(handle._callback, "__name__", None)  # type: ignore[attr-defined]
+    return name in _WAKEUPS

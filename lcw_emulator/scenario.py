@@ -1524,6 +1524,7 @@ def times_past_the_clocks(
     latest: dict[str, tuple[float, int | None]] = dict.fromkeys(providers, (start, None))
     specs = dict(providers)
     installed: dict[str, ProviderSpec] = {}  # what each slot holds as the steps go
+    set_before_load: list[ProviderSpec] = []  # set by calls a load may replay
     problems: list[str] = []
     now = start
     for step in steps:
@@ -1538,10 +1539,22 @@ def times_past_the_clocks(
                 break
             continue
         _install(installed, step)
-        if isinstance(step, Action):
-            for spec in installed.values():  # only those a later step could still call
-                specs[spec.name] = spec
-                latest[spec.name] = (now, step.number)
+        if isinstance(step, SetAuthTokenProvider | SetContextProvider) and isinstance(
+            step.provider, ProviderSpec
+        ):
+            set_before_load.append(step.provider)
+        if isinstance(step, Load):
+            # Calls queued before lcw:ready replay here, in order: a queued start may call a
+            # provider that a queued remove or set takes away right after.
+            reachable = [*set_before_load, *installed.values()]
+            set_before_load.clear()
+        elif isinstance(step, Action):
+            reachable = list(installed.values())  # only those a later step could still call
+        else:
+            continue
+        for spec in reachable:
+            specs[spec.name] = spec
+            latest[spec.name] = (now, step.number)
     for name, (called, by) in latest.items():
         delay = specs[name].delay
         if called + delay < MILLISECONDS_THRESHOLD:

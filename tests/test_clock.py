@@ -283,6 +283,25 @@ async def test_a_test_stepping_time_with_advance_and_a_turn_is_not_held_up() -> 
     assert clock.now() == turns + steps  # every second asked for, none more
 
 
+async def test_the_task_that_moved_time_is_waited_for_again_once_a_timer_wakes_it() -> None:
+    # Its bare turns are not waited out; but woken at 3 by the advance's own timer, what it
+    # does there is work of that instant, and the deadline at 4 must wait for it.
+    clock = VirtualClock(start=0, auto_jump=False)
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiting = asyncio.ensure_future(clock.wait_for(answer, 4))
+    await asyncio.sleep(0)
+    ready = asyncio.ensure_future(asyncio.sleep(0))  # a task ready now: the advance is held
+    clock.advance(10)
+    await clock.sleep(3)
+    for _ in range(10):  # a few turns of work at instant 3
+        await asyncio.sleep(0)
+    assert clock.now() == 3
+    answer.set_result("in time")
+    await clock.settle()
+    assert await waiting == "in time"
+    assert clock.now() == 10 and ready.done()
+
+
 async def test_an_advance_from_a_task_at_a_deadline_lets_the_answer_due_then_win() -> None:
     # Auto-jump re-arms the judgement at the deadline's instant; an advance() fired from a
     # task woken at that instant must not judge before the answer due then has run.

@@ -255,6 +255,18 @@ def test_a_provider_delay_counts_from_the_waits_before_the_step_that_calls_it() 
         )
         after += '[[steps]]\ndo = "wait"\nseconds = 20\n[[steps]]\ndo = "close_chat"\n'
         assert scenario(after).steps, gone
+    # Queued before lcw:ready, a start and a remove replay at the load, in order: the start
+    # calls the provider there, after the waits, though the remove was read before them.
+    queued = (
+        text.split("[[steps]]", 1)[0]
+        + '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "slow"\n'
+        + '[[steps]]\ndo = "start_chat"\nwait = false\n'
+        + '[[steps]]\ndo = "remove_auth_token_provider"\n'
+        + '[[steps]]\ndo = "wait"\nseconds = 600\n[[steps]]\ndo = "load"\n'
+        + '[[steps]]\nexpect = "widget"\nstate = "ready"\n'
+    )
+    with pytest.raises(ConfigurationError, match=r"delay = 500 .* from step 5 \(\+600 s into"):
+        scenario(queued)
 
 
 async def test_the_clocks_end_under_a_provider_is_no_provider_failure() -> None:
