@@ -1326,11 +1326,20 @@ async def test_chromium_a_bot_callback_shows_sign_in_as_javascript_decides(
 QUEUED_START_PAGE = """<!doctype html><script src="/shim.js"></script><script>
   var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
   // Made before lcw:ready: queued, and replayed after the page's lcw:ready listeners ran.
+  SDK.setContextProvider(function early() { return {}; });
+  SDK.setAuthTokenProvider(function removedEarly(callback) {});
+  SDK.removeAuthTokenProvider();
   SDK.startChat();
-  window.__earlyGetter = SDK.getAuthTokenProvider();  // queued calls have not run yet
+  // Python holds none of them yet: the queued calls have not run.
+  window.__early = [SDK.getContextProvider(), SDK.getAuthTokenProvider()];
+  window.__beforeReady = [];  // what the getter said each time the page heard the server
+  window.addEventListener("lcw-emulator:timeline", function () {
+    if (!window.__inListener) window.__beforeReady.push(SDK.getContextProvider());
+  });
   window.addEventListener("lcw:ready", function () {
+    window.__inListener = [SDK.getContextProvider(), SDK.getAuthTokenProvider()];
     SDK.setAuthTokenProvider(function authTokenProvider(callback) { callback(SAMPLE_TOKEN); });
-    window.__inListener = SDK.getAuthTokenProvider() !== null;  // made after lcw:ready: at once
+    window.__afterSet = SDK.getAuthTokenProvider().name;  // made after lcw:ready: at once
   });
   window.addEventListener("lcw:chatQueued", function () { window.__outcome = "queued"; });
   window.addEventListener("lcw:error", function (e) { window.__outcome = e.detail.errorCode; });
@@ -1348,8 +1357,16 @@ async def test_chromium_a_queued_start_reads_the_provider_an_lcw_ready_listener_
         for _ in range(3):
             await page.wait_for_function("window.__outcome !== undefined")
             assert await page.evaluate("window.__outcome") == "queued", problems
-            assert await page.evaluate("window.__earlyGetter") is None
-            assert await page.evaluate("window.__inListener") is True
+            assert await page.evaluate("window.__early") == [None, None]
+            before = await page.evaluate("window.__beforeReady")
+            assert before and set(before) == {None}, before
+            assert await page.evaluate("window.__inListener") == [None, None]
+            assert await page.evaluate("window.__afterSet") == "authTokenProvider"
+            # Replayed: the context provider set before lcw:ready; the auth one, removed
+            # before it, stays overtaken by the listener's set (a queued remove does not undo it).
+            assert await page.evaluate(
+                "[SDK.getContextProvider().name, SDK.getAuthTokenProvider().name]"
+            ) == ["early", "authTokenProvider"]
             await page.reload()
 
 
@@ -1396,3 +1413,56 @@ async def test_chromium_start_chat_checks_its_options_as_python_does(chromium: A
         reasons = {item["key"]: item["reason"] for item in session["dropped"]}
         assert sorted(reasons) == ["msdyn_coupon"], (reasons, problems)
         assert "null or empty" in reasons["msdyn_coupon"], reasons  # undefined, as JS deletes
+
+
+SET_BEFORE_READY_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+  SDK.setAuthTokenProvider(function early(callback) {});  // queued until lcw:ready
+  window.__heldBeforeReady = [];  // the getter each time the page hears the server
+  window.addEventListener("lcw-emulator:timeline", function () {
+    if (window.__ready || window.__heldBeforeReady.length >= 5) return;  // a get is an entry
+    window.__heldBeforeReady.push(SDK.getAuthTokenProvider() === null);
+  });
+  window.addEventListener("lcw:ready", function () {
+    window.__ready = true;
+    var held = SDK.getAuthTokenProvider();
+    window.__inListener = held && held.name;
+  });
+</script>"""
+
+
+async def test_chromium_a_set_queued_before_lcw_ready_is_held_once_replayed(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    # The server answers the queued setter at once; the getter must still wait for the replay.
+    async with page_of_our_own(chromium, docs_work_stream, SET_BEFORE_READY_PAGE) as (page, _):
+        await page.wait_for_function("window.__ready === true")
+        await page.wait_for_function("SDK.getAuthTokenProvider() !== null")
+        assert await page.evaluate("SDK.getAuthTokenProvider().name") == "early"
+        seen = await page.evaluate("window.__heldBeforeReady")
+        assert len(seen) >= 2 and all(seen), seen  # null each time, until the replay
+        assert await page.evaluate("window.__inListener") is None
+
+
+SET_BEFORE_A_FAILED_LOAD_PAGE = """<!doctype html><script src="/shim.js"></script><script>
+  var SDK = Microsoft.Omnichannel.LiveChatWidget.SDK;
+  SDK.setAuthTokenProvider(function early(callback) {});  // queued, then dropped with the load
+  window.addEventListener("lcw:error", function () {
+    window.__inError = SDK.getAuthTokenProvider();
+  });
+</script>"""
+
+
+async def test_chromium_a_set_queued_before_a_failed_load_is_never_held(
+    chromium: Any, docs_work_stream: WorkStream
+) -> None:
+    async with page_of_our_own(
+        chromium, docs_work_stream, SET_BEFORE_A_FAILED_LOAD_PAGE, load_failure="no storage"
+    ) as (page, _):
+        await page.wait_for_function("window.__inError !== undefined")
+        assert await page.evaluate("window.__inError") is None
+        await page.wait_for_timeout(200)  # the dropped call's answer, come and gone
+        assert (
+            await page.evaluate("Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider()")
+            is None
+        )

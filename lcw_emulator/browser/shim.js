@@ -44,7 +44,10 @@
   var gone = null;  // why the server connection ended, once it has: calls fail from then on
   var loadFailed = false;  // lcw:error 7 has reached the page: no widget is on it
   var readySeen = false;  // lcw:ready has reached the page: calls run at once from then on
-  var latestSet = { auth: null, context: null, bot: null };  // each slot's last setter call
+  var latestSet = { auth: null, context: null, bot: null };  // each slot's last set or remove
+  // Sets and removes made before lcw:ready, by slot: the widget queues them and replays them
+  // after the page's lcw:ready listeners, unless one of those set the slot again since.
+  var queuedSet = {};
 
   function announce(name, detail) {
     // Emulator bookkeeping uses its own prefix so lcw:* listeners never see it.
@@ -222,21 +225,34 @@
   }
 
   // The getters answer from the page at once, as the real SDK's do, with what Python holds:
-  // a set made after lcw:ready at once; one made before it, queued, once the widget has
-  // replayed it (never, if the load failed or a strict widget refused it, or a later set
-  // overtook it); a set the widget refuses is undone.
-  function setProvider(kind, method, fn) {
-    var previous = providers[kind];
-    var queued = !readySeen;
+  // a set or remove made after lcw:ready at once; one made before it once the widget replays
+  // it, after the page's lcw:ready listeners (never, if the load failed, a strict widget
+  // refused it, or a listener set the slot again); a set the widget refuses is undone.
+  function changeProvider(kind, fn) {
     var mine = {};
     latestSet[kind] = mine;
-    if (!queued) providers[kind] = fn;
-    call(method, [handleFor(fn)], true).then(function () {
-      if (queued && latestSet[kind] === mine) providers[kind] = fn;
-    }, function (error) {
+    if (readySeen) providers[kind] = fn;
+    else queuedSet[kind] = { fn: fn, mine: mine };
+    return mine;
+  }
+
+  function setProvider(kind, method, fn) {
+    var previous = providers[kind];
+    var mine = changeProvider(kind, fn);
+    call(method, [handleFor(fn)], true).catch(function (error) {
+      var queued = queuedSet[kind];
+      if (queued && queued.mine === mine) delete queuedSet[kind];
       if (providers[kind] === fn) providers[kind] = previous;
       console.error("Microsoft.Omnichannel.LiveChatWidget.SDK." + method + ": " + error.message);
     });
+  }
+
+  function replayQueuedSets() {
+    Object.keys(queuedSet).forEach(function (kind) {
+      var queued = queuedSet[kind];
+      if (latestSet[kind] === queued.mine) providers[kind] = queued.fn;  // not overtaken
+    });
+    queuedSet = {};
   }
 
   function requireFunction(method, value, parameter) {
@@ -332,6 +348,7 @@
         emulator.events.push({ name: message.name, detail: message.detail });
         if (message.name === "lcw:error" && message.detail && message.detail.errorCode === 7) {
           loadFailed = true;
+          queuedSet = {};  // dropped with the calls the failed widget never makes
         }
         if (message.name === "lcw:closeChat" && emulator.session) {
           // The session the page holds is closed too: say so before its listeners run.
@@ -343,6 +360,7 @@
         if (message.name === "lcw:ready") {
           // After what its listeners sent, in the same batch: the queued calls replay now,
           // reading the providers they set, as after a Python page's listeners.
+          replayQueuedSets();
           send({ type: "ready-dispatched" });
         }
         break;
@@ -402,7 +420,7 @@
       return providers.context;
     },
     removeContextProvider: function () {
-      providers.context = null;
+      changeProvider("context", null);
       fireAndForget("removeContextProvider");
     },
     setAuthTokenProvider: function (authTokenProvider) {
@@ -414,7 +432,7 @@
       return providers.auth;
     },
     removeAuthTokenProvider: function () {
-      providers.auth = null;
+      changeProvider("auth", null);
       fireAndForget("removeAuthTokenProvider");
     },
     startChat: function (options) {
