@@ -287,7 +287,8 @@ class VirtualClock:
         # The tasks that moved time by hand while an advance is held: their own turns are no
         # work for the held advance to wait out (a test stepping time with advance() and
         # sleep(0) would otherwise keep the loop busy forever, and time from moving).
-        self._movers: weakref.WeakSet[asyncio.Task[object]] = weakref.WeakSet()
+        # (Made on first use: a WeakSet costs a microsecond, and most clocks never hold.)
+        self._movers: weakref.WeakSet[asyncio.Task[object]] | None = None
         # wait_for deadlines still pending, by the loop that waits on them
         # (weakly: a clock shared by test after test must not keep their closed loops alive)
         self._deadlines: weakref.WeakKeyDictionary[
@@ -366,7 +367,7 @@ class VirtualClock:
         def wake() -> None:
             if not future.done():
                 future.set_result(None)
-                if sleeper is not None:
+                if sleeper is not None and self._movers is not None:
                     self._movers.discard(sleeper)
 
         timer = self.call_at(when, wake, abort=future.cancel)
@@ -487,6 +488,8 @@ class VirtualClock:
         if self._held_task is not None:
             mover = _current_task_or_none()
             if mover is not None:
+                if self._movers is None:
+                    self._movers = weakref.WeakSet()
                 self._movers.add(mover)
         return fired
 
@@ -576,7 +579,7 @@ class VirtualClock:
                 self._held_error = exc
         finally:
             if self._held_task is None:  # the advance is over: its movers are tasks again
-                self._movers.clear()
+                self._movers = None
 
     async def _until_idle(self, loop: asyncio.AbstractEventLoop) -> None:
         # No task ready but the movers. Not hold(): it keeps auto-jump from jumping over real
@@ -603,7 +606,7 @@ class VirtualClock:
         """Forget the held advance; return what cancels the waits it held."""
         aborts = [abort for _, abort in self._held_expiries]
         self._held_expiries, self._held_task, self._held_target = [], None, -math.inf
-        self._movers.clear()
+        self._movers = None
         return aborts
 
     def cancel_pending(self) -> int:
