@@ -361,14 +361,10 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = _running_loop("VirtualClock.sleep").create_future()
-        # A task that moved time by hand and now sleeps: once woken, its turns are work again.
-        sleeper = asyncio.current_task() if self._movers else None
 
         def wake() -> None:
             if not future.done():
                 future.set_result(None)
-                if sleeper is not None and self._movers is not None:
-                    self._movers.discard(sleeper)
 
         timer = self.call_at(when, wake, abort=future.cancel)
         try:
@@ -462,7 +458,7 @@ class VirtualClock:
         tasks woken then have run and every deadline due then is judged; then the rest of
         the advance fires, as auto-jump would have moved it. The caller's own bare turns are
         not waited out, so a test may step time with ``advance()`` and ``await
-        asyncio.sleep(0)``; once a timer (or anything it awaited) wakes it, they are.
+        asyncio.sleep(0)``; once it waits on something (a timer, a future), they are.
         :meth:`settle` waits for all of it: an answer must win or lose by when it is due, not
         by how time was moved.
         """
@@ -586,9 +582,22 @@ class VirtualClock:
         # work, while advance() moves time when its caller says, real work in flight or not
         # (waiting on holds deadlocked a caller holding around its own advance, and across
         # loops).
+        self._drop_waiting_movers()
         await asyncio.sleep(0)
-        while _loop_busy(loop, self._movers):
+        while True:
+            self._drop_waiting_movers()
+            if not _loop_busy(loop, self._movers):
+                return
             await asyncio.sleep(0)
+
+    def _drop_waiting_movers(self) -> None:
+        # A mover that waits on something (a timer, a future, an event) is moving time no
+        # more: whatever wakes it, what it does then is work of this instant.
+        movers = self._movers
+        if movers:
+            for task in list(movers):
+                if task.done() or getattr(task, "_fut_waiter", None) is not None:
+                    movers.discard(task)
 
     def _held_task_done(self, task: asyncio.Task[None]) -> None:
         if task is self._held_task:  # cancelled (its loop closing): nothing is held any more
@@ -782,14 +791,8 @@ def _loop_busy(
         return False
     for handle in ready:
         owner = _task_of(handle)
-        if owner is not None and owner in _DRIVERS:
-            continue
-        if owner is not None and movers is not None and owner in movers:
-            if not _is_wakeup(handle):
-                continue  # a task that moved time, taking a bare turn (sleep(0)): no work
-            # Woken by what it awaited (a timer this advance fired): what it does now is
-            # work of this instant, and so is the rest of it.
-            movers.discard(owner)
+        if owner is not None and (owner in _DRIVERS or (movers is not None and owner in movers)):
+            continue  # a driver, or a task that moved time taking a bare turn (sleep(0))
         return True
     return False
 
@@ -910,16 +913,9 @@ def _await_frames(task: object) -> Iterator[FrameType]:
 
 
 def _task_of(handle: asyncio.Handle) -> asyncio.Task[object] | None:
-    # A task's next step is queued as a callback bound to the task (``__self__``).
+    # A task's next step is queued as a callback bound to the task (``__self__``). A task
+    # of asyncio's pure-Python implementation is no asyncio.Task subclass: known by get_coro.
     owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
-    return owner if isinstance(owner, asyncio.Task) else None
-
-
-# A task woken by a future it awaited (C tasks: task_wakeup; pure Python ones: __wakeup),
-# rather than taking a bare turn (its step, after sleep(0) or when first scheduled).
-_WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
-
-
-def _is_wakeup(handle: asyncio.Handle) -> bool:
-    name = getattr(handle._callback, "__name__", None)  # type: ignore[attr-defined]
-    return name in _WAKEUPS
+    if asyncio.isfuture(owner) and hasattr(owner, "get_coro"):
+        return owner  # type: ignore[return-value]
+    return None

@@ -283,16 +283,38 @@ async def test_a_test_stepping_time_with_advance_and_a_turn_is_not_held_up() -> 
     assert clock.now() == turns + steps  # every second asked for, none more
 
 
-async def test_the_task_that_moved_time_is_waited_for_again_once_a_timer_wakes_it() -> None:
-    # Its bare turns are not waited out; but woken at 3 by the advance's own timer, what it
-    # does there is work of that instant, and the deadline at 4 must wait for it.
+async def _woken_at_3_by(how: str, clock: VirtualClock) -> None:
+    loop = asyncio.get_running_loop()
+    if how == "sleep":
+        await clock.sleep(3)
+    elif how == "task":
+        await asyncio.ensure_future(clock.sleep(3))
+    elif how == "event":
+        event = asyncio.Event()
+        clock.call_at(3, event.set)
+        await event.wait()
+    elif how == "future":
+        future: asyncio.Future[None] = loop.create_future()
+        clock.call_at(3, lambda: future.set_result(None))
+        await future
+    else:  # a wait that ends with its answer
+        await clock.wait_for(clock.sleep(3), 100)
+
+
+@pytest.mark.parametrize("how", ["sleep", "task", "event", "future", "wait_for"])
+async def test_the_task_that_moved_time_is_waited_for_again_once_something_wakes_it(
+    how: str,
+) -> None:
+    # Its bare turns are not waited out; but woken at 3, by a timer of the advance or by
+    # anything it awaited, what it does there is work of that instant, and the deadline at 4
+    # must wait for it.
     clock = VirtualClock(start=0, auto_jump=False)
     answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     waiting = asyncio.ensure_future(clock.wait_for(answer, 4))
     await asyncio.sleep(0)
     ready = asyncio.ensure_future(asyncio.sleep(0))  # a task ready now: the advance is held
     clock.advance(10)
-    await clock.sleep(3)
+    await _woken_at_3_by(how, clock)
     for _ in range(10):  # a few turns of work at instant 3
         await asyncio.sleep(0)
     assert clock.now() == 3
@@ -300,6 +322,31 @@ async def test_the_task_that_moved_time_is_waited_for_again_once_a_timer_wakes_i
     await clock.settle()
     assert await waiting == "in time"
     assert clock.now() == 10 and ready.done()
+
+
+def test_a_test_on_pure_python_tasks_steps_time_too() -> None:
+    # asyncio's pure-Python Task is no asyncio.Task subclass; the clock must know it anyway.
+    async def stepping() -> tuple[float, int]:
+        asyncio.get_running_loop().set_task_factory(
+            lambda loop, coro, **kwargs: asyncio.tasks._PyTask(coro, loop=loop, **kwargs)  # type: ignore[attr-defined]
+        )
+        clock = VirtualClock(start=0, auto_jump=False)
+
+        async def answer_at_3() -> float:
+            await clock.sleep(3)
+            return clock.now()
+
+        waiting = asyncio.ensure_future(clock.wait_for(answer_at_3(), 10))
+        await asyncio.sleep(0)
+        turns = 0
+        while not waiting.done() and turns < 100:
+            clock.advance(1)
+            await asyncio.sleep(0)
+            turns += 1
+        return await waiting, turns
+
+    answered, turns = asyncio.run(stepping())
+    assert answered == 3 and turns < 10
 
 
 async def test_an_advance_from_a_task_at_a_deadline_lets_the_answer_due_then_win() -> None:
