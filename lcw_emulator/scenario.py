@@ -1524,7 +1524,8 @@ def times_past_the_clocks(
     latest: dict[str, tuple[float, int | None]] = dict.fromkeys(providers, (start, None))
     specs = dict(providers)
     installed: dict[str, ProviderSpec] = {}  # what each slot holds as the steps go
-    set_before_load: list[ProviderSpec] = []  # set by calls a load may replay
+    loaded = False  # before lcw:ready, calls are queued, and the load replays them in order
+    queued_calls: list[ProviderSpec] = []  # what queued starts will call when replayed
     problems: list[str] = []
     now = start
     for step in steps:
@@ -1539,15 +1540,16 @@ def times_past_the_clocks(
                 break
             continue
         _install(installed, step)
-        if isinstance(step, SetAuthTokenProvider | SetContextProvider) and isinstance(
-            step.provider, ProviderSpec
-        ):
-            set_before_load.append(step.provider)
+        if isinstance(step, Reload):  # the page's queued calls die with it; it loads again
+            loaded = True
+            queued_calls.clear()
+        if not loaded and isinstance(step, StartChat | GetAgentAvailability):
+            # Replayed in order at the load, it calls what the queued sets before it left.
+            queued_calls.extend(installed.values())
         if isinstance(step, Load):
-            # Calls queued before lcw:ready replay here, in order: a queued start may call a
-            # provider that a queued remove or set takes away right after.
-            reachable = [*set_before_load, *installed.values()]
-            set_before_load.clear()
+            reachable = [*queued_calls, *installed.values()]
+            loaded = True
+            queued_calls.clear()
         elif isinstance(step, Action):
             reachable = list(installed.values())  # only those a later step could still call
         else:

@@ -267,6 +267,21 @@ def test_a_provider_delay_counts_from_the_waits_before_the_step_that_calls_it() 
     )
     with pytest.raises(ConfigurationError, match=r"delay = 500 .* from step 5 \(\+600 s into"):
         scenario(queued)
+    # No queued start calls it (set and removed, or dropped with a reload), or it is set and
+    # removed after lcw:ready: no refusal.
+    head = queued.split("[[steps]]", 1)[0]
+    setting = '[[steps]]\ndo = "set_auth_token_provider"\nprovider = "slow"\n'
+    removing = '[[steps]]\ndo = "remove_auth_token_provider"\n'
+    later = '[[steps]]\ndo = "wait"\nseconds = 600\n'
+    loading = '[[steps]]\ndo = "load"\n'
+    reloading = '[[steps]]\ndo = "reload"\n'
+    ready = '[[steps]]\nexpect = "widget"\nstate = "ready"\n'
+    for steps in (
+        setting + removing + later + loading + ready,
+        setting + later + reloading + loading + ready,
+        loading + setting + removing + later + reloading + loading + ready,
+    ):
+        assert scenario(head + steps).steps, steps
 
 
 async def test_the_clocks_end_under_a_provider_is_no_provider_failure() -> None:
