@@ -1514,19 +1514,15 @@ def times_past_the_clocks(
 ) -> list[str]:
     """Waits and provider delays that would take the virtual clock past where it stops.
 
-    Every wait step, added up from ``start``; and each provider's delay from the last step
-    that could call it (an action at or after the step that set it, after the waits before
-    that step; a provider no step sets, from ``start``): a run would stop at them with the
-    clock's :class:`~lcw_emulator.clock.ClockLimitError`.
+    Every wait step, added up from ``start``; and each provider's delay from the step that
+    sets it (after the waits before that step: the soonest it could be called), or from
+    ``start`` for a provider no step sets. Only what is sure to go past is refused: when it
+    depends on what the run does (which step calls the provider, how long the steps before
+    take), the run reports it, in one line, at the step that reaches the end.
     """
     end = f"the clocks stop short of {describe_instant(MILLISECONDS_THRESHOLD)}"
-    # Each provider's latest possible call: the clock then, and the step that makes it.
-    latest: dict[str, tuple[float, int | None]] = dict.fromkeys(providers, (start, None))
-    specs = dict(providers)
-    installed: dict[str, ProviderSpec] = {}  # what each slot holds as the steps go
-    loaded = False  # before lcw:ready, calls are queued, and the load replays them in order
-    queued_calls: list[ProviderSpec] = []  # what queued starts will call when replayed
     problems: list[str] = []
+    set_by_steps: set[str] = set()
     now = start
     for step in steps:
         if isinstance(step, Wait):
@@ -1538,55 +1534,24 @@ def times_past_the_clocks(
                     "a moment reads as milliseconds)"
                 )
                 break
-            continue
-        _install(installed, step)
-        if isinstance(step, Reload):  # the page's queued calls die with it; it loads again
-            loaded = True
-            queued_calls.clear()
-        if not loaded and isinstance(step, StartChat | GetAgentAvailability):
-            # Replayed in order at the load, it calls what the queued sets before it left.
-            queued_calls.extend(installed.values())
-        if isinstance(step, Load):
-            reachable = [*queued_calls, *installed.values()]
-            loaded = True
-            queued_calls.clear()
-        elif isinstance(step, Action):
-            reachable = list(installed.values())  # only those a later step could still call
-        else:
-            continue
-        for spec in reachable:
-            specs[spec.name] = spec
-            latest[spec.name] = (now, step.number)
-    for name, (called, by) in latest.items():
-        delay = specs[name].delay
-        if called + delay < MILLISECONDS_THRESHOLD:
-            continue
-        when = (
-            "from the start"
-            if by is None
-            else f"from step {by} (+{describe_offset(called - start)} s into the run)"
-        )
-        problems.append(
-            f"provider {name!r}: delay = {describe_seconds(delay)} takes the virtual clock past "
-            f"its end {when}, and {end}"
-        )
+        elif isinstance(step, SetAuthTokenProvider | SetContextProvider) and isinstance(
+            step.provider, ProviderSpec
+        ):
+            spec = step.provider
+            set_by_steps.add(spec.name)
+            if now + spec.delay >= MILLISECONDS_THRESHOLD:
+                problems.append(
+                    f"provider {spec.name!r}: delay = {describe_seconds(spec.delay)} takes the "
+                    f"virtual clock past its end however soon it is called, from step "
+                    f"{step.number} (+{describe_offset(now - start)} s into the run), and {end}"
+                )
+    problems.extend(
+        f"provider {name!r}: delay = {describe_seconds(spec.delay)} takes the virtual clock "
+        f"past its end from the start, and {end}"
+        for name, spec in providers.items()
+        if name not in set_by_steps and start + spec.delay >= MILLISECONDS_THRESHOLD
+    )
     return problems
-
-
-def _install(installed: dict[str, ProviderSpec], step: Step | None) -> None:
-    """What the page's provider slots hold after ``step``: set, removed, or cleared by a reload."""
-    if isinstance(step, SetAuthTokenProvider | SetContextProvider):
-        slot = "auth" if isinstance(step, SetAuthTokenProvider) else "context"
-        if isinstance(step.provider, ProviderSpec):
-            installed[slot] = step.provider
-        else:
-            installed.pop(slot, None)  # a script's own function: no delay of ours
-    elif isinstance(step, RemoveAuthTokenProvider):
-        installed.pop("auth", None)
-    elif isinstance(step, RemoveContextProvider):
-        installed.pop("context", None)
-    elif isinstance(step, Reload):
-        installed.clear()  # the page's scripts, and the providers they set, are gone
 
 
 def _calendar_slip(error: ValueError) -> str:
