@@ -256,23 +256,29 @@ async def test_an_advance_lets_the_tasks_ready_now_run_before_time_moves(turns: 
     assert clock.now() == 20
 
 
-async def test_a_test_stepping_time_with_advance_and_a_turn_is_not_held_up() -> None:
-    # The stepping task's own turns are no work for a held advance to wait out: if they
-    # were, the loop would never be idle, and time would never move.
-    clock = VirtualClock(start=0, auto_jump=False)
+async def _stepped_to_an_answer(clock: VirtualClock, due: float) -> tuple[float, int]:
+    """``advance(1)`` and a bare turn, until an answer due at ``due`` (limit 10) is in."""
 
-    async def answer_at_5() -> float:
-        await clock.sleep(5)
+    async def answer() -> float:
+        await clock.sleep(due)
         return clock.now()
 
-    waiting = asyncio.ensure_future(clock.wait_for(answer_at_5(), 10))
+    waiting = asyncio.ensure_future(clock.wait_for(answer(), 10))
     await asyncio.sleep(0)
     turns = 0
     while not waiting.done() and turns < 100:
         clock.advance(1)
         await asyncio.sleep(0)
         turns += 1
-    assert waiting.done() and waiting.result() == 5 and turns < 10, (turns, clock.now())
+    return await waiting, turns
+
+
+async def test_a_test_stepping_time_with_advance_and_a_turn_is_not_held_up() -> None:
+    # The stepping task's own turns are no work for a held advance to wait out: if they
+    # were, the loop would never be idle, and time would never move.
+    clock = VirtualClock(start=0, auto_jump=False)
+    answered, turns = await _stepped_to_an_answer(clock, 5)
+    assert answered == 5 and turns < 10, (turns, clock.now())
     steps = 0
     while clock.now() < 8 and steps < 100:
         clock.advance(1)
@@ -330,20 +336,7 @@ def test_a_test_on_pure_python_tasks_steps_time_too() -> None:
         asyncio.get_running_loop().set_task_factory(
             lambda loop, coro, **kwargs: asyncio.tasks._PyTask(coro, loop=loop, **kwargs)  # type: ignore[attr-defined]
         )
-        clock = VirtualClock(start=0, auto_jump=False)
-
-        async def answer_at_3() -> float:
-            await clock.sleep(3)
-            return clock.now()
-
-        waiting = asyncio.ensure_future(clock.wait_for(answer_at_3(), 10))
-        await asyncio.sleep(0)
-        turns = 0
-        while not waiting.done() and turns < 100:
-            clock.advance(1)
-            await asyncio.sleep(0)
-            turns += 1
-        return await waiting, turns
+        return await _stepped_to_an_answer(VirtualClock(start=0, auto_jump=False), 3)
 
     answered, turns = asyncio.run(stepping())
     assert answered == 3 and turns < 10
