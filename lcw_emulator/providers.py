@@ -89,7 +89,7 @@ async def request_token(
         if exc is None:
             returned = task.result()
         elif not answer.done():
-            answer.set_exception(_ran_out(exc) or _auth_provider_raised(exc))
+            answer.set_exception(exc if _clock_ran_out(exc) else _auth_provider_raised(exc))
         elif timed_out:  # the wait ended without an answer; it did not call back
             record(
                 EntryKind.NOTE,
@@ -117,8 +117,8 @@ async def request_token(
         # provider failing, not our task being cancelled. As for async providers,
         # the first outcome wins: a token already called back still counts.
         if not answer.done():
-            if isinstance(exc, ClockLimitError):
-                raise  # not "from" itself: a walk down its causes would never end
+            if _clock_ran_out(exc):
+                raise  # as it is: "from" itself, a walk down its causes would never end
             raise _auth_provider_raised(exc) from exc
         record(
             EntryKind.NOTE, "provider raised after calling back", {"error": describe_failure(exc)}
@@ -162,11 +162,14 @@ _SKIPPED_REAL_WORK = (
 )
 
 
-def _ran_out(exc: BaseException) -> ClockLimitError | None:
-    # The virtual clock reaching its end under a provider (a scenario's delay, a sleep) is
-    # the emulator's limit, not the page's provider failing: in a browser the wait would
-    # just go on, so it must not be told as code 1 or 2, which a check could then claim.
-    return exc if isinstance(exc, ClockLimitError) else None
+def _clock_ran_out(exc: BaseException) -> bool:
+    """Whether a provider's exception is the virtual clock reaching its end, passed on as is.
+
+    That is the emulator's limit, not the page's provider failing (a scenario's delay, a
+    sleep): in a browser the wait would just go on, so it must not be told as code 1 or 2,
+    which a check could then claim.
+    """
+    return isinstance(exc, ClockLimitError)
 
 
 def _auth_provider_raised(exc: BaseException) -> LcwError:
@@ -185,8 +188,8 @@ async def _context_answer(awaitable: Awaitable[object]) -> object:
     try:
         return await awaitable
     except Exception as exc:
-        if isinstance(exc, ClockLimitError):
-            raise  # see _ran_out
+        if _clock_ran_out(exc):
+            raise
         raise _context_provider_raised(exc) from exc
 
 
@@ -221,8 +224,8 @@ async def collect_context(
     try:
         result = provider()
     except (Exception, asyncio.CancelledError) as exc:
-        if isinstance(exc, ClockLimitError):
-            raise  # see _ran_out
+        if _clock_ran_out(exc):
+            raise
         raise _context_provider_raised(exc) from exc
     if inspect.isawaitable(result):
         work = asyncio.ensure_future(_context_answer(result))
