@@ -473,7 +473,7 @@ class EventPattern:
         if self.note is not None and self.detail is not None:
             raise ValueError(_NOTE_WITH_DETAIL)
         if self.detail is not None and not self.detail:
-            raise ValueError("detail = {} checks nothing; name a key, or leave detail out")
+            raise ValueError(_EMPTY_DETAIL)
         if self.name is not None and self.name not in TIMELINE_NAMES:
             raise ValueError(_unknown_name(self.name))
         if self.note is not None and not _notes_containing(self.note):
@@ -1490,7 +1490,7 @@ class _Reader:
             raise self.fail(f"{where}: {_NOTE_WITH_DETAIL}")
         detail = self.mapping(item["detail"], f"{where}.detail") if "detail" in item else None
         if detail == {}:
-            raise self.fail(f"{where}: detail = {{}} checks nothing; name a key, or drop detail")
+            raise self.fail(f"{where}: {_EMPTY_DETAIL}")
         if name is not None and detail is not None:
             problem = pattern_detail_problem(name, detail)
             if problem:
@@ -1503,6 +1503,7 @@ class _Reader:
         )
 
 
+_EMPTY_DETAIL = "detail = {} checks nothing; name a key, or drop detail"
 _NOTE_WITH_DETAIL = (
     "a note pattern matches text in a note's name only; to match a note's detail, name the "
     'note in full: name = "replaying queued call", detail = { method = "startChat" }'
