@@ -633,17 +633,13 @@ def test_the_documented_plugin_name_is_the_one_that_turns_it_off(
 def test_listener_warnings_from_the_fixture_match_filters_naming_the_test_module(
     project: pytest.Pytester,
 ) -> None:
-    # As warnings.warn names them: the test's module, so a filter by module matches it.
-    project.makepyfile(
-        test_quiet="""
+    # As warnings.warn names them: the test's module, so a filter by module matches it. The
+    # two modules are the same test: only the filter tells them apart.
+    unheard = """
         def test_unheard(lcw):
             lcw.widget.on("lcw:chatqueued", lambda: None)
-        """,
-        test_loud="""
-        def test_unheard(lcw):
-            lcw.widget.on("lcw:chatqueued", lambda: None)
-        """,
-    )
+        """
+    project.makepyfile(test_quiet=unheard, test_loud=unheard)
     result = run(project, "-W", "ignore::lcw_emulator.ListenerWarning:test_quiet")
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["*test_loud.py:*: ListenerWarning: a listener for*"])
