@@ -106,6 +106,10 @@ def path_argument(text: str) -> str:
     return text
 
 
+def _cannot_read(what: str, source: str, reason: str) -> UsageProblem:
+    return UsageProblem(f"cannot read {what} from {source}: {reason}")
+
+
 def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     """``-`` reads standard input, ``@FILE`` reads a file, anything else is the value.
 
@@ -116,7 +120,7 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     if value == "-":
         source = "standard input"
         if sys.stdin is None:  # started with it closed (<&-): Python leaves no stream at all
-            raise UsageProblem(f"cannot read {what} from {source}: it is closed")
+            raise _cannot_read(what, source, "it is closed")
         # The bytes, not sys.stdin's locale decoding, so a pipe reads as a file does.
         stdin = getattr(sys.stdin, "buffer", None)  # None: a text-only stream (tests use one)
         if stdin is None:
@@ -125,7 +129,7 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
             try:
                 data = read_stream(stdin)
             except UnreadableFile as exc:
-                raise UsageProblem(f"cannot read {what} from {source}: {exc.reason}") from None
+                raise _cannot_read(what, source, exc.reason) from None
             text = _decode_text(data, what, source)
     elif value.startswith("@"):
         source = value[1:]
@@ -134,7 +138,7 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
         try:
             data = read_bytes(source)
         except UnreadableFile as exc:
-            raise UsageProblem(f"cannot read {what} from {source}: {exc.reason}") from None
+            raise _cannot_read(what, source, exc.reason) from None
         text = _decode_text(data, what, source)
     else:
         return value, None
