@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -418,3 +419,34 @@ def test_an_output_closed_under_the_command_is_output_that_cannot_be_written(
     assert errors.getvalue() == (
         "lcw-emulator token: cannot write the output: I/O operation on closed file\n"
     )
+
+
+def test_a_short_hmac_secret_is_a_timeline_note_and_no_pyjwt_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "short.toml"
+    path.write_text(
+        """
+name = "Short secret"
+[workstream]
+name = "Inline HS256"
+auth = { algorithms = ["HS256"], secret = "short" }
+[providers.hs]
+claims = { sub = "c", iss = "x" }
+[[steps]]
+do = "load"
+[[steps]]
+do = "setAuthTokenProvider"
+provider = "hs"
+[[steps]]
+do = "startChat"
+[[steps]]
+expect = "events"
+events = ["lcw:chatQueued"]
+"""
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PyJWT's own warning, had it escaped, fails here
+        code, out, err = run(capsys, str(path))
+    assert (code, err) == (0, "")
+    assert "short HMAC secret" in out and "5 bytes, short for HS256" in out

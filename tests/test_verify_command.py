@@ -30,7 +30,7 @@ from lcw_emulator import (
     mint_token,
 )
 from lcw_emulator.cli import main
-from lcw_emulator.commands._common import epoch_seconds, short_hmac_keys_noted
+from lcw_emulator.commands._common import epoch_seconds
 from lcw_emulator.commands.serve import docs_sample_work_stream
 from lcw_emulator.token_providers import answering_with, static_token
 
@@ -695,13 +695,3 @@ def test_a_token_file_named_without_its_at_sign_gets_a_hint(
     long_text = "eyJ" + "a" * 600 + ".eyJ"
     code, out, err = verify(capsys, "--workstream", CONTOSO, long_text)
     assert (code, err) == (1, "") and "three dot-separated parts" in out
-
-
-def test_a_short_hmac_note_keeps_other_warnings_even_when_the_run_fails() -> None:
-    with (
-        pytest.warns(UserWarning, match="another warning"),
-        pytest.raises(RuntimeError),
-        short_hmac_keys_noted(),
-    ):
-        warnings.warn("another warning", UserWarning, stacklevel=1)
-        raise RuntimeError("the run failed")

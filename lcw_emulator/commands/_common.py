@@ -8,8 +8,6 @@ import contextlib
 import math
 import os
 import sys
-import warnings
-from collections.abc import Iterator
 
 from .. import clock
 from ..auth import SHORT_SECRET_NOTE, ChatAuthSettings, short_secret
@@ -152,48 +150,8 @@ def read_text_argument(value: str, what: str) -> tuple[str, str | None]:
     return text, None
 
 
-# PyJWT warns at every signing with a short HMAC key (a scenario's providers mint tokens);
-# the checks do not warn (auth._QuietHMAC).
-_SHORT_HMAC_KEY = "The HMAC key is"
-
-
 def note_short_secret(settings: ChatAuthSettings) -> None:
     """Say once, on stderr, that the work stream's HMAC secret is short (see ``short_secret``)."""
     short = short_secret(settings)
     if short is not None:
         print(f"note: {short}; {SHORT_SECRET_NOTE}", file=sys.stderr)
-
-
-@contextlib.contextmanager
-def short_hmac_keys_noted() -> Iterator[None]:
-    """Turn PyJWT's warnings about short HMAC keys into one plain note on stderr, at the end.
-
-    Other warnings are shown as they would have been.
-    """
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.filterwarnings("always", message=_SHORT_HMAC_KEY, category=UserWarning)
-            yield
-    finally:
-        # Out of catch_warnings, whose recorder would take back what is shown here.
-        short = _show_others(caught)
-    if short:
-        print(
-            f"note: an HMAC secret shorter than its hash signed or checked a token; "
-            f"{SHORT_SECRET_NOTE}",
-            file=sys.stderr,
-        )
-
-
-def _show_others(caught: list[warnings.WarningMessage]) -> bool:
-    """Show every warning but PyJWT's short-key ones; return whether there was one of those."""
-    short = False
-    for warning in caught:
-        if str(warning.message).startswith(_SHORT_HMAC_KEY):
-            short = True
-        else:
-            warnings.showwarning(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-    return short
