@@ -2,8 +2,8 @@
 
 A :class:`Timeline` is the ordered record of everything that happened to one
 widget: SDK calls, events fired with their payloads, provider calls and
-callbacks, and the service's verdicts. Scenarios print it, the pytest plugin
-asserts on it.
+callbacks, and the service's verdicts. Scenarios print it; ``LcwEmulator`` (and
+so the pytest plugin's fixtures) asserts on it.
 """
 
 from __future__ import annotations
