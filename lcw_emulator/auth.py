@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
 from .context import NotJson, json_value
-from .errors import ErrorCode, LcwError, printable
+from .errors import ErrorCode, LcwError, printable, wrong_type
 from .events import json_kind
 
 __all__ = [
@@ -330,11 +330,24 @@ def _key_tuple(keys: Iterable[PublicKey] | None) -> tuple[PublicKey, ...]:
     return () if keys is None else tuple(keys)
 
 
+def _algorithm_tuple(algorithms: Iterable[str]) -> tuple[str, ...]:
+    # A list is taken as the tuple it stands for; a lone "RS256" would read as five letters.
+    if isinstance(algorithms, str) or not isinstance(algorithms, Iterable):
+        raise wrong_type("algorithms", 'a tuple of algorithm names, like ("RS256",)', algorithms)
+    return tuple(algorithms)
+
+
+def _require_number(value: object, what: str) -> None:
+    # True is 1 to Python, not to a caller who meant seconds or bytes.
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise wrong_type(what, "a number", value)
+
+
 @attrs.frozen
 class ChatAuthSettings:
     """A work stream's chat authentication settings."""
 
-    algorithms: tuple[str, ...] = ("RS256",)
+    algorithms: tuple[str, ...] = attrs.field(default=("RS256",), converter=_algorithm_tuple)
     keys: tuple[PublicKey, ...] = attrs.field(default=(), converter=_key_tuple)
     secret: str | None = attrs.field(default=None, repr=False)
     issuer: str | None = None
@@ -359,6 +372,16 @@ class ChatAuthSettings:
         )
 
     def _check(self) -> None:
+        strays = [repr(alg) for alg in self.algorithms if not isinstance(alg, str)]
+        if strays:
+            raise TypeError(f"algorithms must be names (strings), got {', '.join(strays)}")
+        if self.secret is not None and not isinstance(self.secret, str):
+            # Its value is not shown: a secret stays out of logs, as it stays out of repr.
+            raise TypeError(f"secret must be a string (or None), got {type(self.secret).__name__}")
+        _require_number(self.leeway, "leeway")
+        _require_number(self.provider_timeout, "provider_timeout")
+        if not isinstance(self.max_token_bytes, int) or isinstance(self.max_token_bytes, bool):
+            raise wrong_type("max_token_bytes", "a whole number", self.max_token_bytes)
         strays = [type(key).__name__ for key in self.keys if not isinstance(key, PublicKey)]
         if strays:
             raise ValueError(f"keys must be PublicKey values, got {', '.join(strays)}")

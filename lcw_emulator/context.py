@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from .errors import wrong_type
 from .events import json_kind
 
 __all__ = [
@@ -65,6 +66,8 @@ class VariableType(enum.StrEnum):
     @classmethod
     def parse(cls, value: str) -> VariableType:
         """The type named ``value``, in any case (``"number"``); :class:`ValueError` if none."""
+        if not isinstance(value, str):
+            raise wrong_type("a context variable type", _TYPE_NAMES, value)
         for member in cls:
             if member.value.lower() == value.strip().lower():
                 return member
@@ -72,14 +75,24 @@ class VariableType(enum.StrEnum):
         raise ValueError(f"unknown context variable type {value!r} (expected {allowed})")
 
 
+_TYPE_NAMES = 'a VariableType or its name ("Text", "Number" or "Boolean")'
+
+
+def _variable_type(value: VariableType | str) -> VariableType:
+    # The documentation and the files name types as text ("Number"): taken as the type.
+    return value if isinstance(value, VariableType) else VariableType.parse(value)
+
+
 @attrs.frozen
 class ContextVariable:
-    """A context variable declared on a work stream."""
+    """A context variable declared on a work stream; ``type`` may be named (``"Number"``)."""
 
     name: str
-    type: VariableType = VariableType.TEXT
+    type: VariableType = attrs.field(default=VariableType.TEXT, converter=_variable_type)
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise wrong_type("a context variable's name", "a string", self.name)
         if not self.name:
             raise ValueError("a context variable needs a name")
         if _js_length(self.name) > MAX_NAME_LENGTH:

@@ -42,6 +42,15 @@ def printable(text: str) -> str:
     )
 
 
+def wrong_type(what: str, expected: str, value: object) -> TypeError:
+    """The :class:`TypeError` for ``what`` given ``value`` where it takes ``expected``.
+
+    Raised where a value is built, so that a mistake in a test's setup is named there and
+    not met later, deep inside a chat start, as an error of the chat.
+    """
+    return TypeError(f"{what} must be {expected}, got {type(value).__name__} {value!r:.60}")
+
+
 def describe_failure(error: BaseException) -> str:
     """``Type: message`` of what went wrong; for an exception group, of the first error in it.
 

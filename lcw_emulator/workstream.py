@@ -13,7 +13,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from .context import (
     VariableType,
     javascript_text,
 )
-from .errors import ConfigurationError
+from .errors import ConfigurationError, wrong_type
 from .events import json_kind, typed_equal
 from .files import UnreadableFile, read_text, shown_path
 
@@ -86,6 +86,26 @@ class Queue:
     is_open: bool = True  # inside operating hours
     average_wait_minutes: float = 0.0
 
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise wrong_type("a queue's name", "a string", self.name)
+        where = f"queue {self.name!r}"
+        if not _is_number(self.agents_available, whole=True):
+            raise wrong_type(f"{where}: agents_available", "a whole number", self.agents_available)
+        if not isinstance(self.is_open, bool):
+            raise wrong_type(f"{where}: is_open", "True or False", self.is_open)
+        wait = self.average_wait_minutes
+        if not _is_number(wait):
+            raise wrong_type(f"{where}: average_wait_minutes", "a number", wait)
+        if not math.isfinite(wait):
+            raise ValueError(f"{where}: average_wait_minutes must be finite, got {wait}")
+        for key, value in (
+            ("agents_available", self.agents_available),
+            ("average_wait_minutes", wait),
+        ):
+            if value < 0:
+                raise ValueError(f"{where}: {key} cannot be negative, got {value}")
+
     @property
     def queue_id(self) -> str:
         """The ``queueId`` getAgentAvailability reports: the name lower-cased, spaces as hyphens."""
@@ -99,6 +119,13 @@ class RoutingRule:
     variable: str
     equals: Primitive
     queue: str
+
+    def __attrs_post_init__(self) -> None:
+        for key in ("variable", "queue"):
+            if not isinstance(getattr(self, key), str):
+                raise wrong_type(f"a routing rule's {key}", "a string", getattr(self, key))
+        if not isinstance(self.equals, str | int | float | bool):
+            raise wrong_type("a routing rule's equals", "a string, number or boolean", self.equals)
 
     def applies(self, context: Mapping[str, Primitive]) -> bool:
         """True when ``context`` has ``variable`` typed-equal to ``equals`` (``true`` is not 1)."""
@@ -161,18 +188,53 @@ def _default_queues() -> tuple[Queue, ...]:
     return (Queue(),)
 
 
+def _is_number(value: object, *, whole: bool = False) -> bool:
+    # True is 1 to Python, not to a caller who meant a count.
+    kinds = int if whole else int | float
+    return isinstance(value, kinds) and not isinstance(value, bool)
+
+
+def _tuple_of(values: Iterable[Any], kind: type, what: str) -> tuple[Any, ...]:
+    # A list is taken as the tuple it stands for; a lone value or a string is a mistake.
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise wrong_type(what, f"a tuple of {kind.__name__} values", values)
+    items = tuple(values)
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise wrong_type(f"{what}[{index}]", f"a {kind.__name__}", item)
+    return items
+
+
+def _variables(values: Iterable[ContextVariable]) -> tuple[ContextVariable, ...]:
+    return _tuple_of(values, ContextVariable, "context_variables")
+
+
+def _queues(values: Iterable[Queue]) -> tuple[Queue, ...]:
+    return _tuple_of(values, Queue, "queues")
+
+
+def _rules(values: Iterable[RoutingRule]) -> tuple[RoutingRule, ...]:
+    return _tuple_of(values, RoutingRule, "routing_rules")
+
+
 @attrs.frozen
 class WorkStream:
     """A live chat work stream: variables, authentication, queues and routing."""
 
     name: str
-    context_variables: tuple[ContextVariable, ...] = ()
+    context_variables: tuple[ContextVariable, ...] = attrs.field(default=(), converter=_variables)
     auth: ChatAuthSettings | None = None
-    queues: tuple[Queue, ...] = attrs.field(factory=_default_queues)
-    routing_rules: tuple[RoutingRule, ...] = ()
+    queues: tuple[Queue, ...] = attrs.field(factory=_default_queues, converter=_queues)
+    routing_rules: tuple[RoutingRule, ...] = attrs.field(default=(), converter=_rules)
     source: str | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise wrong_type("a work stream's name", "a string", self.name)
+        if self.auth is not None and not isinstance(self.auth, ChatAuthSettings):
+            raise wrong_type(
+                "auth", "a ChatAuthSettings (or None for no authentication)", self.auth
+            )
         if not self.queues:
             raise ValueError("a work stream needs at least one queue")
         names = [variable.name for variable in self.context_variables]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from lcw_emulator import ChatAuthSettings, ConfigurationError, KeyPair, VariableType, WorkStream
-from lcw_emulator.workstream import RoutingRule
+from lcw_emulator import (
+    ChatAuthSettings,
+    ConfigurationError,
+    ContextVariable,
+    KeyPair,
+    Omnichannel,
+    VariableType,
+    WorkStream,
+)
+from lcw_emulator.workstream import Queue, RoutingRule
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -227,6 +237,62 @@ def test_settings_in_code_say_what_is_wrong_and_take_any_url_case() -> None:
     with pytest.raises(ValueError, match="must be an http:// or https:// URL, got 5"):
         ChatAuthSettings(public_key_url=5)  # type: ignore[arg-type]
     assert ChatAuthSettings(public_key_url="HTTPS://K.example/keys").public_key_url
+
+
+HS = {"algorithms": ("HS256",), "secret": "x" * 32}
+WRONG_IN_CODE: list[tuple[Callable[[], object], str]] = [
+    (lambda: ContextVariable(5), "a context variable's name must be a string, got int 5"),
+    (lambda: ContextVariable("v", None), "type must be a VariableType or its name"),
+    (lambda: ContextVariable("v", "Numbr"), "unknown context variable type 'Numbr'"),
+    (lambda: VariableType.parse(None), "type must be a VariableType or its name"),
+    (lambda: Queue(None), "a queue's name must be a string, got NoneType None"),
+    (lambda: Queue("G", agents_available="3"), "queue 'G': agents_available must be a whole"),
+    (lambda: Queue("G", agents_available=True), "agents_available must be a whole number"),
+    (lambda: Queue("G", agents_available=-1), "queue 'G': agents_available cannot be negative"),
+    (lambda: Queue("G", is_open="no"), "queue 'G': is_open must be True or False"),
+    (lambda: Queue("G", average_wait_minutes=math.nan), "average_wait_minutes must be finite"),
+    (lambda: RoutingRule(None, "x", "G"), "a routing rule's variable must be a string"),
+    (lambda: RoutingRule("v", [1], "G"), "equals must be a string, number or boolean"),
+    (lambda: WorkStream(None), "a work stream's name must be a string"),
+    (lambda: WorkStream("w", auth={"secret": "s"}), "auth must be a ChatAuthSettings"),
+    (lambda: WorkStream("w", queues=["General"]), "queues[0] must be a Queue, got str"),
+    (lambda: WorkStream("w", queues=Queue("G")), "queues must be a tuple of Queue values"),
+    (lambda: WorkStream("w", context_variables="v"), "context_variables must be a tuple of"),
+    (lambda: ChatAuthSettings(algorithms="HS256"), "algorithms must be a tuple of algorithm"),
+    (lambda: ChatAuthSettings(algorithms=(5,)), "algorithms must be names (strings), got 5"),
+    (lambda: ChatAuthSettings(algorithms=("HS256",), secret=5), "secret must be a string"),
+    (lambda: ChatAuthSettings(**HS, leeway="5"), "leeway must be a number, got str '5'"),
+    (lambda: ChatAuthSettings(**HS, provider_timeout=None), "provider_timeout must be a num"),
+    (lambda: ChatAuthSettings(**HS, max_token_bytes=2.5), "max_token_bytes must be a whole"),
+]
+
+
+@pytest.mark.parametrize(("build", "why"), WRONG_IN_CODE)
+def test_values_built_in_code_refuse_what_the_files_refuse_naming_it(
+    build: Callable[[], object], why: str
+) -> None:
+    # Refused where the value is built, not met later inside a chat start as an AttributeError.
+    with pytest.raises((TypeError, ValueError)) as caught:
+        build()
+    assert why in str(caught.value)
+
+
+def test_a_secret_of_the_wrong_type_is_named_without_its_value() -> None:
+    with pytest.raises(TypeError) as caught:
+        ChatAuthSettings(algorithms=("HS256",), secret=b"do-not-print-me-1234567890123456")
+    assert str(caught.value) == "secret must be a string (or None), got bytes"
+
+
+async def test_a_type_named_as_in_the_files_types_the_variable_in_a_chat() -> None:
+    assert ContextVariable("n", "number").type is VariableType.NUMBER
+    work_stream = WorkStream(
+        "Code", [ContextVariable("msdyn_cartvalue", "Number")], queues=[Queue("General")]
+    )
+    assert isinstance(work_stream.queues, tuple)  # a list is taken as the tuple it stands for
+    widget = Omnichannel().widget(work_stream)
+    await widget.load()
+    session = await widget.sdk.startChat({"customContext": {"msdyn_cartvalue": "10000"}})
+    assert session.context == {"msdyn_cartvalue": 10000}
 
 
 def test_missing_file(tmp_path: Path) -> None:
