@@ -36,8 +36,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from .clock import VirtualClock
-from .errors import LcwError, ListenerWarning, SdkUsageError
+from .clock import VirtualClock, epoch_seconds
+from .errors import LcwError, ListenerWarning, SdkUsageError, wrong_type
 from .events import (
     ENTRY_NAMES,
     LCW_EVENTS,
@@ -400,11 +400,24 @@ class LcwEmulator(TimelineAssertions):
         key_source: PublicKeySource | None = None,
     ) -> None:
         if org is not None:
+            if not isinstance(org, Omnichannel):
+                raise wrong_type("org", "an Omnichannel", org)
             if clock is not None and clock is not org.clock:
                 raise ValueError("give clock or org, not both: the org brings its clock")
+            if key_source is not None:
+                raise ValueError("give key_source or org, not both: the org brings its key source")
             if not isinstance(org.clock, VirtualClock):
                 raise ValueError("LcwEmulator needs an org on a VirtualClock")
             clock = org.clock
+        if clock is not None:
+            if not isinstance(clock, VirtualClock):
+                # run() and advance() move time, which only a virtual clock can.
+                raise wrong_type("clock", "a VirtualClock", clock)
+            if start is not None:
+                raise ValueError(
+                    f"give start or {'org' if org is not None else 'clock'}, not both: "
+                    "the clock already has its time"
+                )
         self._owns_clock = clock is None
         # Off when the test already failed (the pytest plugin knows): one failure is enough.
         self._raise_listener_assertions = True
@@ -653,4 +666,6 @@ def start_time(start: float | None) -> float:
     second, as token services write ``iat`` and ``exp``: a token minted at it for
     60 s then expires exactly 60 s later, not up to a second after.
     """
-    return math.floor(time.time()) + DEFAULT_START_AHEAD if start is None else float(start)
+    if start is None:
+        return math.floor(time.time()) + DEFAULT_START_AHEAD
+    return epoch_seconds(start, "start")  # text or True is no moment, as VirtualClock says

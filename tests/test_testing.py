@@ -20,12 +20,14 @@ from lcw_emulator import (
     KeyPair,
     LcwError,
     Omnichannel,
+    RealClock,
     SdkUsageError,
     VirtualClock,
     WidgetNotReadyError,
     WorkStream,
 )
 from lcw_emulator.emulator import LcwEmulator, TimelineAssertions
+from lcw_emulator.key_source import StaticKeySource
 from lcw_emulator.token_providers import (
     answering_twice,
     minted_token,
@@ -242,6 +244,30 @@ def test_an_org_brings_its_clock() -> None:
     assert LcwEmulator(org=org).clock is clock
     with pytest.raises(ValueError, match="give clock or org"):
         LcwEmulator(org=org, clock=VirtualClock())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "why"),
+    [
+        # Each would have been dropped in silence, or met later as an AttributeError.
+        ({"start": 5, "clock": VirtualClock(start=100)}, "give start or clock, not both"),
+        ({"start": 5, "org": Omnichannel(VirtualClock(start=100))}, "give start or org, not"),
+        (
+            {"org": Omnichannel(VirtualClock(start=100)), "key_source": StaticKeySource(())},
+            "give key_source or org, not both: the org brings its key source",
+        ),
+        ({"clock": RealClock()}, "clock must be a VirtualClock, got RealClock"),
+        ({"org": 5}, "org must be an Omnichannel, got int 5"),
+        ({"start": "100"}, "start must be a number of seconds, got str '100'"),
+        ({"start": True}, "start must be a number of seconds, got bool True"),
+    ],
+)
+def test_arguments_that_cannot_all_be_honoured_are_refused(
+    arguments: dict[str, Any], why: str
+) -> None:
+    with pytest.raises((TypeError, ValueError)) as caught:
+        LcwEmulator(**arguments)
+    assert why in str(caught.value)
 
 
 def test_advance_moves_the_clock_and_runs_what_woke() -> None:
