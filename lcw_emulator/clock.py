@@ -139,10 +139,23 @@ def _as_float(value: object) -> float | None:
 def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> None:
     # Checked before the awaitable starts, so it never runs: NaN compares false with every
     # time, which would make the deadline never come (or come at once).
-    if math.isnan(timeout):
+    number = None if isinstance(timeout, str | bytes | bool) else _as_float(timeout)
+    if number is None or math.isnan(number):
         if isinstance(awaitable, Coroutine):
             awaitable.close()  # spare the caller a "never awaited" warning
+        if number is None:
+            raise TypeError(
+                f"timeout must be a number of seconds, got {type(timeout).__name__} {timeout!r}"
+            )
         raise ValueError("timeout must be a number of seconds, got nan")
+
+
+def _require_callable(callback: object, name: str) -> None:
+    # Refused when armed: met when the timer fires, it would stop time between two instants.
+    if not callable(callback):
+        raise TypeError(
+            f"{name} must be a function to call, got {type(callback).__name__} {callback!r:.60}"
+        )
 
 
 class ClockTimer(Protocol):
@@ -204,6 +217,7 @@ class RealClock:
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
         """Run ``callback`` on the running event loop after ``delay`` wall seconds (at least 0)."""
+        _require_callable(callback, "callback")
         return _running_loop("RealClock.call_later").call_later(max(delay, 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
@@ -325,6 +339,9 @@ class VirtualClock:
         """
         when = _finite(when, "when")  # a float from here on, whatever number was given
         _require_reachable(when)
+        _require_callable(callback, "callback")
+        if abort is not None:
+            _require_callable(abort, "abort")
         return self._arm(max(when, self._now), callback, abort)
 
     def _arm(
@@ -357,6 +374,7 @@ class VirtualClock:
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
+        when = _finite(when, "when")
         if when <= self._now:  # so before the limit: call_at checks a later ``when``
             await asyncio.sleep(0)
             return

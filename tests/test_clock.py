@@ -815,6 +815,28 @@ async def test_a_bad_delay_or_sleep_names_its_own_parameter() -> None:
         await clock.sleep(float("inf"))
 
 
+async def test_what_is_no_callback_or_no_time_is_refused_when_given_and_time_moves_on() -> None:
+    clock = VirtualClock(start=100)
+    fired: list[float] = []
+    clock.call_at(101.5, lambda: fired.append(clock.now()))
+    with pytest.raises(TypeError, match="callback must be a function to call, got NoneType"):
+        clock.call_later(1, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="abort must be a function to call, got int 5"):
+        clock.call_at(101, print, abort=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="callback must be a function to call"):
+        RealClock().call_later(1, "later")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="when must be a number of seconds, got str 'x'"):
+        await clock.sleep_until("x")  # type: ignore[arg-type]
+    for waiting in (clock, RealClock()):
+        work = asyncio.sleep(0)
+        with pytest.raises(TypeError, match="timeout must be a number of seconds, got str '5'"):
+            await waiting.wait_for(work, "5")  # type: ignore[arg-type]
+        assert work.cr_frame is None  # closed: no "never awaited" warning at collection
+    # A refused timer armed nothing: time moves over every instant, and the good one fires.
+    clock.advance(2)
+    assert (clock.now(), fired) == (102, [101.5])
+
+
 @pytest.mark.parametrize("clock_type", [VirtualClock, RealClock])
 def test_a_start_in_milliseconds_is_refused_before_it_blames_a_token(
     clock_type: type[VirtualClock] | type[RealClock],
