@@ -15,7 +15,7 @@ import attrs
 
 from .clock import Clock
 from .context import ContextResolution, DroppedContext, PackedResolution, Primitive
-from .errors import ChatStateError
+from .errors import ChatStateError, wrong_type
 from .workstream import Queue, WorkStream
 
 __all__ = [
@@ -157,11 +157,18 @@ class ChatSession:
         return sub if isinstance(sub, str) else None
 
     def subscribe(self, subscriber: Callable[[SessionUpdate], None]) -> None:
-        """Call ``subscriber`` with every :class:`SessionUpdate` until the chat closes."""
+        """Call ``subscriber`` with every :class:`SessionUpdate` until the chat closes.
+
+        A subscriber that raises does not keep the update from the others: its error is
+        raised to whoever made the change once all have heard it, and the change stands.
+        """
+        if not callable(subscriber):
+            raise wrong_type("a session subscriber", "a function to call", subscriber)
         self._subscribers = (*self._subscribers, subscriber)
 
     def accept(self, agent: str = "Agent") -> None:
         """An agent accepts the queued chat."""
+        _require_text(agent, "agent")
         self._require(SessionState.QUEUED, "accept")
         self.agent = agent
         self._move(SessionState.ACTIVE, f"accepted by {agent}")
@@ -169,6 +176,7 @@ class ChatSession:
 
     def agent_says(self, text: str) -> ChatMessage:
         """The agent sends a message to the customer."""
+        _require_text(text, "text")
         self._require(SessionState.ACTIVE, "send an agent message")
         message = self._message("agent", text)
         self._publish("agent_message", {"message": message})
@@ -176,6 +184,7 @@ class ChatSession:
 
     def customer_says(self, text: str) -> ChatMessage:
         """The customer sends a message (the widget calls this)."""
+        _require_text(text, "text")
         if self.state not in (SessionState.QUEUED, SessionState.ACTIVE):
             raise ChatStateError(f"cannot send a message: chat {self.id} is {self.state.value}")
         message = self._message("customer", text)
@@ -190,13 +199,16 @@ class ChatSession:
 
     def close(self, reason: str = "closed by the customer") -> None:
         """Close the chat for good (closeChat)."""
+        _require_text(reason, "reason")
         if self.state is SessionState.CLOSED:
             raise ChatStateError(f"chat {self.id} is already closed")
         self._move(SessionState.CLOSED, reason)
-        self._publish("closed", {"reason": reason})
-        # Closed is final: nothing will be published again. Letting go of the subscribers
-        # (the widget) means an org, which keeps every session, does not keep every page too.
-        self._subscribers = ()
+        try:
+            self._publish("closed", {"reason": reason})
+        finally:
+            # Closed is final: nothing will be published again. Letting go of the subscribers
+            # (the widget) means an org, which keeps every session, does not keep every page.
+            self._subscribers = ()
 
     def _require(self, state: SessionState, action: str) -> None:
         if self.state is not state:
@@ -217,5 +229,19 @@ class ChatSession:
 
     def _publish(self, kind: str, detail: Mapping[str, Any] | None = None) -> None:
         update = SessionUpdate(kind, self, dict(detail or {}))
+        failure: BaseException | None = None
         for subscriber in self._subscribers:
-            subscriber(update)
+            # The widget may come after a subscriber of the test's: it still hears the change.
+            try:
+                subscriber(update)
+            except Exception as error:  # raised below, once all have heard
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+
+def _require_text(value: object, name: str) -> None:
+    # Checked before anything changes: a message or name that is not text would reach the
+    # page's events as it is.
+    if not isinstance(value, str):
+        raise wrong_type(name, "a string", value)

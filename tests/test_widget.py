@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -1469,3 +1470,55 @@ def test_a_chat_start_collected_while_pending_closes_silently(
     del loop, left[:]
     gc.collect()
     assert unraisable == []
+
+
+async def test_what_is_no_text_or_no_subscriber_is_refused_before_anything_changes(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(WorkStream("Open"))
+    await widget.load()
+    session = await widget.sdk.startChat()
+    before = len(widget.timeline)
+    for call, why in [
+        (lambda: session.subscribe(None), "a session subscriber must be a function to call"),
+        (lambda: session.accept(5), "agent must be a string, got int 5"),
+        (lambda: session.customer_says(["x"]), "text must be a string, got list ['x']"),
+        (lambda: widget.send_message(None), "text must be a string, got NoneType None"),
+        (lambda: session.close(5), "reason must be a string, got int 5"),
+    ]:
+        with pytest.raises(TypeError, match=re.escape(why)):
+            call()
+    assert (session.state, session.messages, len(widget.timeline)) == (
+        SessionState.QUEUED,
+        (),
+        before,
+    )
+    with pytest.raises(TypeError, match="text must be a string, got int 42"):
+        session.accept("Ann") or session.agent_says(42)
+    assert session.messages == ()
+    session.agent_says("Hello")  # nothing was left half done: the chat goes on
+    assert [m.text for m in session.messages] == ["Hello"]
+
+
+async def test_a_subscriber_that_raises_does_not_keep_the_change_from_the_others(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(WorkStream("Open"))
+    await widget.load()
+    session = await widget.sdk.startChat()
+    heard: list[str] = []
+
+    def failing(update: object) -> None:
+        raise RuntimeError("the test's subscriber failed")
+
+    session.subscribe(failing)
+    session.subscribe(lambda update: heard.append(update.kind))
+    seen = len(widget.timeline.events)
+    with pytest.raises(RuntimeError, match="the test's subscriber failed"):
+        session.accept("Ann")
+    # The change stands, and the widget and the subscriber after the failing one heard it.
+    assert (session.state, heard) == (SessionState.ACTIVE, ["accepted"])
+    assert "lcw:onMessageReceived" in [event.name for event in widget.timeline.events[seen:]]
+    with pytest.raises(RuntimeError):
+        session.close()
+    assert (session.state, heard) == (SessionState.CLOSED, ["accepted", "closed"])
