@@ -1080,6 +1080,10 @@ def require_token(token: object) -> str:
     return token
 
 
+# How long a token minted here lives unless told otherwise: an hour, as token services give.
+DEFAULT_TOKEN_LIFETIME = 3600.0
+
+
 def time_claims(now: float, lifetime: float) -> dict[str, int]:
     """``iat``, ``nbf`` and ``exp`` for a token minted at ``now`` to live ``lifetime`` seconds.
 
@@ -1113,6 +1117,18 @@ def mint_token(
     :class:`ValueError` for what JSON cannot hold (NaN, infinity), since no token service
     could send it either.
     """
+    if not isinstance(algorithm, str):
+        raise wrong_type("algorithm", 'an algorithm name, like "RS256"', algorithm)
+    if algorithm not in _JWS.get_algorithms():
+        known = {name.upper(): name for name in _JWS.get_algorithms()}
+        hint = (
+            f" (names are case-sensitive: {known[algorithm.upper()]}?)"
+            if algorithm.upper() in known
+            else ""
+        )
+        raise ValueError(
+            f"cannot sign with algorithm {algorithm!r}: PyJWT has none by that name{hint}"
+        )
     header = dict(headers or {})
     if kid is not None:
         header["kid"] = kid
@@ -1129,7 +1145,18 @@ def mint_token(
     # with the quiet HMAC: a short secret is noted where the token is checked, not warned of
     # at every mint (the documentation's own HS256 sample has a 19-byte secret).
     encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
+    try:
+        return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
+    except jwt.InvalidKeyError:
+        # PyJWT's own words here name a generator object, not the key it wanted.
+        raise ValueError(
+            f"cannot sign {algorithm} with this key ({type(key).__name__}): it is not a key "
+            f"{algorithm} signs with"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"cannot sign {algorithm} with this key ({type(key).__name__}): {exc}"
+        ) from None
 
 
 def _private_signing_key(key: object, algorithm: str) -> rsa.RSAPrivateKey:

@@ -82,7 +82,7 @@ def epoch_seconds(value: float, name: str = "") -> float:
     would look wrong, its ``exp`` expired or its ``iat`` in the future: the token would be
     blamed for the caller's clock.
     """
-    seconds = _finite(value, name or "a moment")
+    seconds = finite_seconds(value, name or "a moment")
     if seconds >= MILLISECONDS_THRESHOLD:
         raise ValueError(
             f"{name + ' ' if name else ''}{value!r} is past the year 5000 in epoch seconds: "
@@ -117,7 +117,8 @@ def _running_loop(what: str) -> asyncio.AbstractEventLoop:
         ) from None
 
 
-def _finite(value: float, name: str) -> float:
+def finite_seconds(value: float, name: str) -> float:
+    """``value`` as a float of seconds; TypeError for text or True, ValueError for NaN or inf."""
     # Text and True are numbers to float(), not to a caller who meant seconds.
     number = None if isinstance(value, str | bytes | bool) else _as_float(value)
     if number is None:
@@ -188,6 +189,26 @@ class Clock(Protocol):
     def hold(self) -> contextlib.AbstractContextManager[None]:
         """Mark real outside work (a socket, a thread) that time must not skip over."""
         ...
+
+
+def require_clock(clock: object, name: str = "clock") -> None:
+    """Refuse what is not a :class:`Clock` where it is given, naming what it lacks."""
+    if isinstance(clock, type):
+        raise TypeError(
+            f"{name} must be a Clock, got the class {clock.__name__}: make one, "
+            f"{clock.__name__}(start=...)"
+        )
+    # The Protocol's methods: a stand-in lacking one would fail mid-chat instead.
+    missing = [
+        method
+        for method in ("now", "call_later", "sleep", "wait_for", "hold")
+        if not callable(getattr(clock, method, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"{name} must be a Clock (a VirtualClock or a RealClock), got "
+            f"{type(clock).__name__} {clock!r:.60}: it has no {', '.join(missing)}"
+        )
 
 
 class RealClock:
@@ -337,7 +358,7 @@ class VirtualClock:
 
         ``abort`` is called instead if :meth:`cancel_pending` cancels the timer first.
         """
-        when = _finite(when, "when")  # a float from here on, whatever number was given
+        when = finite_seconds(when, "when")  # a float from here on, whatever number was given
         _require_reachable(when)
         _require_callable(callback, "callback")
         if abort is not None:
@@ -366,15 +387,15 @@ class VirtualClock:
 
         A NaN or infinite delay raises :class:`ValueError`.
         """
-        return self.call_at(self._now + max(_finite(delay, "delay"), 0.0), callback)
+        return self.call_at(self._now + max(finite_seconds(delay, "delay"), 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` of virtual time; 0 or less yields once."""
-        await self.sleep_until(self._now + max(_finite(seconds, "seconds"), 0.0))
+        await self.sleep_until(self._now + max(finite_seconds(seconds, "seconds"), 0.0))
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
-        when = _finite(when, "when")
+        when = finite_seconds(when, "when")
         if when <= self._now:  # so before the limit: call_at checks a later ``when``
             await asyncio.sleep(0)
             return
@@ -480,7 +501,7 @@ class VirtualClock:
         :meth:`settle` waits for all of it: an answer must win or lose by when it is due, not
         by how time was moved.
         """
-        seconds = _finite(seconds, "seconds")
+        seconds = finite_seconds(seconds, "seconds")
         if seconds < 0:
             raise ValueError(f"time cannot go backwards (advance({seconds!r}))")
         held = self._still_held()

@@ -20,6 +20,7 @@ jump over real I/O: the work stream's provider timeout counts only virtual time.
 
 from __future__ import annotations
 
+import json as json_text
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -32,8 +33,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "pip install -e '.[http]' in the lcw-emulator checkout, or pip install httpx"
     ) from exc
 
-from .clock import Clock
-from .errors import describe_failure
+from .clock import Clock, finite_seconds, require_clock
+from .errors import describe_failure, wrong_type
 from .providers import AuthTokenCallback, AuthTokenProvider
 
 __all__ = ["DEFAULT_HTTP_TIMEOUT", "TokenEndpointError", "http_token_provider"]
@@ -100,8 +101,28 @@ def http_token_provider(
 
     ``json`` is sent as the JSON body (the payload your service turns into a
     JWT); ``client`` is an ``httpx.AsyncClient`` to reuse, otherwise each call
-    opens its own.
+    opens its own. Arguments of the wrong type are refused here, not at chat start, where
+    they would read as the endpoint's failure (code 2); a URL that is text but unusable
+    fails at chat start, as a page's ``fetch`` does.
     """
+    if not isinstance(url, str) or not url:
+        raise wrong_type("url", "the token endpoint's URL", url)
+    require_clock(clock)
+    if not isinstance(method, str) or not method:
+        raise wrong_type("method", 'an HTTP method, like "POST"', method)
+    try:
+        json_text.dumps(json)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"json must be what JSON can hold, to send as the body: {exc}") from None
+    for name, table in (("headers", headers), ("params", params)):
+        if table is not None and not isinstance(table, Mapping):
+            raise wrong_type(name, "a mapping of names to values", table)
+    if not isinstance(token_field, str):
+        raise wrong_type("token_field", "a field name", token_field)
+    if client is not None and not isinstance(client, httpx.AsyncClient):
+        raise wrong_type("client", "an httpx.AsyncClient", client)
+    if finite_seconds(timeout, "timeout") <= 0:
+        raise ValueError(f"timeout must be above 0 seconds, got {timeout!r}")
 
     async def http_token_provider(callback: AuthTokenCallback) -> None:
         # Hold the clock: a virtual clock must not jump while we wait on the socket.

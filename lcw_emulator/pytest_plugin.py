@@ -272,14 +272,14 @@ def lcw_token(
     Raises :class:`ValueError` when the work stream could not take such a token: it allows no
     RS256, or names static keys none of which is ``lcw_keys``' (override ``lcw_keys``).
     """
-    from .auth import DEFAULT_ISSUER
+    from .auth import DEFAULT_ISSUER, DEFAULT_TOKEN_LIFETIME
     from .token_providers import minted_token
 
     def mint(
         *,
         sub: str = DEFAULT_SUB,
         context: Mapping[str, Any] | None = None,
-        lifetime: float = 3600.0,
+        lifetime: float = DEFAULT_TOKEN_LIFETIME,
         with_kid: bool = False,
         **claims: Any,
     ) -> str:

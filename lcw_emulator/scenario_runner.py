@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 from . import errors
-from .auth import KeyPair, mint_token, time_claims
+from .auth import DEFAULT_TOKEN_LIFETIME, KeyPair, mint_token, time_claims
 from .clock import Clock, ClockLimitError, VirtualClock, describe_offset, describe_seconds
 from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure
 from .events import LcwEvent, TimelineEntry, typed_equal
@@ -114,8 +114,6 @@ __all__ = [
 
 # Wall seconds a single step may take before the run calls it stuck.
 STEP_TIMEOUT = 5.0
-# What a minted token's exp defaults to: the hour minted_token gives too.
-TOKEN_LIFETIME = 3600
 
 
 # -- providers from their descriptions -----------------------------------------
@@ -130,7 +128,7 @@ def _token_source(spec: ProviderSpec, clock: Clock) -> Callable[[], str]:
 
     def mint() -> str:
         now = clock.now()
-        payload: dict[str, Any] = time_claims(now, TOKEN_LIFETIME)
+        payload: dict[str, Any] = time_claims(now, DEFAULT_TOKEN_LIFETIME)
         for name, value in claims.items():
             offset = relative_time(value) if name in TIME_CLAIMS else None
             payload[name] = value if offset is None else _numeric_date(now + offset)

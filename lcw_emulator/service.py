@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import attrs
 
 from .auth import PublicKey, TokenVerdict, require_token, sub_link_hint, validate_token
-from .clock import Clock, RealClock
+from .clock import Clock, RealClock, require_clock
 from .context import (
     ContextRefusal,
     ContextResolution,
@@ -158,24 +158,6 @@ def _refused(verdict: TokenVerdict) -> TokenJudgement:
     return TokenJudgement(verdict, error=error)
 
 
-def _require_clock(clock: object) -> None:
-    if isinstance(clock, type):
-        raise TypeError(
-            f"clock must be a Clock, got the class {clock.__name__}: make one, "
-            f"{clock.__name__}(start=...)"
-        )
-    missing = [
-        name
-        for name in ("now", "call_later", "sleep", "wait_for", "hold")
-        if not callable(getattr(clock, name, None))
-    ]
-    if missing:
-        raise TypeError(
-            f"clock must be a Clock (a VirtualClock or a RealClock), got "
-            f"{type(clock).__name__} {clock!r:.60}: it has no {', '.join(missing)}"
-        )
-
-
 class OmnichannelService:
     """An org: its work streams, their sessions, and the rules that guard them."""
 
@@ -183,7 +165,7 @@ class OmnichannelService:
         self, clock: Clock | None = None, *, key_source: PublicKeySource | None = None
     ) -> None:
         if clock is not None:
-            _require_clock(clock)
+            require_clock(clock)
         self.clock: Clock = clock if clock is not None else RealClock()
         if key_source is not None and (
             isinstance(key_source, type) or not callable(getattr(key_source, "public_keys", None))

@@ -13,8 +13,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .auth import KeyPair, mint_token, time_claims
-from .clock import Clock
+from .auth import DEFAULT_TOKEN_LIFETIME, HMAC_KEY_BYTES, KeyPair, mint_token, time_claims
+from .clock import Clock, finite_seconds, require_clock
+from .errors import wrong_type
 from .providers import AuthTokenCallback, AuthTokenProvider
 
 __all__ = [
@@ -29,8 +30,17 @@ __all__ = [
 ]
 
 
+# Each factory checks what it is given when it is called: a provider made wrongly would
+# otherwise fail inside the chat start, as the page's code 2, and pass a test that expects
+# the token service to be refused.
+
+
 def static_token(token: str) -> AuthTokenProvider:
     """Call back at once with the same ``token`` every time (the documentation's sample)."""
+    if not isinstance(token, str):
+        raise wrong_type(
+            "token", "the token's text (to call back with anything, answering_with)", token
+        )
 
     def static_token_provider(callback: AuthTokenCallback) -> None:
         callback(token)
@@ -44,7 +54,7 @@ def minted_token(
     *,
     clock: Clock,
     context: Mapping[str, Any] | None = None,
-    lifetime: float = 3600.0,
+    lifetime: float = DEFAULT_TOKEN_LIFETIME,
     algorithm: str | None = None,
     with_kid: bool = False,
 ) -> AuthTokenProvider:
@@ -52,17 +62,41 @@ def minted_token(
 
     ``claims`` are taken as given and win over the defaults; ``context`` is
     serialised into ``lwicontexts`` as the documentation asks. ``signer`` is a
-    :class:`KeyPair` (RS256) or an HS256 shared secret. Raises :class:`TypeError` at once
-    for a ``context`` or a ``lifetime`` given as text.
+    :class:`KeyPair` (RS256) or a shared secret (``algorithm``: HS256, the default, HS384 or
+    HS512). Raises :class:`TypeError` or :class:`ValueError` at once for what it cannot use.
     """
     if isinstance(context, str | bytes):
         raise TypeError(
             "context is key/values, serialised into lwicontexts; to hand over lwicontexts "
             "text as it is, pass it as the lwicontexts claim"
         )
-    if isinstance(lifetime, str | bytes | bool):
+    if context is not None:
+        try:
+            dict(context)
+        except (TypeError, ValueError):
+            raise wrong_type(
+                "context", "key/values (a dict, or key/value pairs)", context
+            ) from None
+    if not isinstance(claims, Mapping):
+        raise wrong_type("claims", "a mapping of claim names to values", claims)
+    finite_seconds(lifetime, "lifetime")
+    require_clock(clock)
+    if isinstance(signer, KeyPair):
+        if algorithm not in (None, "RS256"):
+            raise ValueError(
+                f"a KeyPair signs RS256, not {algorithm!r}: to sign HS*, pass the shared "
+                "secret as the signer"
+            )
+    elif not isinstance(signer, str) or not signer:
+        # The value is not shown: it may be a secret.
         raise TypeError(
-            f"lifetime must be a number of seconds, got {type(lifetime).__name__} {lifetime!r}"
+            "signer must be a KeyPair (RS256) or a shared secret (non-empty text), got "
+            f"{type(signer).__name__}" + (" ''" if signer == "" else "")
+        )
+    elif algorithm not in (None, *HMAC_KEY_BYTES):
+        raise ValueError(
+            f"a shared secret signs {', '.join(HMAC_KEY_BYTES)}, not {algorithm!r}: to sign "
+            "RS256, pass a KeyPair as the signer"
         )
 
     def minted_token_provider(callback: AuthTokenCallback) -> None:
@@ -80,6 +114,10 @@ def minted_token(
 
 def delayed(answer: str | AuthTokenProvider, seconds: float, *, clock: Clock) -> AuthTokenProvider:
     """Wait ``seconds`` on ``clock``, then answer (a token, or another provider's answer)."""
+    if not isinstance(answer, str) and not callable(answer):
+        raise wrong_type("answer", "a token or an auth token provider", answer)
+    finite_seconds(seconds, "seconds")
+    require_clock(clock)
     inner = static_token(answer) if isinstance(answer, str) else answer
 
     async def delayed_provider(callback: AuthTokenCallback) -> object:
@@ -94,6 +132,11 @@ def delayed(answer: str | AuthTokenProvider, seconds: float, *, clock: Clock) ->
 
 def raising(error: BaseException | str = "token service unavailable") -> AuthTokenProvider:
     """Raise instead of calling back (code 2)."""
+    raisable = isinstance(error, BaseException) or (
+        isinstance(error, type) and issubclass(error, BaseException)
+    )
+    if not isinstance(error, str) and not raisable:
+        raise wrong_type("error", "an exception or its message", error)
     exception = RuntimeError(error) if isinstance(error, str) else error
 
     def raising_provider(callback: AuthTokenCallback) -> None:

@@ -247,3 +247,27 @@ async def test_a_shared_client_with_an_in_process_transport(
         )
         assert (await widget.sdk.startChat()).authenticated
     assert [str(request.url) for request in seen] == ["http://tokens.test/token"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "why"),
+    [
+        # Each failed at chat start as the endpoint's code 2, which a test of a refused
+        # request would have taken for its own.
+        ({"url": None}, "url must be the token endpoint's URL, got NoneType None"),
+        ({"clock": None}, "clock must be a Clock (a VirtualClock or a RealClock), got None"),
+        ({"json": {"a": object()}}, "json must be what JSON can hold, to send as the body"),
+        ({"headers": "x"}, "headers must be a mapping of names to values, got str 'x'"),
+        ({"client": "x"}, "client must be an httpx.AsyncClient, got str 'x'"),
+        ({"timeout": "5"}, "timeout must be a number of seconds, got str '5'"),
+        ({"timeout": 0}, "timeout must be above 0 seconds, got 0"),
+        ({"token_field": 5}, "token_field must be a field name, got int 5"),
+    ],
+)
+def test_arguments_no_request_could_use_are_refused_when_the_provider_is_made(
+    clock: VirtualClock, arguments: dict[str, object], why: str
+) -> None:
+    given: dict[str, object] = {"url": "http://127.0.0.1:9/token", "clock": clock, **arguments}
+    with pytest.raises((TypeError, ValueError)) as caught:
+        http_token_provider(**given)  # type: ignore[arg-type]
+    assert why in str(caught.value)

@@ -631,3 +631,34 @@ def test_minting_with_a_public_key_says_so() -> None:
         with pytest.raises(ValueError, match="cannot sign RS256 with a public key: tokens are"):
             mint_token({"sub": "x"}, public)
     assert mint_token({"sub": "x"}, pair.private_pem).count(".") == 2
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "key", "why"),
+    [
+        (
+            "rs256",
+            "k",
+            "cannot sign with algorithm 'rs256': PyJWT has none by that name "
+            "(names are case-sensitive: RS256?)",
+        ),
+        ("XX1", "k", "cannot sign with algorithm 'XX1': PyJWT has none by that name"),
+        (None, "k", 'algorithm must be an algorithm name, like "RS256", got NoneType None'),
+        ("HS256", None, "cannot sign HS256 with this key (NoneType): Expected a string"),
+        ("ES256", "k", "cannot sign ES256 with this key (str): "),
+    ],
+)
+def test_minting_with_an_algorithm_or_key_that_cannot_sign_says_which(
+    algorithm: str, key: str, why: str
+) -> None:
+    with pytest.raises((TypeError, ValueError)) as caught:
+        mint_token({"sub": "x"}, key, algorithm=algorithm)
+    assert str(caught.value).startswith(why)
+    assert "generator object" not in str(caught.value)
+
+
+def test_minting_es256_with_an_rsa_key_names_the_key_not_a_generator() -> None:
+    with pytest.raises(ValueError, match=r"cannot sign ES256 with this key \(RSAPrivateKey\)"):
+        mint_token({"sub": "x"}, KeyPair.generate().private_key, algorithm="ES256")
+    # What PyJWT signs stays signable: an unsigned token, for a test to see it refused.
+    assert mint_token({"sub": "x"}, None, algorithm="none").endswith(".")

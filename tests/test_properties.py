@@ -47,7 +47,7 @@ from lcw_emulator.context import (
     parse_lwicontexts,
     resolve_context,
 )
-from lcw_emulator.token_providers import minted_token, static_token
+from lcw_emulator.token_providers import answering_with, minted_token
 
 settings.register_profile(
     "lcw-ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
@@ -412,7 +412,7 @@ def test_widget_survives_any_token(answer: object) -> None:
         errors: list[Any] = []
         widget.on("lcw:error", lambda event: errors.append(event.detail))
         await widget.load()
-        widget.sdk.setAuthTokenProvider(static_token(answer))  # type: ignore[arg-type]
+        widget.sdk.setAuthTokenProvider(answering_with(answer))
         try:
             session = await widget.sdk.startChat()
         except LcwError as error:

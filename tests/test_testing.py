@@ -30,8 +30,10 @@ from lcw_emulator.emulator import LcwEmulator, TimelineAssertions
 from lcw_emulator.key_source import StaticKeySource
 from lcw_emulator.token_providers import (
     answering_twice,
+    delayed,
     minted_token,
     never_answering,
+    raising,
     static_token,
 )
 
@@ -244,6 +246,42 @@ def test_an_org_brings_its_clock() -> None:
     assert LcwEmulator(org=org).clock is clock
     with pytest.raises(ValueError, match="give clock or org"):
         LcwEmulator(org=org, clock=VirtualClock())
+
+
+FACTORY_MISTAKES: list[tuple[Callable[[VirtualClock], object], str]] = [
+    (lambda c: static_token(None), "token must be the token's text"),  # type: ignore[arg-type]
+    (lambda c: minted_token(None, {}, clock=c), "signer must be a KeyPair (RS256) or a shared"),
+    (lambda c: minted_token("", {}, clock=c), "signer must be a KeyPair (RS256) or a shared"),
+    (lambda c: minted_token("s" * 32, None, clock=c), "claims must be a mapping of claim"),
+    (lambda c: minted_token("s" * 32, {}, clock=None), "clock must be a Clock"),
+    (lambda c: minted_token("s" * 32, {}, clock=c, context=5), "context must be key/values"),
+    (lambda c: minted_token("s" * 32, {}, clock=c, algorithm="RS256"), "pass a KeyPair"),
+    (
+        lambda c: minted_token(KeyPair.generate(), {}, clock=c, algorithm="HS256"),
+        "a KeyPair signs RS256, not 'HS256'",
+    ),
+    (lambda c: delayed(None, 1, clock=c), "answer must be a token or an auth token provider"),
+    (lambda c: delayed("t", "1", clock=c), "seconds must be a number of seconds, got str '1'"),
+    (lambda c: delayed("t", 1, clock=None), "clock must be a Clock"),
+    (lambda c: raising(5), "error must be an exception or its message, got int 5"),
+]
+
+
+@pytest.mark.parametrize(("make", "why"), FACTORY_MISTAKES)
+def test_a_provider_made_wrongly_is_refused_when_made_not_as_code_2_at_chat_start(
+    make: Callable[[VirtualClock], object], why: str
+) -> None:
+    with pytest.raises((TypeError, ValueError)) as caught:
+        make(VirtualClock(start=SAMPLE_START))
+    assert why in str(caught.value)
+
+
+def test_a_secret_signer_of_the_wrong_type_is_named_without_its_value() -> None:
+    with pytest.raises(TypeError) as caught:
+        minted_token(b"secret-bytes", {}, clock=VirtualClock(start=0))  # type: ignore[arg-type]
+    assert "secret-bytes" not in str(caught.value) and "got bytes" in str(caught.value)
+    raising(ValueError)  # an exception class raises as well as an instance
+    minted_token("s" * 32, {}, clock=VirtualClock(start=0), algorithm="HS512")
 
 
 @pytest.mark.parametrize(

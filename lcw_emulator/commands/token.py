@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from ..auth import DEFAULT_ISSUER, MIN_RSA_BITS, KeyPair, time_claims
+from ..auth import DEFAULT_ISSUER, DEFAULT_TOKEN_LIFETIME, MIN_RSA_BITS, KeyPair, time_claims
 from ..clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
 from ..files import UnreadableFile, read_bytes
 from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
@@ -44,7 +44,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--iss", default=DEFAULT_ISSUER, help=f"issuer (default: {DEFAULT_ISSUER!r})"
     )
     parser.add_argument(
-        "--lifetime", type=finite_float, default=3600.0, metavar="SECONDS", help="default 3600"
+        "--lifetime",
+        type=finite_float,
+        default=DEFAULT_TOKEN_LIFETIME,
+        metavar="SECONDS",
+        help=f"default {DEFAULT_TOKEN_LIFETIME:g}",
     )
     parser.add_argument(
         "--at",
