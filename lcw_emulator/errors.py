@@ -95,7 +95,13 @@ _MESSAGES = {
 
 
 class LcwError(Exception):
-    """Base of every error lcw-emulator raises on purpose.
+    """Base of every error about the widget, the service or a chat that lcw-emulator raises.
+
+    Outside the family, by Python's convention or on purpose: :class:`TypeError` and
+    :class:`ValueError` for an argument that is wrong (``clock.ClockLimitError`` is a
+    ``ValueError``); ``scenario_runner.ScenarioStuck`` for a step that waits forever; and
+    ``http_token_provider.TokenEndpointError``, which that provider raises as a page's
+    provider would, and which the widget reports as code 2.
 
     ``code`` is the documented ``lcw:error`` code, or ``None`` for errors the
     real widget raises without one (a provider that is not a function).

@@ -807,7 +807,7 @@ async def test_a_failed_start_the_page_dropped_is_an_event_not_a_loop_error(
 
 
 async def test_events_carry_exactly_the_detail_keys_the_table_lists(org: Omnichannel) -> None:
-    # EVENT_DETAIL_KEYS is what assertions and scenarios check detail keys against.
+    # EVENT_DETAIL_KEYS, the public table of each event's detail keys, is what is fired.
     widget = org.widget(OPEN)
     await widget.load()
     await widget.sdk.getAgentAvailability()
