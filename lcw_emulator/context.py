@@ -43,6 +43,7 @@ __all__ = [
     "case_mismatches",
     "coerce",
     "context_outside_lwicontexts",
+    "javascript_length",
     "javascript_text",
     "json_value",
     "parse_lwicontexts",
@@ -95,9 +96,9 @@ class ContextVariable:
             raise wrong_type("a context variable's name", "a string", self.name)
         if not self.name:
             raise ValueError("a context variable needs a name")
-        if _js_length(self.name) > MAX_NAME_LENGTH:
+        if javascript_length(self.name) > MAX_NAME_LENGTH:
             raise ValueError(
-                f"context variable name {self.name[:20]!r}... is {_js_length(self.name)} "
+                f"context variable name {self.name[:20]!r}... is {javascript_length(self.name)} "
                 f"characters; the limit is {MAX_NAME_LENGTH}"
             )
 
@@ -205,7 +206,7 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def _js_length(text: str) -> int:
+def javascript_length(text: str) -> int:
     """The length JavaScript and .NET give ``text``: UTF-16 code units (an emoji is 2)."""
     if text.isascii():  # the usual case, spared an encoding on every chat start
         return len(text)
@@ -364,9 +365,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
                 f"lwicontexts[{key!r}] holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
                 "without its pair); that is not Unicode text and has no UTF-8 form"
             )
-        if _js_length(key) > MAX_NAME_LENGTH:
+        if javascript_length(key) > MAX_NAME_LENGTH:
             return ContextRefusal(
-                f"lwicontexts key {key[:20]!r}... is {_js_length(key)} characters; "
+                f"lwicontexts key {key[:20]!r}... is {javascript_length(key)} characters; "
                 f"the limit is {MAX_NAME_LENGTH}"
             )
         if value is None:
@@ -381,9 +382,9 @@ def parse_lwicontexts(claim: object) -> dict[str, Primitive | None] | ContextRef
                 else "only primitive values (string, number, boolean, null) are allowed"
             )
             return ContextRefusal(f"lwicontexts[{key!r}] is {_describe(value)}; {rule}")
-        if _js_length(javascript_text(value)) > MAX_VALUE_LENGTH:
+        if javascript_length(javascript_text(value)) > MAX_VALUE_LENGTH:
             return ContextRefusal(
-                f"lwicontexts[{key!r}] is {_js_length(javascript_text(value))} characters; "
+                f"lwicontexts[{key!r}] is {javascript_length(javascript_text(value))} characters; "
                 f"the limit is {MAX_VALUE_LENGTH}"
             )
     return parsed
@@ -498,10 +499,11 @@ def resolve_context(
         if not isinstance(key, str) or not key:
             dropped.append(DroppedContext(str(key), "a context key must be a non-empty string"))
             continue
-        if _js_length(key) > MAX_NAME_LENGTH:
+        if javascript_length(key) > MAX_NAME_LENGTH:
             dropped.append(
                 DroppedContext(
-                    key, f"name is {_js_length(key)} characters; the limit is {MAX_NAME_LENGTH}"
+                    key,
+                    f"name is {javascript_length(key)} characters; the limit is {MAX_NAME_LENGTH}",
                 )
             )
             continue
@@ -522,11 +524,11 @@ def resolve_context(
             )
             continue
         assert isinstance(value, str | int | float | bool)
-        if _js_length(javascript_text(value)) > MAX_VALUE_LENGTH:
+        if javascript_length(javascript_text(value)) > MAX_VALUE_LENGTH:
             dropped.append(
                 DroppedContext(
                     key,
-                    f"value is {_js_length(javascript_text(value))} characters; "
+                    f"value is {javascript_length(javascript_text(value))} characters; "
                     f"the limit is {MAX_VALUE_LENGTH}",
                 )
             )

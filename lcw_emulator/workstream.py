@@ -31,6 +31,7 @@ from .context import (
     ContextVariable,
     Primitive,
     VariableType,
+    javascript_length,
     javascript_text,
 )
 from .errors import ConfigurationError, wrong_type
@@ -162,7 +163,7 @@ def _value_never_kept(equals: Primitive, variable: str) -> str | None:
         return f"{variable} is never set to an empty value (it is dropped: no variable is set)"
     if isinstance(equals, float) and not math.isfinite(equals):
         return f"{variable} is never set to {equals} (a number past a double is dropped)"
-    if isinstance(equals, str) and len(equals.encode("utf-16-le")) // 2 > MAX_VALUE_LENGTH:
+    if isinstance(equals, str) and javascript_length(equals) > MAX_VALUE_LENGTH:
         return (
             f"{variable} is never set to a value over {MAX_VALUE_LENGTH} characters "
             "(such a value makes the token or context invalid)"

@@ -369,3 +369,11 @@ def test_a_single_queue_table_is_named_as_written_in_errors(tmp_path: Path) -> N
         WorkStream.from_toml(
             write(tmp_path, 'name = "x"\n[[queues]]\nname = "A"\n[[queues]]\nnmae = "B"\n')
         )
+
+
+def test_a_rule_value_is_measured_in_utf_16_units_as_the_context_rules_measure_it() -> None:
+    # A lone surrogate is one unit, as in JavaScript; it no longer fails to encode.
+    assert WorkStream("w", routing_rules=(RoutingRule("v", "\ud800", "Default"),)).name == "w"
+    with pytest.raises(ValueError, match="never set to a value over 4000 characters"):
+        WorkStream("w", routing_rules=(RoutingRule("v", "\U0001f600" * 2001, "Default"),))
+    assert WorkStream("w", routing_rules=(RoutingRule("v", "\U0001f600" * 2000, "Default"),))
