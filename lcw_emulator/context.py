@@ -151,6 +151,23 @@ class ContextResolution:
         dropped = [(item.key, item.reason) for item in self.dropped]
         return tuple(variables), tuple(dropped)
 
+    @staticmethod
+    def packed_values(packed: PackedResolution) -> dict[str, Primitive]:
+        """:attr:`values` read straight from a packed resolution."""
+        return {variable[0]: variable[1] for variable in packed[0]}
+
+    @staticmethod
+    def packed_created(packed: PackedResolution) -> tuple[str, ...]:
+        """:attr:`created` read straight from a packed resolution."""
+        return tuple(name for name, *_, created in packed[0] if created)
+
+    @staticmethod
+    def packed_dropped(packed: PackedResolution) -> tuple[DroppedContext, ...]:
+        """:attr:`dropped` read straight from a packed resolution."""
+        return (
+            tuple([DroppedContext(key, reason) for key, reason in packed[1]]) if packed[1] else ()
+        )
+
     @classmethod
     def unpack(cls, packed: PackedResolution) -> ContextResolution:
         """The resolution :meth:`pack` made ``packed`` from."""

@@ -132,18 +132,17 @@ class ChatSession:
     @property
     def context(self) -> dict[str, Primitive]:
         """The resolved context: variable name to typed value."""
-        return {variable[0]: variable[1] for variable in self._resolution[0]}
+        return ContextResolution.packed_values(self._resolution)
 
     @property
     def dropped(self) -> tuple[DroppedContext, ...]:
         """Keys the session did not keep, each with its reason."""
-        dropped = self._resolution[1]
-        return tuple([DroppedContext(key, reason) for key, reason in dropped]) if dropped else ()
+        return ContextResolution.packed_dropped(self._resolution)
 
     @property
     def created(self) -> tuple[str, ...]:
         """Keys created at run time as Text because the work stream does not declare them."""
-        return tuple(name for name, *_, created in self._resolution[0] if created)
+        return ContextResolution.packed_created(self._resolution)
 
     @property
     def history(self) -> list[StateChange]:

@@ -52,7 +52,12 @@ VALUES = st.one_of(
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
 def test_a_packed_resolution_reads_back_as_the_same_resolution(raw: dict[str, object]) -> None:
     resolution = resolve_context(raw, DECLARED)
-    assert ContextResolution.unpack(resolution.pack()) == resolution
+    packed = resolution.pack()
+    assert ContextResolution.unpack(packed) == resolution
+    # What a session reads from its packed facts, without unpacking them, is the same.
+    assert ContextResolution.packed_values(packed) == resolution.values
+    assert ContextResolution.packed_created(packed) == resolution.created
+    assert ContextResolution.packed_dropped(packed) == resolution.dropped
 
 
 async def test_a_session_reads_its_packed_facts_back_unchanged(
