@@ -34,6 +34,7 @@ __all__ = [
     "closest_event",
     "closest_name",
     "detail_problem",
+    "function_name",
     "json_kind",
     "json_type",
     "pattern_detail_problem",
@@ -130,6 +131,11 @@ def json_type(value: object) -> str:
     if isinstance(value, list | tuple):
         return "array"
     return type(value).__name__
+
+
+def function_name(function: object) -> str:
+    """How the timeline names a provider or listener: its ``__name__``, else its type's."""
+    return getattr(function, "__name__", type(function).__name__)
 
 
 def json_kind(value: object) -> str:

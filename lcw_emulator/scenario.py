@@ -49,7 +49,7 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from .auth import KeyPair
+from .auth import HMAC_KEY_BYTES, KeyPair
 from .clock import (
     MILLISECONDS_THRESHOLD,
     describe_instant,
@@ -64,6 +64,7 @@ from .events import (
     LCW_EVENTS,
     EntryKind,
     TimelineEntry,
+    function_name,
     pattern_detail_problem,
 )
 from .files import UnreadableFile, read_text, shown_path
@@ -233,7 +234,7 @@ def _fields(step: Any) -> str:
         if isinstance(value, ProviderSpec):
             parts.append(value.describe())
         elif callable(value):
-            parts.append(getattr(value, "__name__", type(value).__name__))
+            parts.append(function_name(value))
         elif isinstance(value, EventPattern):
             parts.append(value.describe())
         elif isinstance(value, tuple) and value and isinstance(value[0], EventPattern):
@@ -773,9 +774,6 @@ _WIDGET_STATES = tuple(state.value for state in WidgetState)
 _SOURCES = ("lwicontexts", "customContext", "contextProvider", "none")
 
 
-_HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
-
-
 class _ListedAlready(Exception):
     """A part that names another whose problem is already listed: nothing more to say."""
 
@@ -1183,12 +1181,11 @@ class _Reader:
         own_kid = self.string(table["kid"], "kid") if "kid" in table else None
         if "secret" in table:
             algorithm = self.string(table.get("algorithm", "HS256"), "algorithm")
-            if algorithm not in _HMAC_ALGORITHMS:
+            if algorithm not in HMAC_KEY_BYTES:
                 # Refused here, not at the start: PyJWT's failure would be the page's code 2,
                 # and a scenario expecting code 2 would pass for the wrong reason.
                 raise self.fail(
-                    f"a secret signs with {', '.join(_HMAC_ALGORITHMS)}; got algorithm "
-                    f"{algorithm!r}"
+                    f"a secret signs with {', '.join(HMAC_KEY_BYTES)}; got algorithm {algorithm!r}"
                 )
             secret = self.string(table["secret"], "secret")
             if not secret:

@@ -37,7 +37,7 @@ from . import errors
 from .auth import DEFAULT_TOKEN_LIFETIME, KeyPair, mint_token, time_claims
 from .clock import Clock, ClockLimitError, VirtualClock, describe_offset, describe_seconds
 from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure
-from .events import LcwEvent, TimelineEntry, typed_equal
+from .events import LcwEvent, TimelineEntry, function_name, typed_equal
 from .org import Omnichannel
 from .providers import AuthTokenProvider, ContextProvider
 from .scenario import (
@@ -1189,7 +1189,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 def _provider_name(provider: object) -> str | None:
-    return None if provider is None else getattr(provider, "__name__", type(provider).__name__)
+    return None if provider is None else function_name(provider)
 
 
 def _show(value: Any) -> str:

@@ -27,7 +27,7 @@ from .errors import (
     WidgetNotReadyError,
     hide_for_lcw_errors,
 )
-from .events import EntryKind, closest_name
+from .events import EntryKind, closest_name, function_name
 from .providers import AuthTokenProvider, BotAuthTokenProvider, ContextProvider, describe_token
 
 if TYPE_CHECKING:
@@ -178,10 +178,6 @@ def require_function(method: str, value: object, parameter: str) -> None:
         # Shown as a token is: what was passed by mistake is often the token itself.
         shown = f"str {describe_token(value)}" if isinstance(value, str) else describe_token(value)
         raise SdkUsageError(f"{method}: {parameter} must be a function, got {shown}")
-
-
-def _name(provider: object) -> str:
-    return getattr(provider, "__name__", type(provider).__name__)
 
 
 class LiveChatSDK:
@@ -388,7 +384,7 @@ class LiveChatSDK:
         require_function("setContextProvider", context_provider, "contextProvider")
         self._call(
             "setContextProvider",
-            {"provider": _name(context_provider)},
+            {"provider": function_name(context_provider)},
             lambda: setattr(self._widget, "context_provider", context_provider),
             "context_provider",
         )
@@ -417,7 +413,7 @@ class LiveChatSDK:
         require_function("setAuthTokenProvider", auth_token_provider, "authTokenProvider")
         self._call(
             "setAuthTokenProvider",
-            {"provider": _name(auth_token_provider)},
+            {"provider": function_name(auth_token_provider)},
             lambda: setattr(self._widget, "auth_token_provider", auth_token_provider),
             "auth_token_provider",
         )
@@ -557,7 +553,7 @@ class LiveChatSDK:
         require_function("setBotAuthTokenProvider", bot_auth_token_provider, "botAuthTokenProvider")
         self._call(
             "setBotAuthTokenProvider",
-            {"provider": _name(bot_auth_token_provider)},
+            {"provider": function_name(bot_auth_token_provider)},
             lambda: setattr(self._widget, "bot_auth_token_provider", bot_auth_token_provider),
             "bot_auth_token_provider",
         )

@@ -35,7 +35,15 @@ from .errors import (
     describe_failure,
     hide_for_lcw_errors,
 )
-from .events import LCW_EVENTS, EntryKind, EventDetail, LcwEvent, Timeline, closest_event
+from .events import (
+    LCW_EVENTS,
+    EntryKind,
+    EventDetail,
+    LcwEvent,
+    Timeline,
+    closest_event,
+    function_name,
+)
 from .providers import (
     AuthTokenProvider,
     BotAuthTokenProvider,
@@ -371,7 +379,7 @@ class Widget(AsyncIOEventEmitter):
             self.record(
                 EntryKind.NOTE,
                 "lcw:ready listener added after lcw:ready fired",
-                {"listener": getattr(k, "__name__", type(k).__name__)},
+                {"listener": function_name(k)},
             )
         if v is not k and not _takes_event(k):
             # once() stores a wrapper taking *args, which would hand the event to a listener

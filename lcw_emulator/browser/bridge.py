@@ -43,6 +43,7 @@ from typing import Any
 
 import attrs
 
+from ..auth import DEFAULT_PROVIDER_TIMEOUT
 from ..clock import describe_instant
 from ..errors import ForeignError, LcwError, describe_failure
 from ..events import EntryKind, LcwEvent
@@ -135,7 +136,7 @@ class PageBridge:
         self.page_timeout = (
             page_timeout
             if page_timeout is not None
-            else (auth.provider_timeout if auth is not None else 10.0)
+            else (auth.provider_timeout if auth is not None else DEFAULT_PROVIDER_TIMEOUT)
         )
         self._ready_ack = False  # the page says when its lcw:ready listeners have run
         self._ready_dispatched: asyncio.Future[None] | None = None
