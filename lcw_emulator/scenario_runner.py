@@ -714,7 +714,7 @@ class ScenarioRun:
     async def accept_proactive_chat(self, *, wait: bool = True) -> ChatSession | None:
         """The customer accepts the invitation; the chat starts, as with :meth:`start_chat`.
 
-        With no invitation shown, an :class:`SdkUsageError` is kept for ``expect_error``.
+        With no invitation shown, a :class:`ChatStateError` is kept for ``expect_error``.
         """
         step = self._read("do", "accept_proactive_chat", wait=wait)
         return await self.run(step)  # type: ignore[no-any-return]
@@ -750,8 +750,8 @@ class ScenarioRun:
     async def send_message(self, text: str) -> None:
         """The customer sends ``text`` in the current chat.
 
-        With no chat an :class:`SdkUsageError`, with one ended or closed a :class:`ChatStateError`
-        is kept for ``expect_error``.
+        With no chat, or one ended or closed, a :class:`ChatStateError` is kept for
+        ``expect_error``.
         """
         await self.run(self._read("do", "send_message", text=text))
 

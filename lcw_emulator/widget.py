@@ -727,7 +727,8 @@ class Widget(AsyncIOEventEmitter):
     def send_message(self, text: str) -> None:
         """The customer sends a message in the current chat."""
         if self.session is None:
-            raise SdkUsageError("there is no chat to send a message in; start one first")
+            # As the session says of a closed chat: the chat's state, not a misused SDK method.
+            raise ChatStateError("there is no chat to send a message in; start one first")
         self.session.customer_says(text)
 
     async def agent_availability(self) -> AgentAvailability:
@@ -832,7 +833,7 @@ class Widget(AsyncIOEventEmitter):
                 if last is not None and "not shown" in last.name
                 else "call startProactiveChat first"
             )
-            raise SdkUsageError(f"no proactive invitation is shown ({why})")
+            raise ChatStateError(f"no proactive invitation is shown ({why})")
         self.proactive_invitation = None
         return await self.start_chat()
 

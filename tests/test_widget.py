@@ -1353,7 +1353,7 @@ async def test_a_chat_the_agent_ended_stays_open_until_the_customer_closes_it(
     assert await widget.sdk.startChat() is session
     widget.sdk.startProactiveChat({"message": "Need more help?"})
     assert widget.proactive_invitation is None
-    with pytest.raises(SdkUsageError, match="showed none: the chat the agent ended is still open"):
+    with pytest.raises(ChatStateError, match="showed none: the chat the agent ended is still open"):
         await widget.accept_proactive_chat()
     notes = [entry.name for entry in widget.timeline.of_kind(EntryKind.NOTE)]
     assert notes == [
@@ -1522,3 +1522,15 @@ async def test_a_subscriber_that_raises_does_not_keep_the_change_from_the_others
     with pytest.raises(RuntimeError):
         session.close()
     assert (session.state, heard) == (SessionState.CLOSED, ["accepted", "closed"])
+
+
+async def test_a_message_or_an_acceptance_with_no_chat_for_it_is_a_chat_state_error(
+    org: Omnichannel,
+) -> None:
+    # As a message in a closed chat is: the chat's state, not an SDK method misused.
+    widget = org.widget(WorkStream("Open"))
+    await widget.load()
+    with pytest.raises(ChatStateError, match="no chat to send a message in; start one first"):
+        widget.send_message("Hello?")
+    with pytest.raises(ChatStateError, match=r"no proactive invitation is shown \(call start"):
+        await widget.accept_proactive_chat()
