@@ -30,7 +30,7 @@ from lcw_emulator import (
     mint_token,
 )
 from lcw_emulator.cli import main
-from lcw_emulator.commands._common import epoch_seconds
+from lcw_emulator.commands._common import epoch_seconds_argument
 from lcw_emulator.commands.serve import docs_sample_work_stream
 from lcw_emulator.token_providers import answering_with, static_token
 
@@ -680,7 +680,7 @@ def test_a_moment_in_milliseconds_is_refused_as_a_claim_in_milliseconds_is(
     assert "--at: 1542622100000 is past the year 5000 in epoch seconds: milliseconds" in (
         capsys.readouterr().err
     )
-    assert epoch_seconds("-100000000000") == -100000000000  # long ago, not milliseconds
+    assert epoch_seconds_argument("-100000000000") == -100000000000  # long ago, not milliseconds
 
 
 def test_a_token_file_named_without_its_at_sign_gets_a_hint(

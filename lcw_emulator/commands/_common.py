@@ -35,7 +35,7 @@ def finite_float(text: str) -> float:
     return value
 
 
-def epoch_seconds(text: str) -> float:
+def epoch_seconds_argument(text: str) -> float:
     """An argparse type: a moment in epoch seconds, refusing what reads as milliseconds."""
     value = finite_float(text)
     try:

@@ -18,7 +18,7 @@ from ._common import (
     OutputFailed,
     UsageProblem,
     drop_stdout,
-    epoch_seconds,
+    epoch_seconds_argument,
     load_work_stream,
     note_short_secret,
     path_argument,
@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.add_argument(
         "--start",
-        type=epoch_seconds,
+        type=epoch_seconds_argument,
         metavar="EPOCH_SECONDS",
         help="the emulator's time when the server starts (default: now); 1542622100 puts "
         "the documentation's sample token inside its validity window",

@@ -13,7 +13,7 @@ from typing import Any
 from ..auth import DEFAULT_ISSUER, DEFAULT_TOKEN_LIFETIME, MIN_RSA_BITS, KeyPair, time_claims
 from ..clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
 from ..files import UnreadableFile, read_bytes
-from ._common import EXIT_OK, UsageProblem, epoch_seconds, finite_float, path_argument
+from ._common import EXIT_OK, UsageProblem, epoch_seconds_argument, finite_float, path_argument
 
 # The documentation's sample contact, so a demo token needs no --sub.
 SAMPLE_SUB = "87b4d06c-abc2-e811-a9b0-000d3a10e09e"
@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--at",
-        type=epoch_seconds,
+        type=epoch_seconds_argument,
         metavar="EPOCH_SECONDS",
         help="issue at this time (default: now)",
     )

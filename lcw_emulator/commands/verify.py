@@ -21,7 +21,7 @@ from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageProblem,
-    epoch_seconds,
+    epoch_seconds_argument,
     load_work_stream,
     note_short_secret,
     path_argument,
@@ -46,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--at",
-        type=epoch_seconds,
+        type=epoch_seconds_argument,
         metavar="EPOCH_SECONDS",
         help="judge at this time (default: now)",
     )
