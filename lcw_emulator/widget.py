@@ -11,6 +11,7 @@ hands what the page gave it to the service and reports the answer as events.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import enum
 import inspect
@@ -34,6 +35,7 @@ from .errors import (
     SdkUsageError,
     describe_failure,
     hide_for_lcw_errors,
+    wrong_type,
 )
 from .events import (
     LCW_EVENTS,
@@ -246,6 +248,13 @@ class Widget(AsyncIOEventEmitter):
         strict: bool = False,
         load_failure: str | None = None,
     ) -> None:
+        if not isinstance(strict, bool):
+            raise wrong_type("strict", "True or False", strict)
+        if load_failure is not None and not (isinstance(load_failure, str) and load_failure):
+            # It is the code 7 error's detail: an empty one would tell the test nothing.
+            raise wrong_type(
+                "load_failure", "the failure's detail (non-empty text) or None", load_failure
+            )
         super().__init__()
         self._lock = _EMITTER_LOCK  # type: ignore[assignment]  # an RLock, see _EMITTER_LOCK
         self.service = service
@@ -337,6 +346,13 @@ class Widget(AsyncIOEventEmitter):
         ``options`` as the browser takes it: ``{"once": True}`` listens once (:meth:`once`);
         ``useCapture`` (a bool) and the other options change nothing for a widget's events.
         """
+        if not isinstance(type, str):
+            # A browser would listen for the name's text ("null"), which nothing fires; pyee's
+            # own on() takes any hashable name, as pyee does.
+            raise SdkUsageError(
+                f"addEventListener: the event type must be a name (a string), got "
+                f"{builtins.type(type).__name__} {type!r:.60}"
+            )
         if isinstance(options, Mapping) and options.get("once"):
             self.once(type, listener)
         else:

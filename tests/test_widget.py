@@ -1534,3 +1534,16 @@ async def test_a_message_or_an_acceptance_with_no_chat_for_it_is_a_chat_state_er
         widget.send_message("Hello?")
     with pytest.raises(ChatStateError, match=r"no proactive invitation is shown \(call start"):
         await widget.accept_proactive_chat()
+
+
+def test_widget_options_and_a_listened_event_type_of_the_wrong_type_are_refused(
+    org: Omnichannel,
+) -> None:
+    with pytest.raises(TypeError, match="strict must be True or False, got str 'no'"):
+        org.widget(OPEN, strict="no")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="load_failure must be the failure's detail"):
+        org.widget(OPEN, load_failure="")
+    widget = org.widget(OPEN)
+    with pytest.raises(SdkUsageError, match=r"event type must be a name .*got NoneType None"):
+        widget.addEventListener(None, lambda: None)  # type: ignore[arg-type]
+    assert widget.listeners("None") == [] and widget.event_names() == set()
