@@ -21,6 +21,7 @@ import threading
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 import attrs
@@ -270,6 +271,9 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
     ``[{"kid", "publicKey", "expiry"}]`` and a JWKS document ``{"keys": [...]}``.
     Raises :class:`ValueError` saying what is wrong.
     """
+    if not isinstance(text, str):
+        hint = ": read the file first, path.read_text()" if isinstance(text, PurePath) else ""
+        raise TypeError(f"the key document must be text, got {type(text).__name__}{hint}")
     # A byte order mark is the endpoint's text encoding, not the document (.NET strips it).
     stripped = text.lstrip("\ufeff").strip()
     if not stripped:
@@ -1144,7 +1148,15 @@ def mint_token(
     # jwt.encode would refuse the wrong types a test mints on purpose; PyJWS signs the JSON,
     # with the quiet HMAC: a short secret is noted where the token is checked, not warned of
     # at every mint (the documentation's own HS256 sample has a 19-byte secret).
-    encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    try:
+        encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except ValueError:
+        named = [str(name) for name, value in payload.items() if not _json_finite(value)]
+        which = f"claim{'s' if len(named) > 1 else ''} {', '.join(named)}" if named else "these"
+        raise ValueError(
+            f"cannot sign {which}: NaN and infinity are not JSON, so no token service could "
+            "send them"
+        ) from None
     try:
         return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
     except jwt.InvalidKeyError:
@@ -1157,6 +1169,17 @@ def mint_token(
         raise ValueError(
             f"cannot sign {algorithm} with this key ({type(key).__name__}): {exc}"
         ) from None
+
+
+def _json_finite(value: object) -> bool:
+    """False when ``value`` holds a NaN or infinite float, at any depth."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Mapping):
+        return all(_json_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_json_finite(item) for item in value)
+    return True
 
 
 def _private_signing_key(key: object, algorithm: str) -> rsa.RSAPrivateKey:
@@ -1186,6 +1209,17 @@ class KeyPair:
     """An RSA key pair for signing test tokens, with the public key in every accepted form."""
 
     def __init__(self, private_key: rsa.RSAPrivateKey, kid: str = "key-1") -> None:
+        if not isinstance(private_key, rsa.RSAPrivateKey):
+            hint = (
+                ": for PEM text, KeyPair.from_private_pem(pem)"
+                if isinstance(private_key, str | bytes)
+                else ""
+            )
+            raise TypeError(
+                f"private_key must be an RSA private key, got {type(private_key).__name__}{hint}"
+            )
+        if not isinstance(kid, str):
+            raise wrong_type("kid", "a string (a token's header carries it as one)", kid)
         self.private_key = private_key
         self.kid = kid
 
@@ -1201,6 +1235,13 @@ class KeyPair:
         PKCS#8 and PKCS#1 PEM as OpenSSL writes them, and ``ssh-keygen``'s own format
         (``-----BEGIN OPENSSH PRIVATE KEY-----``), which is the same RSA key.
         """
+        if not isinstance(pem, str | bytes):
+            hint = (
+                ": read the file first, pem = path.read_text()" if isinstance(pem, PurePath) else ""
+            )
+            raise TypeError(f"pem must be the key's PEM text, got {type(pem).__name__}{hint}")
+        if isinstance(pem, str) and not pem.isascii():
+            raise ValueError("pem is not PEM: PEM text is ASCII, and this holds other characters")
         data = pem.encode("ascii") if isinstance(pem, str) else pem
         openssh = b"-----BEGIN OPENSSH PRIVATE KEY-----" in data
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import stat
 import time
@@ -662,3 +663,21 @@ def test_minting_es256_with_an_rsa_key_names_the_key_not_a_generator() -> None:
         mint_token({"sub": "x"}, KeyPair.generate().private_key, algorithm="ES256")
     # What PyJWT signs stays signable: an unsigned token, for a test to see it refused.
     assert mint_token({"sub": "x"}, None, algorithm="none").endswith(".")
+
+
+def test_key_pairs_and_key_documents_of_the_wrong_kind_say_what_to_pass() -> None:
+    pair = KeyPair.generate()
+    with pytest.raises(TypeError, match=r"got str: for PEM text, KeyPair.from_private_pem\(pem\)"):
+        KeyPair(pair.private_pem)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"kid must be a string .*got int 5"):
+        KeyPair(pair.private_key, kid=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"got PosixPath: read the file first"):
+        KeyPair.from_private_pem(Path("private.pem"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pem is not PEM: PEM text is ASCII"):
+        KeyPair.from_private_pem("\u00e9")
+    with pytest.raises(TypeError, match="the key document must be text, got NoneType"):
+        load_public_keys(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot sign claims exp, x: NaN and infinity are not"):
+        pair.mint({"exp": math.nan, "sub": "s", "x": {"y": [math.inf]}})
+    with pytest.raises(ValueError, match="cannot sign claim exp: NaN"):
+        pair.mint({"exp": math.nan})
