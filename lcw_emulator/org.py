@@ -8,7 +8,6 @@ the service so that the service never imports the page side.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from .service import OmnichannelService
 from .widget import Widget
@@ -34,7 +33,5 @@ class Omnichannel(OmnichannelService):
         them; ``load_failure`` makes ``load()`` fail with code 7 and that detail.
         """
         if isinstance(work_stream, str | os.PathLike):
-            if not os.fspath(work_stream):
-                raise ValueError("an empty path names no work stream file")
-            work_stream = WorkStream.from_toml(Path(work_stream))
+            work_stream = WorkStream.from_toml(work_stream)
         return Widget(self, work_stream, strict=strict, load_failure=load_failure)

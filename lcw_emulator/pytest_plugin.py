@@ -221,6 +221,9 @@ def lcw_workstream(
             f"got {type(chosen).__name__}",
             pytrace=False,
         )
+    if chosen == "":
+        # Resolved, it would name the test's folder, refused as a directory.
+        pytest.fail("@pytest.mark.lcw: an empty path names no work stream file", pytrace=False)
     try:
         return WorkStream.from_toml(_resolve(chosen, request))
     except ConfigurationError as exc:

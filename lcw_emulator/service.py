@@ -158,6 +158,14 @@ def _refused(verdict: TokenVerdict) -> TokenJudgement:
     return TokenJudgement(verdict, error=error)
 
 
+def _require_work_stream(work_stream: object) -> None:
+    if not isinstance(work_stream, WorkStream):
+        raise TypeError(
+            f"a work stream must be a WorkStream, got {type(work_stream).__name__}: build "
+            "one with WorkStream.from_toml(path) or WorkStream.from_dict(mapping)"
+        )
+
+
 class OmnichannelService:
     """An org: its work streams, their sessions, and the rules that guard them."""
 
@@ -183,11 +191,7 @@ class OmnichannelService:
 
     def add_work_stream(self, work_stream: WorkStream) -> WorkStream:
         """Register ``work_stream`` with this org (idempotent for the same value)."""
-        if not isinstance(work_stream, WorkStream):
-            raise TypeError(
-                f"a work stream must be a WorkStream, got {type(work_stream).__name__}: build "
-                "one with WorkStream.from_toml(path) or WorkStream.from_dict(mapping)"
-            )
+        _require_work_stream(work_stream)
         known = self.work_streams.get(work_stream.name)
         if known is not None and known is not work_stream and known != work_stream:
             raise ValueError(
@@ -216,6 +220,7 @@ class OmnichannelService:
         As a chat start does, it takes no token as code 3 and fetches the keys behind a public
         key URL first (a fetch that fails is code 4), then calls :meth:`judge_token`.
         """
+        _require_work_stream(work_stream)
         if work_stream.auth is None:
             return self.judge_token(work_stream, token)  # no authentication: refused alike
         try:
@@ -237,6 +242,7 @@ class OmnichannelService:
         ``keys`` (fetched by :meth:`public_keys`) replace the work stream's own keys; a work
         stream with a public key URL needs them (:meth:`judge` fetches them itself).
         """
+        _require_work_stream(work_stream)
         if work_stream.auth is None:
             verdict = TokenVerdict.refuse(
                 "token", f"work stream {work_stream.name!r} has no chat authentication settings"
@@ -327,6 +333,7 @@ class OmnichannelService:
         The queue is the one a chat with ``context`` (a custom context, typed as a chat
         start types it) would be routed to.
         """
+        _require_work_stream(work_stream)
         now = self.clock.now()
         calls = self._availability_calls
         while calls and calls[0] <= now - AGENT_AVAILABILITY_WINDOW:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -303,8 +304,13 @@ class WorkStream:
         raise KeyError(name)
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> WorkStream:
+    def from_toml(cls, path: str | os.PathLike[str]) -> WorkStream:
         """Load a work stream file; key files are found relative to it."""
+        if not isinstance(path, str | os.PathLike):
+            raise wrong_type("a work stream file's path", "a path", path)
+        if not os.fspath(path):
+            # Path("") is the current directory, which would be refused as one.
+            raise ValueError("an empty path names no work stream file")
         file = Path(path)
         data = read_toml(file, "work stream")
         return cls.from_dict(data, base_dir=file.parent, source=str(file))

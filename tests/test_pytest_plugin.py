@@ -233,11 +233,15 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
         @pytest.mark.lcw("not_toml.toml")
         def test_not_toml(lcw):
             pass
+
+        @pytest.mark.lcw("")
+        def test_empty_path(lcw):
+            pass
         """
     )
     (project.path / "not_toml.toml").write_text("name = \n")
     result = run(project)
-    result.assert_outcomes(errors=8)
+    result.assert_outcomes(errors=9)
     # Each is one message: no traceback, no second copy chained to its cause.
     result.stdout.no_fnmatch_line("*During handling of the above exception*")
     result.stdout.no_fnmatch_line("*Traceback*")
@@ -255,6 +259,7 @@ def test_a_wrong_marker_is_a_clear_setup_error(project: pytest.Pytester) -> None
             "milliseconds (JavaScript's Date.now())? give epoch seconds",
             "*@pytest.mark.lcw: strict must be True or False, got 'no'",
             "*@pytest.mark.lcw: give the work stream once, not twice",
+            "*@pytest.mark.lcw: an empty path names no work stream file",
         ],
         consecutive=False,
     )

@@ -377,3 +377,19 @@ def test_a_rule_value_is_measured_in_utf_16_units_as_the_context_rules_measure_i
     with pytest.raises(ValueError, match="never set to a value over 4000 characters"):
         WorkStream("w", routing_rules=(RoutingRule("v", "\U0001f600" * 2001, "Default"),))
     assert WorkStream("w", routing_rules=(RoutingRule("v", "\U0001f600" * 2000, "Default"),))
+
+
+async def test_what_is_no_work_stream_is_named_wherever_one_is_asked_for() -> None:
+    with pytest.raises(TypeError, match="a work stream file's path must be a path, got NoneType"):
+        WorkStream.from_toml(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="an empty path names no work stream file"):
+        WorkStream.from_toml("")
+    org = Omnichannel()
+    for call in (
+        lambda: org.judge_token(None, "t"),  # type: ignore[arg-type]
+        lambda: org.agent_availability("contoso.toml"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match="a work stream must be a WorkStream, got"):
+            call()
+    with pytest.raises(TypeError, match=r"got str: build one with WorkStream\.from_toml"):
+        await org.judge("contoso.toml", "t")  # type: ignore[arg-type]
