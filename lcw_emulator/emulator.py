@@ -244,7 +244,7 @@ class TimelineAssertions:
         if isinstance(steps, str):
             # A string is a sequence too, of its characters.
             raise TypeError(f"assert_sequence takes a list of steps: assert_sequence([{steps!r}])")
-        wanted = [(step, None) if isinstance(step, str) else step for step in steps]
+        wanted = [_step(step, index) for index, step in enumerate(steps)]
         matched: list[TimelineEntry] = []
         entries = iter(self.timeline)
         for index, (name, detail) in enumerate(wanted):
@@ -276,6 +276,8 @@ class TimelineAssertions:
         __tracebackhide__ = True
         if code is not None:
             code = _error_code(code)
+        if match is not None:
+            match = _pattern(match)
         errors = self.errors()
         found = [
             entry
@@ -356,6 +358,8 @@ class TimelineAssertions:
     def assert_dropped(self, key: str, *, match: str | re.Pattern[str] | None = None) -> str:
         """Assert the last chat session dropped context ``key``; return the reason."""
         __tracebackhide__ = True
+        if match is not None:
+            match = _pattern(match)
         entry = self._last_session(f"{key!r} to have been dropped")
         dropped: list[Mapping[str, str]] = entry.detail.get("dropped") or []
         reasons = [item["reason"] for item in dropped if item["key"] == key]
@@ -653,6 +657,38 @@ def _error_code(code: object) -> int:
         with contextlib.suppress(TypeError):
             return operator.index(code)  # type: ignore[arg-type]
     raise TypeError(f"code must be an lcw:error code (an int), got {code!r}")
+
+
+def _pattern(match: str | re.Pattern[str]) -> re.Pattern[str]:
+    """``match`` compiled; :class:`ValueError` saying so when it is no regular expression."""
+    if isinstance(match, re.Pattern):
+        return match
+    if not isinstance(match, str):
+        raise TypeError(f"match must be a regular expression (text), got {type(match).__name__}")
+    try:
+        return re.compile(match)
+    except re.error as exc:
+        raise ValueError(
+            f"match {match!r} is not a regular expression ({exc}): to match the text as it is, "
+            "pass re.escape(text)"
+        ) from None
+
+
+def _step(step: object, index: int) -> tuple[str, Mapping[str, Any] | None]:
+    """A sequence step as ``(name, detail)``; :class:`TypeError` for any other shape."""
+    if isinstance(step, str):
+        return step, None
+    if (
+        isinstance(step, tuple | list)
+        and len(step) == 2
+        and isinstance(step[0], str)
+        and (step[1] is None or isinstance(step[1], Mapping))
+    ):
+        return step[0], step[1]
+    raise TypeError(
+        f"step {index} of the sequence is {step!r:.60}: a step is a name, or (name, detail) "
+        'with detail a dict, like ("lcw:error", {"errorCode": 4})'
+    )
 
 
 def start_time(start: float | None) -> float:

@@ -599,3 +599,16 @@ async def test_listener_warnings_point_at_the_tests_own_async_with_line() -> Non
         async with LcwEmulator(WorkStream.from_dict({"name": "open"}), start=SAMPLE_START) as lcw:
             lcw.widget.on("lcw:chatqueued", lambda: None)
     assert [Path(each.filename).name for each in caught] == ["test_testing.py"]
+
+
+def test_a_pattern_or_a_step_of_the_wrong_shape_says_what_it_takes() -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        with pytest.raises(ValueError, match=r"match '\[' is not a regular expression .*re\.esc"):
+            lcw.assert_error(match="[")
+        with pytest.raises(ValueError, match=r"match '\(' is not a regular expression"):
+            lcw.assert_dropped("k", match="(")
+        with pytest.raises(TypeError, match=r"step 1 of the sequence is \('lcw:ready',\): a step"):
+            lcw.assert_sequence(["lcw:ready", ("lcw:ready",)])  # type: ignore[list-item]
+        # Both shapes of a step still read: a name, and (name, detail) as a tuple or a list.
+        assert lcw.assert_sequence([["lcw:ready", {}]])  # type: ignore[list-item]
+        assert lcw.assert_sequence([("lcw:ready", None)])
