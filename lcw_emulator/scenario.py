@@ -56,8 +56,9 @@ from .clock import (
     describe_offset,
     describe_seconds,
     epoch_seconds,
+    finite_seconds,
 )
-from .errors import ConfigurationError, ErrorCode
+from .errors import ConfigurationError, ErrorCode, wrong_type
 from .events import (
     AVAILABILITY_FIELDS,
     ENTRY_NAMES,
@@ -186,6 +187,34 @@ class ProviderSpec:
     signer: KeyPair | str | None = attrs.field(default=None, eq=False, repr=False)
     algorithm: str = "RS256"
     with_kid: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        # The file reader checks a [providers.NAME] table before it builds one; a spec built
+        # in code is checked here, or its mistake would fail at chat start as the page's
+        # code 2, and a scenario expecting code 2 would pass for the wrong reason.
+        where = f"provider {self.name!r}"
+        if not isinstance(self.name, str):
+            raise wrong_type("a provider's name", "a string", self.name)
+        if self.kind not in PROVIDER_KINDS:
+            kinds = ", ".join(PROVIDER_KINDS)
+            raise ValueError(f"{where}: kind must be one of {kinds}, got {self.kind!r}")
+        for field, kind in (("token", str), ("claims", Mapping), ("context", Mapping)):
+            value = getattr(self, field)
+            if value is not None and not isinstance(value, kind):
+                raise wrong_type(
+                    f"{where}: {field}", "a string" if kind is str else "a mapping", value
+                )
+        if not isinstance(self.message, str):
+            raise wrong_type(f"{where}: message", "a string", self.message)
+        if finite_seconds(self.delay, f"{where}: delay") < 0:
+            raise ValueError(f"{where}: delay cannot be below 0, got {self.delay!r}")
+        if self.claims is not None and not (
+            isinstance(self.signer, KeyPair) or (isinstance(self.signer, str) and self.signer)
+        ):
+            raise ValueError(
+                f"{where}: claims are minted into a token, which needs a signer (a KeyPair, or "
+                "an HS* shared secret)"
+            )
 
     @property
     def gives_token(self) -> bool:
@@ -730,6 +759,50 @@ def read_step(
     :class:`ConfigurationError` naming the step and what is wrong.
     """
     return _Reader(Path("."), source).step(number, raw, {}, work_stream, None, None)
+
+
+def step_table(step: Step) -> dict[str, Any]:
+    """``step`` as a file's ``[[steps]]`` table (what :func:`read_step` reads back)."""
+    table: dict[str, Any] = {"expect" if isinstance(step, Expectation) else "do": step.verb}
+    for field in attrs.fields(type(step)):
+        value = getattr(step, field.name)
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        if field.name == "number" or value is None or value == default:
+            continue
+        if isinstance(step, ExpectAvailability) and field.name == "fields":
+            table.update(value)  # a file writes the fields beside expect
+        else:
+            table[field.name] = file_value(value)
+    return table
+
+
+def file_value(value: Any) -> Any:
+    """A value as a file would give it: tuples as lists, event patterns as tables."""
+    if isinstance(value, EventPattern):
+        fields = attrs.fields(EventPattern)
+        return {
+            f.name: getattr(value, f.name) for f in fields if getattr(value, f.name) is not None
+        }
+    if isinstance(value, list | tuple):
+        return [file_value(item) for item in value]
+    return value
+
+
+def check_step(step: Step, *, work_stream: WorkStream, source: str | None = None) -> Step:
+    """``step`` built in code, checked by the rules a file's step meets; the checked step.
+
+    So a step no file could hold (``ExpectEvents(events=())``, which checks nothing, or a
+    ``since`` naming no earlier step) is refused with :class:`ConfigurationError` before it
+    runs, as a file's would be. A step carrying the page's own function as its provider is
+    taken as it is: the SDK judges that function.
+    """
+    if not isinstance(step, Step):
+        raise wrong_type("a scenario step", "a Step (Load(), StartChat(), ExpectEvents(...))", step)
+    if callable(getattr(step, "provider", None)) and not isinstance(step.provider, ProviderSpec):  # type: ignore[attr-defined]
+        return step
+    return read_step(step.number, step_table(step), work_stream=work_stream, source=source)
 
 
 def is_work_stream_file(data: Mapping[str, Any]) -> bool:

@@ -36,7 +36,7 @@ import attrs
 from . import errors
 from .auth import DEFAULT_TOKEN_LIFETIME, KeyPair, mint_token, time_claims
 from .clock import Clock, ClockLimitError, VirtualClock, describe_offset, describe_seconds
-from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure
+from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure, wrong_type
 from .events import LcwEvent, TimelineEntry, function_name, typed_equal
 from .org import Omnichannel
 from .providers import AuthTokenProvider, ContextProvider
@@ -79,6 +79,8 @@ from .scenario import (
     StartProactiveChat,
     Step,
     Wait,
+    check_step,
+    file_value,
     read_step,
     relative_time,
     times_past_the_clocks,
@@ -362,12 +364,19 @@ class ScenarioRun:
     # -- running steps
 
     async def run(self, step: Step) -> Any:
-        """Run one step (an action or an expectation); number it after the last."""
+        """Run one step (an action or an expectation); number it after the last.
+
+        A step built in code meets a file's rules first (:func:`check_step`): one that
+        could check nothing, or names no earlier step, raises :class:`ConfigurationError`.
+        """
         if self._finished is not None:
             raise RuntimeError("this run has finished; start a new ScenarioRun")
         number = len(self._records) + 1
+        if not isinstance(step, Step):
+            step = check_step(step, work_stream=self.widget.work_stream)  # names what it got
         if step.number != number:
             step = attrs.evolve(step, number=number)
+        step = check_step(step, work_stream=self.widget.work_stream, source=self.source)
         begin, started_at = len(self.widget.timeline), self.clock.now()
         value: Any = None
         check: Check | None = None
@@ -617,7 +626,7 @@ class ScenarioRun:
         """The step these arguments describe (``None``: not given), checked as a file's is."""
         raw = {head: verb}
         raw.update(
-            (key, _as_file_value(value)) for key, value in arguments.items() if value is not None
+            (key, file_value(value)) for key, value in arguments.items() if value is not None
         )
         return read_step(
             self.last_step + 1, raw, work_stream=self.widget.work_stream, source=self.source
@@ -1171,18 +1180,6 @@ def _near_misses(
     return f" (recorded as {pattern.name}{base}: {shown})"
 
 
-def _as_file_value(value: Any) -> Any:
-    """A script's argument as the file would give it: lists as lists, patterns as tables."""
-    if isinstance(value, EventPattern):
-        fields = attrs.fields(EventPattern)
-        return {
-            f.name: getattr(value, f.name) for f in fields if getattr(value, f.name) is not None
-        }
-    if isinstance(value, list | tuple):
-        return [_as_file_value(item) for item in value]
-    return value
-
-
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -1202,7 +1199,19 @@ def _show(value: Any) -> str:
 async def run_scenario_async(
     scenario: Scenario, *, step_timeout: float = STEP_TIMEOUT
 ) -> ScenarioResult:
-    """Run every step of ``scenario`` on the running event loop."""
+    """Run every step of ``scenario`` on the running event loop.
+
+    Steps built in code are checked first, as a file's are: one that breaks a rule raises
+    :class:`ConfigurationError` and nothing runs.
+    """
+    if not isinstance(scenario, Scenario):
+        raise wrong_type("scenario", "a Scenario (load_scenario(path) reads one)", scenario)
+    for number, step in enumerate(scenario.steps, 1):
+        check_step(
+            attrs.evolve(step, number=number) if isinstance(step, Step) else step,
+            work_stream=scenario.work_stream,
+            source=scenario.source,
+        )
     run = ScenarioRun.from_scenario(scenario, step_timeout=step_timeout)
     return await run.run_all(scenario.steps)
 
