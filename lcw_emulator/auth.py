@@ -29,9 +29,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds
+from .clock import MILLISECONDS_THRESHOLD, describe_instant, describe_seconds, finite_seconds
 from .context import NotJson, json_value
-from .errors import ErrorCode, LcwError, printable, wrong_type
+from .errors import ErrorCode, LcwError, printable, whole_number, wrong_type
 from .events import json_kind
 
 __all__ = [
@@ -341,10 +341,23 @@ def _algorithm_tuple(algorithms: Iterable[str]) -> tuple[str, ...]:
     return tuple(algorithms)
 
 
-def _require_number(value: object, what: str) -> None:
-    # True is 1 to Python, not to a caller who meant seconds or bytes.
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise wrong_type(what, "a number", value)
+# Converters: any number float() or operator.index takes is kept as the float or int it
+# stands for, so a Decimal or numpy value cannot reach the checks and the JSON of a chat.
+
+
+def _leeway(value: float) -> float:
+    return finite_seconds(value, "leeway")
+
+
+def _provider_timeout(value: float) -> float:
+    try:
+        return finite_seconds(value, "provider timeout")
+    except ValueError:  # NaN or infinity: refused by _check, with the range it must be in
+        return float(value)
+
+
+def _max_token_bytes(value: int) -> int:
+    return whole_number(value, "max_token_bytes")
 
 
 @attrs.frozen
@@ -355,9 +368,11 @@ class ChatAuthSettings:
     keys: tuple[PublicKey, ...] = attrs.field(default=(), converter=_key_tuple)
     secret: str | None = attrs.field(default=None, repr=False)
     issuer: str | None = None
-    leeway: float = 0.0
-    provider_timeout: float = DEFAULT_PROVIDER_TIMEOUT
-    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    leeway: float = attrs.field(default=0.0, converter=_leeway)
+    provider_timeout: float = attrs.field(
+        default=DEFAULT_PROVIDER_TIMEOUT, converter=_provider_timeout
+    )
+    max_token_bytes: int = attrs.field(default=DEFAULT_MAX_TOKEN_BYTES, converter=_max_token_bytes)
     public_key_url: str | None = None
     # Worked out once from keys, for every token judged: the keys with a kid, those without,
     # and the latter's key objects when none of them expires (so none is ever left out).
@@ -382,10 +397,6 @@ class ChatAuthSettings:
         if self.secret is not None and not isinstance(self.secret, str):
             # Its value is not shown: a secret stays out of logs, as it stays out of repr.
             raise TypeError(f"secret must be a string (or None), got {type(self.secret).__name__}")
-        _require_number(self.leeway, "leeway")
-        _require_number(self.provider_timeout, "provider_timeout")
-        if not isinstance(self.max_token_bytes, int) or isinstance(self.max_token_bytes, bool):
-            raise wrong_type("max_token_bytes", "a whole number", self.max_token_bytes)
         strays = [type(key).__name__ for key in self.keys if not isinstance(key, PublicKey)]
         if strays:
             raise ValueError(f"keys must be PublicKey values, got {', '.join(strays)}")
@@ -1152,13 +1163,17 @@ def mint_token(
         encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except ValueError:
         named = [str(name) for name, value in payload.items() if not _json_finite(value)]
-        which = f"claim{'s' if len(named) > 1 else ''} {', '.join(named)}" if named else "these"
+        if not named:
+            raise  # not a NaN (a circular reference): json's own words say what
+        which = f"claim{'s' if len(named) > 1 else ''} {', '.join(named)}"
         raise ValueError(
             f"cannot sign {which}: NaN and infinity are not JSON, so no token service could "
             "send them"
         ) from None
+    # The key is read first, on its own, so that what is said of it is said of the key
+    # alone: a header PyJWS cannot write is its own error, below.
     try:
-        return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
+        _JWS.get_algorithm_by_name(algorithm).prepare_key(key)
     except jwt.InvalidKeyError:
         # PyJWT's own words here name a generator object, not the key it wanted.
         raise ValueError(
@@ -1169,16 +1184,19 @@ def mint_token(
         raise ValueError(
             f"cannot sign {algorithm} with this key ({type(key).__name__}): {exc}"
         ) from None
+    return _JWS.encode(encoded, key, algorithm=algorithm, headers=header or None)
 
 
-def _json_finite(value: object) -> bool:
-    """False when ``value`` holds a NaN or infinite float, at any depth."""
+def _json_finite(value: object, seen: frozenset[int] = frozenset()) -> bool:
+    """False when ``value`` holds a NaN or infinite float, at any depth (cycles skipped)."""
     if isinstance(value, float):
         return math.isfinite(value)
+    if id(value) in seen:  # a cycle: json reports it in its own words
+        return True
     if isinstance(value, Mapping):
-        return all(_json_finite(item) for item in value.values())
+        return all(_json_finite(item, seen | {id(value)}) for item in value.values())
     if isinstance(value, list | tuple):
-        return all(_json_finite(item) for item in value)
+        return all(_json_finite(item, seen | {id(value)}) for item in value)
     return True
 
 

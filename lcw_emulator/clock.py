@@ -117,15 +117,19 @@ def _running_loop(what: str) -> asyncio.AbstractEventLoop:
         ) from None
 
 
-def finite_seconds(value: float, name: str) -> float:
-    """``value`` as a float of seconds; TypeError for text or True, ValueError for NaN or inf."""
+def finite_seconds(value: float, name: str, *, unit: str = "seconds") -> float:
+    """``value`` as a float of seconds; TypeError for text or True, ValueError for NaN or inf.
+
+    Whatever ``float()`` takes (Decimal, Fraction, numpy) is taken. ``unit`` names what the
+    number counts in the message, for a caller whose number is not seconds.
+    """
     # Text and True are numbers to float(), not to a caller who meant seconds.
     number = None if isinstance(value, str | bytes | bool) else _as_float(value)
     if number is None:
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be a number of {unit}, got {type(value).__name__} {value!r}")
     # NaN compares false with everything, so a NaN time would stop or skip every deadline.
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+        raise ValueError(f"{name} must be a finite number of {unit}, got {value!r}")
     return number
 
 

@@ -383,7 +383,9 @@ class LcwEmulator(TimelineAssertions):
     ``start`` is the virtual clock's start in epoch seconds (default: the real
     time now plus 10 s, so tokens a real service mints with the real clock
     during the test are fresh; see :func:`start_time`). Pass ``clock`` or
-    ``org`` to share them.
+    ``org`` to share them: an org brings its clock and its ``key_source`` (where keys
+    behind a public key URL come from), and a clock its time, so ``start`` goes with
+    neither, and ``key_source`` not with ``org``.
     ``strict`` makes SDK calls before ``lcw:ready`` raise; ``load=False``
     leaves the widget unloaded so the test can listen for ``lcw:ready`` first
     (then :meth:`load` it).
@@ -408,7 +410,7 @@ class LcwEmulator(TimelineAssertions):
                 raise wrong_type("org", "an Omnichannel", org)
             if clock is not None and clock is not org.clock:
                 raise ValueError("give clock or org, not both: the org brings its clock")
-            if key_source is not None:
+            if key_source is not None and key_source is not org.key_source:
                 raise ValueError("give key_source or org, not both: the org brings its key source")
             if not isinstance(org.clock, VirtualClock):
                 raise ValueError("LcwEmulator needs an org on a VirtualClock")

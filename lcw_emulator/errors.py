@@ -8,6 +8,7 @@ claim failed and why, so a failing test explains itself.
 from __future__ import annotations
 
 import enum
+import operator
 from typing import Any
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "SdkUsageError",
     "WidgetNotReadyError",
     "describe_failure",
+    "whole_number",
+    "wrong_type",
 ]
 
 
@@ -49,6 +52,23 @@ def wrong_type(what: str, expected: str, value: object) -> TypeError:
     not met later, deep inside a chat start, as an error of the chat.
     """
     return TypeError(f"{what} must be {expected}, got {type(value).__name__} {value!r:.60}")
+
+
+def whole_number(value: object, name: str) -> int:
+    """``value`` as an int: what ``operator.index`` takes, or a whole float (``8192.0``)."""
+    if isinstance(value, str | bytes | bool):  # numbers to int(), not to a caller counting
+        raise wrong_type(name, "a whole number", value)
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise wrong_type(name, "a whole number", value) from None
+    if not number.is_integer():  # NaN and infinity are not either
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(number)
 
 
 def describe_failure(error: BaseException) -> str:

@@ -74,7 +74,7 @@ def _token_from(response: httpx.Response, token_field: str) -> object:
 
 
 def http_token_provider(
-    url: str,
+    url: str | httpx.URL,
     *,
     clock: Clock,
     method: str = "POST",
@@ -83,7 +83,7 @@ def http_token_provider(
     params: Mapping[str, str] | None = None,
     token_field: str = "token",
     client: httpx.AsyncClient | None = None,
-    timeout: float = DEFAULT_HTTP_TIMEOUT,
+    timeout: float | None = DEFAULT_HTTP_TIMEOUT,
 ) -> AuthTokenProvider:
     """A provider that requests a token from ``url`` on every call and calls back with it.
 
@@ -105,8 +105,8 @@ def http_token_provider(
     they would read as the endpoint's failure (code 2); a URL that is text but unusable
     fails at chat start, as a page's ``fetch`` does.
     """
-    if not isinstance(url, str) or not url:
-        raise wrong_type("url", "the token endpoint's URL", url)
+    if not isinstance(url, str | httpx.URL) or not str(url):
+        raise wrong_type("url", "the token endpoint's URL (text or an httpx.URL)", url)
     require_clock(clock)
     if not isinstance(method, str) or not method:
         raise wrong_type("method", 'an HTTP method, like "POST"', method)
@@ -114,15 +114,27 @@ def http_token_provider(
         json_text.dumps(json)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"json must be what JSON can hold, to send as the body: {exc}") from None
-    for name, table in (("headers", headers), ("params", params)):
-        if table is not None and not isinstance(table, Mapping):
-            raise wrong_type(name, "a mapping of names to values", table)
+    # Read as httpx reads them (a mapping or pairs; params as text too), and refused with
+    # their type only: headers carry credentials, which stay out of a test's log.
+    for name, table, read in (
+        ("headers", headers, httpx.Headers),
+        ("params", params, httpx.QueryParams),
+    ):
+        if table is not None:
+            try:
+                read(table)
+            except Exception:
+                raise TypeError(
+                    f"{name} must be what httpx takes as {name} (a mapping of names to values, "
+                    f"or pairs), got {type(table).__name__}"
+                ) from None
     if not isinstance(token_field, str):
         raise wrong_type("token_field", "a field name", token_field)
-    if client is not None and not isinstance(client, httpx.AsyncClient):
-        raise wrong_type("client", "an httpx.AsyncClient", client)
-    if finite_seconds(timeout, "timeout") <= 0:
-        raise ValueError(f"timeout must be above 0 seconds, got {timeout!r}")
+    if client is not None and not callable(getattr(client, "request", None)):
+        raise wrong_type("client", "an httpx.AsyncClient (or one like it, with request())", client)
+    if timeout is not None and finite_seconds(timeout, "timeout") <= 0:
+        # None is httpx's own "no limit".
+        raise ValueError(f"timeout must be above 0 seconds (or None), got {timeout!r}")
 
     async def http_token_provider(callback: AuthTokenCallback) -> None:
         # Hold the clock: a virtual clock must not jump while we wait on the socket.
@@ -139,11 +151,11 @@ def http_token_provider(
                         )
             except httpx.TimeoutException as exc:
                 console.warning(
-                    "%s %s did not answer within %g s (%s): the provider gives up without "
+                    "%s %s did not answer within %s (%s): the provider gives up without "
                     "calling back, as a hung fetch does",
                     method,
                     url,
-                    timeout,
+                    "its client's time limit" if timeout is None else f"{timeout:g} s",
                     type(exc).__name__,
                 )
                 return

@@ -15,7 +15,7 @@ import attrs
 
 from .clock import Clock
 from .context import ContextResolution, DroppedContext, PackedResolution, Primitive
-from .errors import ChatStateError, wrong_type
+from .errors import ChatStateError, describe_failure, wrong_type
 from .workstream import Queue, WorkStream
 
 __all__ = [
@@ -158,8 +158,10 @@ class ChatSession:
     def subscribe(self, subscriber: Callable[[SessionUpdate], None]) -> None:
         """Call ``subscriber`` with every :class:`SessionUpdate` until the chat closes.
 
-        A subscriber that raises does not keep the update from the others: its error is
-        raised to whoever made the change once all have heard it, and the change stands.
+        A subscriber that raises an :class:`Exception` does not keep the update from the
+        others: its error is raised to whoever made the change once all have heard it (any
+        others' noted on it), and the change stands. A ``BaseException`` (an interrupt, a
+        test's ``pytest.fail``) stops the delivery at once, as it stops everything else.
         """
         if not callable(subscriber):
             raise wrong_type("a session subscriber", "a function to call", subscriber)
@@ -228,15 +230,18 @@ class ChatSession:
 
     def _publish(self, kind: str, detail: Mapping[str, Any] | None = None) -> None:
         update = SessionUpdate(kind, self, dict(detail or {}))
-        failure: BaseException | None = None
+        failures: list[Exception] = []
         for subscriber in self._subscribers:
-            # The widget may come after a subscriber of the test's: it still hears the change.
+            # A test's subscriber that fails does not keep the change from those after it.
             try:
                 subscriber(update)
             except Exception as error:  # raised below, once all have heard
-                failure = failure or error
-        if failure is not None:
-            raise failure
+                failures.append(error)
+        if failures:
+            first, *others = failures
+            for other in others:
+                first.add_note(f"another subscriber raised too: {describe_failure(other)}")
+            raise first
 
 
 def _require_text(value: object, name: str) -> None:

@@ -49,7 +49,7 @@ def static_token(token: str) -> AuthTokenProvider:
 
 
 def minted_token(
-    signer: KeyPair | str,
+    signer: KeyPair | str | bytes,
     claims: Mapping[str, Any],
     *,
     clock: Clock,
@@ -70,16 +70,18 @@ def minted_token(
             "context is key/values, serialised into lwicontexts; to hand over lwicontexts "
             "text as it is, pass it as the lwicontexts claim"
         )
-    if context is not None:
+    if context is not None and not isinstance(context, Mapping):
+        # Pairs are read once, here: an iterator would be empty by the first token. A
+        # mapping stays the caller's, read at each call.
         try:
-            dict(context)
+            context = dict(context)
         except (TypeError, ValueError):
             raise wrong_type(
                 "context", "key/values (a dict, or key/value pairs)", context
             ) from None
     if not isinstance(claims, Mapping):
         raise wrong_type("claims", "a mapping of claim names to values", claims)
-    finite_seconds(lifetime, "lifetime")
+    lifetime = finite_seconds(lifetime, "lifetime")
     require_clock(clock)
     if isinstance(signer, KeyPair):
         if algorithm not in (None, "RS256"):
@@ -87,11 +89,11 @@ def minted_token(
                 f"a KeyPair signs RS256, not {algorithm!r}: to sign HS*, pass the shared "
                 "secret as the signer"
             )
-    elif not isinstance(signer, str) or not signer:
+    elif not isinstance(signer, str | bytes) or not signer:
         # The value is not shown: it may be a secret.
         raise TypeError(
-            "signer must be a KeyPair (RS256) or a shared secret (non-empty text), got "
-            f"{type(signer).__name__}" + (" ''" if signer == "" else "")
+            "signer must be a KeyPair (RS256) or a shared secret (non-empty text or bytes), "
+            f"got {type(signer).__name__}" + (" (empty)" if signer in ("", b"") else "")
         )
     elif algorithm not in (None, *HMAC_KEY_BYTES):
         raise ValueError(
@@ -116,7 +118,7 @@ def delayed(answer: str | AuthTokenProvider, seconds: float, *, clock: Clock) ->
     """Wait ``seconds`` on ``clock``, then answer (a token, or another provider's answer)."""
     if not isinstance(answer, str) and not callable(answer):
         raise wrong_type("answer", "a token or an auth token provider", answer)
-    finite_seconds(seconds, "seconds")
+    seconds = finite_seconds(seconds, "seconds")
     require_clock(clock)
     inner = static_token(answer) if isinstance(answer, str) else answer
 

@@ -27,6 +27,7 @@ from .auth import (
     PublicKey,
     load_public_keys,
 )
+from .clock import finite_seconds
 from .context import (
     MAX_VALUE_LENGTH,
     ContextVariable,
@@ -35,7 +36,7 @@ from .context import (
     javascript_length,
     javascript_text,
 )
-from .errors import ConfigurationError, wrong_type
+from .errors import ConfigurationError, whole_number, wrong_type
 from .events import json_kind, typed_equal
 from .files import UnreadableFile, read_text, shown_path
 
@@ -79,31 +80,36 @@ def read_toml(file: Path, what: str) -> dict[str, Any]:
         raise ConfigurationError("not UTF-8 text", source=source) from None
 
 
+# Converters: any number float() or operator.index takes is kept as the float or int it
+# stands for (a Decimal would reach getAgentAvailability's JSON as it is).
+
+
+def _agents_available(value: int) -> int:
+    return whole_number(value, "a queue's agents_available")
+
+
+def _wait_minutes(value: float) -> float:
+    return finite_seconds(value, "a queue's average_wait_minutes", unit="minutes")
+
+
 @attrs.frozen
 class Queue:
     """A queue behind the work stream, with what getAgentAvailability reports of it."""
 
     name: str = "Default"
-    agents_available: int = 1
+    agents_available: int = attrs.field(default=1, converter=_agents_available)
     is_open: bool = True  # inside operating hours
-    average_wait_minutes: float = 0.0
+    average_wait_minutes: float = attrs.field(default=0.0, converter=_wait_minutes)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise wrong_type("a queue's name", "a string", self.name)
         where = f"queue {self.name!r}"
-        if not _is_number(self.agents_available, whole=True):
-            raise wrong_type(f"{where}: agents_available", "a whole number", self.agents_available)
         if not isinstance(self.is_open, bool):
             raise wrong_type(f"{where}: is_open", "True or False", self.is_open)
-        wait = self.average_wait_minutes
-        if not _is_number(wait):
-            raise wrong_type(f"{where}: average_wait_minutes", "a number", wait)
-        if not math.isfinite(wait):
-            raise ValueError(f"{where}: average_wait_minutes must be finite, got {wait}")
         for key, value in (
             ("agents_available", self.agents_available),
-            ("average_wait_minutes", wait),
+            ("average_wait_minutes", self.average_wait_minutes),
         ):
             if value < 0:
                 raise ValueError(f"{where}: {key} cannot be negative, got {value}")
@@ -188,12 +194,6 @@ def _example(kind: VariableType, equals: Primitive) -> str:
 
 def _default_queues() -> tuple[Queue, ...]:
     return (Queue(),)
-
-
-def _is_number(value: object, *, whole: bool = False) -> bool:
-    # True is 1 to Python, not to a caller who meant a count.
-    kinds = int if whole else int | float
-    return isinstance(value, kinds) and not isinstance(value, bool)
 
 
 def _tuple_of(values: Iterable[Any], kind: type, what: str) -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -254,13 +255,17 @@ async def test_a_shared_client_with_an_in_process_transport(
     [
         # Each failed at chat start as the endpoint's code 2, which a test of a refused
         # request would have taken for its own.
-        ({"url": None}, "url must be the token endpoint's URL, got NoneType None"),
+        (
+            {"url": None},
+            "url must be the token endpoint's URL (text or an httpx.URL), got NoneType",
+        ),
         ({"clock": None}, "clock must be a Clock (a VirtualClock or a RealClock), got None"),
         ({"json": {"a": object()}}, "json must be what JSON can hold, to send as the body"),
-        ({"headers": "x"}, "headers must be a mapping of names to values, got str 'x'"),
-        ({"client": "x"}, "client must be an httpx.AsyncClient, got str 'x'"),
+        ({"headers": "x"}, "headers must be what httpx takes as headers (a mapping of names"),
+        ({"headers": {"Authorization": 5}}, "headers must be what httpx takes as headers"),
+        ({"client": "x"}, "client must be an httpx.AsyncClient (or one like it, with request"),
         ({"timeout": "5"}, "timeout must be a number of seconds, got str '5'"),
-        ({"timeout": 0}, "timeout must be above 0 seconds, got 0"),
+        ({"timeout": 0}, "timeout must be above 0 seconds (or None), got 0"),
         ({"token_field": 5}, "token_field must be a field name, got int 5"),
     ],
 )
@@ -271,3 +276,36 @@ def test_arguments_no_request_could_use_are_refused_when_the_provider_is_made(
     with pytest.raises((TypeError, ValueError)) as caught:
         http_token_provider(**given)  # type: ignore[arg-type]
     assert why in str(caught.value)
+
+
+def test_a_refused_header_is_named_by_its_type_never_its_credentials(clock: VirtualClock) -> None:
+    with pytest.raises(TypeError) as caught:
+        http_token_provider("http://127.0.0.1:9/token", clock=clock, headers=["Bearer sk-live-123"])
+    assert "got list" in str(caught.value) and "sk-live" not in str(caught.value)
+
+
+async def test_what_httpx_takes_a_provider_takes_too(
+    endpoint: LoopbackEndpoint, clock: VirtualClock, sample_token: Callable[..., str]
+) -> None:
+    endpoint.body = json.dumps({"token": sample_token()})
+    answers: list[object] = []
+
+    class RecordingClient:  # not an AsyncClient: a stand-in with request(), as a mock is
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncClient()
+
+        async def request(self, *args: Any, **kwargs: Any) -> httpx.Response:
+            return await self.inner.request(*args, **kwargs)
+
+    stand_in = RecordingClient()
+    for options in (
+        {"headers": [("Authorization", "Bearer x")], "params": "user=c"},
+        {"timeout": None},
+        {"client": stand_in},
+    ):
+        provider = http_token_provider(httpx.URL(endpoint.url("/token")), clock=clock, **options)
+        await provider(answers.append)
+    await stand_in.inner.aclose()
+    assert answers == [sample_token()] * 3
+    assert endpoint.requests[0].headers["Authorization"] == "Bearer x"
+    assert endpoint.requests[0].path == "/token?user=c"

@@ -681,3 +681,13 @@ def test_key_pairs_and_key_documents_of_the_wrong_kind_say_what_to_pass() -> Non
         pair.mint({"exp": math.nan, "sub": "s", "x": {"y": [math.inf]}})
     with pytest.raises(ValueError, match="cannot sign claim exp: NaN"):
         pair.mint({"exp": math.nan})
+
+
+def test_what_is_wrong_beside_the_key_is_not_blamed_on_the_key() -> None:
+    key = KeyPair.generate().private_key
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        mint_token({"sub": "x"}, key, headers={"x": object()})
+    looped: dict[str, object] = {"sub": "x"}
+    looped["self"] = looped
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        mint_token(looped, key)

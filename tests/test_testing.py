@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from lcw_emulator import (
@@ -244,6 +245,7 @@ def test_an_org_brings_its_clock() -> None:
     clock = VirtualClock(start=5)
     org = Omnichannel(clock=clock)
     assert LcwEmulator(org=org).clock is clock
+    assert LcwEmulator(org=org, key_source=org.key_source).org is org  # the same: no conflict
     with pytest.raises(ValueError, match="give clock or org"):
         LcwEmulator(org=org, clock=VirtualClock())
 
@@ -278,10 +280,29 @@ def test_a_provider_made_wrongly_is_refused_when_made_not_as_code_2_at_chat_star
 
 def test_a_secret_signer_of_the_wrong_type_is_named_without_its_value() -> None:
     with pytest.raises(TypeError) as caught:
-        minted_token(b"secret-bytes", {}, clock=VirtualClock(start=0))  # type: ignore[arg-type]
-    assert "secret-bytes" not in str(caught.value) and "got bytes" in str(caught.value)
+        minted_token(bytearray(b"secret-bytes"), {}, clock=VirtualClock(start=0))  # type: ignore[arg-type]
+    assert "secret-bytes" not in str(caught.value) and "got bytearray" in str(caught.value)
     raising(ValueError)  # an exception class raises as well as an instance
     minted_token("s" * 32, {}, clock=VirtualClock(start=0), algorithm="HS512")
+
+
+def test_what_a_provider_factory_takes_it_keeps_usable_for_every_token() -> None:
+    clock = VirtualClock(start=SAMPLE_START)
+    tokens: list[str] = []
+    secret = b"s" * 32  # PyJWT signs with bytes as with text
+    provider = minted_token(
+        secret,
+        {"sub": "c"},
+        clock=clock,
+        context=iter([("msdyn_isvip", "true")]),  # pairs, read once: not empty by the 1st token
+        lifetime=Decimal(60),  # a number float() takes, converted once
+    )
+    provider(tokens.append)
+    provider(tokens.append)
+    for token in tokens:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
+        assert claims["lwicontexts"] == '{"msdyn_isvip": "true"}'
+        assert claims["exp"] - claims["iat"] == 60
 
 
 @pytest.mark.parametrize(

@@ -1519,9 +1519,17 @@ async def test_a_subscriber_that_raises_does_not_keep_the_change_from_the_others
     # The change stands, and the widget and the subscriber after the failing one heard it.
     assert (session.state, heard) == (SessionState.ACTIVE, ["accepted"])
     assert "lcw:onMessageReceived" in [event.name for event in widget.timeline.events[seen:]]
-    with pytest.raises(RuntimeError):
+
+    def failing_too(update: object) -> None:
+        raise ValueError("a second subscriber failed")
+
+    session.subscribe(failing_too)
+    with pytest.raises(RuntimeError) as caught:
         session.close()
     assert (session.state, heard) == (SessionState.CLOSED, ["accepted", "closed"])
+    assert caught.value.__notes__ == [
+        "another subscriber raised too: ValueError: a second subscriber failed"
+    ]
 
 
 async def test_a_message_or_an_acceptance_with_no_chat_for_it_is_a_chat_state_error(
@@ -1542,8 +1550,8 @@ def test_widget_options_and_a_listened_event_type_of_the_wrong_type_are_refused(
     with pytest.raises(TypeError, match="strict must be True or False, got str 'no'"):
         org.widget(OPEN, strict="no")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="load_failure must be the failure's detail"):
-        org.widget(OPEN, load_failure="")
+        org.widget(OPEN, load_failure=7)  # type: ignore[arg-type]
     widget = org.widget(OPEN)
-    with pytest.raises(SdkUsageError, match=r"event type must be a name .*got NoneType None"):
+    with pytest.raises(TypeError, match=r"event type must be a name .*got NoneType None"):
         widget.addEventListener(None, lambda: None)  # type: ignore[arg-type]
     assert widget.listeners("None") == [] and widget.event_names() == set()

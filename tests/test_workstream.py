@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -246,11 +248,12 @@ WRONG_IN_CODE: list[tuple[Callable[[], object], str]] = [
     (lambda: ContextVariable("v", "Numbr"), "unknown context variable type 'Numbr'"),
     (lambda: VariableType.parse(None), "type must be a VariableType or its name"),
     (lambda: Queue(None), "a queue's name must be a string, got NoneType None"),
-    (lambda: Queue("G", agents_available="3"), "queue 'G': agents_available must be a whole"),
+    (lambda: Queue("G", agents_available="3"), "a queue's agents_available must be a whole"),
+    (lambda: Queue("G", agents_available=2.5), "agents_available must be a whole number, got 2.5"),
     (lambda: Queue("G", agents_available=True), "agents_available must be a whole number"),
     (lambda: Queue("G", agents_available=-1), "queue 'G': agents_available cannot be negative"),
     (lambda: Queue("G", is_open="no"), "queue 'G': is_open must be True or False"),
-    (lambda: Queue("G", average_wait_minutes=math.nan), "average_wait_minutes must be finite"),
+    (lambda: Queue("G", average_wait_minutes=math.nan), "must be a finite number of minutes"),
     (lambda: RoutingRule(None, "x", "G"), "a routing rule's variable must be a string"),
     (lambda: RoutingRule("v", [1], "G"), "equals must be a string, number or boolean"),
     (lambda: WorkStream(None), "a work stream's name must be a string"),
@@ -261,8 +264,8 @@ WRONG_IN_CODE: list[tuple[Callable[[], object], str]] = [
     (lambda: ChatAuthSettings(algorithms="HS256"), "algorithms must be a tuple of algorithm"),
     (lambda: ChatAuthSettings(algorithms=(5,)), "algorithms must be names (strings), got 5"),
     (lambda: ChatAuthSettings(algorithms=("HS256",), secret=5), "secret must be a string"),
-    (lambda: ChatAuthSettings(**HS, leeway="5"), "leeway must be a number, got str '5'"),
-    (lambda: ChatAuthSettings(**HS, provider_timeout=None), "provider_timeout must be a num"),
+    (lambda: ChatAuthSettings(**HS, leeway="5"), "leeway must be a number of seconds, got str"),
+    (lambda: ChatAuthSettings(**HS, provider_timeout=None), "provider timeout must be a number"),
     (lambda: ChatAuthSettings(**HS, max_token_bytes=2.5), "max_token_bytes must be a whole"),
 ]
 
@@ -275,6 +278,18 @@ def test_values_built_in_code_refuse_what_the_files_refuse_naming_it(
     with pytest.raises((TypeError, ValueError)) as caught:
         build()
     assert why in str(caught.value)
+
+
+def test_any_number_python_takes_is_kept_as_the_int_or_float_it_stands_for() -> None:
+    # Decimal and Fraction (and numpy's numbers) are numbers, as the clocks take them.
+    settings = ChatAuthSettings(
+        **HS, leeway=Decimal(5), provider_timeout=Fraction(15, 2), max_token_bytes=8192.0
+    )
+    assert (settings.leeway, settings.provider_timeout, settings.max_token_bytes) == (5, 7.5, 8192)
+    assert type(settings.leeway) is float and type(settings.max_token_bytes) is int
+    queue = Queue("G", agents_available=Decimal(3), average_wait_minutes=Decimal("2.5"))
+    assert (queue.agents_available, queue.average_wait_minutes) == (3, 2.5)
+    assert type(queue.average_wait_minutes) is float  # getAgentAvailability's JSON holds it
 
 
 def test_a_secret_of_the_wrong_type_is_named_without_its_value() -> None:
