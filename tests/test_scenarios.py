@@ -33,6 +33,8 @@ from lcw_emulator.report import mermaid, render_text
 from lcw_emulator.scenario import (
     EventPattern,
     ExpectError,
+    ExpectEvents,
+    ExpectNever,
     ExpectSession,
     ExpectWidget,
     Load,
@@ -40,6 +42,8 @@ from lcw_emulator.scenario import (
     Scenario,
     SetContextProvider,
     StartChat,
+    Step,
+    Wait,
     is_work_stream_file,
     relative_time,
 )
@@ -1006,3 +1010,59 @@ def test_signing_key_problems_are_refused_as_configuration(tmp_path: Path) -> No
         load('workstream = "ws.toml"\n' + steps)
     with pytest.raises(ConfigurationError, match=r"binary\.pem is not PEM text"):
         load('workstream = "ws.toml"\nprivate_key = "binary.pem"\n' + steps)
+
+
+OPEN_STREAM = WorkStream("Open")
+READY = EventPattern(name="lcw:ready")
+STEPS_NO_FILE_COULD_HOLD = [
+    (ExpectNever(events=()), "step 2 (expect never): events must be a non-empty list"),
+    (ExpectEvents(events=()), "step 2 (expect events): events must be a non-empty list"),
+    (ExpectSession(), "step 2 (expect session): says nothing to check"),
+    (Wait(seconds=-1), "step 2 (wait): seconds cannot be below 0, got -1"),
+    (ExpectEvents(events=(READY,), since=0), "since = 0 must name an earlier step (1)"),
+    (ExpectEvents(events=(READY,), since=99), "since = 99 must name an earlier step (1)"),
+    (ExpectError(type="KeyError"), "type must be one of LcwError, SdkUsageError"),
+]
+
+
+@pytest.mark.parametrize(("step", "why"), STEPS_NO_FILE_COULD_HOLD)
+def test_a_step_built_in_code_meets_a_file_s_rules_before_anything_runs(
+    step: Step, why: str
+) -> None:
+    # Each passed, having checked nothing, or crashed deep in the run.
+    built = Scenario(name="in code", work_stream=OPEN_STREAM, steps=(Load(), step))
+    with pytest.raises(ConfigurationError, match=re.escape(why)):
+        run_scenario(built)
+
+
+async def test_a_script_s_own_step_is_checked_and_a_good_one_still_runs() -> None:
+    run = ScenarioRun(OPEN_STREAM)
+    await run.load()
+    with pytest.raises(ConfigurationError, match="events must be a non-empty list"):
+        await run.run(ExpectEvents(events=()))
+    with pytest.raises(TypeError, match=r"a scenario step must be a Step .*got str 'load'"):
+        await run.run("load")  # type: ignore[arg-type]
+    check = await run.run(ExpectEvents(events=("lcw:ready",)))  # type: ignore[arg-type]
+    assert check.passed and check.step == 2  # the refused steps took no number
+    result = await run.finish()
+    assert result.passed, render_text(result)
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ({"kind": "bogus"}, "provider 'p': kind must be one of answer, twice, returning"),
+        ({"claims": {"sub": "c"}}, "provider 'p': claims are minted into a token, which needs"),
+        ({"token": 42}, "provider 'p': token must be a string, got int 42"),
+        ({"delay": "5"}, "provider 'p': delay must be a number of seconds, got str '5'"),
+        ({"delay": -5}, "provider 'p': delay cannot be below 0, got -5"),
+        ({"context": "notamap"}, "provider 'p': context must be a mapping, got str"),
+        ({"message": 5}, "provider 'p': message must be a string, got int 5"),
+    ],
+)
+def test_a_provider_spec_built_in_code_is_refused_where_it_is_built(
+    spec: dict[str, object], why: str
+) -> None:
+    # Met at chat start, each was the page's code 2, which a scenario expecting it would take.
+    with pytest.raises((TypeError, ValueError), match=re.escape(why)):
+        ProviderSpec(name="p", **spec)  # type: ignore[arg-type]
