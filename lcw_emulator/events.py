@@ -133,6 +133,24 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
+def _entry_time(at: object) -> float:
+    if isinstance(at, str | bytes | bool) or not isinstance(at, int | float):
+        raise TypeError(
+            f"a timeline entry's time must be epoch seconds, got {type(at).__name__} {at!r:.60}"
+        )
+    return float(at)
+
+
+def _entry_kind(kind: object) -> EntryKind:
+    try:
+        return EntryKind(kind) if isinstance(kind, str) else EntryKind(str(kind))
+    except ValueError:
+        known = ", ".join(repr(member.value) for member in EntryKind)
+        raise ValueError(
+            f"a timeline entry's kind must be an EntryKind ({known}), got {kind!r:.60}"
+        ) from None
+
+
 def function_name(function: object) -> str:
     """How the timeline names a provider or listener: its ``__name__``, else its type's."""
     return getattr(function, "__name__", type(function).__name__)
@@ -581,12 +599,16 @@ class Timeline:
         return self._entry(position * _STRIDE)
 
     def record(
-        self, at: float, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None
+        self, at: float, kind: EntryKind | str, name: str, detail: Mapping[str, Any] | None = None
     ) -> None:
         """Append an entry; ``detail`` is copied, so the caller may reuse its mapping.
 
         A list in the detail is copied too: each read gives a new list with what it held.
+        ``kind`` may be given by its value (``"note"``); a kind or time that is neither is
+        refused, as every later read of the timeline would fail on it.
         """
+        if type(kind) is not EntryKind or type(at) is not float:  # a test's own entry, mostly
+            at, kind = _entry_time(at), _entry_kind(kind)
         # A flat tuple of the keys, then the values, is a third of a dict's size, and one that
         # holds only strings and numbers drops out of the garbage collector's sight. A list
         # would keep it in sight, so a list value is kept as a tuple, and the tuple is led by

@@ -293,7 +293,9 @@ class Widget(AsyncIOEventEmitter):
 
     # -- events ---------------------------------------------------------------
 
-    def record(self, kind: EntryKind, name: str, detail: Mapping[str, Any] | None = None) -> None:
+    def record(
+        self, kind: EntryKind | str, name: str, detail: Mapping[str, Any] | None = None
+    ) -> None:
         """Add an entry to the timeline at the clock's time now (no event is emitted)."""
         self.timeline.record(self.clock.now(), kind, name, detail)
 

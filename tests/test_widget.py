@@ -1555,3 +1555,18 @@ def test_widget_options_and_a_listened_event_type_of_the_wrong_type_are_refused(
     with pytest.raises(TypeError, match=r"event type must be a name .*got NoneType None"):
         widget.addEventListener(None, lambda: None)  # type: ignore[arg-type]
     assert widget.listeners("None") == [] and widget.event_names() == set()
+
+
+def test_a_test_s_own_entry_takes_its_kind_by_name_and_refuses_what_would_break_reads(
+    org: Omnichannel,
+) -> None:
+    widget = org.widget(OPEN)
+    widget.record("note", "page rendered")
+    assert [(entry.kind, entry.name) for entry in widget.timeline] == [
+        (EntryKind.NOTE, "page rendered")
+    ]
+    with pytest.raises(ValueError, match=r"kind must be an EntryKind \('sdk', 'event'"):
+        widget.record("notes", "page rendered")
+    with pytest.raises(TypeError, match="time must be epoch seconds, got str 'soon'"):
+        widget.timeline.record("soon", EntryKind.NOTE, "later")  # type: ignore[arg-type]
+    assert len(widget.timeline) == 1 and "page rendered" in widget.timeline.format()
