@@ -35,7 +35,14 @@ import attrs
 
 from . import errors
 from .auth import DEFAULT_TOKEN_LIFETIME, KeyPair, mint_token, time_claims
-from .clock import Clock, ClockLimitError, VirtualClock, describe_offset, describe_seconds
+from .clock import (
+    Clock,
+    ClockLimitError,
+    VirtualClock,
+    describe_offset,
+    describe_seconds,
+    finite_seconds,
+)
 from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure, wrong_type
 from .events import LcwEvent, TimelineEntry, function_name, typed_equal
 from .org import Omnichannel
@@ -318,9 +325,12 @@ class ScenarioRun:
         self.name = name
         self.description = description
         self.source = source
-        self.step_timeout = step_timeout
-        self.start = float(start)
-        self.clock = VirtualClock(start=start)
+        # Real seconds a step may take: checked here, not when the first step is guarded.
+        self.step_timeout = finite_seconds(step_timeout, "step_timeout")
+        if self.step_timeout <= 0:
+            raise ValueError(f"step_timeout must be above 0 (real seconds), got {step_timeout!r}")
+        self.clock = VirtualClock(start=start)  # names a start that is no moment
+        self.start = self.clock.now()
         self.org = Omnichannel(clock=self.clock)
         self.widget: Widget = self.org.widget(work_stream, strict=strict, load_failure=load_failure)
         self._records: list[StepRecord] = []
@@ -851,8 +861,8 @@ class ScenarioRun:
             "context",
             values=values,
             includes=includes,
-            dropped=dropped if dropped is None or isinstance(dropped, Mapping) else list(dropped),
-            created=None if created is None else list(created),
+            dropped=_keys(dropped, "dropped") if not isinstance(dropped, Mapping) else dropped,
+            created=_keys(created, "created"),
             source=source,
         )
         return await self.run(step)  # type: ignore[no-any-return]
@@ -1178,6 +1188,13 @@ def _near_misses(
     )
     base = "" if since is None else f", after step {since} began (since)"
     return f" (recorded as {pattern.name}{base}: {shown})"
+
+
+def _keys(keys: Iterable[str] | None, name: str) -> list[str] | None:
+    # A single key is a string, which list() would split into its letters.
+    if keys is None or isinstance(keys, str):
+        return keys  # type: ignore[return-value]  # a string: the file's rule refuses it
+    return list(keys)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -19,6 +19,7 @@ from scenario_texts import HEAD, ROOT, SCENARIOS, STARTED, run, scenario
 
 from lcw_emulator import (
     ConfigurationError,
+    ContextVariable,
     KeyPair,
     Omnichannel,
     ScenarioResult,
@@ -1066,3 +1067,20 @@ def test_a_provider_spec_built_in_code_is_refused_where_it_is_built(
     # Met at chat start, each was the page's code 2, which a scenario expecting it would take.
     with pytest.raises((TypeError, ValueError), match=re.escape(why)):
         ProviderSpec(name="p", **spec)  # type: ignore[arg-type]
+
+
+async def test_a_run_s_settings_and_a_single_key_are_refused_as_given() -> None:
+    for settings, why in [
+        ({"step_timeout": "5"}, "step_timeout must be a number of seconds, got str '5'"),
+        ({"step_timeout": 0}, "step_timeout must be above 0 (real seconds), got 0"),
+        ({"start": "2024-03-01"}, "start must be a number of seconds, got str '2024-03-01'"),
+    ]:
+        with pytest.raises((TypeError, ValueError), match=re.escape(why)):
+            ScenarioRun(OPEN_STREAM, **settings)  # type: ignore[arg-type]
+    run = ScenarioRun(WorkStream("Typed", [ContextVariable("n", "Number")]))
+    await run.load()
+    await run.start_chat(custom_context={"n": "many"})
+    # A lone key was split into its letters: "n" passed by luck, and so did "nn".
+    with pytest.raises(ConfigurationError, match="dropped must list keys"):
+        await run.expect_context(dropped="n")
+    assert (await run.expect_context(dropped=["n"])).passed
