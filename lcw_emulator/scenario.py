@@ -42,6 +42,7 @@ import difflib
 import functools
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -739,6 +740,11 @@ class Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; relative paths in it are relative to it."""
+    if not isinstance(path, str | os.PathLike):
+        raise wrong_type("a scenario file's path", "a path", path)
+    if not os.fspath(path):
+        # Path("") is the current directory, which would be refused as one.
+        raise ConfigurationError("an empty path names no scenario file")
     file = Path(path)
     data = read_toml(file, "scenario")
     return Scenario.from_dict(data, base_dir=file.parent, source=str(file))
@@ -808,6 +814,8 @@ def check_step(step: Step, *, work_stream: WorkStream, source: str | None = None
 def is_work_stream_file(data: Mapping[str, Any]) -> bool:
     """True for a parsed work stream file, which sits beside scenarios but is not one."""
     work_stream_keys = {"auth", "context_variables", "queue", "queues", "routing_rules"}
+    if not isinstance(data, Mapping):
+        return False
     return "steps" not in data and "workstream" not in data and bool(work_stream_keys & set(data))
 
 

@@ -1084,3 +1084,12 @@ async def test_a_run_s_settings_and_a_single_key_are_refused_as_given() -> None:
     with pytest.raises(ConfigurationError, match="dropped must list keys"):
         await run.expect_context(dropped="n")
     assert (await run.expect_context(dropped=["n"])).passed
+
+
+def test_no_scenario_file_or_table_is_named_as_such() -> None:
+    with pytest.raises(ConfigurationError, match="an empty path names no scenario file"):
+        load_scenario("")  # not the current directory, refused as one
+    with pytest.raises(TypeError, match="a scenario file's path must be a path, got NoneType"):
+        load_scenario(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="a scenario must be a table, got NoneType"):
+        Scenario.from_dict(None)  # type: ignore[arg-type]
