@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
 
 from .auth import ChatAuthSettings, PublicKey, load_public_keys
-from .clock import Clock, describe_seconds
-from .errors import ErrorCode, LcwError, describe_failure
+from .clock import Clock, describe_seconds, finite_seconds
+from .errors import ErrorCode, LcwError, describe_failure, wrong_type
 from .events import EntryKind, Recorder
 
 if TYPE_CHECKING:
@@ -115,8 +115,33 @@ class StaticKeySource:
     """
 
     def __init__(self, keys: tuple[PublicKey, ...] | list[PublicKey]) -> None:
-        self.keys = tuple(keys)
+        self.keys = keys  # the setter checks them and makes them a tuple
         self.requests = 0
+
+    @property
+    def keys(self) -> tuple[PublicKey, ...]:
+        """The keys every lookup answers; assign new ones to rotate them (checked as given)."""
+        return self._keys
+
+    @keys.setter
+    def keys(self, keys: tuple[PublicKey, ...] | list[PublicKey]) -> None:
+        # Checked here, not at the chat start that reads them, where a str's letters or a
+        # PEM text would fail with no lcw:error.
+        if isinstance(keys, str | bytes) or not isinstance(keys, Iterable):
+            hint = (
+                ": read PEM or JSON key text with load_public_keys(text)"
+                if isinstance(keys, str | bytes)
+                else ""
+            )
+            raise TypeError(f"keys must be PublicKey values, got {type(keys).__name__}{hint}")
+        keys = tuple(keys)
+        strays = [type(key).__name__ for key in keys if not isinstance(key, PublicKey)]
+        if strays:
+            raise TypeError(
+                f"keys must be PublicKey values, got {', '.join(strays)} (load_public_keys(text) "
+                "reads PEM or JSON key text)"
+            )
+        self._keys = keys
 
     async def public_keys(
         self,
@@ -156,12 +181,19 @@ class HttpKeySource:
         max_age: float | None = DEFAULT_MAX_AGE,
         timeout: float = DEFAULT_FETCH_TIMEOUT,
     ) -> None:
+        refetch_interval = finite_seconds(refetch_interval, "refetch_interval")
         if refetch_interval < 0:
             raise ValueError("refetch_interval cannot be negative")
+        if max_age is not None and finite_seconds(max_age, "max_age") < 0:
+            raise ValueError(f"max_age cannot be negative, got {max_age!r} (None: never stale)")
+        if finite_seconds(timeout, "timeout") <= 0:
+            raise ValueError(f"timeout must be above 0 seconds, got {timeout!r}")
+        if client is not None and not callable(getattr(client, "get", None)):
+            raise wrong_type("client", "an httpx.AsyncClient (or one like it, with get())", client)
         self.client = client
         self.refetch_interval = refetch_interval
-        self.max_age = max_age
-        self.timeout = timeout
+        self.max_age = None if max_age is None else float(max_age)
+        self.timeout = float(timeout)
         self.fetches: list[str] = []
         self._cache: dict[str, _Cached] = {}
         # A fetch in progress per URL: a chat start that comes meanwhile waits for its answer

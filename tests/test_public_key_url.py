@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -517,3 +518,25 @@ async def test_a_start_waiting_on_a_cancelled_fetch_fetches_for_itself(demo_keys
     assert (await waiting).customer_id == "contact-1"
     assert fetching.cancelled()
     assert endpoint.requests == 2
+
+
+def test_key_sources_refuse_what_no_lookup_could_use_when_made(demo_keys: KeyPair) -> None:
+    with pytest.raises(TypeError, match=r"got str: read PEM or JSON key text with load_public"):
+        StaticKeySource(demo_keys.public_pem)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"keys must be PublicKey values, got str \(load_public"):
+        StaticKeySource([demo_keys.public_pem])  # type: ignore[list-item]
+    source = StaticKeySource(demo_keys.public_keys())
+    with pytest.raises(TypeError, match="keys must be PublicKey values, got str"):
+        source.keys = "abc"  # type: ignore[assignment]
+    assert source.keys == demo_keys.public_keys()  # a refused rotation changed nothing
+    source.keys = list(demo_keys.public_keys())
+    assert source.keys == demo_keys.public_keys()
+    for settings, why in [
+        ({"timeout": "x"}, "timeout must be a number of seconds, got str 'x'"),
+        ({"timeout": 0}, "timeout must be above 0 seconds, got 0"),
+        ({"max_age": -1}, "max_age cannot be negative, got -1 (None: never stale)"),
+        ({"refetch_interval": math.nan}, "refetch_interval must be a finite number of seconds"),
+        ({"client": "x"}, "client must be an httpx.AsyncClient (or one like it, with get())"),
+    ]:
+        with pytest.raises((TypeError, ValueError), match=re.escape(why)):
+            HttpKeySource(**settings)  # type: ignore[arg-type]
