@@ -1466,3 +1466,31 @@ async def test_chromium_a_set_queued_before_a_failed_load_is_never_held(
             await page.evaluate("Microsoft.Omnichannel.LiveChatWidget.SDK.getAuthTokenProvider()")
             is None
         )
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ({"strict": "yes"}, "strict must be True or False, got str 'yes'"),
+        ({"load_failure": 5}, "load_failure must be the failure's detail (text) or None"),
+        ({"page_timeout": "x"}, "page_timeout must be a number of seconds, got str 'x'"),
+        ({"page_timeout": 0}, "page_timeout must be above 0 seconds, got 0"),
+    ],
+)
+def test_page_options_are_refused_when_the_app_is_made_not_by_every_page(
+    options: dict[str, Any], why: str
+) -> None:
+    # Each made every page that connected drop its socket, or blamed the page's provider.
+    org = Omnichannel(clock=VirtualClock(start=0))
+    with pytest.raises((TypeError, ValueError), match=re.escape(why)):
+        make_app(org, WorkStream("Open"), **options)
+
+
+def test_a_bridge_needs_a_widget_not_its_work_stream_file() -> None:
+    async def send(message: str) -> None:
+        return None
+
+    from lcw_emulator.browser.bridge import PageBridge
+
+    with pytest.raises(TypeError, match=r"widget must be a Widget \(org.widget\(work_stream\)\)"):
+        PageBridge("contoso.toml", send)  # type: ignore[arg-type]

@@ -44,8 +44,8 @@ from typing import Any
 import attrs
 
 from ..auth import DEFAULT_PROVIDER_TIMEOUT
-from ..clock import describe_instant
-from ..errors import ForeignError, LcwError, describe_failure
+from ..clock import describe_instant, finite_seconds
+from ..errors import ForeignError, LcwError, describe_failure, wrong_type
 from ..events import EntryKind, LcwEvent
 from ..sdk import JAVASCRIPT_METHODS
 from ..session import ChatSession
@@ -116,6 +116,16 @@ def _provider_handle(value: object) -> tuple[str, str] | None:
     return None
 
 
+def page_seconds(page_timeout: float | None) -> float | None:
+    """A page timeout as real seconds above 0 (``None``: the work stream's provider timeout)."""
+    if page_timeout is None:
+        return None
+    seconds = finite_seconds(page_timeout, "page_timeout")
+    if seconds <= 0:
+        raise ValueError(f"page_timeout must be above 0 seconds, got {page_timeout!r}")
+    return seconds
+
+
 class PageBridge:
     """Carries one page's SDK calls to ``widget`` and the widget's events back.
 
@@ -125,6 +135,9 @@ class PageBridge:
     """
 
     def __init__(self, widget: Widget, send: Send, *, page_timeout: float | None = None) -> None:
+        if not isinstance(widget, Widget):
+            raise wrong_type("widget", "a Widget (org.widget(work_stream))", widget)
+        page_timeout = page_seconds(page_timeout)
         self.widget = widget
         self._send = send
         self._sent_entries = 0

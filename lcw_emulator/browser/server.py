@@ -16,10 +16,10 @@ from importlib import resources
 import attrs
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ..errors import describe_failure
+from ..errors import describe_failure, wrong_type
 from ..org import Omnichannel
 from ..workstream import WorkStream
-from .bridge import PageBridge
+from .bridge import PageBridge, page_seconds
 
 __all__ = [
     "BRIDGES",
@@ -61,7 +61,15 @@ def make_app(
     load_failure: str | None = None,
     page_timeout: float | None = None,
 ) -> web.Application:
-    """The web application serving ``work_stream`` of ``org`` to pages."""
+    """The web application serving ``work_stream`` of ``org`` to pages.
+
+    The page options are checked here, once, rather than by every page that connects.
+    """
+    if not isinstance(strict, bool):
+        raise wrong_type("strict", "True or False", strict)
+    if load_failure is not None and not isinstance(load_failure, str):
+        raise wrong_type("load_failure", "the failure's detail (text) or None", load_failure)
+    page_timeout = page_seconds(page_timeout)
     app = web.Application()
     app[ORG] = org
     app[_WORK_STREAM] = org.add_work_stream(work_stream)
