@@ -79,6 +79,8 @@ def _event_name(name: str) -> str:
     __tracebackhide__ = True
     if name in LCW_EVENTS:
         return str(name)
+    if not isinstance(name, str):
+        raise wrong_type("the event", 'an lcw:* event name, like "lcw:chatQueued"', name)
     close = closest_event(name)
     hint = f" (did you mean {close!r}?)" if close else ""
     raise ValueError(f"{name!r} is not an lcw:* event the widget fires{hint}")
@@ -199,6 +201,8 @@ class TimelineAssertions:
         has, or a detail key (or a value's JSON type) it never carries.
         """
         __tracebackhide__ = True
+        if not isinstance(name, str):
+            raise wrong_type("the entry's name", 'a name, like "auth token callback"', name)
         wanted = _entry_kind(kind)
         always = _KIND_OF.get(name)
         if always is None and not any(entry.name == name for entry in self.timeline):
@@ -328,6 +332,8 @@ class TimelineAssertions:
         not ``0``). With ``exact=True`` the context must hold nothing else.
         """
         __tracebackhide__ = True
+        if not isinstance(expected, Mapping):
+            raise wrong_type("the expected context", "a mapping of names to values", expected)
         entry = self._last_session(f"the context {dict(expected)!r}")
         context: Mapping[str, Any] = entry.detail.get("context", {})
         problems = [
@@ -459,6 +465,12 @@ class LcwEmulator(TimelineAssertions):
     # -- sync ----------------------------------------------------------------
 
     def __enter__(self) -> LcwEmulator:
+        if self._runner is not None:
+            # The inner exit would close the loop the outer block still runs on.
+            raise RuntimeError(
+                "this LcwEmulator is already in a with block: enter it once at a time "
+                "(a second emulator, or the same one after the block, is fine)"
+            )
         # A loop of its own that never becomes the thread's current loop: an async plugin
         # (pytest-asyncio before 1.0) keeps its loop there, and closing ours must not end it.
         self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)

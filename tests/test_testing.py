@@ -633,3 +633,19 @@ def test_a_pattern_or_a_step_of_the_wrong_shape_says_what_it_takes() -> None:
         # Both shapes of a step still read: a name, and (name, detail) as a tuple or a list.
         assert lcw.assert_sequence([["lcw:ready", {}]])  # type: ignore[list-item]
         assert lcw.assert_sequence([("lcw:ready", None)])
+
+
+def test_an_emulator_in_use_refuses_a_second_with_and_bad_names_are_named() -> None:
+    lcw = LcwEmulator(CONTOSO, start=SAMPLE_START)
+    with lcw:
+        with pytest.raises(RuntimeError, match="already in a with block"), lcw:
+            pass  # pragma: no cover - never entered
+        assert lcw.run(lambda: 5) == 5  # the outer block's loop still runs
+        with pytest.raises(TypeError, match="the event must be an lcw:\\* event name"):
+            lcw.assert_emitted(5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="the entry's name must be a name"):
+            lcw.recorded(None)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="the expected context must be a mapping"):
+            lcw.assert_context("msdyn_isvip")  # type: ignore[arg-type]
+    with lcw:  # the same one again, after the block
+        lcw.assert_emitted("lcw:ready")
