@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from .clock import describe_instant, describe_offset
+from .errors import wrong_type
 from .events import EntryKind, LcwEvent, TimelineEntry
 from .scenario import Expectation
 from .scenario_runner import Check, RaisedError, ScenarioResult, StepRecord
@@ -109,8 +110,14 @@ def _step_line(record: StepRecord, width: int, paint: _Paint) -> str:
     return line
 
 
+def _require_result(result: object) -> None:
+    if not isinstance(result, ScenarioResult):
+        raise wrong_type("result", "a ScenarioResult (what run_scenario returns)", result)
+
+
 def verdict_line(result: ScenarioResult, *, color: bool = False) -> str:
     """``PASS  file  name  (3 of 3 checks held, 10 s virtual)``, or FAIL."""
+    _require_result(result)
     paint = _Paint(color)
     checks = len(result.checks)
     failed = len(result.failures)
@@ -125,6 +132,7 @@ def verdict_line(result: ScenarioResult, *, color: bool = False) -> str:
 
 def render_text(result: ScenarioResult, *, color: bool = False) -> str:
     """The whole report for one run, as printed by ``lcw-emulator run``."""
+    _require_result(result)
     paint = _Paint(color)
     start = result.start
     lines = [
@@ -185,9 +193,9 @@ def _failure(check: Check, result: ScenarioResult, paint: _Paint, color: bool) -
 
 
 def summary_line(results: Iterable[ScenarioResult], *, color: bool = False) -> str:
-    """``3 scenarios: 2 passed, 1 failed``."""
+    """``3 scenarios: 2 passed, 1 failed`` (one result alone counts as one scenario)."""
     paint = _Paint(color)
-    results = list(results)
+    results = [results] if isinstance(results, ScenarioResult) else list(results)
     failed = sum(1 for result in results if not result.passed)
     passed = len(results) - failed
     noun = "scenario" if len(results) == 1 else "scenarios"
@@ -200,6 +208,7 @@ def summary_line(results: Iterable[ScenarioResult], *, color: bool = False) -> s
 
 def to_dict(result: ScenarioResult) -> dict[str, Any]:
     """The machine-readable report of one run (``lcw-emulator run --json``)."""
+    _require_result(result)
     start = result.start
     return {
         "name": result.name,
@@ -378,6 +387,7 @@ def _service_lines(entry: TimelineEntry, authenticated: bool) -> list[str]:
 
 def mermaid(result: ScenarioResult) -> str:
     """A Mermaid ``sequenceDiagram`` of the run: page, widget, the page's providers, Omnichannel."""
+    _require_result(result)
     authenticated = any(entry.name == "auth token provider called" for entry in result.timeline)
     lines = [
         "sequenceDiagram",

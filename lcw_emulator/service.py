@@ -26,7 +26,7 @@ from .context import (
     parse_lwicontexts,
     resolve_context,
 )
-from .errors import ErrorCode, LcwError, RateLimitedError, hide_for_lcw_errors
+from .errors import ErrorCode, LcwError, RateLimitedError, hide_for_lcw_errors, wrong_type
 from .events import JavaScriptObject
 from .key_source import HttpKeySource, KeyRecorder, PublicKeySource, token_kid
 from .session import ChatSession, SessionState
@@ -158,6 +158,13 @@ def _refused(verdict: TokenVerdict) -> TokenJudgement:
     return TokenJudgement(verdict, error=error)
 
 
+def _require_context(context: object) -> None:
+    # The widget hands over what the page gave, already read as an object; a caller of the
+    # service itself gets its mistake named, not met inside the context rules.
+    if context is not None and type(context) is not dict and not isinstance(context, Mapping):
+        raise wrong_type("context", "a mapping of names to values (or None)", context)
+
+
 def _require_work_stream(work_stream: object) -> None:
     if not isinstance(work_stream, WorkStream):
         raise TypeError(
@@ -207,6 +214,7 @@ class OmnichannelService:
 
         Raises :class:`LcwError` code 4 when they cannot be had.
         """
+        _require_work_stream(work_stream)
         auth = work_stream.auth
         if auth is None or auth.public_key_url is None:
             return None
@@ -301,6 +309,7 @@ class OmnichannelService:
             if judgement.hint is not None:
                 notes = (*notes, judgement.hint)
         else:
+            _require_context(context)
             resolution = resolve_context(context or {}, work_stream.context_variables)
         session = ChatSession(
             id=f"chat-{next(self._session_ids):04d}",
@@ -334,6 +343,7 @@ class OmnichannelService:
         start types it) would be routed to.
         """
         _require_work_stream(work_stream)
+        _require_context(context)
         now = self.clock.now()
         calls = self._availability_calls
         while calls and calls[0] <= now - AGENT_AVAILABILITY_WINDOW:

@@ -17,6 +17,7 @@ from lcw_emulator.report import (
     mermaid_markdown,
     render_entry,
     render_text,
+    summary_line,
     to_dict,
     use_color,
     verdict_line,
@@ -272,3 +273,11 @@ def test_mermaid_markdown_is_a_fenced_block_github_renders() -> None:
     assert text.startswith("### The agent ends the chat (passed)\n\n`")
     assert "\n\n```mermaid\nsequenceDiagram\n" in text
     assert text.endswith("\n```\n")
+
+
+def test_one_result_is_one_scenario_and_no_result_is_named() -> None:
+    result = run_scenario(load_scenario(SCENARIOS / "documented_sample.toml"))
+    assert "1 scenario: 1 passed, 0 failed" in summary_line(result)  # type: ignore[arg-type]
+    for render in (render_text, to_dict, mermaid, verdict_line):
+        with pytest.raises(TypeError, match=r"result must be a ScenarioResult .*got NoneType"):
+            render(None)  # type: ignore[arg-type]

@@ -408,3 +408,15 @@ async def test_what_is_no_work_stream_is_named_wherever_one_is_asked_for() -> No
             call()
     with pytest.raises(TypeError, match=r"got str: build one with WorkStream\.from_toml"):
         await org.judge("contoso.toml", "t")  # type: ignore[arg-type]
+
+
+def test_a_service_caller_s_context_that_is_no_mapping_is_named() -> None:
+    org = Omnichannel()
+    work_stream = WorkStream("Open", [ContextVariable("tier")])
+    for call in (
+        lambda: org.start_chat(work_stream, context="gold"),  # type: ignore[arg-type]
+        lambda: org.agent_availability(work_stream, "gold"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match="context must be a mapping of names to values"):
+            call()
+    assert org.start_chat(work_stream, context={"tier": "gold"}).context == {"tier": "gold"}
