@@ -144,6 +144,8 @@ def _as_float(value: object) -> float | None:
 def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> None:
     # Checked before the awaitable starts, so it never runs: NaN compares false with every
     # time, which would make the deadline never come (or come at once).
+    if type(timeout) is float and timeout == timeout:  # every chat's wait: a float, not NaN
+        return
     number = None if isinstance(timeout, str | bytes | bool) else _as_float(timeout)
     if number is None or math.isnan(number):
         if isinstance(awaitable, Coroutine):
@@ -364,8 +366,8 @@ class VirtualClock:
         """
         when = finite_seconds(when, "when")  # a float from here on, whatever number was given
         _require_reachable(when)
-        _require_callable(callback, "callback")
-        if abort is not None:
+        if not callable(callback) or (abort is not None and not callable(abort)):
+            _require_callable(callback, "callback")
             _require_callable(abort, "abort")
         return self._arm(max(when, self._now), callback, abort)
 
@@ -399,7 +401,8 @@ class VirtualClock:
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
-        when = finite_seconds(when, "when")
+        if type(when) is not float:  # every chat's sleeps pass one
+            when = finite_seconds(when, "when")
         if when <= self._now:  # so before the limit: call_at checks a later ``when``
             await asyncio.sleep(0)
             return

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -181,19 +182,25 @@ class HttpKeySource:
         max_age: float | None = DEFAULT_MAX_AGE,
         timeout: float = DEFAULT_FETCH_TIMEOUT,
     ) -> None:
-        refetch_interval = finite_seconds(refetch_interval, "refetch_interval")
-        if refetch_interval < 0:
-            raise ValueError("refetch_interval cannot be negative")
-        if max_age is not None and finite_seconds(max_age, "max_age") < 0:
-            raise ValueError(f"max_age cannot be negative, got {max_age!r} (None: never stale)")
-        if finite_seconds(timeout, "timeout") <= 0:
-            raise ValueError(f"timeout must be above 0 seconds, got {timeout!r}")
+        # Every org makes one of these: the defaults, floats in range, pass without a call.
+        if type(refetch_interval) is not float or not 0 <= refetch_interval < math.inf:
+            refetch_interval = finite_seconds(refetch_interval, "refetch_interval")
+            if refetch_interval < 0:
+                raise ValueError("refetch_interval cannot be negative")
+        if max_age is not None and (type(max_age) is not float or not 0 <= max_age < math.inf):
+            given, max_age = max_age, finite_seconds(max_age, "max_age")
+            if max_age < 0:
+                raise ValueError(f"max_age cannot be negative, got {given!r} (None: never stale)")
+        if type(timeout) is not float or not 0 < timeout < math.inf:
+            if finite_seconds(timeout, "timeout") <= 0:
+                raise ValueError(f"timeout must be above 0 seconds, got {timeout!r}")
+            timeout = float(timeout)
         if client is not None and not callable(getattr(client, "get", None)):
             raise wrong_type("client", "an httpx.AsyncClient (or one like it, with get())", client)
         self.client = client
         self.refetch_interval = refetch_interval
-        self.max_age = None if max_age is None else float(max_age)
-        self.timeout = float(timeout)
+        self.max_age = max_age
+        self.timeout = timeout
         self.fetches: list[str] = []
         self._cache: dict[str, _Cached] = {}
         # A fetch in progress per URL: a chat start that comes meanwhile waits for its answer

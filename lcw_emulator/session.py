@@ -230,17 +230,17 @@ class ChatSession:
 
     def _publish(self, kind: str, detail: Mapping[str, Any] | None = None) -> None:
         update = SessionUpdate(kind, self, dict(detail or {}))
-        failures: list[Exception] = []
+        first: Exception | None = None
         for subscriber in self._subscribers:
             # A test's subscriber that fails does not keep the change from those after it.
             try:
                 subscriber(update)
             except Exception as error:  # raised below, once all have heard
-                failures.append(error)
-        if failures:
-            first, *others = failures
-            for other in others:
-                first.add_note(f"another subscriber raised too: {describe_failure(other)}")
+                if first is None:
+                    first = error
+                else:
+                    first.add_note(f"another subscriber raised too: {describe_failure(error)}")
+        if first is not None:
             raise first
 
 
