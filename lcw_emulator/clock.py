@@ -133,6 +133,18 @@ def finite_seconds(value: float, name: str, *, unit: str = "seconds") -> float:
     return number
 
 
+def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
+    """``value`` as a limit in seconds: a number above 0 (or 0 with ``zero``); ``math.inf``
+    for no limit. TypeError for text or True, ValueError for NaN or a number below that."""
+    number = None if isinstance(value, str | bytes | bool) else _as_float(value)
+    if number is None:
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__} {value!r}")
+    if math.isnan(number) or number < 0 or (number == 0 and not zero):
+        least = "0 or more" if zero else "above 0"
+        raise ValueError(f"{name} must be {least} seconds (math.inf: no limit), got {value!r}")
+    return number
+
+
 def _as_float(value: object) -> float | None:
     """``float(value)`` for whatever float takes (Decimal, numpy), else ``None``."""
     try:
@@ -401,7 +413,7 @@ class VirtualClock:
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
-        if type(when) is not float:  # every chat's sleeps pass one
+        if type(when) is not float or not -math.inf < when < math.inf:  # every chat's is finite
             when = finite_seconds(when, "when")
         if when <= self._now:  # so before the limit: call_at checks a later ``when``
             await asyncio.sleep(0)

@@ -45,6 +45,7 @@ from .events import (
     Timeline,
     TimelineEntry,
     closest_event,
+    entry_kind,
     pattern_detail_problem,
     typed_equal,
 )
@@ -77,23 +78,17 @@ Step = str | tuple[str, Mapping[str, Any]]
 def _event_name(name: str) -> str:
     """``name`` when it is a documented ``lcw:*`` event; a helpful ValueError otherwise."""
     __tracebackhide__ = True
+    if not isinstance(name, str):  # before the lookup: a list is not even hashable
+        raise wrong_type("the event", 'an lcw:* event name, like "lcw:chatQueued"', name)
     if name in LCW_EVENTS:
         return str(name)
-    if not isinstance(name, str):
-        raise wrong_type("the event", 'an lcw:* event name, like "lcw:chatQueued"', name)
     close = closest_event(name)
     hint = f" (did you mean {close!r}?)" if close else ""
     raise ValueError(f"{name!r} is not an lcw:* event the widget fires{hint}")
 
 
 def _entry_kind(kind: EntryKind | str | None) -> EntryKind | None:
-    if kind is None or isinstance(kind, EntryKind):
-        return kind
-    try:
-        return EntryKind(kind)
-    except ValueError:
-        known = ", ".join(repr(item.value) for item in EntryKind)
-        raise ValueError(f"kind {kind!r} is not an entry kind (known: {known})") from None
+    return None if kind is None else entry_kind(kind)
 
 
 def _misspelt_name(name: str) -> str | None:
@@ -475,7 +470,14 @@ class LcwEmulator(TimelineAssertions):
         # (pytest-asyncio before 1.0) keeps its loop there, and closing ours must not end it.
         self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
         if self._load_on_enter:
-            self._runner.run(self.widget.load())
+            try:
+                self._runner.run(self.widget.load())
+            except BaseException:
+                # __exit__ never runs for a failed __enter__: close the loop here, so the
+                # emulator can be entered again and says what failed, not "already in".
+                self._runner.close()
+                self._runner = None
+                raise
         return self
 
     def __exit__(

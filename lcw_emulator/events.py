@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
+from .clock import finite_seconds
+from .errors import wrong_type
+
 __all__ = [
     "AVAILABILITY_FIELDS",
     "ENTRY_DETAIL_TYPES",
@@ -34,6 +37,7 @@ __all__ = [
     "closest_event",
     "closest_name",
     "detail_problem",
+    "entry_kind",
     "function_name",
     "json_kind",
     "json_type",
@@ -133,22 +137,20 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
-def _entry_time(at: object) -> float:
-    if isinstance(at, str | bytes | bool) or not isinstance(at, int | float):
-        raise TypeError(
-            f"a timeline entry's time must be epoch seconds, got {type(at).__name__} {at!r:.60}"
-        )
-    return float(at)
+_INF = float("inf")
 
 
-def _entry_kind(kind: object) -> EntryKind:
+def entry_kind(kind: object) -> EntryKind:
+    """``kind`` as an :class:`EntryKind`, given as one or by its value (``"note"``)."""
+    if isinstance(kind, EntryKind):
+        return kind
+    known = ", ".join(repr(member.value) for member in EntryKind)
+    if not isinstance(kind, str):
+        raise wrong_type("an entry kind", f"an EntryKind or its value ({known})", kind)
     try:
-        return EntryKind(kind) if isinstance(kind, str) else EntryKind(str(kind))
+        return EntryKind(kind)
     except ValueError:
-        known = ", ".join(repr(member.value) for member in EntryKind)
-        raise ValueError(
-            f"a timeline entry's kind must be an EntryKind ({known}), got {kind!r:.60}"
-        ) from None
+        raise ValueError(f"kind {kind!r} is not an entry kind (known: {known})") from None
 
 
 def function_name(function: object) -> str:
@@ -607,8 +609,9 @@ class Timeline:
         ``kind`` may be given by its value (``"note"``); a kind or time that is neither is
         refused, as every later read of the timeline would fail on it.
         """
-        if type(kind) is not EntryKind or type(at) is not float:  # a test's own entry, mostly
-            at, kind = _entry_time(at), _entry_kind(kind)
+        if type(kind) is not EntryKind or type(at) is not float or not -_INF < at < _INF:
+            # A test's own entry, mostly: the clocks give a finite float and our kinds.
+            at, kind = finite_seconds(at, "a timeline entry's time"), entry_kind(kind)
         # A flat tuple of the keys, then the values, is a third of a dict's size, and one that
         # holds only strings and numbers drops out of the garbage collector's sight. A list
         # would keep it in sight, so a list value is kept as a tuple, and the tuple is led by

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import jwt
 
 from .auth import ChatAuthSettings, PublicKey, load_public_keys
-from .clock import Clock, describe_seconds, finite_seconds
+from .clock import Clock, describe_seconds, limit_seconds
 from .errors import ErrorCode, LcwError, describe_failure, wrong_type
 from .events import EntryKind, Recorder
 
@@ -184,17 +184,12 @@ class HttpKeySource:
     ) -> None:
         # Every org makes one of these: the defaults, floats in range, pass without a call.
         if type(refetch_interval) is not float or not 0 <= refetch_interval < math.inf:
-            refetch_interval = finite_seconds(refetch_interval, "refetch_interval")
-            if refetch_interval < 0:
-                raise ValueError("refetch_interval cannot be negative")
+            # math.inf: never refetch for an unknown kid.
+            refetch_interval = limit_seconds(refetch_interval, "refetch_interval", zero=True)
         if max_age is not None and (type(max_age) is not float or not 0 <= max_age < math.inf):
-            given, max_age = max_age, finite_seconds(max_age, "max_age")
-            if max_age < 0:
-                raise ValueError(f"max_age cannot be negative, got {given!r} (None: never stale)")
+            max_age = limit_seconds(max_age, "max_age", zero=True)
         if type(timeout) is not float or not 0 < timeout < math.inf:
-            if finite_seconds(timeout, "timeout") <= 0:
-                raise ValueError(f"timeout must be above 0 seconds, got {timeout!r}")
-            timeout = float(timeout)
+            timeout = limit_seconds(timeout, "timeout")
         if client is not None and not callable(getattr(client, "get", None)):
             raise wrong_type("client", "an httpx.AsyncClient (or one like it, with get())", client)
         self.client = client

@@ -209,6 +209,24 @@ class ProviderSpec:
             raise wrong_type(f"{where}: message", "a string", self.message)
         if finite_seconds(self.delay, f"{where}: delay") < 0:
             raise ValueError(f"{where}: delay cannot be below 0, got {self.delay!r}")
+        if self.claims is not None:
+            # As the reader's claims: relative times it can read, and values JSON can hold.
+            for name in TIME_CLAIMS:
+                value = self.claims.get(name)
+                if isinstance(value, str) and relative_time(value) is None:
+                    raise ValueError(
+                        f'{where}: claims.{name} must be epoch seconds or relative like "+3600" '
+                        f'(or "now"), got {value!r}'
+                    )
+            # A datetime time claim is minted as epoch seconds, as jwt.encode mints it.
+            minted_as_is = {
+                name: value
+                for name, value in self.claims.items()
+                if not (name in TIME_CLAIMS and isinstance(value, dt.datetime))
+            }
+            problem = _not_json(minted_as_is, "claims")
+            if problem is not None:
+                raise ValueError(f"{where}: {problem}")
         if self.claims is not None and not (
             isinstance(self.signer, KeyPair) or (isinstance(self.signer, str) and self.signer)
         ):

@@ -41,7 +41,7 @@ from .clock import (
     VirtualClock,
     describe_offset,
     describe_seconds,
-    finite_seconds,
+    limit_seconds,
 )
 from .errors import ChatStateError, ConfigurationError, LcwError, describe_failure, wrong_type
 from .events import LcwEvent, TimelineEntry, function_name, typed_equal
@@ -318,7 +318,7 @@ class ScenarioRun:
         strict: bool = False,
         load_failure: str | None = None,
         source: str | None = None,
-        step_timeout: float = STEP_TIMEOUT,
+        step_timeout: float | None = STEP_TIMEOUT,
     ) -> None:
         if not isinstance(work_stream, WorkStream):
             work_stream = WorkStream.from_toml(work_stream)
@@ -326,9 +326,10 @@ class ScenarioRun:
         self.description = description
         self.source = source
         # Real seconds a step may take: checked here, not when the first step is guarded.
-        self.step_timeout = finite_seconds(step_timeout, "step_timeout")
-        if self.step_timeout <= 0:
-            raise ValueError(f"step_timeout must be above 0 (real seconds), got {step_timeout!r}")
+        # None or math.inf: no limit (a step paused in a debugger is not stuck).
+        self.step_timeout = (
+            None if step_timeout is None else limit_seconds(step_timeout, "step_timeout")
+        )
         self.clock = VirtualClock(start=start)  # names a start that is no moment
         self.start = self.clock.now()
         self.org = Omnichannel(clock=self.clock)
@@ -342,7 +343,7 @@ class ScenarioRun:
 
     @classmethod
     def from_scenario(
-        cls, scenario: Scenario, *, step_timeout: float = STEP_TIMEOUT
+        cls, scenario: Scenario, *, step_timeout: float | None = STEP_TIMEOUT
     ) -> ScenarioRun:
         """A new run of ``scenario``'s work stream, start and widget settings; no step runs yet."""
         return cls(
@@ -381,12 +382,21 @@ class ScenarioRun:
         """
         if self._finished is not None:
             raise RuntimeError("this run has finished; start a new ScenarioRun")
-        number = len(self._records) + 1
         if not isinstance(step, Step):
-            step = check_step(step, work_stream=self.widget.work_stream)  # names what it got
+            check_step(step, work_stream=self.widget.work_stream)  # names what it got
+        number = len(self._records) + 1
         if step.number != number:
             step = attrs.evolve(step, number=number)
         step = check_step(step, work_stream=self.widget.work_stream, source=self.source)
+        return await self._run(step)
+
+    async def _run(self, step: Step) -> Any:
+        """Run ``step``, read by this run's own methods (checked already), as its next step."""
+        if self._finished is not None:
+            raise RuntimeError("this run has finished; start a new ScenarioRun")
+        number = len(self._records) + 1
+        if step.number != number:
+            step = attrs.evolve(step, number=number)
         begin, started_at = len(self.widget.timeline), self.clock.now()
         value: Any = None
         check: Check | None = None
@@ -513,8 +523,8 @@ class ScenarioRun:
             if scope.expired():
                 raise ScenarioStuck(
                     f"step {len(self._records) + 1} ({step.verb}) did not finish within "
-                    f"{describe_seconds(self.step_timeout)} wall seconds: it waits on something "
-                    "that never happens in virtual time"
+                    f"{describe_seconds(self.step_timeout or 0.0)} wall seconds: it waits on "
+                    "something that never happens in virtual time"
                 ) from None
             raise
 
@@ -657,11 +667,11 @@ class ScenarioRun:
 
         A load failure set on the run (``load_failure``) is kept as code 7 for ``expect_error``.
         """
-        await self.run(self._read("do", "load"))
+        await self._run(self._read("do", "load"))
 
     async def reload(self) -> None:
         """The customer reloads the page: ``lcw:ready`` again; ``lcw:chatRetrieved`` mid-chat."""
-        await self.run(self._read("do", "reload"))
+        await self._run(self._read("do", "reload"))
 
     async def set_auth_token_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
         """``setAuthTokenProvider`` with a :class:`ProviderSpec` or the page's own function.
@@ -669,15 +679,15 @@ class ScenarioRun:
         A spec that answers with a context raises :class:`ConfigurationError`; anything the SDK
         refuses (not a function) is kept as an :class:`SdkUsageError` for ``expect_error``.
         """
-        await self.run(self._provider_step(SetAuthTokenProvider, provider))
+        await self._run(self._provider_step(SetAuthTokenProvider, provider))
 
     async def remove_auth_token_provider(self) -> None:
         """``removeAuthTokenProvider``: the widget has no auth token provider afterwards."""
-        await self.run(self._read("do", "remove_auth_token_provider"))
+        await self._run(self._read("do", "remove_auth_token_provider"))
 
     async def get_auth_token_provider(self) -> str | None:
         """``getAuthTokenProvider``: the current provider's name, or ``None`` when none is set."""
-        return await self.run(self._read("do", "get_auth_token_provider"))  # type: ignore[no-any-return]
+        return await self._run(self._read("do", "get_auth_token_provider"))  # type: ignore[no-any-return]
 
     async def set_context_provider(self, provider: ProviderSpec | Callable[..., object]) -> None:
         """``setContextProvider`` with a :class:`ProviderSpec` or the page's own function.
@@ -685,15 +695,15 @@ class ScenarioRun:
         A spec that answers with a token raises :class:`ConfigurationError`; anything the SDK
         refuses (not a function) is kept as an :class:`SdkUsageError` for ``expect_error``.
         """
-        await self.run(self._provider_step(SetContextProvider, provider))
+        await self._run(self._provider_step(SetContextProvider, provider))
 
     async def remove_context_provider(self) -> None:
         """``removeContextProvider``: the widget has no context provider afterwards."""
-        await self.run(self._read("do", "remove_context_provider"))
+        await self._run(self._read("do", "remove_context_provider"))
 
     async def get_context_provider(self) -> str | None:
         """``getContextProvider``: the current provider's name, or ``None`` when none is set."""
-        return await self.run(self._read("do", "get_context_provider"))  # type: ignore[no-any-return]
+        return await self._run(self._read("do", "get_context_provider"))  # type: ignore[no-any-return]
 
     async def start_chat(
         self,
@@ -710,17 +720,17 @@ class ScenarioRun:
             in_new_window=in_new_window,
             wait=wait,
         )
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def close_chat(self, *, wait: bool = True) -> None:
         """``closeChat`` (with no chat open, only a note); ``wait=False`` does not wait for it."""
-        await self.run(self._read("do", "close_chat", wait=wait))
+        await self._run(self._read("do", "close_chat", wait=wait))
 
     async def start_proactive_chat(
         self, message: str | None = None, *, show_prechat: bool = True, in_new_window: bool = False
     ) -> None:
         """``startProactiveChat``: show an invitation with ``message`` (default text if None)."""
-        await self.run(
+        await self._run(
             self._read(
                 "do",
                 "start_proactive_chat",
@@ -736,7 +746,7 @@ class ScenarioRun:
         With no invitation shown, a :class:`ChatStateError` is kept for ``expect_error``.
         """
         step = self._read("do", "accept_proactive_chat", wait=wait)
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def get_agent_availability(self, *, wait: bool = True) -> AgentAvailability | None:
         """``getAgentAvailability``: the answer, or ``None`` when it failed or is still running.
@@ -745,26 +755,26 @@ class ScenarioRun:
         for ``expect_error``.
         """
         step = self._read("do", "get_agent_availability", wait=wait)
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def set_bot_auth_token_provider(self, *, show: bool = True) -> None:
         """``setBotAuthTokenProvider`` with a provider that calls back ``{"show": show}``."""
-        await self.run(self._read("do", "set_bot_auth_token_provider", show=show))
+        await self._run(self._read("do", "set_bot_auth_token_provider", show=show))
 
     async def bot_sign_in(self, url: str = "https://bot.example/token") -> bool | None:
         """The bot asks for sign-in at ``url``; the value is the ``show`` called back, or ``None``.
 
         With no bot auth token provider set, an :class:`SdkUsageError` is kept for ``expect_error``.
         """
-        return await self.run(self._read("do", "bot_sign_in", url=url))  # type: ignore[no-any-return]
+        return await self._run(self._read("do", "bot_sign_in", url=url))  # type: ignore[no-any-return]
 
     async def minimize(self) -> None:
         """The customer minimises the widget (``lcw:onMinimize``)."""
-        await self.run(self._read("do", "minimize"))
+        await self._run(self._read("do", "minimize"))
 
     async def maximize(self) -> None:
         """The customer maximises the widget (``lcw:onMaximize``)."""
-        await self.run(self._read("do", "maximize"))
+        await self._run(self._read("do", "maximize"))
 
     async def send_message(self, text: str) -> None:
         """The customer sends ``text`` in the current chat.
@@ -772,19 +782,19 @@ class ScenarioRun:
         With no chat, or one ended or closed, a :class:`ChatStateError` is kept for
         ``expect_error``.
         """
-        await self.run(self._read("do", "send_message", text=text))
+        await self._run(self._read("do", "send_message", text=text))
 
     async def agent_accepts(self, agent: str = "Agent") -> None:
         """Agent ``agent`` accepts the queued chat; otherwise a :class:`ChatStateError` is kept."""
-        await self.run(self._read("do", "agent_accepts", agent=agent))
+        await self._run(self._read("do", "agent_accepts", agent=agent))
 
     async def agent_says(self, text: str) -> None:
         """The agent sends ``text``; outside an active chat a :class:`ChatStateError` is kept."""
-        await self.run(self._read("do", "agent_says", text=text))
+        await self._run(self._read("do", "agent_says", text=text))
 
     async def agent_ends(self) -> None:
         """The agent ends the active conversation; otherwise a :class:`ChatStateError` is kept."""
-        await self.run(self._read("do", "agent_ends"))
+        await self._run(self._read("do", "agent_ends"))
 
     async def wait(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass, firing the timers due meanwhile.
@@ -796,7 +806,7 @@ class ScenarioRun:
         past = times_past_the_clocks(self.clock.now(), {}, [step])
         if past:
             raise ConfigurationError(past[0])
-        await self.run(step)
+        await self._run(step)
 
     async def expect_events(
         self,
@@ -809,7 +819,7 @@ class ScenarioRun:
         ``since`` names an earlier step (1 to :attr:`last_step`); ``None`` counts from the start.
         """
         step = self._read("expect", "events", events=list(events), within=within, since=since)
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def expect_never(
         self,
@@ -823,7 +833,7 @@ class ScenarioRun:
         looks only that many seconds past it.
         """
         step = self._read("expect", "never", events=list(events), within=within, since=since)
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def expect_error(
         self,
@@ -840,7 +850,7 @@ class ScenarioRun:
         documented ``lcw:error`` code, raises :class:`ConfigurationError`.
         """
         expectation = self._read("expect", "error", code=code, type=type, reason=reason, step=step)
-        return await self.run(expectation)  # type: ignore[no-any-return]
+        return await self._run(expectation)  # type: ignore[no-any-return]
 
     async def expect_context(
         self,
@@ -865,21 +875,21 @@ class ScenarioRun:
             created=_keys(created, "created"),
             source=source,
         )
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def expect_session(self, **fields: Any) -> Check:
         """Fields: ``state``, ``queue``, ``agent``, ``authenticated``, ``customer``,
         ``messages``, ``sessions``."""
-        return await self.run(self._read("expect", "session", **fields))  # type: ignore[no-any-return]
+        return await self._run(self._read("expect", "session", **fields))  # type: ignore[no-any-return]
 
     async def expect_availability(self, **fields: Any) -> Check:
         """Fields of the last getAgentAvailability answer: ``isAgentAvailable=True``..."""
         step = self._read("expect", "availability", **fields)
-        return await self.run(step)  # type: ignore[no-any-return]
+        return await self._run(step)  # type: ignore[no-any-return]
 
     async def expect_widget(self, **fields: Any) -> Check:
         """``state``, ``minimized``, ``queued``, ``auth_token_provider``, ``context_provider``..."""
-        return await self.run(self._read("expect", "widget", **fields))  # type: ignore[no-any-return]
+        return await self._run(self._read("expect", "widget", **fields))  # type: ignore[no-any-return]
 
     # -- checking
 
@@ -1214,7 +1224,7 @@ def _show(value: Any) -> str:
 
 
 async def run_scenario_async(
-    scenario: Scenario, *, step_timeout: float = STEP_TIMEOUT
+    scenario: Scenario, *, step_timeout: float | None = STEP_TIMEOUT
 ) -> ScenarioResult:
     """Run every step of ``scenario`` on the running event loop.
 
@@ -1233,6 +1243,8 @@ async def run_scenario_async(
     return await run.run_all(scenario.steps)
 
 
-def run_scenario(scenario: Scenario, *, step_timeout: float = STEP_TIMEOUT) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario, *, step_timeout: float | None = STEP_TIMEOUT
+) -> ScenarioResult:
     """Run ``scenario`` on a fresh event loop of its own and return its result."""
     return asyncio.run(run_scenario_async(scenario, step_timeout=step_timeout))

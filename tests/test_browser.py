@@ -1474,7 +1474,7 @@ async def test_chromium_a_set_queued_before_a_failed_load_is_never_held(
         ({"strict": "yes"}, "strict must be True or False, got str 'yes'"),
         ({"load_failure": 5}, "load_failure must be the failure's detail (text) or None"),
         ({"page_timeout": "x"}, "page_timeout must be a number of seconds, got str 'x'"),
-        ({"page_timeout": 0}, "page_timeout must be above 0 seconds, got 0"),
+        ({"page_timeout": 0}, "page_timeout must be above 0 seconds (math.inf: no limit), got 0"),
     ],
 )
 def test_page_options_are_refused_when_the_app_is_made_not_by_every_page(
@@ -1484,6 +1484,7 @@ def test_page_options_are_refused_when_the_app_is_made_not_by_every_page(
     org = Omnichannel(clock=VirtualClock(start=0))
     with pytest.raises((TypeError, ValueError), match=re.escape(why)):
         make_app(org, WorkStream("Open"), **options)
+    assert make_app(org, WorkStream("Open"), page_timeout=float("inf"))  # no limit is one too
 
 
 def test_a_bridge_needs_a_widget_not_its_work_stream_file() -> None:

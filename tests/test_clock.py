@@ -827,6 +827,9 @@ async def test_what_is_no_callback_or_no_time_is_refused_when_given_and_time_mov
         RealClock().call_later(1, "later")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="when must be a number of seconds, got str 'x'"):
         await clock.sleep_until("x")  # type: ignore[arg-type]
+    for never in (float("-inf"), float("nan")):  # floats, past the fast path all the same
+        with pytest.raises(ValueError, match="when must be a finite number of seconds"):
+            await clock.sleep_until(never)
     for waiting in (clock, RealClock()):
         work = asyncio.sleep(0)
         with pytest.raises(TypeError, match="timeout must be a number of seconds, got str '5'"):

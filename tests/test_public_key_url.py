@@ -533,10 +533,13 @@ def test_key_sources_refuse_what_no_lookup_could_use_when_made(demo_keys: KeyPai
     assert source.keys == demo_keys.public_keys()
     for settings, why in [
         ({"timeout": "x"}, "timeout must be a number of seconds, got str 'x'"),
-        ({"timeout": 0}, "timeout must be above 0 seconds, got 0"),
-        ({"max_age": -1}, "max_age cannot be negative, got -1 (None: never stale)"),
-        ({"refetch_interval": math.nan}, "refetch_interval must be a finite number of seconds"),
+        ({"timeout": 0}, "timeout must be above 0 seconds (math.inf: no limit), got 0"),
+        ({"max_age": -1}, "max_age must be 0 or more seconds (math.inf: no limit), got -1"),
+        ({"refetch_interval": math.nan}, "refetch_interval must be 0 or more seconds"),
         ({"client": "x"}, "client must be an httpx.AsyncClient (or one like it, with get())"),
     ]:
         with pytest.raises((TypeError, ValueError), match=re.escape(why)):
             HttpKeySource(**settings)  # type: ignore[arg-type]
+    # No limit is a limit too: never refetch for an unknown kid, never stale.
+    never = HttpKeySource(refetch_interval=math.inf, max_age=math.inf)
+    assert (never.refetch_interval, never.max_age) == (math.inf, math.inf)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import importlib.util
 import logging
+import math
 import re
 import time
 import tomllib
@@ -1059,6 +1061,8 @@ async def test_a_script_s_own_step_is_checked_and_a_good_one_still_runs() -> Non
         ({"delay": -5}, "provider 'p': delay cannot be below 0, got -5"),
         ({"context": "notamap"}, "provider 'p': context must be a mapping, got str"),
         ({"message": 5}, "provider 'p': message must be a string, got int 5"),
+        ({"claims": {"exp": math.nan}, "signer": "s" * 32}, "claims.exp is nan, which JSON"),
+        ({"claims": {"exp": "+1h"}, "signer": "s" * 32}, "claims.exp must be epoch seconds or"),
     ],
 )
 def test_a_provider_spec_built_in_code_is_refused_where_it_is_built(
@@ -1067,16 +1071,23 @@ def test_a_provider_spec_built_in_code_is_refused_where_it_is_built(
     # Met at chat start, each was the page's code 2, which a scenario expecting it would take.
     with pytest.raises((TypeError, ValueError), match=re.escape(why)):
         ProviderSpec(name="p", **spec)  # type: ignore[arg-type]
+    # What the token is minted from as it is stays allowed: a datetime exp, "+3600", "now".
+    claims = {"exp": dt.datetime(2030, 1, 1), "nbf": "now", "iat": "-60"}
+    assert ProviderSpec(name="p", claims=claims, signer="s" * 32).claims == claims
 
 
 async def test_a_run_s_settings_and_a_single_key_are_refused_as_given() -> None:
     for settings, why in [
         ({"step_timeout": "5"}, "step_timeout must be a number of seconds, got str '5'"),
-        ({"step_timeout": 0}, "step_timeout must be above 0 (real seconds), got 0"),
+        ({"step_timeout": 0}, "step_timeout must be above 0 seconds (math.inf: no limit), got 0"),
         ({"start": "2024-03-01"}, "start must be a number of seconds, got str '2024-03-01'"),
     ]:
         with pytest.raises((TypeError, ValueError), match=re.escape(why)):
             ScenarioRun(OPEN_STREAM, **settings)  # type: ignore[arg-type]
+    for no_limit in (None, math.inf):  # a step paused in a debugger is not stuck
+        unbounded = ScenarioRun(OPEN_STREAM, step_timeout=no_limit)
+        await unbounded.load()
+        assert (await unbounded.finish()).passed
     run = ScenarioRun(WorkStream("Typed", [ContextVariable("n", "Number")]))
     await run.load()
     await run.start_chat(custom_context={"n": "many"})
@@ -1093,3 +1104,14 @@ def test_no_scenario_file_or_table_is_named_as_such() -> None:
         load_scenario(None)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="a scenario must be a table, got NoneType"):
         Scenario.from_dict(None)  # type: ignore[arg-type]
+
+
+async def test_a_script_may_hand_the_sdk_what_no_file_can_and_see_it_refused() -> None:
+    # The page's own mistakes (no function at all) are the SDK's to refuse, as a page's are.
+    run = ScenarioRun(OPEN_STREAM)
+    await run.load()
+    for not_a_function in (None, "abc", 42, {}):
+        await run.set_context_provider(not_a_function)  # type: ignore[arg-type]
+        await run.set_auth_token_provider(not_a_function)  # type: ignore[arg-type]
+    assert (await run.expect_error(type="SdkUsageError")).passed
+    assert (await run.finish()).passed

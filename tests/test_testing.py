@@ -641,11 +641,23 @@ def test_an_emulator_in_use_refuses_a_second_with_and_bad_names_are_named() -> N
         with pytest.raises(RuntimeError, match="already in a with block"), lcw:
             pass  # pragma: no cover - never entered
         assert lcw.run(lambda: 5) == 5  # the outer block's loop still runs
-        with pytest.raises(TypeError, match="the event must be an lcw:\\* event name"):
-            lcw.assert_emitted(5)  # type: ignore[arg-type]
+        for not_a_name in (5, ["lcw:ready"]):  # a list is not even hashable
+            with pytest.raises(TypeError, match="the event must be an lcw:\\* event name"):
+                lcw.assert_emitted(not_a_name)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="the entry's name must be a name"):
             lcw.recorded(None)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="the expected context must be a mapping"):
             lcw.assert_context("msdyn_isvip")  # type: ignore[arg-type]
     with lcw:  # the same one again, after the block
         lcw.assert_emitted("lcw:ready")
+
+
+def test_an_emulator_whose_enter_failed_says_why_again_when_entered_again() -> None:
+    with LcwEmulator(start=SAMPLE_START) as lcw:
+        pass
+    failing = LcwEmulator(start=SAMPLE_START)
+    failing.widget.load_failure = "network error"
+    for _ in range(2):  # the second time too: the load's failure, not "already in a with"
+        with pytest.raises(LcwError, match=r"\[7\].*network error"), failing:
+            pass  # pragma: no cover - never entered
+    assert lcw.widget.is_ready

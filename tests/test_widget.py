@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import math
 import re
 import weakref
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -1565,8 +1567,14 @@ def test_a_test_s_own_entry_takes_its_kind_by_name_and_refuses_what_would_break_
     assert [(entry.kind, entry.name) for entry in widget.timeline] == [
         (EntryKind.NOTE, "page rendered")
     ]
-    with pytest.raises(ValueError, match=r"kind must be an EntryKind \('sdk', 'event'"):
+    with pytest.raises(ValueError, match=r"kind 'notes' is not an entry kind \(known: 'sdk'"):
         widget.record("notes", "page rendered")
-    with pytest.raises(TypeError, match="time must be epoch seconds, got str 'soon'"):
+    with pytest.raises(TypeError, match="an entry kind must be an EntryKind or its value"):
+        widget.record(5, "page rendered")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="entry's time must be a number of seconds, got str"):
         widget.timeline.record("soon", EntryKind.NOTE, "later")  # type: ignore[arg-type]
-    assert len(widget.timeline) == 1 and "page rendered" in widget.timeline.format()
+    with pytest.raises(ValueError, match="entry's time must be a finite number of seconds"):
+        widget.timeline.record(math.nan, EntryKind.NOTE, "later")
+    widget.timeline.record(Decimal(5), EntryKind.NOTE, "later")  # type: ignore[arg-type]
+    assert [entry.at for entry in widget.timeline][1:] == [5.0]
+    assert len(widget.timeline) == 2 and "page rendered" in widget.timeline.format()

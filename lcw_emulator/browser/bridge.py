@@ -44,7 +44,7 @@ from typing import Any
 import attrs
 
 from ..auth import DEFAULT_PROVIDER_TIMEOUT
-from ..clock import describe_instant, finite_seconds
+from ..clock import describe_instant, limit_seconds
 from ..errors import ForeignError, LcwError, describe_failure, wrong_type
 from ..events import EntryKind, LcwEvent
 from ..sdk import JAVASCRIPT_METHODS
@@ -120,10 +120,7 @@ def page_seconds(page_timeout: float | None) -> float | None:
     """A page timeout as real seconds above 0 (``None``: the work stream's provider timeout)."""
     if page_timeout is None:
         return None
-    seconds = finite_seconds(page_timeout, "page_timeout")
-    if seconds <= 0:
-        raise ValueError(f"page_timeout must be above 0 seconds, got {page_timeout!r}")
-    return seconds
+    return limit_seconds(page_timeout, "page_timeout")
 
 
 class PageBridge:
