@@ -146,9 +146,14 @@ def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
 
 
 def _as_float(value: object) -> float | None:
-    """``float(value)`` for whatever float takes (Decimal, numpy), else ``None``."""
+    """``float(value)`` for whatever float takes (Decimal, numpy), else ``None``.
+
+    A number past the largest float (``10**400``) is infinity, as it is to JavaScript.
+    """
     try:
         return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return -math.inf if value < 0 else math.inf  # type: ignore[operator]
     except (TypeError, ValueError):
         return None
 

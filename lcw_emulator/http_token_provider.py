@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "pip install -e '.[http]' in the lcw-emulator checkout, or pip install httpx"
     ) from exc
 
-from .clock import Clock, finite_seconds, require_clock
+from .clock import Clock, limit_seconds, require_clock
 from .errors import describe_failure, wrong_type
 from .providers import AuthTokenCallback, AuthTokenProvider
 
@@ -132,9 +132,8 @@ def http_token_provider(
         raise wrong_type("token_field", "a field name", token_field)
     if client is not None and not callable(getattr(client, "request", None)):
         raise wrong_type("client", "an httpx.AsyncClient (or one like it, with request())", client)
-    if timeout is not None and finite_seconds(timeout, "timeout") <= 0:
-        # None is httpx's own "no limit".
-        raise ValueError(f"timeout must be above 0 seconds (or None), got {timeout!r}")
+    if timeout is not None:  # None is httpx's own "no limit", as math.inf is
+        timeout = limit_seconds(timeout, "timeout")
 
     async def http_token_provider(callback: AuthTokenCallback) -> None:
         # Hold the clock: a virtual clock must not jump while we wait on the socket.

@@ -180,7 +180,7 @@ class HttpKeySource:
         client: httpx.AsyncClient | None = None,
         refetch_interval: float = DEFAULT_REFETCH_INTERVAL,
         max_age: float | None = DEFAULT_MAX_AGE,
-        timeout: float = DEFAULT_FETCH_TIMEOUT,
+        timeout: float | None = DEFAULT_FETCH_TIMEOUT,
     ) -> None:
         # Every org makes one of these: the defaults, floats in range, pass without a call.
         if type(refetch_interval) is not float or not 0 <= refetch_interval < math.inf:
@@ -188,8 +188,8 @@ class HttpKeySource:
             refetch_interval = limit_seconds(refetch_interval, "refetch_interval", zero=True)
         if max_age is not None and (type(max_age) is not float or not 0 <= max_age < math.inf):
             max_age = limit_seconds(max_age, "max_age", zero=True)
-        if type(timeout) is not float or not 0 < timeout < math.inf:
-            timeout = limit_seconds(timeout, "timeout")
+        if timeout is not None and (type(timeout) is not float or not 0 < timeout < math.inf):
+            timeout = limit_seconds(timeout, "timeout")  # None: httpx's "no limit"
         if client is not None and not callable(getattr(client, "get", None)):
             raise wrong_type("client", "an httpx.AsyncClient (or one like it, with get())", client)
         self.client = client

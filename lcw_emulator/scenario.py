@@ -227,6 +227,14 @@ class ProviderSpec:
             problem = _not_json(minted_as_is, "claims")
             if problem is not None:
                 raise ValueError(f"{where}: {problem}")
+            for name, value in minted_as_is.items():
+                # What code can hold beyond a file's values: a set, bytes, an object.
+                try:
+                    json.dumps(value, allow_nan=False)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"{where}: claims.{name} cannot be minted into a token: {exc}"
+                    ) from None
         if self.claims is not None and not (
             isinstance(self.signer, KeyPair) or (isinstance(self.signer, str) and self.signer)
         ):

@@ -305,7 +305,8 @@ class ScenarioRun:
 
     Every method's arguments are checked as a file's step is (:func:`.scenario.read_step`):
     what a file would refuse raises :class:`~lcw_emulator.errors.ConfigurationError`,
-    naming the step.
+    naming the step. A provider that is not a :class:`ProviderSpec` is the page's own
+    value, which the SDK judges (a value that is no function is its ``SdkUsageError``).
     """
 
     def __init__(
@@ -437,7 +438,18 @@ class ScenarioRun:
         later: it is a failed check of this run, with the traceback on the ``lcw_emulator``
         logger, so the scenarios run beside it are still reported. The steps after it do
         not run, as the widget is in no state any step could expect.
+
+        Every step is checked first, as a file's are (:func:`check_step`): one that breaks a
+        rule raises :class:`ConfigurationError` and none runs.
         """
+        steps = list(steps)
+        first = len(self._records) + 1
+        for number, step in enumerate(steps, first):
+            check_step(
+                attrs.evolve(step, number=number) if isinstance(step, Step) else step,
+                work_stream=self.widget.work_stream,
+                source=self.source,
+            )
         for step in steps:
             try:
                 await self.run(step)
@@ -1233,12 +1245,6 @@ async def run_scenario_async(
     """
     if not isinstance(scenario, Scenario):
         raise wrong_type("scenario", "a Scenario (load_scenario(path) reads one)", scenario)
-    for number, step in enumerate(scenario.steps, 1):
-        check_step(
-            attrs.evolve(step, number=number) if isinstance(step, Step) else step,
-            work_stream=scenario.work_stream,
-            source=scenario.source,
-        )
     run = ScenarioRun.from_scenario(scenario, step_timeout=step_timeout)
     return await run.run_all(scenario.steps)
 

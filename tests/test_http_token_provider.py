@@ -265,7 +265,7 @@ async def test_a_shared_client_with_an_in_process_transport(
         ({"headers": {"Authorization": 5}}, "headers must be what httpx takes as headers"),
         ({"client": "x"}, "client must be an httpx.AsyncClient (or one like it, with request"),
         ({"timeout": "5"}, "timeout must be a number of seconds, got str '5'"),
-        ({"timeout": 0}, "timeout must be above 0 seconds (or None), got 0"),
+        ({"timeout": 0}, "timeout must be above 0 seconds (math.inf: no limit), got 0"),
         ({"token_field": 5}, "token_field must be a field name, got int 5"),
     ],
 )
@@ -301,11 +301,12 @@ async def test_what_httpx_takes_a_provider_takes_too(
     for options in (
         {"headers": [("Authorization", "Bearer x")], "params": "user=c"},
         {"timeout": None},
+        {"timeout": float("inf")},  # no limit, as None is
         {"client": stand_in},
     ):
         provider = http_token_provider(httpx.URL(endpoint.url("/token")), clock=clock, **options)
         await provider(answers.append)
     await stand_in.inner.aclose()
-    assert answers == [sample_token()] * 3
+    assert answers == [sample_token()] * 4
     assert endpoint.requests[0].headers["Authorization"] == "Bearer x"
     assert endpoint.requests[0].path == "/token?user=c"

@@ -541,5 +541,7 @@ def test_key_sources_refuse_what_no_lookup_could_use_when_made(demo_keys: KeyPai
         with pytest.raises((TypeError, ValueError), match=re.escape(why)):
             HttpKeySource(**settings)  # type: ignore[arg-type]
     # No limit is a limit too: never refetch for an unknown kid, never stale.
-    never = HttpKeySource(refetch_interval=math.inf, max_age=math.inf)
-    assert (never.refetch_interval, never.max_age) == (math.inf, math.inf)
+    never = HttpKeySource(refetch_interval=math.inf, max_age=math.inf, timeout=None)
+    assert (never.refetch_interval, never.max_age, never.timeout) == (math.inf, math.inf, None)
+    past_a_float = HttpKeySource(max_age=10**400)  # an int no float holds: infinity
+    assert past_a_float.max_age == math.inf

@@ -1063,6 +1063,10 @@ async def test_a_script_s_own_step_is_checked_and_a_good_one_still_runs() -> Non
         ({"message": 5}, "provider 'p': message must be a string, got int 5"),
         ({"claims": {"exp": math.nan}, "signer": "s" * 32}, "claims.exp is nan, which JSON"),
         ({"claims": {"exp": "+1h"}, "signer": "s" * 32}, "claims.exp must be epoch seconds or"),
+        (
+            {"claims": {"roles": {"agent"}}, "signer": "s" * 32},
+            "claims.roles cannot be minted into a token: Object of type set is not JSON",
+        ),
     ],
 )
 def test_a_provider_spec_built_in_code_is_refused_where_it_is_built(
@@ -1115,3 +1119,10 @@ async def test_a_script_may_hand_the_sdk_what_no_file_can_and_see_it_refused() -
         await run.set_auth_token_provider(not_a_function)  # type: ignore[arg-type]
     assert (await run.expect_error(type="SdkUsageError")).passed
     assert (await run.finish()).passed
+
+
+async def test_run_all_checks_every_step_before_any_runs() -> None:
+    run = ScenarioRun(OPEN_STREAM)
+    with pytest.raises(TypeError, match=r"a scenario step must be a Step .*got str 'start_chat'"):
+        await run.run_all([Load(), "start_chat"])  # type: ignore[list-item]
+    assert len(run.widget.timeline) == 0  # the Load() before it did not run either

@@ -1575,6 +1575,8 @@ def test_a_test_s_own_entry_takes_its_kind_by_name_and_refuses_what_would_break_
         widget.timeline.record("soon", EntryKind.NOTE, "later")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="entry's time must be a finite number of seconds"):
         widget.timeline.record(math.nan, EntryKind.NOTE, "later")
+    with pytest.raises(ValueError, match="entry's time must be a finite number of seconds"):
+        widget.timeline.record(10**400, EntryKind.NOTE, "later")  # past a float: infinite
     widget.timeline.record(Decimal(5), EntryKind.NOTE, "later")  # type: ignore[arg-type]
     assert [entry.at for entry in widget.timeline][1:] == [5.0]
     assert len(widget.timeline) == 2 and "page rendered" in widget.timeline.format()
