@@ -59,7 +59,7 @@ from .clock import (
     epoch_seconds,
     finite_seconds,
 )
-from .errors import ConfigurationError, ErrorCode, wrong_type
+from .errors import ConfigurationError, ErrorCode, whole_number, wrong_type
 from .events import (
     AVAILABILITY_FIELDS,
     ENTRY_NAMES,
@@ -827,12 +827,14 @@ def check_step(step: Step, *, work_stream: WorkStream, source: str | None = None
 
     So a step no file could hold (``ExpectEvents(events=())``, which checks nothing, or a
     ``since`` naming no earlier step) is refused with :class:`ConfigurationError` before it
-    runs, as a file's would be. A step carrying the page's own function as its provider is
-    taken as it is: the SDK judges that function.
+    runs, as a file's would be. A step whose provider is not a :class:`ProviderSpec` carries
+    the page's own value (a function, or a mistake) and is taken as it is: the SDK judges it.
     """
     if not isinstance(step, Step):
         raise wrong_type("a scenario step", "a Step (Load(), StartChat(), ExpectEvents(...))", step)
-    if callable(getattr(step, "provider", None)) and not isinstance(step.provider, ProviderSpec):  # type: ignore[attr-defined]
+    if isinstance(step, SetAuthTokenProvider | SetContextProvider) and not isinstance(
+        step.provider, ProviderSpec
+    ):
         return step
     return read_step(step.number, step_table(step), work_stream=work_stream, source=source)
 
@@ -1001,18 +1003,25 @@ class _Reader:
         return value
 
     def number(self, value: object, key: str, *, minimum: float = 0.0) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(f"{key} must be a number of seconds, got {_kind(value)}")
-        if not math.isfinite(value):  # TOML has nan and inf; no wait or time can be either
-            raise self.fail(f"{key} must be a finite number of seconds, got {value}")
-        if value < minimum:
-            raise self.fail(f"{key} cannot be below {minimum:g}, got {describe_seconds(value)}")
-        return float(value)
+        # What the clocks take (a step built in code may hold a Decimal or a Fraction).
+        try:
+            seconds = finite_seconds(value, key)  # type: ignore[arg-type]
+        except TypeError:
+            raise self.fail(f"{key} must be a number of seconds, got {_kind(value)}") from None
+        except ValueError:  # TOML has nan and inf; no wait or time can be either
+            raise self.fail(f"{key} must be a finite number of seconds, got {value}") from None
+        if seconds < minimum:
+            raise self.fail(f"{key} cannot be below {minimum:g}, got {describe_seconds(seconds)}")
+        return seconds
 
     def integer(self, value: object, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{key} must be a whole number, got {_kind(value)}")
-        return value
+        # A whole float (8.0) is the whole number it stands for, as elsewhere in the API.
+        try:
+            return whole_number(value, key)
+        except TypeError:
+            raise self.fail(f"{key} must be a whole number, got {_kind(value)}") from None
+        except ValueError:
+            raise self.fail(f"{key} must be a whole number, got {value!r}") from None
 
     def mapping(self, value: object, key: str) -> dict[str, Any]:
         if not isinstance(value, Mapping):

@@ -12,6 +12,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 
@@ -43,6 +44,7 @@ from lcw_emulator.scenario import (
     Load,
     ProviderSpec,
     Scenario,
+    SetAuthTokenProvider,
     SetContextProvider,
     StartChat,
     Step,
@@ -1126,3 +1128,15 @@ async def test_run_all_checks_every_step_before_any_runs() -> None:
     with pytest.raises(TypeError, match=r"a scenario step must be a Step .*got str 'start_chat'"):
         await run.run_all([Load(), "start_chat"])  # type: ignore[list-item]
     assert len(run.widget.timeline) == 0  # the Load() before it did not run either
+
+
+async def test_numbers_in_steps_built_in_code_are_taken_as_the_clocks_take_them() -> None:
+    run = ScenarioRun(OPEN_STREAM)
+    await run.load()
+    await run.run(Wait(seconds=Fraction(1, 2)))  # type: ignore[arg-type]
+    assert run.clock.now() == run.start + 0.5
+    await run.run(SetAuthTokenProvider(provider=None))  # type: ignore[arg-type]
+    check = await run.run(ExpectError(type="SdkUsageError", step=3.0))  # type: ignore[arg-type]
+    assert check.passed  # a whole float is the whole number it stands for
+    with pytest.raises(ConfigurationError, match=r"step must be a whole number, got 2\.5"):
+        await run.run(ExpectError(type="SdkUsageError", step=2.5))  # type: ignore[arg-type]
