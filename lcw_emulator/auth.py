@@ -1236,7 +1236,7 @@ class KeyPair:
             raise TypeError(
                 f"private_key must be an RSA private key, got {type(private_key).__name__}{hint}"
             )
-        if not isinstance(kid, str):
+        if kid is not None and not isinstance(kid, str):  # None: a pair with no kid, as before
             raise wrong_type("kid", "a string (a token's header carries it as one)", kid)
         self.private_key = private_key
         self.kid = kid

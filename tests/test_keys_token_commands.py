@@ -671,6 +671,7 @@ def test_key_pairs_and_key_documents_of_the_wrong_kind_say_what_to_pass() -> Non
         KeyPair(pair.private_pem)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"kid must be a string .*got int 5"):
         KeyPair(pair.private_key, kid=5)  # type: ignore[arg-type]
+    assert KeyPair(pair.private_key, kid=None).public_keys()[0].kid is None  # a pair with no kid
     with pytest.raises(TypeError, match=r"got PosixPath: read the file first"):
         KeyPair.from_private_pem(Path("private.pem"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="pem is not PEM: PEM text is ASCII"):
