@@ -126,11 +126,19 @@ def finite_seconds(value: float, name: str, *, unit: str = "seconds") -> float:
     # Text and True are numbers to float(), not to a caller who meant seconds.
     number = None if isinstance(value, str | bytes | bool) else _as_float(value)
     if number is None:
-        raise TypeError(f"{name} must be a number of {unit}, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{name} must be a number of {unit}, got {type(value).__name__} {_shown(value)}"
+        )
     # NaN compares false with everything, so a NaN time would stop or skip every deadline.
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number of {unit}, got {value!r}")
+        raise ValueError(f"{name} must be a finite number of {unit}, got {_shown(value)}")
     return number
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut short when long: a number of 400 digits is no message."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:16]}... ({len(text)} characters)"
 
 
 def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
@@ -153,7 +161,10 @@ def _as_float(value: object) -> float | None:
     try:
         return float(value)  # type: ignore[arg-type]
     except OverflowError:
-        return -math.inf if value < 0 else math.inf  # type: ignore[operator]
+        try:
+            return -math.inf if value < 0 else math.inf  # type: ignore[operator]
+        except TypeError:  # a number that overflows a float and has no order
+            return None
     except (TypeError, ValueError):
         return None
 

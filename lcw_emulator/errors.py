@@ -63,12 +63,15 @@ def whole_number(value: object, name: str) -> int:
     except TypeError:
         pass
     try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        # Exact for a Decimal or a Fraction: no rounding through a float on the way.
+        whole: int = int(value)  # type: ignore[call-overload]
+    except (ValueError, OverflowError):  # NaN, infinity
+        raise ValueError(f"{name} must be a whole number, got {value!r:.40}") from None
+    except TypeError:
         raise wrong_type(name, "a whole number", value) from None
-    if not number.is_integer():  # NaN and infinity are not either
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    return int(number)
+    if whole != value:
+        raise ValueError(f"{name} must be a whole number, got {value!r:.40}")
+    return whole
 
 
 def describe_failure(error: BaseException) -> str:

@@ -827,13 +827,14 @@ def check_step(step: Step, *, work_stream: WorkStream, source: str | None = None
 
     So a step no file could hold (``ExpectEvents(events=())``, which checks nothing, or a
     ``since`` naming no earlier step) is refused with :class:`ConfigurationError` before it
-    runs, as a file's would be. A step whose provider is not a :class:`ProviderSpec` carries
-    the page's own value (a function, or a mistake) and is taken as it is: the SDK judges it.
+    runs, as a file's would be. A provider given as a file gives it (a table, or a name) is
+    read as a file's; any other value that is no :class:`ProviderSpec` is the page's own (a
+    function, or a mistake) and is taken as it is: the SDK judges it.
     """
     if not isinstance(step, Step):
         raise wrong_type("a scenario step", "a Step (Load(), StartChat(), ExpectEvents(...))", step)
     if isinstance(step, SetAuthTokenProvider | SetContextProvider) and not isinstance(
-        step.provider, ProviderSpec
+        step.provider, ProviderSpec | str | Mapping
     ):
         return step
     return read_step(step.number, step_table(step), work_stream=work_stream, source=source)
@@ -1015,13 +1016,16 @@ class _Reader:
         return seconds
 
     def integer(self, value: object, key: str) -> int:
-        # A whole float (8.0) is the whole number it stands for, as elsewhere in the API.
+        # A file writes a whole number as one (8, not 8.0); a step built in code may hold a
+        # whole float, which is the whole number it stands for, as elsewhere in the API.
+        if self.file and isinstance(value, float):
+            raise self.fail(f"{key} must be a whole number, got {_kind(value)}")
         try:
             return whole_number(value, key)
         except TypeError:
             raise self.fail(f"{key} must be a whole number, got {_kind(value)}") from None
         except ValueError:
-            raise self.fail(f"{key} must be a whole number, got {value!r}") from None
+            raise self.fail(f"{key} must be a whole number, got {_kind(value)}") from None
 
     def mapping(self, value: object, key: str) -> dict[str, Any]:
         if not isinstance(value, Mapping):
@@ -1179,9 +1183,8 @@ class _Reader:
             moment = parsed.timestamp()
         else:
             self.number(value, "start")
-            assert isinstance(value, int | float)  # number() refused anything else
             try:
-                return epoch_seconds(value, "start")  # as written: 1709283600000, not ...0.0
+                return epoch_seconds(value, "start")  # type: ignore[arg-type]  # as written: 1709283600000, not ...0.0
             except ValueError as exc:  # milliseconds: every minted token's exp would be blamed
                 raise self.fail(str(exc)) from None
         if moment >= MILLISECONDS_THRESHOLD:  # a date, so not milliseconds: past the clocks
@@ -1518,6 +1521,8 @@ class _Reader:
                 arguments[key] = self.choice(value, key, states)
             elif key in ("messages", "sessions"):
                 arguments[key] = self.integer(value, key)
+                if arguments[key] < 0:  # a count: a check on a negative one could never hold
+                    raise self.fail(f"{key} cannot be below 0, got {arguments[key]}")
             elif key in (
                 "authenticated",
                 "minimized",

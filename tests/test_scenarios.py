@@ -12,6 +12,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,7 @@ from lcw_emulator import (
     run_scenario,
 )
 from lcw_emulator.clock import ClockLimitError
+from lcw_emulator.errors import whole_number
 from lcw_emulator.report import mermaid, render_text
 from lcw_emulator.scenario import (
     EventPattern,
@@ -1138,5 +1140,39 @@ async def test_numbers_in_steps_built_in_code_are_taken_as_the_clocks_take_them(
     await run.run(SetAuthTokenProvider(provider=None))  # type: ignore[arg-type]
     check = await run.run(ExpectError(type="SdkUsageError", step=3.0))  # type: ignore[arg-type]
     assert check.passed  # a whole float is the whole number it stands for
-    with pytest.raises(ConfigurationError, match=r"step must be a whole number, got 2\.5"):
+    with pytest.raises(ConfigurationError, match=r"step must be a whole number, got float 2\.5"):
         await run.run(ExpectError(type="SdkUsageError", step=2.5))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("step", "why"),
+    [
+        ('expect = "error"\ncode = 8.0', "code must be a whole number, got float 8.0"),
+        ('expect = "session"\nmessages = -1', "messages cannot be below 0, got -1"),
+        (
+            'expect = "session"\nsessions = 1e300',
+            "sessions must be a whole number, got float 1e+300",
+        ),
+    ],
+)
+def test_a_file_writes_whole_numbers_as_whole_numbers(step: str, why: str) -> None:
+    # A step built in code may give 8.0 for 8; a file writes 8, and a count is not negative.
+    with pytest.raises(ConfigurationError, match=re.escape(why)):
+        scenario(STARTED + "[[steps]]\n" + step + "\n")
+
+
+async def test_a_provider_built_in_code_as_a_file_gives_it_is_read_as_a_file_s() -> None:
+    run = ScenarioRun(OPEN_STREAM)
+    await run.load()
+    await run.run(SetContextProvider(provider={"kind": "never"}))  # type: ignore[arg-type]
+    assert run.widget.context_provider is not None  # a table: read as [providers.NAME] is
+    with pytest.raises(ConfigurationError, match="no provider named 'regular'"):
+        await run.run(SetAuthTokenProvider(provider="regular"))  # type: ignore[arg-type]
+
+
+def test_a_whole_number_is_read_exactly_whatever_its_type() -> None:
+    assert whole_number(Decimal("9007199254740993"), "n") == 9007199254740993  # past 2**53
+    assert whole_number(8.0, "n") == 8
+    for not_whole in (Decimal("1.0000000000000001"), Fraction(1, 2), math.inf, Decimal("NaN")):
+        with pytest.raises(ValueError, match="n must be a whole number"):
+            whole_number(not_whole, "n")
