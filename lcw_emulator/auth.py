@@ -269,7 +269,8 @@ def load_public_keys(text: str) -> tuple[PublicKey, ...]:
 
     Accepts a PEM public key, the documented key array
     ``[{"kid", "publicKey", "expiry"}]`` and a JWKS document ``{"keys": [...]}``.
-    Raises :class:`ValueError` saying what is wrong.
+    Raises :class:`ValueError` saying what is wrong; :class:`TypeError` for what is not text
+    (a path: read the file first).
     """
     if not isinstance(text, str):
         hint = ": read the file first, path.read_text()" if isinstance(text, PurePath) else ""
@@ -1126,11 +1127,12 @@ def mint_token(
 ) -> str:
     """Sign ``claims`` as a compact JWT with PyJWT (RSA private key or HS secret).
 
-    Any claim values are signed as given, wrong types too (an ``iss`` that is a number, an
-    ``exp`` that is text), so that a test can see Omnichannel refuse them; ``datetime``
-    values of ``exp``/``iat``/``nbf`` become epoch seconds, as in ``jwt.encode``. Raises
-    :class:`ValueError` for what JSON cannot hold (NaN, infinity), since no token service
-    could send it either.
+    Claim values JSON can hold are signed as given, wrong types too (an ``iss`` that is a
+    number, an ``exp`` that is text), so that a test can see Omnichannel refuse them;
+    ``datetime`` values of ``exp``/``iat``/``nbf`` become epoch seconds, as in
+    ``jwt.encode``. What JSON cannot hold no token service could send: NaN or infinity
+    raises :class:`ValueError` naming the claims, a set or bytes json's :class:`TypeError`.
+    An unknown algorithm, or a key it cannot sign with, is a :class:`ValueError` too.
     """
     if not isinstance(algorithm, str):
         raise wrong_type("algorithm", 'an algorithm name, like "RS256"', algorithm)
@@ -1249,6 +1251,8 @@ class KeyPair:
     @classmethod
     def from_private_pem(cls, pem: str | bytes, kid: str = "key-1") -> KeyPair:
         """Load an unencrypted RSA private key from PEM; :class:`ValueError` for any other key.
+
+        :class:`TypeError` for what is not text or bytes (a path: read the file first).
 
         PKCS#8 and PKCS#1 PEM as OpenSSL writes them, and ``ssh-keygen``'s own format
         (``-----BEGIN OPENSSH PRIVATE KEY-----``), which is the same RSA key.

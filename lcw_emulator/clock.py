@@ -146,10 +146,14 @@ def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
     for no limit. TypeError for text or True, ValueError for NaN or a number below that."""
     number = None if isinstance(value, str | bytes | bool) else _as_float(value)
     if number is None:
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{name} must be a number of seconds, got {type(value).__name__} {_shown(value)}"
+        )
     if math.isnan(number) or number < 0 or (number == 0 and not zero):
         least = "0 or more" if zero else "above 0"
-        raise ValueError(f"{name} must be {least} seconds (math.inf: no limit), got {value!r}")
+        raise ValueError(
+            f"{name} must be {least} seconds (math.inf: no limit), got {_shown(value)}"
+        )
     return number
 
 

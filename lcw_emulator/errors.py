@@ -122,7 +122,9 @@ class LcwError(Exception):
 
     Outside the family, by Python's convention or on purpose: :class:`TypeError` and
     :class:`ValueError` for an argument that is wrong (``clock.ClockLimitError`` is a
-    ``ValueError``); ``scenario_runner.ScenarioStuck`` for a step that waits forever; and
+    ``ValueError``), except a scenario step's (:class:`ConfigurationError`) and an SDK
+    method's (:class:`SdkUsageError`), which are in the family and a ``ValueError`` or
+    ``TypeError`` too; ``scenario_runner.ScenarioStuck`` for a step that waits forever; and
     ``http_token_provider.TokenEndpointError``, which that provider raises as a page's
     provider would, and which the widget reports as code 2.
 

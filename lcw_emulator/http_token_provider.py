@@ -154,7 +154,7 @@ def http_token_provider(
                     "calling back, as a hung fetch does",
                     method,
                     url,
-                    "its client's time limit" if timeout is None else f"{timeout:g} s",
+                    "any time limit" if timeout is None else f"{timeout:g} s",
                     type(exc).__name__,
                 )
                 return

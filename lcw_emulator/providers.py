@@ -3,8 +3,8 @@
 The auth token provider is called with a callback and awaited on the clock
 within the work stream's timeout; the context provider is called and its
 object taken. Each way a provider can misbehave ends in the documented code
-(1, 2, 3, or 4 for a callback with something other than a string) with a reason
-that says what it did.
+(1, 2, 3, or 4 for a callback with a value that is neither a string nor false to
+JavaScript) with a reason that says what it did.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ async def request_token(
     """Call ``provider(callback)`` and return the token it calls back with.
 
     Raises :class:`LcwError` with code 2 when the provider raises, 3 when it
-    does not call back in time or calls back with no token, 4 when it calls back
-    with something other than a string.
+    does not call back in time or calls back with what JavaScript reads as false (no
+    token), 4 when it calls back with any other value that is not a string.
     """
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[object] = loop.create_future()

@@ -305,8 +305,9 @@ class ScenarioRun:
 
     Every method's arguments are checked as a file's step is (:func:`.scenario.read_step`):
     what a file would refuse raises :class:`~lcw_emulator.errors.ConfigurationError`,
-    naming the step. A provider that is not a :class:`ProviderSpec` is the page's own
-    value, which the SDK judges (a value that is no function is its ``SdkUsageError``).
+    naming the step. The provider methods take a :class:`ProviderSpec`, or else the page's
+    own value, which the SDK judges (a value that is no function is its ``SdkUsageError``);
+    a step handed to :meth:`run` reads a provider given as a table or a name as a file does.
     """
 
     def __init__(
