@@ -80,8 +80,11 @@ def epoch_seconds(value: float, name: str = "") -> float:
 
     Judged against a moment in milliseconds (JavaScript's ``Date.now()``), every good token
     would look wrong, its ``exp`` expired or its ``iat`` in the future: the token would be
-    blamed for the caller's clock.
+    blamed for the caller's clock. A ``datetime`` is its timestamp (a naive one is UTC, as
+    ``jwt.encode`` reads it).
     """
+    if isinstance(value, dt.datetime):
+        value = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).timestamp()
     seconds = finite_seconds(value, name or "a moment")
     if seconds >= MILLISECONDS_THRESHOLD:
         raise ValueError(
@@ -138,7 +141,7 @@ def finite_seconds(value: float, name: str, *, unit: str = "seconds") -> float:
 def _shown(value: object) -> str:
     """``repr(value)``, cut short when long: a number of 400 digits is no message."""
     text = repr(value)
-    return text if len(text) <= 40 else f"{text[:16]}... ({len(text)} characters)"
+    return text if len(text) <= 80 else f"{text[:16]}... ({len(text)} characters)"
 
 
 def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
@@ -160,8 +163,12 @@ def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
 def _as_float(value: object) -> float | None:
     """``float(value)`` for whatever float takes (Decimal, numpy), else ``None``.
 
+    A ``timedelta`` is its seconds: a test writes ``timedelta(minutes=16)`` as readily.
+
     A number past the largest float (``10**400``) is infinity, as it is to JavaScript.
     """
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
     try:
         return float(value)  # type: ignore[arg-type]
     except OverflowError:

@@ -269,6 +269,9 @@ class TimelineAssertions:
     ) -> TimelineEntry:
         """Assert an ``lcw:error`` with ``errorCode`` ``code`` fired; ``match`` searches its reason.
 
+        ``match`` is a regular expression, as in ``pytest.raises``: a reason pasted as it is
+        printed holds ``(`` and ``.``; pass ``re.escape(text)`` to match the text as written.
+
         Returns the last matching error entry; its ``detail`` has ``errorCode``,
         ``errorDescription`` and our ``reason``.
         """
@@ -297,7 +300,8 @@ class TimelineAssertions:
                 )
                 or "  (none)"
             )
-            raise self._fail(f"Expected {wanted}. Errors emitted:\n{seen}")
+            hint = _literal_hint(match, [str(e.detail.get("reason", "")) for e in errors])
+            raise self._fail(f"Expected {wanted}.{hint} Errors emitted:\n{seen}")
         return found[-1]
 
     def assert_no_error(self) -> None:
@@ -370,8 +374,9 @@ class TimelineAssertions:
                 f" for a reason matching {pattern!r}" if match is not None else ""
             )
             raise self._fail(
-                f"Expected {wanted}. Kept context: {dict(entry.detail.get('context', {}))!r}; "
-                f"dropped: {[dict(item) for item in dropped]!r}"
+                f"Expected {wanted}.{_literal_hint(match, reasons)} Kept context: "
+                f"{dict(entry.detail.get('context', {}))!r}; dropped: "
+                f"{[dict(item) for item in dropped]!r}"
             )
         return reasons[0]
 
@@ -673,6 +678,19 @@ def _error_code(code: object) -> int:
         with contextlib.suppress(TypeError):
             return operator.index(code)  # type: ignore[arg-type]
     raise TypeError(f"code must be an lcw:error code (an int), got {code!r}")
+
+
+def _literal_hint(match: str | re.Pattern[str] | None, reasons: Sequence[str]) -> str:
+    """A hint when ``match`` is found as plain text in a reason though not as a pattern."""
+    if match is None:
+        return ""
+    text = match.pattern if isinstance(match, re.Pattern) else match
+    if any(text in reason for reason in reasons):
+        return (
+            " That text is in a reason as written, but match is a regular expression and "
+            "its ( . [ ? + * mean otherwise: pass re.escape(text)."
+        )
+    return ""
 
 
 def _pattern(match: str | re.Pattern[str]) -> re.Pattern[str]:

@@ -8,8 +8,10 @@ so the pytest plugin's fixtures) asserts on it.
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import enum
+import numbers
 import reprlib
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -496,6 +498,10 @@ class TimelineEntry:
         return self.name == name and (subset is None or typed_subset(self.detail, subset))
 
 
+# What a test may give as a number (a Decimal from a database, a Fraction), beside int and float.
+_NUMBERS = (numbers.Real, decimal.Decimal)
+
+
 def typed_equal(actual: Any, expected: Any) -> bool:
     """Equality that tells ``true`` from ``1`` (TOML and JSON do; Python does not).
 
@@ -516,10 +522,10 @@ def typed_equal(actual: Any, expected: Any) -> bool:
         )
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(actual) is type(expected) and actual == expected
-    if isinstance(expected, int | float) and isinstance(actual, int | float):
+    if isinstance(expected, _NUMBERS) and isinstance(actual, _NUMBERS):
         # As JavaScript compares them: both doubles, so 12345678901234567890 (beyond 2**53) is
-        # the double it rounds to.
-        return _as_double(actual) == _as_double(expected)
+        # the double it rounds to, and a Decimal("1249.90") from a test is 1249.9.
+        return _as_double(actual) == _as_double(expected)  # type: ignore[arg-type]
     return bool(actual == expected)
 
 

@@ -38,7 +38,9 @@ the format reference.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import difflib
+import fractions
 import functools
 import json
 import math
@@ -811,7 +813,12 @@ def step_table(step: Step) -> dict[str, Any]:
 
 
 def file_value(value: Any) -> Any:
-    """A value as a file would give it: tuples as lists, event patterns as tables."""
+    """A value as a file would give it: tuples as lists, event patterns as tables.
+
+    A Decimal or a Fraction is the number it stands for, as a file's number is.
+    """
+    if isinstance(value, decimal.Decimal | fractions.Fraction):
+        return float(value)
     if isinstance(value, EventPattern):
         fields = attrs.fields(EventPattern)
         return {

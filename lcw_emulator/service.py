@@ -115,6 +115,11 @@ class TokenJudgement:
         return self.error is None
 
     @property
+    def claims(self) -> Mapping[str, Any] | None:
+        """The token's claims when it was read (``verdict.claims``), else ``None``."""
+        return self.verdict.claims
+
+    @property
     def case_mismatches(self) -> tuple[tuple[str, str], ...]:
         """(key, declared name) for each key created because it differs from a declared
         variable only in case. Read on demand: a chat start never asks."""

@@ -8,9 +8,12 @@ something that is not a token, or returning the token instead of calling back.
 
 from __future__ import annotations
 
+import decimal
+import fractions
 import inspect
 import json
 from collections.abc import Callable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from .auth import DEFAULT_TOKEN_LIFETIME, HMAC_KEY_BYTES, KeyPair, mint_token, time_claims
@@ -22,6 +25,7 @@ __all__ = [
     "answering_twice",
     "answering_with",
     "delayed",
+    "lwicontexts_text",
     "minted_token",
     "never_answering",
     "raising",
@@ -79,6 +83,8 @@ def minted_token(
             raise wrong_type(
                 "context", "key/values (a dict, or key/value pairs)", context
             ) from None
+    if context is not None:
+        lwicontexts_text(context)  # what it cannot write is refused now, naming the key
     if not isinstance(claims, Mapping):
         raise wrong_type("claims", "a mapping of claim names to values", claims)
     lifetime = finite_seconds(lifetime, "lifetime")
@@ -91,9 +97,14 @@ def minted_token(
             )
     elif not isinstance(signer, str | bytes) or not signer:
         # The value is not shown: it may be a secret.
+        hint = (
+            ": for a key file, KeyPair.from_private_pem(path.read_text())"
+            if isinstance(signer, PurePath)
+            else ""
+        )
         raise TypeError(
             "signer must be a KeyPair (RS256) or a shared secret (non-empty text or bytes), "
-            f"got {type(signer).__name__}" + (" (empty)" if signer in ("", b"") else "")
+            f"got {type(signer).__name__}" + (" (empty)" if signer in ("", b"") else "") + hint
         )
     elif algorithm not in (None, *HMAC_KEY_BYTES):
         raise ValueError(
@@ -104,7 +115,7 @@ def minted_token(
     def minted_token_provider(callback: AuthTokenCallback) -> None:
         payload: dict[str, Any] = time_claims(clock.now(), lifetime)
         if context is not None:
-            payload["lwicontexts"] = json.dumps(dict(context))
+            payload["lwicontexts"] = lwicontexts_text(context)
         payload.update(claims)
         if isinstance(signer, KeyPair):
             callback(signer.mint(payload, with_kid=with_kid))
@@ -112,6 +123,30 @@ def minted_token(
             callback(mint_token(payload, signer, algorithm=algorithm or "HS256"))
 
     return minted_token_provider
+
+
+def lwicontexts_text(context: Mapping[str, Any]) -> str:
+    """``context`` as the ``lwicontexts`` claim: the JSON text of its key/values.
+
+    A Decimal or a Fraction (a cart value from a database) is written as the JSON number it
+    stands for, as JavaScript has one number type; a value Python's json cannot write at all
+    (a set, an object) raises :class:`TypeError` naming its key. NaN is written as json
+    writes it, so that a test can see Omnichannel refuse it.
+    """
+    values = dict(context)
+    for key, value in values.items():
+        try:
+            json.dumps(value, default=_json_number)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"context[{key!r}] cannot be written into lwicontexts: {exc}") from None
+    return json.dumps(values, default=_json_number)
+
+
+def _json_number(value: object) -> int | float:
+    if isinstance(value, decimal.Decimal | fractions.Fraction):
+        number = float(value)
+        return int(value) if number.is_integer() and value == int(value) else number
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def delayed(answer: str | AuthTokenProvider, seconds: float, *, clock: Clock) -> AuthTokenProvider:

@@ -1176,3 +1176,11 @@ def test_a_whole_number_is_read_exactly_whatever_its_type() -> None:
     for not_whole in (Decimal("1.0000000000000001"), Fraction(1, 2), math.inf, Decimal("NaN")):
         with pytest.raises(ValueError, match="n must be a whole number"):
             whole_number(not_whole, "n")
+
+
+async def test_a_decimal_a_script_expects_is_the_number_it_stands_for() -> None:
+    run = ScenarioRun(WorkStream("Typed", [ContextVariable("cart", "Number")]))
+    await run.load()
+    await run.start_chat(custom_context={"cart": "1249.90"})
+    check = await run.expect_context(includes={"cart": Decimal("1249.90")})
+    assert check.passed, check.problem  # not the text "1249.90"

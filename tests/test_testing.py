@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -661,3 +662,41 @@ def test_an_emulator_whose_enter_failed_says_why_again_when_entered_again() -> N
         with pytest.raises(LcwError, match=r"\[7\].*network error"), failing:
             pass  # pragma: no cover - never entered
     assert lcw.widget.is_ready
+
+
+def test_a_token_service_s_own_python_types_are_taken_as_they_mean() -> None:
+    # A cart value from a database is a Decimal; times are datetimes and timedeltas.
+    cart = Decimal("1249.90")
+    start = dt.datetime(2026, 3, 1, 9, 0)  # naive: UTC, as jwt.encode reads it
+    with LcwEmulator(CONTOSO, start=start) as lcw:
+        assert lcw.clock.now() == dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC).timestamp()
+        keys = KeyPair.from_private_pem((CONTOSO.parent / "keys" / "private.pem").read_text())
+        provider = minted_token(
+            keys,
+            {"sub": "c", "iss": "contosohelp.com"},
+            clock=lcw.clock,
+            context={"msdyn_cartvalue": cart, "msdyn_isvip": "false"},
+            lifetime=dt.timedelta(minutes=15),
+        )
+        lcw.sdk.setAuthTokenProvider(provider)
+        session = lcw.run(lcw.sdk.startChat)
+        assert session.context["msdyn_cartvalue"] == 1249.9
+        lcw.assert_context({"msdyn_cartvalue": cart})  # numbers compare by value
+        lcw.advance(dt.timedelta(minutes=16))
+        assert lcw.clock.now() - session.history[0].at == 960
+    with pytest.raises(TypeError, match=r"context\['roles'\] cannot be written into lwicontexts"):
+        minted_token(keys, {}, clock=VirtualClock(start=0), context={"roles": {"vip"}})
+    with pytest.raises(TypeError, match=r"got PosixPath: for a key file, KeyPair.from_private"):
+        minted_token(CONTOSO.parent / "keys" / "private.pem", {}, clock=VirtualClock(start=0))  # type: ignore[arg-type]
+
+
+def test_a_reason_pasted_as_printed_gets_a_hint_that_match_is_a_pattern() -> None:
+    with LcwEmulator(CONTOSO, start=SAMPLE_START) as lcw:
+        lcw.sdk.setAuthTokenProvider(static_token("not.a.token"))
+        with pytest.raises(LcwError):
+            lcw.run(lcw.sdk.startChat)
+        reason = lcw.assert_error(code=4).detail["reason"]
+        assert "(" in reason  # a reason as printed holds what a pattern reads otherwise
+        with pytest.raises(AssertionError, match=r"match is a regular expression .* re\.escape"):
+            lcw.assert_error(code=4, match=reason)  # its "(...)" reads as a group
+        lcw.assert_error(code=4, match=re.escape(reason))

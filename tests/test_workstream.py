@@ -420,3 +420,11 @@ def test_a_service_caller_s_context_that_is_no_mapping_is_named() -> None:
         with pytest.raises(TypeError, match="context must be a mapping of names to values"):
             call()
     assert org.start_chat(work_stream, context={"tier": "gold"}).context == {"tier": "gold"}
+
+
+def test_a_judgement_carries_the_claims_it_read(
+    org: Omnichannel, contoso: WorkStream, sample_token: Callable[..., str]
+) -> None:
+    judgement = org.judge_token(contoso, sample_token())
+    assert judgement.claims is judgement.verdict.claims and judgement.claims is not None
+    assert org.judge_token(contoso, "not.a.token").claims is None
