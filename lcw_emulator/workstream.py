@@ -8,7 +8,9 @@ file (see :meth:`WorkStream.from_toml`); every problem with a file is a
 
 from __future__ import annotations
 
+import decimal
 import difflib
+import fractions
 import json
 import math
 import os
@@ -347,6 +349,14 @@ _AUTH_KEYS = {
 _QUEUE_KEYS = {"name", "agents_available", "is_open", "average_wait_minutes"}
 
 
+def _plain_number(value: decimal.Decimal | fractions.Fraction, *, whole: bool = False) -> Any:
+    """A Decimal or a Fraction (a mapping built in Python) as the int or float it stands for."""
+    finite = not isinstance(value, decimal.Decimal) or value.is_finite()
+    if whole and finite and value == int(value):
+        return int(value)
+    return float(value)  # a count that is not whole is then refused as the number it is
+
+
 class _Reader:
     def __init__(self, base_dir: Path, source: str | None) -> None:
         self.base_dir = base_dir
@@ -361,12 +371,17 @@ class _Reader:
         problem = unknown_keys(value, allowed)
         if problem:
             raise self.fail(f"{where}: {problem}")
-        return value
+        # TOML has no null; a mapping built in Python says "not given" with None.
+        return {key: item for key, item in value.items() if item is not None}
 
     def typed(
         self, table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str
     ) -> Any:
         value = table[key]
+        if isinstance(value, os.PathLike) and kind is str:
+            value = os.fspath(value)  # a key file's path, built in Python
+        if isinstance(value, decimal.Decimal | fractions.Fraction) and kind in (int, (int, float)):
+            value = _plain_number(value, whole=kind is int)
         if isinstance(value, bool) and kind in (int, float, (int, float)):
             raise self.fail(f"{where}.{key} must be a number, got a boolean")
         if not isinstance(value, kind):
@@ -409,6 +424,8 @@ class _Reader:
 
     def array(self, data: Mapping[str, Any], key: str) -> list[Any]:
         value = data.get(key, [])
+        if isinstance(value, tuple):  # a mapping built in Python
+            value = list(value)
         if not isinstance(value, list):
             raise self.fail(f"{key} must be an array of tables ([[{key}]])")
         return value
@@ -449,6 +466,8 @@ class _Reader:
         if missing:
             raise self.fail(f"{where} needs {', '.join(missing)}")
         equals = table["equals"]
+        if isinstance(equals, decimal.Decimal | fractions.Fraction):
+            equals = _plain_number(equals)
         if not isinstance(equals, str | int | float | bool):
             raise self.fail(f"{where}.equals must be a string, number or boolean")
         return RoutingRule(
@@ -460,6 +479,8 @@ class _Reader:
     def auth(self, entry: object) -> ChatAuthSettings:
         table = self.table(entry, "[auth]", _AUTH_KEYS)
         algorithms = table.get("algorithms", ["RS256"])
+        if isinstance(algorithms, tuple):  # a mapping built in Python
+            algorithms = list(algorithms)
         if not isinstance(algorithms, list) or not all(isinstance(a, str) for a in algorithms):
             raise self.fail('[auth].algorithms must be a list of strings, like ["RS256"]')
         if "public_key" in table and "public_key_url" in table:

@@ -428,3 +428,29 @@ def test_a_judgement_carries_the_claims_it_read(
     judgement = org.judge_token(contoso, sample_token())
     assert judgement.claims is judgement.verdict.claims and judgement.claims is not None
     assert org.judge_token(contoso, "not.a.token").claims is None
+
+
+def test_a_mapping_built_in_python_reads_as_its_toml_would(tmp_path: Path) -> None:
+    # None for "not given", a Path for a key file, tuples for arrays, a Decimal for a number.
+    (tmp_path / "public.pem").write_text((SCENARIOS / "keys" / "public.pem").read_text())
+    work_stream = WorkStream.from_dict(
+        {
+            "name": "Built",
+            "auth": {
+                "algorithms": ("RS256",),
+                "public_key": tmp_path / "public.pem",
+                "public_key_url": None,
+                "issuer": None,
+                "timeout": Decimal("7.5"),
+            },
+            "context_variables": ({"name": "cart", "type": "Number"},),
+            "queues": [{"name": "General"}, {"name": "Big", "agents_available": Decimal(2)}],
+            "routing_rules": [{"variable": "cart", "equals": Decimal("1000"), "queue": "Big"}],
+        }
+    )
+    assert work_stream.auth is not None and work_stream.auth.provider_timeout == 7.5
+    assert work_stream.auth.issuer is None and len(work_stream.auth.keys) == 1
+    assert work_stream.queue("Big").agents_available == 2
+    assert work_stream.route({"cart": 1000}).name == "Big"
+    with pytest.raises(ConfigurationError, match="agents_available must be an integer, got the"):
+        WorkStream.from_dict({"name": "w", "queue": {"agents_available": Decimal("2.5")}})
