@@ -508,6 +508,8 @@ def typed_equal(actual: Any, expected: Any) -> bool:
     Numbers compare by value (``1`` is ``1.0``, as JavaScript has one number type);
     tables and lists compare whole, item by item.
     """
+    if type(expected) is str or type(actual) is str:  # most routing rules: no ABC checks
+        return bool(actual == expected)
     if isinstance(expected, Mapping):
         return (
             isinstance(actual, Mapping)
@@ -522,9 +524,12 @@ def typed_equal(actual: Any, expected: Any) -> bool:
         )
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(actual) is type(expected) and actual == expected
-    if isinstance(expected, _NUMBERS) and isinstance(actual, _NUMBERS):
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
         # As JavaScript compares them: both doubles, so 12345678901234567890 (beyond 2**53) is
-        # the double it rounds to, and a Decimal("1249.90") from a test is 1249.9.
+        # the double it rounds to.
+        return _as_double(actual) == _as_double(expected)
+    if isinstance(expected, _NUMBERS) and isinstance(actual, _NUMBERS):
+        # A Decimal("1249.90") from a test is the double 1249.9, as the page would send it.
         return _as_double(actual) == _as_double(expected)  # type: ignore[arg-type]
     return bool(actual == expected)
 
