@@ -83,9 +83,7 @@ def epoch_seconds(value: float, name: str = "") -> float:
     blamed for the caller's clock. A ``datetime`` is its timestamp (a naive one is UTC, as
     ``jwt.encode`` reads it).
     """
-    if isinstance(value, dt.datetime):
-        value = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).timestamp()
-    seconds = finite_seconds(value, name or "a moment")
+    seconds = moment_seconds(value, name or "a moment")
     if seconds >= MILLISECONDS_THRESHOLD:
         raise ValueError(
             f"{name + ' ' if name else ''}{value!r} is past the year 5000 in epoch seconds: "
@@ -120,14 +118,31 @@ def _running_loop(what: str) -> asyncio.AbstractEventLoop:
         ) from None
 
 
+def moment_seconds(value: float, name: str) -> float:
+    """A moment as finite epoch seconds: a number, or a ``datetime`` (a naive one is UTC).
+
+    A ``timedelta`` is a length of time, not a moment: refused, where it would read as
+    seconds since 1970.
+    """
+    if isinstance(value, dt.datetime):
+        value = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).timestamp()
+    elif isinstance(value, dt.timedelta):
+        raise TypeError(
+            f"{name} is a moment: give epoch seconds or a datetime, got timedelta {value!r}"
+        )
+    return finite_seconds(value, name)
+
+
 def finite_seconds(value: float, name: str, *, unit: str = "seconds") -> float:
     """``value`` as a float of seconds; TypeError for text or True, ValueError for NaN or inf.
 
     Whatever ``float()`` takes (Decimal, Fraction, numpy) is taken. ``unit`` names what the
     number counts in the message, for a caller whose number is not seconds.
     """
-    # Text and True are numbers to float(), not to a caller who meant seconds.
-    number = None if isinstance(value, str | bytes | bool) else _as_float(value)
+    # Text and True are numbers to float(), not to a caller who meant seconds; a timedelta is
+    # seconds, which a caller counting other units would take for theirs.
+    refused = str | bytes | bool if unit == "seconds" else str | bytes | bool | dt.timedelta
+    number = None if isinstance(value, refused) else _as_float(value)
     if number is None:
         raise TypeError(
             f"{name} must be a number of {unit}, got {type(value).__name__} {_shown(value)}"
@@ -180,11 +195,14 @@ def _as_float(value: object) -> float | None:
         return None
 
 
-def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> None:
-    # Checked before the awaitable starts, so it never runs: NaN compares false with every
-    # time, which would make the deadline never come (or come at once).
+def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> float:
+    """``timeout`` as a float (a timedelta's seconds); NaN and what is no number refused.
+
+    Checked before the awaitable starts, so it never runs: NaN compares false with every
+    time, which would make the deadline never come (or come at once).
+    """
     if type(timeout) is float and timeout == timeout:  # every chat's wait: a float, not NaN
-        return
+        return timeout
     number = None if isinstance(timeout, str | bytes | bool) else _as_float(timeout)
     if number is None or math.isnan(number):
         if isinstance(awaitable, Coroutine):
@@ -194,6 +212,7 @@ def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> None:
                 f"timeout must be a number of seconds, got {type(timeout).__name__} {timeout!r}"
             )
         raise ValueError("timeout must be a number of seconds, got nan")
+    return number
 
 
 def _require_callable(callback: object, name: str) -> None:
@@ -266,9 +285,10 @@ class RealClock:
     """
 
     def __init__(self, start: float | None = None) -> None:
-        if start is not None:
-            epoch_seconds(start, "start")
-        self.start = start
+        seconds = None if start is None else epoch_seconds(start, "start")
+        # Kept as given when it is a plain number (its repr says what was passed); a datetime
+        # or a Decimal as the seconds it stands for, which now() adds to.
+        self.start = start if type(start) in (int, float) else seconds
         # monotonic, so a wall-clock adjustment during a demo does not move the page's time
         self._origin = time.monotonic()
 
@@ -284,10 +304,14 @@ class RealClock:
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
         """Run ``callback`` on the running event loop after ``delay`` wall seconds (at least 0)."""
         _require_callable(callback, "callback")
+        if isinstance(delay, dt.timedelta):
+            delay = delay.total_seconds()
         return _running_loop("RealClock.call_later").call_later(max(delay, 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` wall seconds (a negative wait counts as 0)."""
+        if isinstance(seconds, dt.timedelta):
+            seconds = seconds.total_seconds()
         await asyncio.sleep(max(seconds, 0.0))
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
@@ -296,7 +320,7 @@ class RealClock:
         Then it is cancelled and :class:`TimeoutError` raised. NaN raises :class:`ValueError`,
         as :meth:`VirtualClock.wait_for` does.
         """
-        _refuse_nan(awaitable, timeout)
+        timeout = _refuse_nan(awaitable, timeout)
         task = asyncio.ensure_future(awaitable)
         # Not asyncio.wait_for: on 3.11 it returns the answer, and drops the caller's
         # cancellation, when both land on the same turn (fixed in 3.12, which builds wait_for
@@ -403,7 +427,7 @@ class VirtualClock:
 
         ``abort`` is called instead if :meth:`cancel_pending` cancels the timer first.
         """
-        when = finite_seconds(when, "when")  # a float from here on, whatever number was given
+        when = moment_seconds(when, "when")  # a float from here on, whatever number was given
         _require_reachable(when)
         if not callable(callback) or (abort is not None and not callable(abort)):
             _require_callable(callback, "callback")
@@ -441,7 +465,7 @@ class VirtualClock:
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until this clock reads ``when``."""
         if type(when) is not float or not -math.inf < when < math.inf:  # every chat's is finite
-            when = finite_seconds(when, "when")
+            when = moment_seconds(when, "when")
         if when <= self._now:  # so before the limit: call_at checks a later ``when``
             await asyncio.sleep(0)
             return
@@ -464,7 +488,7 @@ class VirtualClock:
         answer due at exactly ``timeout`` seconds wins. An infinite ``timeout`` waits as long
         as it takes, as :func:`asyncio.wait_for` does; NaN raises :class:`ValueError`.
         """
-        _refuse_nan(awaitable, timeout)
+        timeout = _refuse_nan(awaitable, timeout)
         if timeout != math.inf:
             try:
                 _require_reachable(self._now + max(timeout, 0.0))

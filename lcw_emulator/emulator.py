@@ -300,7 +300,8 @@ class TimelineAssertions:
                 )
                 or "  (none)"
             )
-            hint = _literal_hint(match, [str(e.detail.get("reason", "")) for e in errors])
+            coded = [e for e in errors if code is None or e.detail.get("errorCode") == int(code)]
+            hint = _literal_hint(match, [str(e.detail.get("reason", "")) for e in coded])
             raise self._fail(f"Expected {wanted}.{hint} Errors emitted:\n{seen}")
         return found[-1]
 
@@ -685,7 +686,7 @@ def _literal_hint(match: str | re.Pattern[str] | None, reasons: Sequence[str]) -
     if match is None:
         return ""
     text = match.pattern if isinstance(match, re.Pattern) else match
-    if any(text in reason for reason in reasons):
+    if any(text in reason and not re.search(match, reason) for reason in reasons):
         return (
             " That text is in a reason as written, but match is a regular expression and "
             "its ( . [ ? + * mean otherwise: pass re.escape(text)."

@@ -11,6 +11,8 @@ from __future__ import annotations
 import decimal
 import difflib
 import enum
+import fractions
+import math
 import numbers
 import reprlib
 import types
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
-from .clock import finite_seconds
+from .clock import moment_seconds
 from .errors import wrong_type
 
 __all__ = [
@@ -529,9 +531,19 @@ def typed_equal(actual: Any, expected: Any) -> bool:
         # the double it rounds to.
         return _as_double(actual) == _as_double(expected)
     if isinstance(expected, _NUMBERS) and isinstance(actual, _NUMBERS):
-        # A Decimal("1249.90") from a test is the double 1249.9, as the page would send it.
-        return _as_double(actual) == _as_double(expected)  # type: ignore[arg-type]
+        # A Decimal("1249.90") from a test is the double 1249.9, as the page would send it;
+        # one no double holds (Decimal("1e400")) is compared exactly, as an int that size is.
+        doubles = _as_double(actual), _as_double(expected)  # type: ignore[arg-type]
+        if math.inf in map(abs, doubles) and all(map(_finite_number, (actual, expected))):
+            return bool(fractions.Fraction(actual) == fractions.Fraction(expected))  # type: ignore[arg-type]
+        return doubles[0] == doubles[1]
     return bool(actual == expected)
+
+
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, decimal.Decimal):
+        return value.is_finite()  # math.isfinite would ask its float, which overflows
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _as_double(number: int | float) -> int | float:
@@ -622,7 +634,7 @@ class Timeline:
         """
         if type(kind) is not EntryKind or type(at) is not float or not -_INF < at < _INF:
             # A test's own entry, mostly: the clocks give a finite float and our kinds.
-            at, kind = finite_seconds(at, "a timeline entry's time"), entry_kind(kind)
+            at, kind = moment_seconds(at, "a timeline entry's time"), entry_kind(kind)
         # A flat tuple of the keys, then the values, is a third of a dict's size, and one that
         # holds only strings and numbers drops out of the garbage collector's sight. A list
         # would keep it in sight, so a list value is kept as a tuple, and the tuple is led by

@@ -38,9 +38,7 @@ the format reference.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import difflib
-import fractions
 import functools
 import json
 import math
@@ -815,10 +813,8 @@ def step_table(step: Step) -> dict[str, Any]:
 def file_value(value: Any) -> Any:
     """A value as a file would give it: tuples as lists, event patterns as tables.
 
-    A Decimal or a Fraction is the number it stands for, as a file's number is.
+    Numbers are left as they are (a Decimal too): the reader takes them exactly.
     """
-    if isinstance(value, decimal.Decimal | fractions.Fraction):
-        return float(value)
     if isinstance(value, EventPattern):
         fields = attrs.fields(EventPattern)
         return {

@@ -144,8 +144,13 @@ def lwicontexts_text(context: Mapping[str, Any]) -> str:
 
 def _json_number(value: object) -> int | float:
     if isinstance(value, decimal.Decimal | fractions.Fraction):
-        number = float(value)
-        return int(value) if number.is_integer() and value == int(value) else number
+        finite = not isinstance(value, decimal.Decimal) or value.is_finite()
+        if finite and value == int(value):
+            return int(value)  # exact, however large: Omnichannel judges one past a double
+        try:
+            return float(value)
+        except OverflowError:  # a Fraction past a double: its digits, judged as such
+            return int(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

@@ -354,7 +354,10 @@ def _plain_number(value: decimal.Decimal | fractions.Fraction, *, whole: bool = 
     finite = not isinstance(value, decimal.Decimal) or value.is_finite()
     if whole and finite and value == int(value):
         return int(value)
-    return float(value)  # a count that is not whole is then refused as the number it is
+    try:
+        return float(value)  # a count that is not whole is then refused as the number it is
+    except (OverflowError, ValueError):  # past a double, or a signaling NaN
+        return math.nan
 
 
 class _Reader:
@@ -378,7 +381,7 @@ class _Reader:
         self, table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str
     ) -> Any:
         value = table[key]
-        if isinstance(value, os.PathLike) and kind is str:
+        if isinstance(value, os.PathLike) and key == "public_key":
             value = os.fspath(value)  # a key file's path, built in Python
         if isinstance(value, decimal.Decimal | fractions.Fraction) and kind in (int, (int, float)):
             value = _plain_number(value, whole=kind is int)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import time
 import weakref
@@ -16,6 +17,7 @@ from lcw_emulator.clock import (
     describe_instant,
     describe_offset,
     describe_seconds,
+    epoch_seconds,
 )
 
 
@@ -894,3 +896,23 @@ async def test_a_deadline_given_as_any_number_keeps_the_clock_a_float() -> None:
     assert clock.now() == 3.0 and type(clock.now()) is float
     await clock.sleep(1)  # and the clock still does arithmetic
     assert clock.now() == 4.0
+
+
+async def test_a_length_of_time_and_a_moment_are_each_taken_where_they_go() -> None:
+    moment = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    clock = RealClock(start=moment)
+    assert abs(clock.now() - moment.timestamp()) < 5  # a datetime start, read as its seconds
+    for where in (
+        lambda: VirtualClock(start=dt.timedelta(days=1)),
+        lambda: VirtualClock(start=0).call_at(dt.timedelta(hours=1), print),  # type: ignore[arg-type]
+        lambda: epoch_seconds(dt.timedelta(hours=1)),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match="is a moment: give epoch seconds or a datetime"):
+            where()
+    virtual = VirtualClock(start=0)
+    assert await virtual.wait_for(asyncio.sleep(0, "in time"), dt.timedelta(seconds=5)) == (  # type: ignore[arg-type]
+        "in time"
+    )
+    with pytest.raises(TimeoutError):
+        await RealClock().wait_for(asyncio.sleep(1), dt.timedelta(milliseconds=1))  # type: ignore[arg-type]
+    await RealClock().sleep(dt.timedelta(0))  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ from lcw_emulator import (
 )
 from lcw_emulator.clock import ClockLimitError
 from lcw_emulator.errors import whole_number
+from lcw_emulator.events import typed_equal
 from lcw_emulator.report import mermaid, render_text
 from lcw_emulator.scenario import (
     EventPattern,
@@ -55,6 +56,7 @@ from lcw_emulator.scenario import (
     relative_time,
 )
 from lcw_emulator.scenario_runner import ScenarioStuck, auth_provider, context_provider
+from lcw_emulator.token_providers import lwicontexts_text
 
 
 def _is_scenario(path: Path) -> bool:
@@ -1184,3 +1186,11 @@ async def test_a_decimal_a_script_expects_is_the_number_it_stands_for() -> None:
     await run.start_chat(custom_context={"cart": "1249.90"})
     check = await run.expect_context(includes={"cart": Decimal("1249.90")})
     assert check.passed, check.problem  # not the text "1249.90"
+
+
+def test_numbers_no_double_holds_stay_distinct_and_are_written_as_digits() -> None:
+    assert not typed_equal(Decimal("1e400"), Decimal("2e400"))
+    assert typed_equal(Decimal(10**400), 10**400) and typed_equal(Decimal("1249.90"), 1249.9)
+    assert lwicontexts_text({"big": Decimal("1e400"), "huge": Fraction(10**400, 3)}) == (
+        '{"big": 1' + "0" * 400 + ', "huge": ' + str(10**400 // 3) + "}"
+    )

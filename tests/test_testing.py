@@ -700,3 +700,6 @@ def test_a_reason_pasted_as_printed_gets_a_hint_that_match_is_a_pattern() -> Non
         with pytest.raises(AssertionError, match=r"match is a regular expression .* re\.escape"):
             lcw.assert_error(code=4, match=reason)  # its "(...)" reads as a group
         lcw.assert_error(code=4, match=re.escape(reason))
+        with pytest.raises(AssertionError) as wrong_code:
+            lcw.assert_error(code=3, match="token")  # in the code 4 reason, and it matches
+        assert "regular expression" not in str(wrong_code.value)

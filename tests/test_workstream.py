@@ -454,3 +454,5 @@ def test_a_mapping_built_in_python_reads_as_its_toml_would(tmp_path: Path) -> No
     assert work_stream.route({"cart": 1000}).name == "Big"
     with pytest.raises(ConfigurationError, match="agents_available must be an integer, got the"):
         WorkStream.from_dict({"name": "w", "queue": {"agents_available": Decimal("2.5")}})
+    with pytest.raises(ConfigurationError, match=r"\[auth\].secret must be a string"):
+        WorkStream.from_dict({"name": "w", "auth": {"algorithms": ["HS256"], "secret": Path("k")}})
