@@ -304,14 +304,12 @@ class RealClock:
     def call_later(self, delay: float, callback: Callable[[], object]) -> ClockTimer:
         """Run ``callback`` on the running event loop after ``delay`` wall seconds (at least 0)."""
         _require_callable(callback, "callback")
-        if isinstance(delay, dt.timedelta):
-            delay = delay.total_seconds()
+        delay = finite_seconds(delay, "delay")  # as VirtualClock takes it: a timedelta too
         return _running_loop("RealClock.call_later").call_later(max(delay, 0.0), callback)
 
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` wall seconds (a negative wait counts as 0)."""
-        if isinstance(seconds, dt.timedelta):
-            seconds = seconds.total_seconds()
+        seconds = finite_seconds(seconds, "seconds")  # as VirtualClock takes it
         await asyncio.sleep(max(seconds, 0.0))
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:

@@ -1187,8 +1187,10 @@ class _Reader:
         else:
             self.number(value, "start")
             try:
-                return epoch_seconds(value, "start")  # type: ignore[arg-type]  # as written: 1709283600000, not ...0.0
-            except ValueError as exc:  # milliseconds: every minted token's exp would be blamed
+                # As written: 1709283600000, not ...0.0.
+                return epoch_seconds(value, "start")  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:
+                # Milliseconds: every minted token's exp would be blamed; a timedelta: no moment.
                 raise self.fail(str(exc)) from None
         if moment >= MILLISECONDS_THRESHOLD:  # a date, so not milliseconds: past the clocks
             shown = value.isoformat() if isinstance(value, dt.date | dt.time) else value

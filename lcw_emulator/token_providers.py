@@ -12,6 +12,7 @@ import decimal
 import fractions
 import inspect
 import json
+import math
 from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
@@ -145,12 +146,15 @@ def lwicontexts_text(context: Mapping[str, Any]) -> str:
 def _json_number(value: object) -> int | float:
     if isinstance(value, decimal.Decimal | fractions.Fraction):
         finite = not isinstance(value, decimal.Decimal) or value.is_finite()
-        if finite and value == int(value):
-            return int(value)  # exact, however large: Omnichannel judges one past a double
         try:
-            return float(value)
-        except OverflowError:  # a Fraction past a double: its digits, judged as such
-            return int(value)
+            number = float(value)
+        except OverflowError:  # a Fraction past a double
+            number = math.inf if value > 0 else -math.inf
+        if finite and math.isinf(number):
+            # Past a double, however far: the first whole number past one, which Omnichannel
+            # refuses as it would this one, with no 10**1000000 built on the way.
+            return 2**1024 if number > 0 else -(2**1024)
+        return int(value) if finite and value == int(value) else number
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

@@ -356,7 +356,9 @@ def _plain_number(value: decimal.Decimal | fractions.Fraction, *, whole: bool = 
         return int(value)
     try:
         return float(value)  # a count that is not whole is then refused as the number it is
-    except (OverflowError, ValueError):  # past a double, or a signaling NaN
+    except OverflowError:  # a Fraction past a double
+        return math.inf if value > 0 else -math.inf
+    except ValueError:  # a signaling NaN
         return math.nan
 
 

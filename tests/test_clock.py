@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import math
 import time
 import weakref
+from decimal import Decimal
 
 import pytest
 
@@ -916,3 +918,6 @@ async def test_a_length_of_time_and_a_moment_are_each_taken_where_they_go() -> N
     with pytest.raises(TimeoutError):
         await RealClock().wait_for(asyncio.sleep(1), dt.timedelta(milliseconds=1))  # type: ignore[arg-type]
     await RealClock().sleep(dt.timedelta(0))  # type: ignore[arg-type]
+    await RealClock().sleep(Decimal("0.001"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="seconds must be a finite number of seconds"):
+        await RealClock().sleep(math.nan)  # would never return

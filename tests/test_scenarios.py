@@ -1188,9 +1188,22 @@ async def test_a_decimal_a_script_expects_is_the_number_it_stands_for() -> None:
     assert check.passed, check.problem  # not the text "1249.90"
 
 
-def test_numbers_no_double_holds_stay_distinct_and_are_written_as_digits() -> None:
+def test_numbers_no_double_holds_stay_distinct_and_are_written_past_a_double() -> None:
     assert not typed_equal(Decimal("1e400"), Decimal("2e400"))
+    assert not typed_equal(Decimal("1e400"), math.inf)  # finite, however large
+    assert not typed_equal(Decimal("sNaN"), 1)  # equal to nothing, and no exception
     assert typed_equal(Decimal(10**400), 10**400) and typed_equal(Decimal("1249.90"), 1249.9)
-    assert lwicontexts_text({"big": Decimal("1e400"), "huge": Fraction(10**400, 3)}) == (
-        '{"big": 1' + "0" * 400 + ', "huge": ' + str(10**400 // 3) + "}"
+    # Past a double, however far (1e1000000 too, at once): the first whole number past one,
+    # which Omnichannel refuses as it would the number meant.
+    past = str(2**1024)
+    written = lwicontexts_text(
+        {"big": Decimal("1e1000000"), "huge": Fraction(10**400, 3), "low": Decimal("-1e400")}
     )
+    assert written == f'{{"big": {past}, "huge": {past}, "low": -{past}}}'
+
+
+def test_a_scenario_start_built_in_python_as_a_length_of_time_is_refused_as_no_moment() -> None:
+    data = tomllib.loads(STARTED)
+    data["start"] = dt.timedelta(hours=1)
+    with pytest.raises(ConfigurationError, match="start is a moment: give epoch seconds or a"):
+        Scenario.from_dict(data, base_dir=SCENARIOS)
