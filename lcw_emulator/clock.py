@@ -139,14 +139,7 @@ def finite_seconds(value: float, name: str, *, unit: str = "seconds") -> float:
     Whatever ``float()`` takes (Decimal, Fraction, numpy) is taken. ``unit`` names what the
     number counts in the message, for a caller whose number is not seconds.
     """
-    # Text and True are numbers to float(), not to a caller who meant seconds; a timedelta is
-    # seconds, which a caller counting other units would take for theirs.
-    refused = str | bytes | bool if unit == "seconds" else str | bytes | bool | dt.timedelta
-    number = None if isinstance(value, refused) else _as_float(value)
-    if number is None:
-        raise TypeError(
-            f"{name} must be a number of {unit}, got {type(value).__name__} {_shown(value)}"
-        )
+    number = _number_of(value, name, unit)
     # NaN compares false with everything, so a NaN time would stop or skip every deadline.
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number of {unit}, got {_shown(value)}")
@@ -162,15 +155,24 @@ def _shown(value: object) -> str:
 def limit_seconds(value: float, name: str, *, zero: bool = False) -> float:
     """``value`` as a limit in seconds: a number above 0 (or 0 with ``zero``); ``math.inf``
     for no limit. TypeError for text or True, ValueError for NaN or a number below that."""
-    number = None if isinstance(value, str | bytes | bool) else _as_float(value)
-    if number is None:
-        raise TypeError(
-            f"{name} must be a number of seconds, got {type(value).__name__} {_shown(value)}"
-        )
+    number = _number_of(value, name)
     if math.isnan(number) or number < 0 or (number == 0 and not zero):
         least = "0 or more" if zero else "above 0"
         raise ValueError(
             f"{name} must be {least} seconds (math.inf: no limit), got {_shown(value)}"
+        )
+    return number
+
+
+def _number_of(value: object, name: str, unit: str = "seconds") -> float:
+    """``value`` as a float (NaN and infinity too); :class:`TypeError` if it is no number."""
+    # Text and True are numbers to float(), not to a caller who meant seconds; a timedelta is
+    # seconds, which a caller counting other units would take for theirs.
+    refused = str | bytes | bool if unit == "seconds" else str | bytes | bool | dt.timedelta
+    number = None if isinstance(value, refused) else _as_float(value)
+    if number is None:
+        raise TypeError(
+            f"{name} must be a number of {unit}, got {type(value).__name__} {_shown(value)}"
         )
     return number
 
@@ -203,15 +205,14 @@ def _refuse_nan(awaitable: Awaitable[object], timeout: float) -> float:
     """
     if type(timeout) is float and timeout == timeout:  # every chat's wait: a float, not NaN
         return timeout
-    number = None if isinstance(timeout, str | bytes | bool) else _as_float(timeout)
-    if number is None or math.isnan(number):
+    try:
+        number = _number_of(timeout, "timeout")
+        if math.isnan(number):
+            raise ValueError("timeout must be a number of seconds, got nan")
+    except (TypeError, ValueError):
         if isinstance(awaitable, Coroutine):
             awaitable.close()  # spare the caller a "never awaited" warning
-        if number is None:
-            raise TypeError(
-                f"timeout must be a number of seconds, got {type(timeout).__name__} {timeout!r}"
-            )
-        raise ValueError("timeout must be a number of seconds, got nan")
+        raise
     return number
 
 
