@@ -443,19 +443,20 @@ class ScenarioRun:
         Every step is checked first, as a file's are (:func:`check_step`): one that breaks a
         rule raises :class:`ConfigurationError` and none runs.
         """
-        steps = list(steps)
         first = len(self._records) + 1
-        for number, step in enumerate(steps, first):
+        checked = [
             check_step(
                 attrs.evolve(step, number=number) if isinstance(step, Step) else step,
                 work_stream=self.widget.work_stream,
                 source=self.source,
             )
-        for step in steps:
+            for number, step in enumerate(steps, first)
+        ]
+        for step in checked:  # checked once, above: run as this run's own methods' steps are
             try:
-                await self.run(step)
+                await self._run(step)
             except ScenarioStuck:
-                break  # run() recorded the step and its failed check
+                break  # _run() recorded the step and its failed check
             except Exception as exc:
                 self._crashed(len(self._records) + 1, step.verb, exc)
                 break

@@ -135,12 +135,16 @@ def lwicontexts_text(context: Mapping[str, Any]) -> str:
     writes it, so that a test can see Omnichannel refuse it.
     """
     values = dict(context)
-    for key, value in values.items():
-        try:
-            json.dumps(value, default=_json_number)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"context[{key!r}] cannot be written into lwicontexts: {exc}") from None
-    return json.dumps(values, default=_json_number)
+    try:
+        return json.dumps(values, default=_json_number)
+    except (TypeError, ValueError):
+        for key, value in values.items():  # which one: json's own words name none
+            try:
+                json.dumps(value, default=_json_number)
+            except (TypeError, ValueError) as exc:
+                message = f"context[{key!r}] cannot be written into lwicontexts: {exc}"
+                raise TypeError(message) from None
+        raise  # no value: a key json cannot write, in json's own words
 
 
 def _json_number(value: object) -> int | float:
